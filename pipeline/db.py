@@ -1,0 +1,90 @@
+"""Opening the DuckDB file, and running the SQL files under `sql/`.
+
+Every connection gets the memory limit and spill directory from the settings and is closed in
+`finally`: DuckDB allows one read-write process per file, so a connection left open blocks the next
+step (and, through the concurrency pool, the whole queue).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.settings import Settings
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@contextmanager
+def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    db_path = settings.database_path
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    temp = settings.temp_path
+    temp.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {
+        "memory_limit": settings.duckdb.memory_limit,
+        "temp_directory": str(temp),
+        # the business time zone is the session zone, so casts and date parts agree with "day D"
+        "TimeZone": settings.timezone,
+    }
+    if settings.duckdb.threads:
+        config["threads"] = settings.duckdb.threads
+    conn = duckdb.connect(str(db_path), read_only=read_only, config=config)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def sql_text(name: str) -> str:
+    """The text of `sql/<name>` (name like 'marts/customer_snapshot.sql')."""
+    path = SQL_DIR / name
+    return path.read_text(encoding="utf-8")
+
+
+def split_statements(text: str) -> list[str]:
+    """Split a SQL file on semicolons that end a line (our files never put two on one line)."""
+    parts = re.split(r";\s*(?:\n|$)", text)
+    return [p.strip() for p in parts if p.strip() and not _only_comments(p)]
+
+
+def _only_comments(stmt: str) -> bool:
+    return all(not ln.strip() or ln.strip().startswith("--") for ln in stmt.splitlines())
+
+
+def execute_sql(
+    conn: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, Any] | None = None
+) -> None:
+    """Run every statement of `text`, binding `$name` parameters (never string-formatting values)."""
+    params = dict(params or {})
+    for stmt in split_statements(text):
+        used = set(_PARAM.findall(_strip_comments(stmt)))
+        missing = used - set(params)
+        if missing:
+            raise KeyError(f"SQL parameter(s) {sorted(missing)} not given")
+        conn.execute(stmt, {k: params[k] for k in used} if used else None)
+
+
+def execute_file(
+    conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> None:
+    execute_sql(conn, sql_text(name), params)
+
+
+def _strip_comments(stmt: str) -> str:
+    return "\n".join(ln.split("--", 1)[0] for ln in stmt.splitlines())
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_name = ?", [name]
+        ).fetchone()[0]
+    )

@@ -1,0 +1,89 @@
+-- Tables written by ingest. Grain and meaning are documented in README "Database tables".
+-- The contract tables hold one row per key (latest version wins); their columns follow
+-- pipeline/contracts.py (a test checks both agree). Timestamps are wall-clock time in the
+-- business time zone of the settings.
+
+create sequence if not exists load_id_seq start 1;
+
+-- one row per file seen by ingest (loaded, skipped as already loaded, or failed)
+create table if not exists ingest_log (
+    load_id            bigint primary key,
+    source             varchar not null,   -- orders | tickets | surveys | customers
+    file_name          varchar not null,   -- path relative to the landing folder
+    content_hash       varchar not null,   -- sha256 of the file bytes (of all files for a query source)
+    size_bytes         bigint,
+    status             varchar not null,   -- loaded | skipped | empty
+    note               varchar,
+    rows_read          bigint not null,    -- records in the file (lines for line-level sources)
+    rows_loaded        bigint not null,    -- records that made it into the contract table
+    rows_quarantined   bigint not null,
+    rows_filtered      bigint not null,    -- excluded on purpose by the mapping's filter
+    keys_loaded        bigint not null,    -- rows (orders for line-level sources) upserted
+    keys_replaced      bigint not null,    -- keys that replaced an earlier version
+    loaded_at          timestamp not null,
+    run_id             varchar
+);
+
+-- one row per rejected input record (or per rejected order for line-level sources)
+create table if not exists quarantine (
+    load_id        bigint not null,
+    source         varchar not null,
+    file_name      varchar not null,
+    line           bigint,               -- physical line of the record in the file (header is 1)
+    line_count     bigint not null,      -- input records behind this row (lines of an order)
+    reason_code    varchar not null,     -- missing_value | bad_type | out_of_range | not_allowed | duplicate_key | unparseable_line
+    column_name    varchar,
+    reason         varchar not null,     -- human readable
+    record         varchar,              -- the rejected record as JSON (may hold PII: never logged)
+    quarantined_at timestamp not null
+);
+
+create table if not exists orders (
+    order_id       varchar primary key,
+    customer_id    varchar not null,
+    ordered_at     timestamp not null,
+    amount         decimal(18,2) not null,
+    status         varchar not null,
+    refund_amount  decimal(18,2) not null,
+    channel        varchar,
+    _load_id       bigint not null,
+    _line          bigint
+);
+
+create table if not exists tickets (
+    ticket_id          varchar primary key,
+    customer_id        varchar not null,
+    opened_at          timestamp not null,
+    first_response_at  timestamp,
+    resolved_at        timestamp,
+    category           varchar not null,
+    priority           varchar not null,
+    channel            varchar,
+    satisfaction       integer,
+    _load_id           bigint not null,
+    _line              bigint
+);
+
+create table if not exists surveys (
+    response_id   varchar primary key,
+    customer_id   varchar not null,
+    responded_at  timestamp not null,
+    nps           integer,
+    csat          integer,
+    ces           integer,
+    comment       varchar,
+    _load_id      bigint not null,
+    _line         bigint
+);
+
+create table if not exists customers (
+    customer_id   varchar primary key,
+    signed_up_at  timestamp,
+    name          varchar,
+    email         varchar,
+    phone         varchar,
+    region        varchar,
+    member_level  varchar,
+    _load_id      bigint not null,
+    _line         bigint
+);
