@@ -1,0 +1,56 @@
+"""Staging: the counted-order rule, SLA targets and survey scales applied once (SPEC §4).
+
+`stg_orders` and `stg_surveys` are views (always current, free); `stg_tickets` is a table because its
+SLA hours are settings bound as parameters, which a view cannot hold.
+"""
+
+import dagster as dg
+import duckdb
+
+from assets.metric_results import preview_metadata
+from pipeline.db import execute_file
+from pipeline.metric_params import metric_params
+from pipeline.resources import LoyaltyResource
+from pipeline.settings import Settings
+
+STAGING = ("stg_orders", "stg_tickets", "stg_surveys")
+
+
+def build_staging(conn: duckdb.DuckDBPyConnection, settings: Settings, name: str) -> None:
+    execute_file(conn, f"staging/{name}.sql", metric_params(settings))
+
+
+def _staging_asset(name: str, source: str, description: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=name,
+        group_name="staging",
+        pool="duckdb",
+        deps=[source],
+        description=description,
+        kinds={"duckdb", "sql"},
+    )
+    def _asset(loyalty: LoyaltyResource) -> dg.MaterializeResult:
+        settings = loyalty.get_settings()
+        with loyalty.connect() as conn:
+            build_staging(conn, settings, name)
+            return dg.MaterializeResult(metadata=preview_metadata(conn, name))
+
+    return _asset
+
+
+stg_orders = _staging_asset(
+    "stg_orders",
+    "orders",
+    "One row per order: is_counted (status completed), value = amount - refund_amount, order_date.",
+)
+stg_tickets = _staging_asset(
+    "stg_tickets",
+    "tickets",
+    "One row per ticket: SLA hours by priority (settings), deadline_at, is_resolved_in_sla, "
+    "is_complaint, first-response and resolution hours.",
+)
+stg_surveys = _staging_asset(
+    "stg_surveys",
+    "surveys",
+    "One row per survey response; nps 0-10, csat 1-5, ces 1-7 (out-of-scale answers are NULL).",
+)

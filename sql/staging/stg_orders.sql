@@ -1,0 +1,24 @@
+-- grain: one row per order (every status), with the counted-order rule of SPEC §4 applied once.
+-- A view, so it always reflects the latest ingest at no storage cost.
+create or replace view stg_orders as
+with source as (
+    select * from orders
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        ordered_at::date as order_date,
+        lower(status) as status,
+        lower(status) = 'completed' as is_counted,
+        amount,
+        coalesce(refund_amount, 0) as refund_amount,
+        -- value of a counted order: what the customer finally paid
+        amount - coalesce(refund_amount, 0) as value,
+        channel
+    from source
+)
+
+select * from final;
