@@ -31,16 +31,24 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
     config: dict[str, Any] = {
         "memory_limit": settings.duckdb.memory_limit,
         "temp_directory": str(temp),
-        # the business time zone is the session zone, so casts and date parts agree with "day D"
-        "TimeZone": settings.timezone,
     }
     if settings.duckdb.threads:
         config["threads"] = settings.duckdb.threads
     conn = duckdb.connect(str(db_path), read_only=read_only, config=config)
     try:
+        # the business time zone is the session zone, so casts and date parts agree with "day D"
+        # (set after connecting: ICU is loaded lazily and cannot be configured at open time)
+        conn.execute(f"set TimeZone = '{_safe_tz(settings.timezone)}'")
         yield conn
     finally:
         conn.close()
+
+
+def _safe_tz(name: str) -> str:
+    # validated against the IANA database when the settings loaded; this guards the quoting
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name):
+        raise ValueError(f"unusable time zone name {name!r}")
+    return name
 
 
 def sql_text(name: str) -> str:
@@ -84,7 +92,12 @@ def _strip_comments(stmt: str) -> str:
 
 def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables where table_name = ?", [name]
-        ).fetchone()[0]
+        scalar(conn, "select count(*) from information_schema.tables where table_name = ?", [name])
     )
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
+    """The single value of a query. (DuckDB 2 refuses further work on a connection while a result
+    is only partly fetched, so never use fetchone() on a result you do not drain.)"""
+    rows = conn.execute(sql, params).fetchall()
+    return rows[0][0] if rows else None
