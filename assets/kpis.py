@@ -1,0 +1,49 @@
+"""`kpi_daily`: the KPI board per day (SPEC §4), daily partitions, a range in one run."""
+
+import datetime as dt
+
+import dagster as dg
+import duckdb
+
+from assets.daily_range import replace_days, run_days
+from assets.metric_results import markdown_table, preview_metadata
+from pipeline.metric_params import metric_params, range_params
+from pipeline.partitions import daily_partitions
+from pipeline.resources import LoyaltyResource
+from pipeline.settings import Settings
+
+
+def compute_kpis(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, start: dt.date, end: dt.date
+) -> None:
+    """Replace the KPI board of days start..end atomically."""
+    params = {**metric_params(settings), **range_params(start, end)}
+    replace_days(conn, ["marts/kpi_daily.sql"], params)
+
+
+@dg.asset(
+    group_name="marts",
+    pool="duckdb",
+    deps=["customer_snapshot", "stg_orders", "stg_tickets", "stg_surveys"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"duckdb", "sql"},
+    description="One row per (as_of, kpi): value over the trailing window "
+    "(as_of - kpi_window_days, as_of], target, direction, change_7d, flag, n, owner.",
+)
+def kpi_daily(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
+    start, end = run_days(context)
+    with loyalty.connect() as conn:
+        compute_kpis(conn, loyalty.get_settings(), start, end)
+        metadata = preview_metadata(
+            conn, "kpi_daily", "as_of between $start and $end", {"start": start, "end": end}
+        )
+        metadata["board_on_last_day"] = dg.MetadataValue.md(
+            markdown_table(
+                conn,
+                "select kpi, round(value, 4) as value, target, change_7d, flag, n "
+                "from kpi_daily where as_of = $end order by kpi",
+                {"end": end},
+            )
+        )
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,146 @@
+-- grain: one row per (period_type, period_start, tier), tier in A, B, C, D and 'all'.
+-- NPS counts the latest response with an nps score per customer in period_start..end_as_of;
+-- promoters 9-10, passives 7-8, detractors 0-6; nps = 100 * (P - D) / n with the 95 % margin of
+-- error 1.96 * 100 * sqrt((p + d - (p - d)^2) / n). CSAT and CES count every answer on their scale.
+-- Tier rows use the start snapshot's tier; respondents outside it count only in 'all'.
+create or replace table nps_period as
+with periods as (
+    select * from report_periods
+),
+
+period_responses as (
+    select p.period_type, p.period_start, p.start_as_of, r.*
+    from periods as p
+    inner join stg_surveys as r on r.response_date between p.period_start and p.end_as_of
+),
+
+latest_nps as (
+    select *
+    from period_responses
+    where nps is not null
+    qualify row_number() over (
+        partition by period_type, period_start, customer_id
+        order by responded_at desc, response_id desc
+    ) = 1
+),
+
+tiers as (
+    select p.period_type, p.period_start, s.customer_id, s.tier
+    from periods as p
+    inner join customer_snapshot as s on s.as_of = p.start_as_of
+),
+
+nps_rows as (
+    select l.period_type, l.period_start, t.tier, l.nps_group
+    from latest_nps as l
+    inner join tiers as t
+        on l.period_type = t.period_type
+        and l.period_start = t.period_start
+        and l.customer_id = t.customer_id
+    union all
+    select period_type, period_start, 'all' as tier, nps_group from latest_nps
+),
+
+nps_counts as (
+    select
+        period_type,
+        period_start,
+        tier,
+        count(*) as responses,
+        count(*) filter (where nps_group = 'promoter') as promoters,
+        count(*) filter (where nps_group = 'passive') as passives,
+        count(*) filter (where nps_group = 'detractor') as detractors
+    from nps_rows
+    group by all
+),
+
+answer_rows as (
+    select r.period_type, r.period_start, t.tier, r.csat, r.ces
+    from period_responses as r
+    inner join tiers as t
+        on r.period_type = t.period_type
+        and r.period_start = t.period_start
+        and r.customer_id = t.customer_id
+    union all
+    select period_type, period_start, 'all' as tier, csat, ces from period_responses
+),
+
+answer_counts as (
+    select
+        period_type,
+        period_start,
+        tier,
+        count(csat) as csat_n,
+        count(*) filter (where csat >= 4) as csat_satisfied,
+        avg(csat) as csat_mean,
+        count(ces) as ces_n,
+        avg(ces) as ces_mean,
+        count(*) filter (where ces >= 5) as ces_high
+    from answer_rows
+    group by all
+),
+
+grid as (
+    select p.*, t.tier
+    from periods as p
+    cross join (select unnest(['all', 'A', 'B', 'C', 'D']) as tier) as t
+),
+
+joined as (
+    select
+        g.*,
+        coalesce(n.responses, 0) as responses,
+        coalesce(n.promoters, 0) as promoters,
+        coalesce(n.passives, 0) as passives,
+        coalesce(n.detractors, 0) as detractors,
+        coalesce(a.csat_n, 0) as csat_n,
+        a.csat_satisfied,
+        a.csat_mean,
+        coalesce(a.ces_n, 0) as ces_n,
+        a.ces_mean,
+        a.ces_high
+    from grid as g
+    left join nps_counts as n
+        on g.period_type = n.period_type and g.period_start = n.period_start and g.tier = n.tier
+    left join answer_counts as a
+        on g.period_type = a.period_type and g.period_start = a.period_start and g.tier = a.tier
+),
+
+shares as (
+    select
+        *,
+        promoters / nullif(responses, 0) as promoter_share,
+        detractors / nullif(responses, 0) as detractor_share
+    from joined
+),
+
+final as (
+    select
+        period_type,
+        period_start,
+        tier,
+        responses,
+        promoters,
+        passives,
+        detractors,
+        100 * (promoter_share - detractor_share) as nps,
+        1.96 * 100 * sqrt(
+            greatest(
+                promoter_share + detractor_share - (promoter_share - detractor_share) ^ 2, 0
+            ) / responses
+        ) as nps_moe95,
+        responses < $nps_low_sample as low_sample,
+        csat_satisfied / nullif(csat_n, 0) as csat,
+        csat_n,
+        ces_mean,
+        ces_n,
+        csat_mean,
+        ces_high / nullif(ces_n, 0) as ces_high_share,
+        period_end,
+        end_as_of,
+        is_complete
+    from shares
+)
+
+select * from final
+order by period_type, period_start, tier;

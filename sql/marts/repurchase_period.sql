@@ -1,0 +1,90 @@
+-- grain: one row per (period_type, period_start, tier), tier in A, B, C, D and 'all'.
+-- buyers = customers with >= 1 counted order in period_start..end_as_of, repeat_buyers = >= 2.
+-- Tier rows use the start snapshot's tier, so a first-time buyer of the period (no start tier)
+-- counts only in 'all'. lifetime_repeat_rate (a separate metric) is the share of the population at
+-- end_as_of with >= 2 counted orders ever, by end tier.
+create or replace table repurchase_period as
+with periods as (
+    select * from report_periods
+),
+
+period_orders as (
+    select p.period_type, p.period_start, o.customer_id, count(*) as orders
+    from periods as p
+    inner join stg_orders as o
+        on o.is_counted and o.order_date between p.period_start and p.end_as_of
+    group by all
+),
+
+with_start_tier as (
+    select po.*, s.tier
+    from period_orders as po
+    inner join periods as p
+        on po.period_type = p.period_type and po.period_start = p.period_start
+    left join customer_snapshot as s
+        on s.as_of = p.start_as_of and s.customer_id = po.customer_id
+),
+
+buyer_rows as (
+    select period_type, period_start, tier, orders from with_start_tier where tier is not null
+    union all
+    select period_type, period_start, 'all' as tier, orders from with_start_tier
+),
+
+buyer_counts as (
+    select
+        period_type,
+        period_start,
+        tier,
+        count(*) as buyers,
+        count(*) filter (where orders >= 2) as repeat_buyers
+    from buyer_rows
+    group by all
+),
+
+lifetime_rows as (
+    select p.period_type, p.period_start, s.tier, s.lifetime_orders
+    from periods as p
+    inner join customer_snapshot as s on s.as_of = p.end_as_of
+),
+
+lifetime_counts as (
+    select
+        period_type,
+        period_start,
+        coalesce(tier, 'all') as tier,
+        count(*) as lifetime_customers,
+        count(*) filter (where lifetime_orders >= 2) as lifetime_repeat_customers
+    from lifetime_rows
+    group by grouping sets ((period_type, period_start, tier), (period_type, period_start))
+),
+
+grid as (
+    select p.*, t.tier
+    from periods as p
+    cross join (select unnest(['all', 'A', 'B', 'C', 'D']) as tier) as t
+),
+
+final as (
+    select
+        g.period_type,
+        g.period_start,
+        g.tier,
+        coalesce(b.buyers, 0) as buyers,
+        coalesce(b.repeat_buyers, 0) as repeat_buyers,
+        b.repeat_buyers / nullif(b.buyers, 0) as repurchase_rate,
+        coalesce(l.lifetime_customers, 0) as lifetime_customers,
+        coalesce(l.lifetime_repeat_customers, 0) as lifetime_repeat_customers,
+        l.lifetime_repeat_customers / nullif(l.lifetime_customers, 0) as lifetime_repeat_rate,
+        g.period_end,
+        g.end_as_of,
+        g.is_complete
+    from grid as g
+    left join buyer_counts as b
+        on g.period_type = b.period_type and g.period_start = b.period_start and g.tier = b.tier
+    left join lifetime_counts as l
+        on g.period_type = l.period_type and g.period_start = l.period_start and g.tier = l.tier
+)
+
+select * from final
+order by period_type, period_start, tier;
