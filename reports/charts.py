@@ -1,0 +1,214 @@
+"""Plotly figures for the reports and the email, built from `reports.queries` data (no SQL here)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from reports.i18n import Translator
+from reports.queries import RATE_KPIS, TIERS, SegmentData, WeekData
+
+FONT = (
+    'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
+    '"PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif'
+)
+TIER_COLOURS = {"A": "#1b7f5b", "B": "#3a7dc9", "C": "#c99a2e", "D": "#c0392b"}
+PALETTE = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#4a5568"]
+
+
+def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0.01, "font": {"size": 15}},
+        font={"family": FONT, "size": 12, "color": "#1f2933"},
+        height=height,
+        margin={"l": 56, "r": 20, "t": 48, "b": 44},
+        legend={"orientation": "h", "y": -0.18},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def kpi_trend(data: WeekData, seg: SegmentData, t: Translator) -> go.Figure:
+    fig = go.Figure()
+    kpis = [k for k in dict.fromkeys(r["kpi"] for r in data.kpi_trend) if k in RATE_KPIS]
+    for i, k in enumerate(kpis):
+        pts = [r for r in data.kpi_trend if r["kpi"] == k]
+        fig.add_scatter(
+            x=[r["as_of"] for r in pts],
+            y=[r["value"] for r in pts],
+            name=t.label_or(f"kpi_{k}", k),
+            mode="lines+markers",
+            line={"color": PALETTE[i % len(PALETTE)], "width": 2},
+        )
+    if seg.segment != "all":
+        for key, dash in (("kept_rate", "dash"), ("repurchase_rate", "dot")):
+            fig.add_scatter(
+                x=[r["period_start"] for r in seg.segment_trend],
+                y=[r[key] for r in seg.segment_trend],
+                name=f"{t(key)} · {t.segment_name(seg.segment)}",
+                mode="lines+markers",
+                line={"color": TIER_COLOURS.get(seg.segment, "#333"), "dash": dash},
+            )
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return _layout(fig, t("kpi_trend"))
+
+
+def nps_trend(seg: SegmentData, t: Translator) -> go.Figure:
+    pts = [r for r in seg.nps_trend if r["nps"] is not None]
+    x = [r["period_start"] for r in pts]
+    y = [r["nps"] for r in pts]
+    moe = [r["nps_moe95"] or 0 for r in pts]
+    fig = go.Figure()
+    fig.add_scatter(
+        x=x + x[::-1],
+        y=[a + b for a, b in zip(y, moe, strict=True)] + [a - b for a, b in zip(y, moe, strict=True)][::-1],
+        fill="toself",
+        mode="lines",
+        fillcolor="rgba(43,108,176,0.15)",
+        line={"width": 0},
+        hoverinfo="skip",
+        name=t("nps_band"),
+    )
+    fig.add_scatter(
+        x=x,
+        y=y,
+        mode="lines+markers",
+        name=t("nps"),
+        line={"color": "#2b6cb0", "width": 2},
+        marker={
+            "size": 8,
+            "symbol": ["circle-open" if r["low_sample"] else "circle" for r in pts],
+        },
+        customdata=[[r["responses"], t("low_sample") if r["low_sample"] else ""] for r in pts],
+        hovertemplate="%{x|%Y-%m-%d}: %{y:.1f} (n=%{customdata[0]}) %{customdata[1]}<extra></extra>",
+    )
+    fig.update_yaxes(range=[-100, 100], zeroline=True)
+    return _layout(fig, t("nps_trend"))
+
+
+def cohort_heatmap(data: WeekData, t: Translator) -> go.Figure | None:
+    c = data.cohort
+    if not c:
+        return None
+    ylabels = [co["cohort"].strftime("%Y-%m") for co in c["cohorts"]] + [t("cohort_average")]
+    z, text = [], []
+    for co in c["cohorts"]:
+        row, trow = [], []
+        for k in c["ks"]:
+            cell = co["cells"].get(k)
+            share = cell["share"] if cell else None
+            row.append(share)
+            if share is None:
+                trow.append("")
+            else:
+                trow.append(f"{100 * share:.0f}%" + ("*" if not cell["complete"] else ""))
+        z.append(row)
+        text.append(trow)
+    z.append(c["average"])
+    text.append(["" if v is None else f"{100 * v:.0f}%" for v in c["average"]])
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"+{k}" for k in c["ks"]],
+            y=ylabels,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            colorbar={"tickformat": ".0%"},
+            hovertemplate="%{y} %{x}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title=t("month_offset"), type="category")
+    height = max(300, 60 + 26 * len(ylabels))
+    return _layout(fig, f"{t('cohort')} (* {t('incomplete')})", height=height)
+
+
+def tier_distribution(data: WeekData, seg: SegmentData, t: Translator) -> go.Figure:
+    rows = data.tier_distribution
+    colours = [
+        TIER_COLOURS.get(r["tier"], "#888")
+        if seg.segment in ("all", r["tier"])
+        else "rgba(150,150,150,0.45)"
+        for r in rows
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=[r["tier"] for r in rows],
+            y=[r["customers"] for r in rows],
+            marker_color=colours,
+            text=[f"{r['customers']:,} ({100 * r['share']:.0f}%)" for r in rows],
+            textposition="auto",
+        )
+    )
+    fig.update_xaxes(title=t("tier"), categoryorder="array", categoryarray=list(TIERS))
+    fig.update_yaxes(title=t("customers"))
+    return _layout(fig, t("tier_distribution"))
+
+
+def tier_migration(seg: SegmentData, t: Translator) -> go.Figure:
+    order = [*TIERS, "new", "left"]
+    prev = [p for p in order if any(r["prev_tier"] == p for r in seg.migration)]
+    cur = [c for c in order if any(r["cur_tier"] == c for r in seg.migration)]
+    counts = {(r["prev_tier"], r["cur_tier"]): r["customers"] for r in seg.migration}
+
+    def lab(x: str) -> str:
+        return {"new": t("new_customer"), "left": t("gone_customer")}.get(x, x)
+
+    z = [[counts.get((p, c), 0) for c in cur] for p in prev]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[lab(c) for c in cur],
+            y=[lab(p) for p in prev],
+            text=[[f"{v:,}" for v in row] for row in z],
+            texttemplate="%{text}",
+            colorscale="Purples",
+            hovertemplate="%{y} → %{x}: %{z}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(title=t("prev_tier"), autorange="reversed", type="category")
+    fig.update_xaxes(title=t("cur_tier"), type="category", side="top")
+    return _layout(fig, t("tier_migration"))
+
+
+def churn_reasons(seg: SegmentData, t: Translator) -> go.Figure:
+    keys = ["inactive", "complaints", "activity_drop"]
+    labels = [t(f"reason_{k}") for k in keys] + [t("churn_risk_any")]
+    values = [seg.churn_reasons[k] for k in keys] + [seg.churn_reasons["churn_risk"]]
+    fig = go.Figure(
+        go.Bar(
+            y=labels,
+            x=values,
+            orientation="h",
+            marker_color=["#dd6b20", "#c53030", "#d69e2e", "#4a5568"],
+            text=[f"{v:,}" for v in values],
+            textposition="auto",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title=t("customers"))
+    return _layout(fig, t("churn_reasons"), height=300)
+
+
+def sla_by_priority(data: WeekData, t: Translator) -> go.Figure:
+    rows = data.sla
+    fig = go.Figure(
+        go.Bar(
+            x=[t.label_or(f"priority_{r['priority']}", r["priority"]) for r in rows],
+            y=[r["sla_rate"] for r in rows],
+            marker_color=["#4a5568" if r["priority"] == "all" else "#2b6cb0" for r in rows],
+            text=[
+                ("–" if r["sla_rate"] is None else f"{100 * r['sla_rate']:.0f}%")
+                + f" (n={(r['met'] or 0) + (r['breached'] or 0)})"
+                for r in rows
+            ],
+            textposition="auto",
+        )
+    )
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], title=t("sla_rate"))
+    fig.update_xaxes(title=t("priority"))
+    return _layout(fig, t("sla"))

@@ -1,0 +1,266 @@
+"""Turns report data into display strings for the templates and the email.
+
+Formatting lives here (locale-aware), so the Jinja templates only loop and print. Tables are given as
+{"columns": [...], "rows": [[cell, ...]], "numeric": [bool, ...]} where a cell is a string or
+{"text": ..., "cls": ...} (cls: a CSS class such as "flag-alert" or "low").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from reports.i18n import Translator
+from reports.queries import CHURN_REASONS, SegmentData, WeekData
+
+FLAG_KEYS = {
+    "on_target": "on_target",
+    "on target": "on_target",
+    "ok": "on_target",
+    "met": "on_target",
+    "off_target": "off_target",
+    "off target": "off_target",
+    "warn": "off_target",
+    "warning": "off_target",
+    "missed": "off_target",
+    "alert": "alert",
+    "critical": "alert",
+    "no_target": "no_target",
+    "none": "no_target",
+}
+FLAG_ICONS = {"on_target": "✔", "off_target": "▲", "alert": "✖", "no_target": "–", "unknown": "?"}
+
+
+def flag_key(flag: str | None) -> str:
+    if flag is None:
+        return "no_target"
+    return FLAG_KEYS.get(str(flag).strip().lower(), "unknown")
+
+
+def kpi_value_text(t: Translator, kpi: dict[str, Any], v: float | None, signed: bool = False) -> str:
+    if kpi["is_rate"]:
+        if signed:
+            return "–" if v is None else f"{100 * v:+.1f} pp"
+        return t.percent(v)
+    return t.points(v, signed=signed)
+
+
+def trend_arrow(kpi: dict[str, Any]) -> tuple[str, str]:
+    """Arrow and whether the change is good, bad or neutral for this KPI's direction."""
+    ch = kpi.get("change_7d")
+    if ch is None or abs(ch) < 1e-12:
+        return "→", "neutral"
+    up = ch > 0
+    good = up == (kpi.get("direction") != "lower")
+    return ("↑" if up else "↓"), ("good" if good else "bad")
+
+
+def kpi_cards(data: WeekData, t: Translator) -> list[dict[str, Any]]:
+    cards = []
+    for k in data.kpis:
+        fk = flag_key(k["flag"])
+        arrow, tone = trend_arrow(k)
+        cards.append(
+            {
+                "name": t.label_or(f"kpi_{k['kpi']}", k["kpi"]),
+                "value": kpi_value_text(t, k, k["value"]),
+                "target": "–" if k["target"] is None else
+                ("≤ " if k["direction"] == "lower" else "≥ ") + kpi_value_text(t, k, k["target"]),
+                "direction": t("lower_better" if k["direction"] == "lower" else "higher_better"),
+                "change": kpi_value_text(t, k, k["change_7d"], signed=True),
+                "arrow": arrow,
+                "tone": tone,
+                "flag": fk,
+                "flag_text": t(f"flag_{fk}") if fk != "unknown" else str(k["flag"]),
+                "flag_icon": FLAG_ICONS[fk],
+                "n": t.number(k["n"]) if k["n"] is not None else "–",
+                "low_sample": k["low_sample"],
+                "owner": k["owner"],
+            }
+        )
+    return cards
+
+
+def _cell(text: str, cls: str = "") -> dict[str, str]:
+    return {"text": text, "cls": cls}
+
+
+def segment_cards(seg: SegmentData, t: Translator, low_n: int) -> list[dict[str, Any]]:
+    c = seg.cards
+
+    def low(n: Any) -> bool:
+        return n is not None and n < low_n
+
+    nps_sub = ""
+    if c["week_nps"] is not None:
+        nps_sub = f"± {t.points(c['week_nps_moe95'])}"
+    return [
+        {"label": t("customers"), "value": t.number(c["customers"]), "sub": "", "low_sample": False},
+        {"label": t("active_customers"), "value": t.number(c["active_customers"]), "sub": "", "low_sample": False},
+        {"label": t("at_risk_customers"), "value": t.number(c["at_risk_customers"]), "sub": "", "low_sample": False},
+        {"label": t("monetary_total"), "value": t.money(c["monetary_total"]), "sub": "", "low_sample": False},
+        {"label": t("avg_score"), "value": t.number(c["avg_score"], 1), "sub": "", "low_sample": False},
+        {
+            "label": t("week_kept_rate"),
+            "value": t.percent(c["week_kept_rate"]),
+            "sub": f"{t('n')} = {t.number(c['week_kept_n'])}",
+            "low_sample": low(c["week_kept_n"]),
+        },
+        {
+            "label": t("week_repurchase_rate"),
+            "value": t.percent(c["week_repurchase_rate"]),
+            "sub": f"{t('n')} = {t.number(c['week_repurchase_n'])}",
+            "low_sample": low(c["week_repurchase_n"]),
+        },
+        {
+            "label": t("week_nps"),
+            "value": t.points(c["week_nps"]),
+            "sub": f"{nps_sub} {t('n')} = {t.number(c['week_nps_n'])}".strip(),
+            "low_sample": bool(c["week_nps_low_sample"]) or low(c["week_nps_n"]),
+        },
+    ]
+
+
+def sla_table(data: WeekData, t: Translator) -> dict[str, Any]:
+    cols = ["priority", "tickets", "met", "breached", "sla_rate", "complaint_sla_rate",
+            "median_first_response_hours", "median_resolution_hours", "satisfaction_mean"]
+    rows = []
+    for r in data.sla:
+        rows.append(
+            [
+                t.label_or(f"priority_{r['priority']}", r["priority"]),
+                t.number(r["tickets"]),
+                t.number(r["met"]),
+                t.number(r["breached"]),
+                t.percent(r["sla_rate"]),
+                t.percent(r["complaint_sla_rate"]),
+                t.number(r["median_first_response_hours"], 1),
+                t.number(r["median_resolution_hours"], 1),
+                t.number(r["satisfaction_mean"], 2),
+            ]
+        )
+    return {"columns": [t(c) for c in cols], "rows": rows, "numeric": [False] + [True] * 8}
+
+
+def at_risk_table(seg: SegmentData, t: Translator) -> dict[str, Any]:
+    cols = ["customer_id", "masked_email", "tier", "segment_name", "last_order", "monetary",
+            "rfm_score", "reasons", "flagged_since"]
+    rows = [
+        [
+            r["customer_id"],
+            r["masked_email"] or "–",
+            r["tier"],
+            r["segment"],
+            t.date(r["last_order"]),
+            t.money(r["monetary"]),
+            t.number(r["rfm_score"], 1),
+            ", ".join(t(f"reason_{x}") for x in r["reasons"]),
+            t.date(r["flagged_since"]),
+        ]
+        for r in seg.at_risk
+    ]
+    numeric = [False, False, False, False, False, True, True, False, False]
+    return {"columns": [t(c) for c in cols], "rows": rows, "numeric": numeric}
+
+
+def quality_view(data: WeekData, t: Translator) -> dict[str, Any]:
+    q = data.quality
+    sources = {
+        "columns": [t(c) for c in ("source", "files", "rows_read", "rows_loaded", "rows_quarantined",
+                                   "quarantine_share", "duplicates_replaced")],
+        "numeric": [False] + [True] * 6,
+        "rows": [
+            [s["source"], t.number(s["files"]), t.number(s["rows_read"]), t.number(s["rows_loaded"]),
+             t.number(s["rows_quarantined"]), t.percent(s["quarantine_share"]),
+             t.number(s["duplicates_replaced"])]
+            for s in q["sources"]
+        ],
+    }
+    reasons = {
+        "columns": [t("source"), t("reason_code"), t("rows")],
+        "numeric": [False, False, True],
+        "rows": [[r["source"], r["reason_code"], t.number(r["rows"])] for r in q["reasons"]],
+    }
+    completeness = {
+        "columns": [t("source"), t("column"), t("rows"), t("filled_share")],
+        "numeric": [False, False, True, True],
+        "rows": [[c["source"], c["column"], t.number(c["rows"]), t.percent(c["filled_share"])]
+                 for c in q["completeness"]],
+    }
+    f = q["freshness"]
+    freshness = {
+        "last_order_day": t.date(f["last_order_day"]),
+        "days_behind": t.number(f["days_behind"]),
+        "status": t("stale" if f["stale"] else "fresh"),
+        "cls": "flag-alert" if f["stale"] else "flag-on_target",
+    }
+    return {"sources": sources, "reasons": reasons, "completeness": completeness, "freshness": freshness}
+
+
+def segments_table(data: WeekData, t: Translator, links: dict[str, str]) -> dict[str, Any]:
+    cols = ["segment", "customers", "active_customers", "at_risk_customers", "monetary_total",
+            "week_kept_rate", "week_repurchase_rate", "week_nps"]
+    rows = []
+    for name, seg in data.segments.items():
+        c = seg.cards
+        rows.append(
+            [
+                {"text": t.segment_name(name), "href": links.get(name, ""), "cls": ""},
+                t.number(c["customers"]),
+                t.number(c["active_customers"]),
+                t.number(c["at_risk_customers"]),
+                t.money(c["monetary_total"]),
+                f"{t.percent(c['week_kept_rate'])} ({t('n')}={t.number(c['week_kept_n'])})",
+                f"{t.percent(c['week_repurchase_rate'])} ({t('n')}={t.number(c['week_repurchase_n'])})",
+                f"{t.points(c['week_nps'])} ({t('n')}={t.number(c['week_nps_n'])})",
+            ]
+        )
+    return {"columns": [t(c) for c in cols], "rows": rows, "numeric": [False] + [True] * 7}
+
+
+def segment_distribution_table(seg: SegmentData, t: Translator) -> dict[str, Any]:
+    total = sum(r["customers"] for r in seg.segment_distribution) or 1
+    return {
+        "columns": [t("rfm_segment"), t("customers"), t("share")],
+        "numeric": [False, True, True],
+        "rows": [[r["segment"], t.number(r["customers"]), t.percent(r["customers"] / total)]
+                 for r in seg.segment_distribution],
+    }
+
+
+def header(data: WeekData, t: Translator, segment: str, generated: dt.datetime) -> dict[str, str]:
+    w = data.week
+    return {
+        "title": t("report_title"),
+        "segment": t.segment_name(segment),
+        "week": w.label,
+        "range": f"{t.date(w.start)} – {t.date(w.end)}",
+        "as_of": t.date(w.end),
+        "generated": t.datetime(generated),
+    }
+
+
+def top_changes(data: WeekData, t: Translator, n: int = 3) -> list[dict[str, str]]:
+    """KPIs with the largest change vs 7 days earlier (rates in points, NPS in points / 100)."""
+    def size(k: dict[str, Any]) -> float:
+        ch = k.get("change_7d") or 0
+        return abs(ch) if k["is_rate"] else abs(ch) / 100
+
+    ranked = sorted((k for k in data.kpis if k.get("change_7d")), key=size, reverse=True)[:n]
+    out = []
+    for k in ranked:
+        arrow, tone = trend_arrow(k)
+        out.append(
+            {
+                "name": t.label_or(f"kpi_{k['kpi']}", k["kpi"]),
+                "arrow": arrow,
+                "tone": tone,
+                "word": t("trend_up" if k["change_7d"] > 0 else "trend_down"),
+                "change": kpi_value_text(t, k, k["change_7d"], signed=True),
+                "value": kpi_value_text(t, k, k["value"]),
+            }
+        )
+    return out
+
+
+REASON_KEYS = tuple(f"reason_{r}" for r in CHURN_REASONS)
