@@ -257,7 +257,8 @@ def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: 
     partial = (o_status == 0) & (rng.random(n_orders) < 0.008)
     o_refund = np.where(o_status == 2, o_cents, 0)
     o_refund = np.where(partial, np.round(o_cents * rng.uniform(0.1, 0.6, n_orders)), o_refund)
-    o_refund = o_refund.astype(np.int64)
+    o_cents = o_cents.astype(np.int32)  # up to 21 million GBP per order
+    o_refund = o_refund.astype(np.int32)
 
     # tickets: some orders cause one (refunds and cancellations more often, unhappy customers more
     # often) + complaint bursts before some unhappy customers churn
@@ -347,13 +348,16 @@ def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: 
 
 
 def _concat(chunks: list[_Chunk], prefix: str, sort_by: str) -> dict[str, np.ndarray]:
-    names = [k for k in _Chunk.__dataclass_fields__ if k.startswith(prefix)]
-    cols = {k[len(prefix):]: np.concatenate([getattr(c, k) for c in chunks]) for k in names}
-    for c in chunks:  # free as we go: the chunk arrays are no longer needed
-        for k in names:
-            setattr(c, k, None)
+    """One column at a time, freeing the chunks' copies, then sorted by time (ties: customer)."""
+    cols = {}
+    for name in [k for k in _Chunk.__dataclass_fields__ if k.startswith(prefix)]:
+        cols[name[len(prefix):]] = np.concatenate([getattr(c, name) for c in chunks])
+        for c in chunks:
+            setattr(c, name, None)
     order = np.lexsort((cols["cust"], cols[sort_by]))
-    return {k: v[order] for k, v in cols.items()}
+    for k in cols:
+        cols[k] = cols[k][order]
+    return cols
 
 
 # --------------------------------------------------------------------------------------------------
@@ -470,12 +474,11 @@ class _Writer:
         self._pending: list[pa.Table] = []
         self.rows = 0  # data rows, including inserted bad rows
         self.lines = 1  # physical lines written to the CSV so far (the header)
-        self.bad: list[tuple[int, str]] = []  # (line, text) of inserted bad rows
+        self.bad: list[tuple[int, int, str]] = []  # (record, physical line, text) of bad rows
 
     def write(self, frame: pl.DataFrame, inserts: dict[int, list[str]]) -> None:
         """Write `frame`; inserts maps a position 0..height to raw CSV lines written before it."""
         assert frame.columns == self.columns
-        self.rows += frame.height
         if self.csv is not None:
             pos = 0
             for cut in [*sorted(inserts), frame.height]:
@@ -486,12 +489,15 @@ class _Writer:
                     data = buf.getvalue()
                     self.csv.write(data)
                     self.lines += data.count(b"\n")
+                    self.rows += cut - pos
                     pos = cut
                 for text in inserts.get(cut, []):
                     self.csv.write((text + "\n").encode())
                     self.lines += 1
+                    self.bad.append((self.rows + 2, self.lines, text))  # header is record 1
                     self.rows += 1
-                    self.bad.append((self.lines, text))
+        else:
+            self.rows += frame.height
         if self.parquet_path is not None:
             self._pending.append(frame.to_arrow())
             if sum(t.num_rows for t in self._pending) >= WRITE_SLICE:
@@ -551,9 +557,9 @@ def generate(
     """Write synthetic exports to `out_dir`; return {file name: data rows written}.
 
     split: None (one file per kind), "monthly" (orders, tickets and surveys per calendar month,
-    e.g. orders_2026-10.csv) or "drop" (orders_history.csv up to end - 5 days plus a daily drop
-    orders_<end>.csv with the last 7 days, overlapping the history by two days, where a few of the
-    repeated orders have a later status). bad_rows inserts the deliberately bad CSV rows listed in
+    e.g. orders_2026-10.csv) or "drop" (orders_<end-5>_history.csv with every order up to end - 5
+    days plus a daily drop orders_<end>.csv with the last 7 days, overlapping the history by two
+    days, where a few of the repeated orders have a later status: refunded). bad_rows inserts the deliberately bad CSV rows listed in
     docs/generator.md into the last file of each kind; their (file, line, reason) are appended to
     bad_row_log when given.
     """
@@ -602,8 +608,8 @@ def generate(
                     offset = stop
             finally:
                 writer.close()
-            for line, text in writer.bad:
-                log.append({"file": writer.csv_path.name, "line": line,
+            for record, line, text in writer.bad:
+                log.append({"file": writer.csv_path.name, "record": record, "line": line,
                             "reason": bad.reason(text), "row": text})
             for path in writer.paths:
                 counts[path.name] = writer.rows if path.suffix == ".csv" else len(rows)
@@ -617,7 +623,9 @@ def generate(
         day = (orders["ts"] - cal.base) // DAY
         history = all_rows[day <= days - 6]
         drop = all_rows[day >= days - 7]
-        order_groups = [("_history", history), ("_" + end.isoformat(), drop)]
+        # named by export date so that loading in name order applies the drop after the history
+        history_name = f"_{(end - timedelta(days=5)).isoformat()}_history"
+        order_groups = [(history_name, history), ("_" + end.isoformat(), drop)]
     else:
         order_groups = [("", all_rows)]
     drop_changes = _drop_changes(orders, cal, seed) if split == "drop" else None
@@ -679,7 +687,7 @@ class _BadRows:
         self.reasons = {
             "ragged": "unparseable line: 3 fields where the header has 7",
             "no_customer": "missing key: empty customer_id",
-            "duplicate": "duplicate: order_id of an earlier line of the same file, other amount",
+            "duplicate": "duplicate key: the next line has the same order_id (and another amount)",
             "bad_date": f"bad type: opened_at {self.bad_day} is not a date",
             "critical": "out of range: priority 'critical' (allowed urgent, important, general)",
             "nps11": "out of range: nps 11 (allowed 0..10)",
@@ -703,8 +711,9 @@ class _BadRows:
             o2 = self._new_id("orders", "O", w.order)
             add(at[0], "ragged", f"{o1},{c},{end} 10:15:00")
             add(at[1], "no_customer", f"{o2},,{end} 11:30:00,25.00,completed,,web")
-            if n:  # repeat the row just before the insertion point, with another amount
-                dup = int(rows[max(at[2] - 1, 0)])
+            if n:  # an earlier, conflicting copy of the row at the insertion point: the file's
+                # later line (the original) is the version to keep, the inserted one is the bad row
+                dup = int(rows[at[2]])
                 o = self.orders
                 add(at[2], "duplicate", ",".join([
                     "O" + str(dup + 1).zfill(w.order),
@@ -759,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, rows in sorted(counts.items()):
         print(f"{name:32s} {rows:>12,d} rows")
     for b in log:
-        print(f"bad row: {b['file']} line {b['line']}: {b['reason']}")
+        print(f"bad row: {b['file']} record {b['record']} (physical line {b['line']}): {b['reason']}")
     print(f"wrote {len(counts)} files to {args.out} in {elapsed:.1f} s")
     return 0
 
