@@ -105,3 +105,41 @@ def add_survey(
         "insert into surveys values (?, ?, ?, ?, ?, ?, null, 0, null)",
         [f"s{next(_ids)}", customer_id, at(when), nps, csat, ces],
     )
+
+
+def build_snapshots(settings: Settings, start: str, end: str | None = None) -> None:
+    """Staging, then customer_snapshot for start..end in one range (as a backfill does)."""
+    from assets.snapshot import compute_snapshot
+    from assets.staging import STAGING, build_staging
+
+    with connect(settings) as conn:
+        for name in STAGING:
+            build_staging(conn, settings, name)
+        compute_snapshot(conn, settings, day(start), day(end or start))
+
+
+def build_periods(settings: Settings) -> None:
+    from assets.periods import compute_periods
+
+    with connect(settings) as conn:
+        compute_periods(conn, settings)
+
+
+def build_kpis(settings: Settings, start: str, end: str | None = None) -> None:
+    from assets.kpis import compute_kpis
+
+    with connect(settings) as conn:
+        compute_kpis(conn, settings, day(start), day(end or start))
+
+
+def rows(settings: Settings, query: str, params: list | dict | None = None) -> list[dict]:
+    with connect(settings) as conn:
+        rel = conn.execute(query, params)
+        cols = [d[0] for d in rel.description]
+        return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+
+def snapshot_on(settings: Settings, as_of: str) -> dict[str, dict]:
+    """customer_id -> snapshot row of one day."""
+    found = rows(settings, "select * from customer_snapshot where as_of = ?", [day(as_of)])
+    return {r["customer_id"]: r for r in found}
