@@ -91,7 +91,7 @@ def cohort_heatmap(data: WeekData, t: Translator) -> go.Figure | None:
     c = data.cohort
     if not c:
         return None
-    ylabels = [co["cohort"].strftime("%Y-%m") for co in c["cohorts"]] + [t("cohort_average")]
+    ylabels = [co["cohort"].strftime("%Y-%m") for co in c["cohorts"]]
     z, text = [], []
     for co in c["cohorts"]:
         row, trow = [], []
@@ -105,8 +105,10 @@ def cohort_heatmap(data: WeekData, t: Translator) -> go.Figure | None:
                 trow.append(f"{100 * share:.0f}%" + ("*" if not cell["complete"] else ""))
         z.append(row)
         text.append(trow)
-    z.append(c["average"])
-    text.append(["" if v is None else f"{100 * v:.0f}%" for v in c["average"]])
+    if c["average"]:
+        ylabels.append(t("cohort_average"))
+        z.append(c["average"])
+        text.append(["" if v is None else f"{100 * v:.0f}%" for v in c["average"]])
     fig = go.Figure(
         go.Heatmap(
             z=z,

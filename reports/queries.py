@@ -44,13 +44,13 @@ PRIORITIES = ("urgent", "important", "general", "all")
 CHURN_REASONS = ("inactive", "complaints", "activity_drop")
 
 # The metrics engineer's table names for the two tables SPEC §10 does not name.
-COHORT_TABLES = ("cohort_retention", "cohort_matrix", "cohort_monthly", "cohorts")
-THRESHOLD_TABLES = ("snapshot_thresholds", "thresholds_used", "snapshot_settings")
+COHORT_TABLES = ("cohort_retention",)
+THRESHOLD_TABLES = ("snapshot_params",)
 # Column aliases in the cohort table: first present wins.
 COHORT_COLUMNS = {
     "cohort": ("cohort_month", "cohort", "cohort_start"),
     "k": ("month_offset", "months_since", "offset_months", "k", "month_index"),
-    "size": ("cohort_size", "size", "customers_in_cohort"),
+    "size": ("size", "cohort_size"),
     "share": ("share", "retention_share", "retained_share", "rate", "active_share"),
     "complete": ("is_complete", "complete"),
     "incomplete": ("is_incomplete", "incomplete"),
@@ -159,7 +159,7 @@ def kpi_board(conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date)
     cols = set(_columns(conn, "kpi_daily"))
     if not cols:
         return []
-    extra = ", ".join(c for c in ("n", "low_sample") if c in cols)
+    extra = ", ".join(c for c in ("n", "low_sample", "owner") if c in cols)
     rows = _rows(
         conn,
         f"""select kpi, value::double as value, target::double as target, direction,
@@ -183,7 +183,7 @@ def kpi_board(conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date)
                 "n": None if n is None else int(n),
                 "low_sample": bool(low),
                 "is_rate": k in RATE_KPIS,
-                "owner": kpi_settings.owner if kpi_settings else "",
+                "owner": r.get("owner") or (kpi_settings.owner if kpi_settings else ""),
             }
         )
     return out
@@ -219,6 +219,7 @@ def _pick(cols: list[str], aliases: tuple[str, ...]) -> str | None:
 
 
 def cohort_matrix(conn: duckdb.DuckDBPyConnection, day: dt.date) -> dict | None:
+    """Cohort cells and the size-weighted average row, both as stored by the cohort mart."""
     table = next((t for t in COHORT_TABLES if _exists(conn, t)), None)
     if table is None:
         return None
@@ -237,30 +238,29 @@ def cohort_matrix(conn: duckdb.DuckDBPyConnection, day: dt.date) -> dict | None:
         else (f"not {_ident(c['incomplete'])}" if c["incomplete"] else "true")
     )
     size = f"{_ident(c['size'])}::bigint" if c["size"] else "null::bigint"
+    is_average = (
+        "row_type = 'average'" if "row_type" in cols else f"{_ident(c['cohort'])} is null"
+    )
     rows = _rows(
         conn,
-        f"""select {_ident(c["cohort"])}::date as cohort, {_ident(c["k"])}::int as k,
-                   {size} as size, {_ident(c["share"])}::double as share, {complete} as complete
-            from {_ident(table)} where {where} order by 1, 2""",
+        f"""select {is_average} as is_average, {_ident(c["cohort"])}::date as cohort,
+                   {_ident(c["k"])}::int as k, {size} as size,
+                   {_ident(c["share"])}::double as share, {complete} as complete
+            from {_ident(table)} where {where} order by 1, 2, 3""",
         params,
     )
     if not rows:
         return None
     cohorts: dict[dt.date, dict] = {}
+    average_by_k: dict[int, float | None] = {}
     for r in rows:
+        if r["is_average"]:
+            average_by_k[r["k"]] = r["share"]
+            continue
         co = cohorts.setdefault(r["cohort"], {"cohort": r["cohort"], "size": r["size"], "cells": {}})
         co["cells"][r["k"]] = {"share": r["share"], "complete": bool(r["complete"])}
     ks = list(range(max(r["k"] for r in rows) + 1))
-    # weighted by cohort size over the complete cells of each k (SPEC §4 average row)
-    average = []
-    for k in ks:
-        pairs = [
-            (co["size"] or 0, co["cells"][k]["share"])
-            for co in cohorts.values()
-            if k in co["cells"] and co["cells"][k]["complete"] and co["cells"][k]["share"] is not None
-        ]
-        weight = sum(w for w, _ in pairs)
-        average.append(sum(w * s for w, s in pairs) / weight if weight else None)
+    average = [average_by_k.get(k) for k in ks] if average_by_k else None
     return {"ks": ks, "cohorts": list(cohorts.values()), "average": average, "table": table}
 
 
@@ -360,10 +360,12 @@ def thresholds_used(
         out: list[tuple[str, str]] = []
         for r in rows:
             # either one wide row, or long rows of (name, value)
-            if {"name", "value"} <= set(r) or {"key", "value"} <= set(r):
-                out.append((str(r.get("name", r.get("key"))), _flat(r["value"])))
+            if "params_json" in r:
+                params = json.loads(r["params_json"])
+                out.extend((k, _flat(v)) for k, v in params.items())
             else:
-                out.extend((k, _flat(v)) for k, v in r.items() if k not in ("as_of", "computed_at"))
+                skip = ("as_of", "computed_at", "run_id")
+                out.extend((k, _flat(v)) for k, v in r.items() if k not in skip)
         if out:
             return out
     m = settings.metrics
@@ -408,8 +410,13 @@ def _period_rows(
 
 
 def segment_data(
-    conn: duckdb.DuckDBPyConnection, settings: Settings, week: Week, segment: str
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    week: Week,
+    segment: str,
+    detail: bool = True,
 ) -> SegmentData:
+    """One segment's data; detail=False skips the customer-level lists (the email needs none)."""
     day = week.end
     weeks = [week.back(i) for i in range(settings.reports.trend_weeks - 1, -1, -1)]
     seg_where, seg_params = _segment_filter(segment)
@@ -529,7 +536,8 @@ def segment_data(
         from customer_snapshot s {email_join}
         where s.as_of = ? and s.churn_risk and {seg_where.replace("tier", "s.tier")}
         order by s.monetary desc, s.customer_id"""
-    churn_warnings = _rows(conn, risk_sql + f" limit {EXCEL_MAX_ROWS}", [day, *seg_params])
+    limit = EXCEL_MAX_ROWS if detail else 0
+    churn_warnings = _rows(conn, risk_sql + f" limit {limit}", [day, *seg_params])
     for r in churn_warnings:
         r["reasons"] = [c for c in CHURN_REASONS if r[c]]
     at_risk = churn_warnings[: settings.reports.at_risk_top_n]
@@ -541,7 +549,7 @@ def segment_data(
                    segment, lifecycle_stage, is_active, inactive, complaints, activity_drop,
                    churn_risk
             from customer_snapshot where as_of = ? and {seg_where}
-            order by monetary desc, customer_id limit {EXCEL_MAX_ROWS}""",
+            order by monetary desc, customer_id limit {limit}""",
         [day, *seg_params],
     )
     for c in customers:
@@ -568,7 +576,11 @@ def segment_data(
 
 
 def week_data(
-    conn: duckdb.DuckDBPyConnection, settings: Settings, week: Week, segments: list[str] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    week: Week,
+    segments: list[str] | None = None,
+    detail: bool = True,
 ) -> WeekData:
     """Read everything for week W (as of its last day) for the given segments (default: settings)."""
     day = week.end
@@ -583,7 +595,7 @@ def week_data(
         thresholds=thresholds_used(conn, settings, day),
     )
     for seg in segments or settings.reports.segments:
-        data.segments[seg] = segment_data(conn, settings, week, seg)
+        data.segments[seg] = segment_data(conn, settings, week, seg, detail)
     return data
 
 

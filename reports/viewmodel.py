@@ -27,8 +27,11 @@ FLAG_KEYS = {
     "critical": "alert",
     "no_target": "no_target",
     "none": "no_target",
+    "no_data": "no_data",
 }
-FLAG_ICONS = {"on_target": "✔", "off_target": "▲", "alert": "✖", "no_target": "–", "unknown": "?"}
+FLAG_COLOURS = {"on_target": "#1b7f5b", "off_target": "#975a16", "alert": "#c0392b"}
+TONE_COLOURS = {"good": "#1b7f5b", "bad": "#c0392b"}
+FLAG_ICONS = {"on_target": "✔", "off_target": "▲", "alert": "✖", "no_target": "–", "no_data": "–", "unknown": "?"}
 
 
 def flag_key(flag: str | None) -> str:
@@ -73,6 +76,8 @@ def kpi_cards(data: WeekData, t: Translator) -> list[dict[str, Any]]:
                 "flag": fk,
                 "flag_text": t(f"flag_{fk}") if fk != "unknown" else str(k["flag"]),
                 "flag_icon": FLAG_ICONS[fk],
+                "flag_colour": FLAG_COLOURS.get(fk, "#52606d"),
+                "tone_colour": TONE_COLOURS.get(tone, "#52606d"),
                 "n": t.number(k["n"]) if k["n"] is not None else "–",
                 "low_sample": k["low_sample"],
                 "owner": k["owner"],
@@ -255,6 +260,7 @@ def top_changes(data: WeekData, t: Translator, n: int = 3) -> list[dict[str, str
                 "name": t.label_or(f"kpi_{k['kpi']}", k["kpi"]),
                 "arrow": arrow,
                 "tone": tone,
+                "tone_colour": TONE_COLOURS.get(tone, "#52606d"),
                 "word": t("trend_up" if k["change_7d"] > 0 else "trend_down"),
                 "change": kpi_value_text(t, k, k["change_7d"], signed=True),
                 "value": kpi_value_text(t, k, k["value"]),

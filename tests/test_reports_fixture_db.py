@@ -72,7 +72,7 @@ def _flag(value: float, target: float | None, direction: str) -> str:
     if target is None:
         return "no_target"
     ok = value <= target if direction == "lower" else value >= target
-    return "on_target" if ok else "off_target"
+    return "ok" if ok else "off_target"
 
 
 def build(settings) -> Path:
@@ -127,7 +127,8 @@ def _marts(conn: duckdb.DuckDBPyConnection, rnd: random.Random) -> None:
 
     conn.execute(
         """create table kpi_daily (as_of date, kpi varchar, value double, target double,
-           direction varchar, change_7d double, flag varchar, n bigint)"""
+           direction varchar, change_7d double, flag varchar, n bigint, owner varchar,
+           alert double, window_start date, window_end date)"""
     )
     prev: dict[str, float] = {}
     for day in days:
@@ -136,8 +137,9 @@ def _marts(conn: duckdb.DuckDBPyConnection, rnd: random.Random) -> None:
             n = rnd.choice([12, 45, 180]) if k == "nps" else rnd.randint(20, 400)
             change = None if k not in prev else round(value - prev[k], 4)
             conn.execute(
-                "insert into kpi_daily values (?,?,?,?,?,?,?,?)",
-                [day, k, value, target, direction, change, _flag(value, target, direction), n],
+                "insert into kpi_daily values (?,?,?,?,?,?,?,?,?,null,?,?)",
+                [day, k, value, target, direction, change, _flag(value, target, direction), n,
+                 "Owner " + k, day - dt.timedelta(days=30), day],
             )
             prev[k] = value
 
@@ -199,8 +201,9 @@ def _marts(conn: duckdb.DuckDBPyConnection, rnd: random.Random) -> None:
             )
 
     conn.execute(
-        """create table cohort_retention (as_of date, cohort_month date, month_offset integer,
-           cohort_size bigint, customers bigint, share double, is_complete boolean)"""
+        """create table cohort_retention (row_type varchar, cohort_month date, k integer,
+           activity_month date, size bigint, active_count bigint, share double,
+           is_complete boolean)"""
     )
     for mo in range(1, 12):
         cohort = dt.date(2026, mo, 1)
@@ -208,15 +211,24 @@ def _marts(conn: duckdb.DuckDBPyConnection, rnd: random.Random) -> None:
         for k in range(0, 12 - mo):
             active = size if k == 0 else rnd.randint(0, size)
             conn.execute(
-                "insert into cohort_retention values (?,?,?,?,?,?,?)",
-                [DAY, cohort, k, size, active, active / size, mo + k < 11],
+                "insert into cohort_retention values ('cohort',?,?,?,?,?,?,?)",
+                [cohort, k, dt.date(2026, mo + k, 1), size, active, active / size, mo + k < 11],
             )
     conn.execute(
-        """create table snapshot_thresholds (as_of date, tier_a double, tier_b double,
-           tier_c double, active_days integer, inactive_days integer)"""
+        """insert into cohort_retention
+           select 'average', null, k, null, sum(size), sum(active_count),
+                  sum(active_count) / sum(size), true
+           from cohort_retention where is_complete group by k"""
     )
+    conn.execute(
+        """create table snapshot_params (as_of date, params_json varchar, computed_at timestamp,
+           run_id varchar)"""
+    )
+    params = '{"tiers": {"A": 80, "B": 65, "C": 50}, "active_days": 90, "inactive_days": 30}'
     for day in days:
-        conn.execute("insert into snapshot_thresholds values (?, 80, 65, 50, 90, 30)", [day])
+        conn.execute(
+            "insert into snapshot_params values (?, ?, '2026-11-16 02:00', 'run-1')", [day, params]
+        )
 
 
 def _inputs(conn: duckdb.DuckDBPyConnection, rnd: random.Random) -> None:
