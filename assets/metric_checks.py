@@ -22,7 +22,9 @@ def _count(conn: duckdb.DuckDBPyConnection, query: str) -> int:
 
 
 def _verdict(
-    conn: duckdb.DuckDBPyConnection, violations: dict[str, str], context: dict[str, str] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    violations: dict[str, str],
+    context: dict[str, str] | None = None,
 ) -> dg.AssetCheckResult:
     counts = {name: _count(conn, query) for name, query in violations.items()}
     failed = sorted(name for name, n in counts.items() if n)

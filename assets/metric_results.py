@@ -27,6 +27,8 @@ def preview_metadata(
     return {
         "dagster/row_count": dg.MetadataValue.int(int(count)),
         "preview": dg.MetadataValue.md(
-            markdown_table(conn, f"select * from {table} where {where} limit {PREVIEW_ROWS}", params)
+            markdown_table(
+                conn, f"select * from {table} where {where} limit {PREVIEW_ROWS}", params
+            )
         ),
     }

@@ -75,7 +75,9 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
     checks = backfill.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
 
-    days = rows(settings, "select as_of, count(*) as n from customer_snapshot group by as_of order by as_of")
+    days = rows(
+        settings, "select as_of, count(*) as n from customer_snapshot group by as_of order by as_of"
+    )
     assert len(days) == 10 and days[0]["n"] == 12
     assert rows(settings, "select count(*) as n from kpi_daily")[0]["n"] == 10 * 6
 
@@ -86,7 +88,7 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
     after = rows(settings, "select * from customer_snapshot order by as_of, customer_id")
     assert after == before  # same inputs, same rows: nothing duplicated, nothing lost
     recomputed = rows(settings, "select as_of, computed_at from snapshot_params order by as_of")
-    changed = [a["as_of"].isoformat() for a, b in zip(computed, recomputed) if a != b]
+    changed = [a["as_of"].isoformat() for a, b in zip(computed, recomputed, strict=True) if a != b]
     assert changed == ["2024-12-05"]  # exactly that day was replaced
 
     result = dg.materialize(PERIODS + CHECKS[1:-1], resources=resources)

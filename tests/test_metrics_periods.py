@@ -137,7 +137,9 @@ def _sla_fixture(settings) -> None:
         # general: 168 h, deadline 03-11 12:00, never resolved
         add_ticket(conn, "new", "2024-03-04T12:00:00", "question", "general")
         # important complaint resolved in 10 h: met
-        add_ticket(conn, "back", "2024-03-05T08:00:00", "complaint", "important", "2024-03-05T18:00:00")
+        add_ticket(
+            conn, "back", "2024-03-05T08:00:00", "complaint", "important", "2024-03-05T18:00:00"
+        )
 
 
 def test_sla_met_breached_and_open_past_deadline(week):
@@ -196,7 +198,10 @@ def test_cohort_matrix_and_weighted_average(tmp_path):
         ("2024-02-01", 0): (1.0, True),
         ("2024-02-01", 1): (0.25, False),  # f1 of 4, March still running
     }
-    avg = {r["k"]: r for r in rows(settings, "select * from cohort_retention where row_type = 'average'")}
+    avg = {
+        r["k"]: r
+        for r in rows(settings, "select * from cohort_retention where row_type = 'average'")
+    }
     # k = 0 over both cohorts: 6 / 6; k = 1 only January's cell is complete: 1 / 2
     assert (avg[0]["size"], avg[0]["share"]) == (6, 1.0)
     assert (avg[1]["size"], avg[1]["share"]) == (2, 0.5)

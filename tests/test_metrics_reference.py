@@ -31,12 +31,25 @@ def _generate(conn, rng: np.random.Generator) -> tuple[list[tuple], list[tuple]]
             status = rng.choice(["completed"] * 8 + ["cancelled", "refunded"])
             refund = Decimal("0.00")
             if status == "completed" and rng.random() < 0.1:
-                refund = (amount * Decimal(str(rng.choice([0.25, 0.5, 1.0])))).quantize(Decimal("0.01"))
-            orders.append((f"o{len(orders)}", cid, dt.datetime.combine(when, dt.time(int(rng.integers(0, 24)))), amount, str(status), refund))
+                refund = (amount * Decimal(str(rng.choice([0.25, 0.5, 1.0])))).quantize(
+                    Decimal("0.01")
+                )
+            orders.append(
+                (
+                    f"o{len(orders)}",
+                    cid,
+                    dt.datetime.combine(when, dt.time(int(rng.integers(0, 24)))),
+                    amount,
+                    str(status),
+                    refund,
+                )
+            )
         for _ in range(int(rng.choice([0, 0, 0, 1, 3, 4, 6]))):
             when = D - dt.timedelta(days=int(rng.integers(0, 40)))
             category = "complaint" if rng.random() < 0.8 else "question"
-            tickets.append((f"t{len(tickets)}", cid, dt.datetime.combine(when, dt.time(9)), category))
+            tickets.append(
+                (f"t{len(tickets)}", cid, dt.datetime.combine(when, dt.time(9)), category)
+            )
     conn.executemany("insert into orders values (?, ?, ?, ?, ?, ?, 'web', 0, null)", orders)
     conn.executemany(
         "insert into tickets values (?, ?, ?, null, null, ?, 'general', null, null, 0, null)",
@@ -76,7 +89,8 @@ def _reference(settings: Settings, orders: list[tuple], tickets: list[tuple]) ->
         complaints = sum(
             1
             for _, c, ts, cat in tickets
-            if c == cid and cat == "complaint"
+            if c == cid
+            and cat == "complaint"
             and D - dt.timedelta(ch.complaint_window_days) < ts.date() <= D
         )
         out[cid] = {
@@ -144,6 +158,4 @@ def test_sql_agrees_with_an_independent_python_implementation(tmp_path):
     assert {v["tier"] for v in ref.values()} == {"A", "B", "C", "D"}
     for flag in ("inactive", "complaints", "activity_drop"):
         assert any(v[flag] for v in ref.values()) and not all(v[flag] for v in ref.values())
-    assert all(
-        sql[c]["flagged_since"] == (D if ref[c]["churn_risk"] else None) for c in ref
-    )
+    assert all(sql[c]["flagged_since"] == (D if ref[c]["churn_risk"] else None) for c in ref)

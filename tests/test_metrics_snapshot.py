@@ -110,7 +110,11 @@ def test_tier_threshold_override_changes_the_tier(tmp_path):
 
 
 def test_explicit_bins_replace_ranks(tmp_path):
-    bins = {"recency_days": [7, 30, 60, 90], "frequency": [2, 3, 4, 5], "monetary": [20, 50, 80, 100]}
+    bins = {
+        "recency_days": [7, 30, 60, 90],
+        "frequency": [2, 3, 4, 5],
+        "monetary": [20, 50, 80, 100],
+    }
     settings = make_settings(tmp_path, {"metrics": {"rfm_bins": bins}})
     create_tables(settings)
     with connect(settings) as conn:
