@@ -53,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # partitions are read from this settings file when the code location loads
     os.environ["LOYALTY_SETTINGS"] = str(Path(args.settings).resolve())
+    import warnings
+
+    import dagster as dg
+
+    # Dagster flags some parameters we use (backfill_policy, pool) as beta; not news for a user
+    for category in (dg.BetaWarning, dg.PreviewWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
     from pipeline.runner import RunFailed, run_all
 
     started = time.monotonic()

@@ -41,7 +41,11 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
             err = ev.step_failure_data.error
-            msgs.append(f"{ev.step_key}: {err.message.strip() if err else 'failed'}")
+            # the innermost cause is the user's error; its stack belongs in the run log, not here
+            while err is not None and err.cause is not None:
+                err = err.cause
+            text = err.message.strip() if err else "failed"
+            msgs.append(f"{ev.step_key}: {text}")
     for ev in result.get_asset_check_evaluations():
         if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR:
             msgs.append(f"check {ev.check_name} failed: {ev.description or ''}")
@@ -105,6 +109,8 @@ def run_all(
             resources=resources,
             instance=instance,
             raise_on_error=False,
+            # the CLI prints its own progress; Dagster's per-event log is for the UI
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             **kw,
         )
         if not result.success:
