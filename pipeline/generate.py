@@ -38,8 +38,17 @@ TICKET_CATEGORIES = ("complaint", "delivery", "billing", "product", "other")
 PRIORITIES = ("urgent", "important", "general")
 SLA_HOURS = np.array([24.0, 72.0, 168.0])  # by priority code, SPEC §4
 TICKET_CHANNELS = ("email", "phone", "chat")
-REGIONS = ("London", "South East", "North West", "Midlands", "Yorkshire", "Scotland", "Wales",
-           "South West", "North East")
+REGIONS = (
+    "London",
+    "South East",
+    "North West",
+    "Midlands",
+    "Yorkshire",
+    "Scotland",
+    "Wales",
+    "South West",
+    "North East",
+)
 REGION_P = (0.22, 0.16, 0.12, 0.13, 0.09, 0.09, 0.05, 0.08, 0.06)
 MEMBER_LEVELS = ("bronze", "silver", "gold", "platinum")
 
@@ -72,7 +81,7 @@ COMMENTS_PASSIVE = (
     "Fine.\nWould like more payment options.",
 )
 COMMENTS_DETRACTOR = (
-    "Parcel arrived damaged, box marked \"fragile\" was crushed",
+    'Parcel arrived damaged, box marked "fragile" was crushed',
     "Waited 5 days for a reply; nobody called back",
     "客服回复太慢了，问题还没解决",
     "Refund took weeks.\nI will not order again, sorry",
@@ -101,8 +110,10 @@ def _calendar(end: date, days: int) -> _Calendar:
     for year in range(start.year, end.year + 1):
         nov1 = date(year, 11, 1)
         thanksgiving = nov1 + timedelta(days=(3 - nov1.weekday()) % 7 + 21)
-        for spike_day, factor in ((thanksgiving + timedelta(days=1), 2.2),
-                                  (thanksgiving + timedelta(days=4), 1.6)):
+        for spike_day, factor in (
+            (thanksgiving + timedelta(days=1), 2.2),
+            (thanksgiving + timedelta(days=4), 1.6),
+        ):
             i = (spike_day - start).days
             if 0 <= i < days:
                 weight[i] *= factor
@@ -186,7 +197,9 @@ class _Chunk:
     s_comment: np.ndarray  # -1 = empty
 
 
-def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: _Calendar) -> _Chunk:
+def _make_chunk(
+    seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: _Calendar
+) -> _Chunk:
     rng = _rng(seed, 1, chunk)
     n = hi - lo
     ids = np.arange(lo, hi)
@@ -204,7 +217,9 @@ def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: 
     # spell 1 starts with the first order (new customers) or at the range start (existing ones)
     signup_rel = cust.signup[lo:hi] - cal.base
     is_new = signup_rel >= 0
-    first_lag = np.where(rng.random(n) < 0.6, rng.exponential(1800, n), rng.exponential(12 * DAY, n))
+    first_lag = np.where(
+        rng.random(n) < 0.6, rng.exponential(1800, n), rng.exponential(12 * DAY, n)
+    )
     first_ts = signup_rel + first_lag.astype(np.int64)
     a1 = np.where(is_new, first_ts // DAY, 0)
     has1 = a1 <= last
@@ -232,16 +247,19 @@ def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: 
     w_hi = np.concatenate([np.repeat(b1, k1), np.repeat(b2, k2)])
     o_local = np.concatenate([g_first, g_react, w_cust])
     n_orders = len(o_local)
-    o_channel = np.where(rng.random(n_orders) < 0.8, pref_channel[o_local],
-                         rng.integers(0, 3, n_orders)).astype(np.int8)
+    o_channel = np.where(
+        rng.random(n_orders) < 0.8, pref_channel[o_local], rng.integers(0, 3, n_orders)
+    ).astype(np.int8)
     hours = _sample_hours(rng, o_channel)
     sec_in_day = hours * 3600 + rng.integers(0, 3600, n_orders)
     days_random = _sample_days(rng, cal, w_lo, w_hi)
-    o_ts = np.concatenate([
-        first_ts[g_first],
-        a2[g_react] * DAY + sec_in_day[len(g_first):len(g_first) + len(g_react)],
-        days_random * DAY + sec_in_day[len(g_first) + len(g_react):],
-    ])
+    o_ts = np.concatenate(
+        [
+            first_ts[g_first],
+            a2[g_react] * DAY + sec_in_day[len(g_first) : len(g_first) + len(g_react)],
+            days_random * DAY + sec_in_day[len(g_first) + len(g_react) :],
+        ]
+    )
     # nothing before the customer's first purchase (same-day draws can land earlier in the day)
     o_ts = np.where(is_new[o_local], np.maximum(o_ts, first_ts[o_local]), o_ts)
     o_ts = np.minimum(o_ts, cal.days * DAY - 1) + cal.base
@@ -249,8 +267,9 @@ def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: 
 
     month = cal.month_index[o_day] % 12
     season = np.where(month == 11, 1.15, 1.0)
-    o_cents = np.maximum(199, np.round(spend[o_local] * season * 100
-                                       * rng.lognormal(-0.1, 0.65, n_orders))).astype(np.int64)
+    o_cents = np.maximum(
+        199, np.round(spend[o_local] * season * 100 * rng.lognormal(-0.1, 0.65, n_orders))
+    ).astype(np.int64)
     u = rng.random(n_orders)
     unhappy = sat[o_local] < -1
     o_status = np.where(u < 0.03, 1, np.where(u < 0.042 + 0.01 * unhappy, 2, 0)).astype(np.int8)
@@ -274,7 +293,9 @@ def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: 
     burst_idx = np.flatnonzero(burst)
     n_burst = rng.integers(4, 7, len(burst_idx))
     bc = np.repeat(burst_idx, n_burst)
-    b_open = (b1[bc] - rng.integers(0, 25, len(bc))) * DAY + rng.integers(8 * 3600, 21 * 3600, len(bc))
+    b_open = (b1[bc] - rng.integers(0, 25, len(bc))) * DAY + rng.integers(
+        8 * 3600, 21 * 3600, len(bc)
+    )
     b_open = b_open + cal.base
 
     t_local = np.concatenate([o_local[tk], bc])
@@ -282,11 +303,17 @@ def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: 
     t_category = np.concatenate([tk_cat, np.zeros(len(bc), np.int8)])
     t_burst = np.concatenate([np.zeros(len(tk), bool), np.ones(len(bc), bool)])
     keep = t_opened <= end_ts
-    t_local, t_opened, t_category, t_burst = t_local[keep], t_opened[keep], t_category[keep], t_burst[keep]
+    t_local, t_opened, t_category, t_burst = (
+        t_local[keep],
+        t_opened[keep],
+        t_category[keep],
+        t_burst[keep],
+    )
     nt = len(t_local)
     complaint = t_category == 0
-    t_priority = np.where(complaint, _choice(rng, nt, (0.3, 0.45, 0.25)),
-                          _choice(rng, nt, (0.1, 0.3, 0.6))).astype(np.int8)
+    t_priority = np.where(
+        complaint, _choice(rng, nt, (0.3, 0.45, 0.25)), _choice(rng, nt, (0.1, 0.3, 0.6))
+    ).astype(np.int8)
     t_channel = _choice(rng, nt, (0.45, 0.3, 0.25))
     slow = np.where(t_burst, 1.8, 1.0) * np.exp(-0.15 * np.clip(sat[t_local], -2, 2))
     first_h = rng.lognormal(np.log(np.array([1.5, 6.0, 20.0])[t_priority]), 0.9) * slow
@@ -308,10 +335,12 @@ def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: 
     so = np.flatnonzero((o_status == 0) & (rng.random(n_orders) < 0.06))
     st = np.flatnonzero(resolved & (rng.random(nt) < 0.25))
     s_local = np.concatenate([o_local[so], t_local[st]])
-    s_ts = np.concatenate([
-        o_ts[so] + rng.integers(DAY, 10 * DAY, len(so)),
-        t_resolved[st] + rng.integers(1800, 3 * DAY, len(st)),
-    ])
+    s_ts = np.concatenate(
+        [
+            o_ts[so] + rng.integers(DAY, 10 * DAY, len(so)),
+            t_resolved[st] + rng.integers(1800, 3 * DAY, len(st)),
+        ]
+    )
     penalty = np.concatenate([np.zeros(len(so)), 1.5 * np.clip(ratio[st] - 0.5, 0, 2.5)])
     # a few customers answer twice within days (a reminder e-mail answered again)
     twice = np.flatnonzero(rng.random(len(s_local)) < 0.03)
@@ -337,12 +366,25 @@ def _make_chunk(seed: int, chunk: int, lo: int, hi: int, cust: _Customers, cal: 
     counted = np.bincount(o_local[o_status == 0], minlength=n)
     cust.orders[lo:hi] = counted
     return _Chunk(
-        o_cust=(ids[o_local]).astype(np.int32), o_ts=o_ts, o_cents=o_cents, o_refund=o_refund,
-        o_status=o_status, o_channel=o_channel,
-        t_cust=ids[t_local].astype(np.int32), t_opened=t_opened, t_first=t_first,
-        t_resolved=t_resolved, t_category=t_category, t_priority=t_priority, t_channel=t_channel,
+        o_cust=(ids[o_local]).astype(np.int32),
+        o_ts=o_ts,
+        o_cents=o_cents,
+        o_refund=o_refund,
+        o_status=o_status,
+        o_channel=o_channel,
+        t_cust=ids[t_local].astype(np.int32),
+        t_opened=t_opened,
+        t_first=t_first,
+        t_resolved=t_resolved,
+        t_category=t_category,
+        t_priority=t_priority,
+        t_channel=t_channel,
         t_satisfaction=t_satisfaction,
-        s_cust=ids[s_local].astype(np.int32), s_ts=s_ts, s_nps=s_nps, s_csat=s_csat, s_ces=s_ces,
+        s_cust=ids[s_local].astype(np.int32),
+        s_ts=s_ts,
+        s_nps=s_nps,
+        s_csat=s_csat,
+        s_ces=s_ces,
         s_comment=s_comment,
     )
 
@@ -351,7 +393,7 @@ def _concat(chunks: list[_Chunk], prefix: str, sort_by: str) -> dict[str, np.nda
     """One column at a time, freeing the chunks' copies, then sorted by time (ties: customer)."""
     cols = {}
     for name in [k for k in _Chunk.__dataclass_fields__ if k.startswith(prefix)]:
-        cols[name[len(prefix):]] = np.concatenate([getattr(c, name) for c in chunks])
+        cols[name[len(prefix) :]] = np.concatenate([getattr(c, name) for c in chunks])
         for c in chunks:
             setattr(c, name, None)
     order = np.lexsort((cols["cust"], cols[sort_by]))
@@ -404,43 +446,49 @@ def _width(count: int, minimum: int) -> int:
 
 def _order_frame(o: dict, rows: np.ndarray, w: _Widths, id_numbers: np.ndarray) -> pl.DataFrame:
     refund = o["refund"][rows]
-    return pl.DataFrame({
-        "order_id": _ids("O", id_numbers, w.order),
-        "customer_id": _ids("C", o["cust"][rows] + 1, w.customer),
-        "ordered_at": _ts(o["ts"][rows]),
-        "amount": _money(o["cents"][rows]),
-        "status": _labels(ORDER_STATUSES, o["status"][rows]),
-        "refund_amount": _money(refund, refund == 0),
-        "channel": _labels(ORDER_CHANNELS, o["channel"][rows]),
-    })
+    return pl.DataFrame(
+        {
+            "order_id": _ids("O", id_numbers, w.order),
+            "customer_id": _ids("C", o["cust"][rows] + 1, w.customer),
+            "ordered_at": _ts(o["ts"][rows]),
+            "amount": _money(o["cents"][rows]),
+            "status": _labels(ORDER_STATUSES, o["status"][rows]),
+            "refund_amount": _money(refund, refund == 0),
+            "channel": _labels(ORDER_CHANNELS, o["channel"][rows]),
+        }
+    )
 
 
 def _ticket_frame(t: dict, rows: np.ndarray, w: _Widths) -> pl.DataFrame:
     first, resolved, sat = t["first"][rows], t["resolved"][rows], t["satisfaction"][rows]
-    return pl.DataFrame({
-        "ticket_id": _ids("T", rows + 1, w.ticket),
-        "customer_id": _ids("C", t["cust"][rows] + 1, w.customer),
-        "opened_at": _ts(t["opened"][rows]),
-        "first_response_at": _ts(first, first < 0),
-        "resolved_at": _ts(resolved, resolved < 0),
-        "category": _labels(TICKET_CATEGORIES, t["category"][rows]),
-        "priority": _labels(PRIORITIES, t["priority"][rows]),
-        "channel": _labels(TICKET_CHANNELS, t["channel"][rows]),
-        "satisfaction": _ints(sat, sat == 0),
-    })
+    return pl.DataFrame(
+        {
+            "ticket_id": _ids("T", rows + 1, w.ticket),
+            "customer_id": _ids("C", t["cust"][rows] + 1, w.customer),
+            "opened_at": _ts(t["opened"][rows]),
+            "first_response_at": _ts(first, first < 0),
+            "resolved_at": _ts(resolved, resolved < 0),
+            "category": _labels(TICKET_CATEGORIES, t["category"][rows]),
+            "priority": _labels(PRIORITIES, t["priority"][rows]),
+            "channel": _labels(TICKET_CHANNELS, t["channel"][rows]),
+            "satisfaction": _ints(sat, sat == 0),
+        }
+    )
 
 
 def _survey_frame(s: dict, rows: np.ndarray, w: _Widths) -> pl.DataFrame:
     nps, csat, ces, comment = (s[k][rows] for k in ("nps", "csat", "ces", "comment"))
-    return pl.DataFrame({
-        "response_id": _ids("R", rows + 1, w.survey),
-        "customer_id": _ids("C", s["cust"][rows] + 1, w.customer),
-        "responded_at": _ts(s["ts"][rows]),
-        "nps": _ints(nps, nps < 0),
-        "csat": _ints(csat, csat < 0),
-        "ces": _ints(ces, ces < 0),
-        "comment": _labels(COMMENTS, np.maximum(comment, 0), comment < 0),
-    })
+    return pl.DataFrame(
+        {
+            "response_id": _ids("R", rows + 1, w.survey),
+            "customer_id": _ids("C", s["cust"][rows] + 1, w.customer),
+            "responded_at": _ts(s["ts"][rows]),
+            "nps": _ints(nps, nps < 0),
+            "csat": _ints(csat, csat < 0),
+            "ces": _ints(ces, ces < 0),
+            "comment": _labels(COMMENTS, np.maximum(comment, 0), comment < 0),
+        }
+    )
 
 
 def _customer_frame(c: _Customers, rows: np.ndarray, w: _Widths) -> pl.DataFrame:
@@ -448,15 +496,17 @@ def _customer_frame(c: _Customers, rows: np.ndarray, w: _Widths) -> pl.DataFrame
     orders = c.orders[rows]
     level = np.searchsorted(np.array([3, 8, 20]), orders, side="right")
     phone_tail = pl.Series((rows + 1) % 1000).cast(pl.String).str.zfill(3)
-    return pl.DataFrame({
-        "customer_id": "C" + number,
-        "signed_up_at": _ts(c.signup[rows]),
-        "name": "Customer " + number,
-        "email": "c" + number + "@example.com",
-        "phone": "+44 7700 900" + phone_tail,  # Ofcom's range reserved for drama
-        "region": _labels(REGIONS, c.region[rows]),
-        "member_level": _labels(MEMBER_LEVELS, level),
-    })
+    return pl.DataFrame(
+        {
+            "customer_id": "C" + number,
+            "signed_up_at": _ts(c.signup[rows]),
+            "name": "Customer " + number,
+            "email": "c" + number + "@example.com",
+            "phone": "+44 7700 900" + phone_tail,  # Ofcom's range reserved for drama
+            "region": _labels(REGIONS, c.region[rows]),
+            "member_level": _labels(MEMBER_LEVELS, level),
+        }
+    )
 
 
 class _Writer:
@@ -481,11 +531,12 @@ class _Writer:
         assert frame.columns == self.columns
         if self.csv is not None:
             pos = 0
-            for cut in [*sorted(inserts), frame.height]:
+            for cut in sorted({*inserts, frame.height}):
                 if cut > pos:
                     buf = io.BytesIO()
                     frame.slice(pos, cut - pos).write_csv(
-                        buf, include_header=False, datetime_format=TS_FORMAT)
+                        buf, include_header=False, datetime_format=TS_FORMAT
+                    )
                     data = buf.getvalue()
                     self.csv.write(data)
                     self.lines += data.count(b"\n")
@@ -527,7 +578,7 @@ class _Writer:
 
 def _slices(rows: np.ndarray) -> Iterator[np.ndarray]:
     for i in range(0, len(rows), WRITE_SLICE):
-        yield rows[i:i + WRITE_SLICE]
+        yield rows[i : i + WRITE_SLICE]
 
 
 def _month_groups(ts: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -602,15 +653,25 @@ def generate(
             try:
                 for part in _slices(rows) if len(rows) else [rows]:
                     stop = offset + len(part)
-                    local = {k - offset: v for k, v in inserts.items()
-                             if offset <= k < stop or k == stop == len(rows)}
+                    local = {
+                        k - offset: v
+                        for k, v in inserts.items()
+                        if offset <= k < stop or k == stop == len(rows)
+                    }
                     writer.write(make_frame(part, name), local)
                     offset = stop
             finally:
                 writer.close()
             for record, line, text in writer.bad:
-                log.append({"file": writer.csv_path.name, "record": record, "line": line,
-                            "reason": bad.reason(text), "row": text})
+                log.append(
+                    {
+                        "file": writer.csv_path.name,
+                        "record": record,
+                        "line": line,
+                        "reason": bad.reason(text),
+                        "row": text,
+                    }
+                )
             for path in writer.paths:
                 counts[path.name] = writer.rows if path.suffix == ".csv" else len(rows)
 
@@ -644,13 +705,20 @@ def generate(
         ("surveys", surveys, "ts", _survey_frame, SURVEYS),
     ):
         rows = np.arange(len(data[ts_key]))
-        groups = ([("_" + m, r) for m, r in _month_groups(data[ts_key])]
-                  if split == "monthly" else [("", rows)])
-        emit(kind, contract.names, groups,
-             lambda r, _n, d=data, f=frame_fn: f(d, r, widths), kind)
+        groups = (
+            [("_" + m, r) for m, r in _month_groups(data[ts_key])]
+            if split == "monthly"
+            else [("", rows)]
+        )
+        emit(kind, contract.names, groups, lambda r, _n, d=data, f=frame_fn: f(d, r, widths), kind)
 
-    emit("customers", CUSTOMERS.names, [("", np.arange(customers))],
-         lambda r, _n: _customer_frame(cust, r, widths), "customers")
+    emit(
+        "customers",
+        CUSTOMERS.names,
+        [("", np.arange(customers))],
+        lambda r, _n: _customer_frame(cust, r, widths),
+        "customers",
+    )
     return counts
 
 
@@ -658,7 +726,9 @@ def _drop_changes(orders: dict, cal: _Calendar, seed: int) -> tuple[np.ndarray, 
     """Status and refund columns as the daily drop reports them: a few overlap orders refunded since."""
     rng = _rng(seed, 2)
     day = (orders["ts"] - cal.base) // DAY
-    overlap = np.flatnonzero((day >= cal.days - 7) & (day <= cal.days - 6) & (orders["status"] == 0))
+    overlap = np.flatnonzero(
+        (day >= cal.days - 7) & (day <= cal.days - 6) & (orders["status"] == 0)
+    )
     changed = np.sort(rng.choice(overlap, size=min(5, len(overlap)), replace=False))
     status, refund = orders["status"].copy(), orders["refund"].copy()
     status[changed] = 2
@@ -677,13 +747,20 @@ class _BadRows:
         self.orders, self.w, self.cal = orders, widths, cal
         self.kinds: dict[str, str] = {}
         rng = _rng(seed, 3)
-        who = int(orders["cust"][rng.integers(0, len(orders["cust"]))]) if len(orders["cust"]) else 0
+        who = (
+            int(orders["cust"][rng.integers(0, len(orders["cust"]))]) if len(orders["cust"]) else 0
+        )
         self.customer = "C" + str(who + 1).zfill(widths.customer)
         self.end = cal.end.isoformat()
         next_month = (cal.end.replace(day=1) + timedelta(days=32)).replace(day=1)
-        self.bad_day = f"{self.end[:8]}{(next_month - timedelta(days=1)).day + 1}"  # e.g. 2026-11-31
-        self.next_id = {"orders": len(orders["ts"]), "tickets": len(tickets["opened"]),
-                        "surveys": len(surveys["ts"])}
+        self.bad_day = (
+            f"{self.end[:8]}{(next_month - timedelta(days=1)).day + 1}"  # e.g. 2026-11-31
+        )
+        self.next_id = {
+            "orders": len(orders["ts"]),
+            "tickets": len(tickets["opened"]),
+            "surveys": len(surveys["ts"]),
+        }
         self.reasons = {
             "ragged": "unparseable line: 3 fields where the header has 7",
             "no_customer": "missing key: empty customer_id",
@@ -715,17 +792,30 @@ class _BadRows:
                 # later line (the original) is the version to keep, the inserted one is the bad row
                 dup = int(rows[at[2]])
                 o = self.orders
-                add(at[2], "duplicate", ",".join([
-                    "O" + str(dup + 1).zfill(w.order),
-                    "C" + str(int(o["cust"][dup]) + 1).zfill(w.customer),
-                    _fmt_ts(o["ts"][dup]),
-                    f"{(int(o['cents'][dup]) + 1000) / 100:.2f}", "completed", "", "web"]))
+                add(
+                    at[2],
+                    "duplicate",
+                    ",".join(
+                        [
+                            "O" + str(dup + 1).zfill(w.order),
+                            "C" + str(int(o["cust"][dup]) + 1).zfill(w.customer),
+                            _fmt_ts(o["ts"][dup]),
+                            f"{(int(o['cents'][dup]) + 1000) / 100:.2f}",
+                            "completed",
+                            "",
+                            "web",
+                        ]
+                    ),
+                )
         elif kind == "tickets":
             t1 = self._new_id("tickets", "T", w.ticket)
             t2 = self._new_id("tickets", "T", w.ticket)
             add(at[0], "bad_date", f"{t1},{c},{self.bad_day} 09:15:00,,,delivery,general,email,")
-            add(at[1], "critical",
-                f"{t2},{c},{end} 08:05:00,{end} 08:20:00,,complaint,critical,phone,")
+            add(
+                at[1],
+                "critical",
+                f"{t2},{c},{end} 08:05:00,{end} 08:20:00,,complaint,critical,phone,",
+            )
         elif kind == "surveys":
             r1 = self._new_id("surveys", "R", w.survey)
             add(at[1], "nps11", f"{r1},{c},{end} 12:00:00,11,5,,")
@@ -746,15 +836,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--customers", type=int, required=True, help="number of customers")
     parser.add_argument("--days", type=int, required=True, help="days of history ending at --end")
-    parser.add_argument("--seed", type=int, required=True, help="random seed (same seed, same bytes)")
+    parser.add_argument(
+        "--seed", type=int, required=True, help="random seed (same seed, same bytes)"
+    )
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
-    parser.add_argument("--end", type=date.fromisoformat, default=DEFAULT_END,
-                        help=f"last day of the range, YYYY-MM-DD (default {DEFAULT_END})")
+    parser.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        default=DEFAULT_END,
+        help=f"last day of the range, YYYY-MM-DD (default {DEFAULT_END})",
+    )
     parser.add_argument("--format", choices=("csv", "parquet", "both"), default="csv")
-    parser.add_argument("--split", choices=("monthly", "drop"), default=None,
-                        help="monthly files, or a history file plus an overlapping daily drop")
-    parser.add_argument("--bad-rows", action="store_true",
-                        help="insert a few deliberately bad CSV rows to exercise quarantine")
+    parser.add_argument(
+        "--split",
+        choices=("monthly", "drop"),
+        default=None,
+        help="monthly files, or a history file plus an overlapping daily drop",
+    )
+    parser.add_argument(
+        "--bad-rows",
+        action="store_true",
+        help="insert a few deliberately bad CSV rows to exercise quarantine",
+    )
     args_in = list(sys.argv[1:] if argv is None else argv)
     if args_in[:1] == ["generate"]:
         args_in = args_in[1:]
@@ -762,13 +865,24 @@ def main(argv: list[str] | None = None) -> int:
     formats = ("csv", "parquet") if args.format == "both" else (args.format,)
     started = time.perf_counter()
     log: list[dict] = []
-    counts = generate(args.out, args.customers, args.days, args.seed, end=args.end,
-                      formats=formats, split=args.split, bad_rows=args.bad_rows, bad_row_log=log)
+    counts = generate(
+        args.out,
+        args.customers,
+        args.days,
+        args.seed,
+        end=args.end,
+        formats=formats,
+        split=args.split,
+        bad_rows=args.bad_rows,
+        bad_row_log=log,
+    )
     elapsed = time.perf_counter() - started
     for name, rows in sorted(counts.items()):
         print(f"{name:32s} {rows:>12,d} rows")
     for b in log:
-        print(f"bad row: {b['file']} record {b['record']} (physical line {b['line']}): {b['reason']}")
+        print(
+            f"bad row: {b['file']} record {b['record']} (physical line {b['line']}): {b['reason']}"
+        )
     print(f"wrote {len(counts)} files to {args.out} in {elapsed:.1f} s")
     return 0
 

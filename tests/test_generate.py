@@ -17,15 +17,29 @@ from pipeline.generate import generate, main
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"
-SAMPLE_ARGS = ["--customers", "3000", "--days", "728", "--seed", "7", "--end", "2026-11-15",
-               "--split", "drop", "--bad-rows"]
+SAMPLE_ARGS = [
+    "--customers",
+    "3000",
+    "--days",
+    "728",
+    "--seed",
+    "7",
+    "--end",
+    "2026-11-15",
+    "--split",
+    "drop",
+    "--bad-rows",
+]
 END = dt.date(2026, 11, 15)
 SLA_HOURS = {"urgent": 24, "important": 72, "general": 168}
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".parquet")}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.suffix in (".csv", ".parquet")
+    }
 
 
 def _read(path: Path) -> pl.DataFrame:
@@ -81,7 +95,11 @@ def test_values_are_formatted_as_the_exports_promise(year):
 def test_every_event_is_inside_the_range_and_refers_to_a_known_customer(year):
     start = END - dt.timedelta(days=729)
     known = set(_read(year / "customers.csv")["customer_id"])
-    for kind, col in (("orders", "ordered_at"), ("tickets", "opened_at"), ("surveys", "responded_at")):
+    for kind, col in (
+        ("orders", "ordered_at"),
+        ("tickets", "opened_at"),
+        ("surveys", "responded_at"),
+    ):
         df = _read(year / f"{kind}.csv").with_columns(t=_ts(col))
         assert df["t"].min().date() >= start and df["t"].max().date() <= END, kind
         assert set(df["customer_id"]) <= known, kind
@@ -112,8 +130,9 @@ def test_monthly_split_writes_one_file_per_month_with_every_row(tmp_path):
 
 
 def test_orders_per_customer_are_heavy_tailed(year):
-    per_customer = _read(year / "orders.csv").group_by("customer_id").len()["len"].sort(
-        descending=True)
+    per_customer = (
+        _read(year / "orders.csv").group_by("customer_id").len()["len"].sort(descending=True)
+    )
     top_decile = per_customer.head(len(per_customer) // 10).sum() / per_customer.sum()
     one_order = (per_customer == 1).mean()
     assert top_decile > 0.30
@@ -124,7 +143,8 @@ def test_orders_per_customer_are_heavy_tailed(year):
 def test_amounts_are_right_skewed_and_refunds_never_exceed_the_amount(year):
     orders = _read(year / "orders.csv").with_columns(
         amount=pl.col("amount").cast(pl.Float64),
-        refund=pl.col("refund_amount").cast(pl.Float64).fill_null(0))
+        refund=pl.col("refund_amount").cast(pl.Float64).fill_null(0),
+    )
     assert orders["amount"].mean() > 1.15 * orders["amount"].median()
     assert (orders["amount"] > 0).all()
     assert (orders["refund"] <= orders["amount"]).all()
@@ -140,7 +160,9 @@ def test_amounts_are_right_skewed_and_refunds_never_exceed_the_amount(year):
 
 def test_december_peak_and_weekend_dip(year):
     orders = _read(year / "orders.csv").with_columns(t=_ts("ordered_at"))
-    last_year = orders.filter(pl.col("t").dt.date().is_between(dt.date(2025, 1, 1), dt.date(2025, 12, 31)))
+    last_year = orders.filter(
+        pl.col("t").dt.date().is_between(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    )
     by_month = last_year.group_by(pl.col("t").dt.month()).len()
     december = by_month.filter(pl.col("t") == 12)["len"].item()
     assert december > 1.15 * by_month["len"].mean()
@@ -160,8 +182,11 @@ def test_customers_arrive_over_the_range_and_some_churn(year):
 
 def test_tickets_are_consistent_and_some_breach_their_sla(year):
     t = _read(year / "tickets.csv").with_columns(
-        opened=_ts("opened_at"), first=_ts("first_response_at"),
-        resolved=_ts("resolved_at"), sat=pl.col("satisfaction").cast(pl.Int64))
+        opened=_ts("opened_at"),
+        first=_ts("first_response_at"),
+        resolved=_ts("resolved_at"),
+        sat=pl.col("satisfaction").cast(pl.Int64),
+    )
     assert set(t["priority"]) == set(SLA_HOURS)
     assert set(t["category"]) == {"complaint", "delivery", "billing", "product", "other"}
     assert (t["first"].drop_nulls() >= t.filter(pl.col("first").is_not_null())["opened"]).all()
@@ -176,8 +201,10 @@ def test_tickets_are_consistent_and_some_breach_their_sla(year):
     sat = done.with_columns(breached=breached).filter(pl.col("sat").is_not_null())
     assert sat["sat"].is_between(1, 5).all()
     assert 0.2 < t["sat"].is_not_null().mean() < 0.7
-    assert (sat.filter(pl.col("breached"))["sat"].mean()
-            < sat.filter(~pl.col("breached"))["sat"].mean() - 0.5)
+    assert (
+        sat.filter(pl.col("breached"))["sat"].mean()
+        < sat.filter(~pl.col("breached"))["sat"].mean() - 0.5
+    )
     # complaint bursts: some customers open more than 3 complaints within 30 days
     complaints = t.filter(pl.col("category") == "complaint").sort("opened")
     bursts = complaints.rolling("opened", period="30d", group_by="customer_id").agg(n=pl.len())
@@ -197,10 +224,17 @@ def test_surveys_are_in_range_correlated_with_churn_and_quote_awkward_comments(y
     twice = s.group_by("customer_id", s["responded_at"].str.slice(0, 7)).len()
     assert twice.filter(pl.col("len") > 1).height > 0
     # detractors stop buying more often than promoters
-    last_order = _read(year / "orders.csv").group_by("customer_id").agg(last=pl.col("ordered_at").max())
-    j = s.filter(pl.col("nps").is_not_null()).join(last_order, on="customer_id").with_columns(
-        nps=pl.col("nps").cast(pl.Int64),
-        lapsed=pl.col("last") < str(END - dt.timedelta(days=90)))
+    last_order = (
+        _read(year / "orders.csv").group_by("customer_id").agg(last=pl.col("ordered_at").max())
+    )
+    j = (
+        s.filter(pl.col("nps").is_not_null())
+        .join(last_order, on="customer_id")
+        .with_columns(
+            nps=pl.col("nps").cast(pl.Int64),
+            lapsed=pl.col("last") < str(END - dt.timedelta(days=90)),
+        )
+    )
     detractors = j.filter(pl.col("nps") <= 6)["lapsed"].mean()
     promoters = j.filter(pl.col("nps") >= 9)["lapsed"].mean()
     assert detractors > promoters + 0.05
@@ -223,22 +257,31 @@ def _find_bad_rows(folder: Path) -> list[tuple[str, int, str]]:
         header = rows[0]
         last_record = {r[0]: record for record, r in enumerate(rows[1:], start=2)}
         for record, row in enumerate(rows[1:], start=2):
+
             def bad(reason, record=record, name=path.name):
                 found.append((name, record, reason))
+
             if len(row) != len(header):
                 bad("ragged")
                 continue
             rec = dict(zip(header, row, strict=True))
             if any(not rec[c.name] for c in contract.columns if c.required):
                 bad("missing key")
-            if any(rec[c.name] and (c.sql_type == "TIMESTAMP") and not _is_timestamp(rec[c.name], date_re)
-                   for c in contract.columns):
+            if any(
+                rec[c.name]
+                and (c.sql_type == "TIMESTAMP")
+                and not _is_timestamp(rec[c.name], date_re)
+                for c in contract.columns
+            ):
                 bad("bad date")
             for c in contract.columns:
                 if c.allowed and rec[c.name] and rec[c.name] not in c.allowed:
                     bad(f"{c.name} {rec[c.name]}")
-                if c.max_value is not None and rec[c.name] and not (
-                        c.min_value <= int(rec[c.name]) <= c.max_value):
+                if (
+                    c.max_value is not None
+                    and rec[c.name]
+                    and not (c.min_value <= int(rec[c.name]) <= c.max_value)
+                ):
                     bad(f"{c.name} {rec[c.name]}")
             if last_record[rec[header[0]]] > record:  # the same key again later in this file
                 bad("duplicate")
@@ -258,12 +301,17 @@ def _is_timestamp(text: str, pattern: re.Pattern) -> bool:
 def test_bad_rows_flag_adds_exactly_the_listed_bad_rows(tmp_path):
     log: list[dict] = []
     clean = generate(tmp_path / "clean", customers=700, days=60, seed=9)
-    dirty = generate(tmp_path / "dirty", customers=700, days=60, seed=9, bad_rows=True, bad_row_log=log)
+    dirty = generate(
+        tmp_path / "dirty", customers=700, days=60, seed=9, bad_rows=True, bad_row_log=log
+    )
     assert _find_bad_rows(tmp_path / "clean") == []
     found = _find_bad_rows(tmp_path / "dirty")
     assert sorted(r for _f, _l, r in found) == sorted(
-        ["ragged", "missing key", "duplicate", "bad date", "priority critical", "nps 11"])
-    assert sorted((f, line) for f, line, _r in found) == sorted((b["file"], b["record"]) for b in log)
+        ["ragged", "missing key", "duplicate", "bad date", "priority critical", "nps 11"]
+    )
+    assert sorted((f, line) for f, line, _r in found) == sorted(
+        (b["file"], b["record"]) for b in log
+    )
     assert dirty["orders.csv"] == clean["orders.csv"] + 3
     assert dirty["tickets.csv"] == clean["tickets.csv"] + 2
     assert dirty["surveys.csv"] == clean["surveys.csv"] + 1
@@ -287,7 +335,9 @@ def test_committed_sample_is_what_the_documented_command_produces(tmp_path, caps
 
 def test_sample_readme_lists_every_bad_row_with_its_line(tmp_path):
     readme = (SAMPLE / "README.md").read_text(encoding="utf-8").split("## Deliberate bad rows")[1]
-    listed = {(m[1], int(m[2])) for m in re.finditer(r"^\| `([\w.-]+\.csv)` \| (\d+) \|", readme, re.M)}
+    listed = {
+        (m[1], int(m[2])) for m in re.finditer(r"^\| `([\w.-]+\.csv)` \| (\d+) \|", readme, re.M)
+    }
     found = {(f, line) for f, line, _r in _find_bad_rows(SAMPLE)}
     assert listed == found
     assert len(found) == 6
@@ -299,10 +349,20 @@ def test_sample_daily_drop_overlaps_the_history_with_a_few_later_versions():
     assert history["ordered_at"].max() < "2026-11-11"
     assert drop["ordered_at"].min() >= "2026-11-09"
     both = history.join(drop.unique("order_id", keep="last"), on="order_id", suffix="_drop")
-    assert both["ordered_at"].str.slice(0, 10).unique().sort().to_list() == ["2026-11-09", "2026-11-10"]
+    assert both["ordered_at"].str.slice(0, 10).unique().sort().to_list() == [
+        "2026-11-09",
+        "2026-11-10",
+    ]
     changed = both.filter(pl.col("status") != pl.col("status_drop"))
     assert 1 <= changed.height <= 10
     assert (changed["status_drop"] == "refunded").all()
     assert (changed["refund_amount_drop"] == changed["amount"]).all()
     # loading in name order applies the drop last
     assert sorted(p.name for p in SAMPLE.glob("orders*.csv"))[-1] == "orders_2026-11-15.csv"
+
+
+def test_tiny_inputs_still_get_each_bad_row_once(tmp_path):
+    log: list[dict] = []
+    generate(tmp_path, customers=1, days=1, seed=1, bad_rows=True, bad_row_log=log)
+    assert len(log) == 6
+    assert len(_find_bad_rows(tmp_path)) == 6
