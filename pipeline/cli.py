@@ -2,7 +2,7 @@
 synthetic exports, check a settings file.
 
     loyalty run --settings settings.yaml [--as-of 2026-11-15] [--email] [--set "metrics: {active_days: 60}"]
-    loyalty generate --customers 3000 --days 728 --seed 7 --out data/sample
+    loyalty generate --customers 3000 --days 728 --seed 7 --end 2026-11-15 --split drop --bad-rows --out data/sample
     loyalty check-settings settings.yaml
 """
 
