@@ -19,7 +19,7 @@ import re
 import smtplib
 import warnings
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -278,10 +278,8 @@ def deliver(
                 session.send_message(msg, from_addr=sender, to_addrs=[rcpt])
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as e:
                 failures[rcpt] = describe_error(e)
-                try:
+                with suppress(OSError, smtplib.SMTPException):
                     session.rset()
-                except (OSError, smtplib.SMTPException):
-                    pass
                 continue
             except (OSError, smtplib.SMTPException) as e:
                 # the session is gone: this and every later recipient is not sent

@@ -54,7 +54,7 @@ sources:
   surveys: {{files: "surveys*.csv"}}
 reports:
   trend_weeks: 4
-  at_risk_top_n: 5
+  at_risk_top_n: 50
 email:
 {email_yaml or "  enabled: true"}
 """
@@ -110,7 +110,7 @@ def _marts(conn: duckdb.DuckDBPyConnection, rnd: random.Random) -> None:
             score = round(100 * (r + f + m) / 15, 1)
             tier = "A" if score >= 80 else "B" if score >= 65 else "C" if score > 50 else "D"
             inactive = recency > 30
-            complaints = i % 7 == 3
+            complaints = i % 7 == 3 or c in (FORMULA_ID, PII_CUSTOMER)
             drop = i % 5 == 1 and not inactive
             risk = inactive or complaints or drop
             if risk:

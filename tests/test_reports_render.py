@@ -1,0 +1,249 @@
+"""The weekly reports, rendered by the `weekly_reports` asset from a fixture database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+
+import dagster as dg
+import markupsafe
+import openpyxl
+import pytest
+
+from assets.reports import weekly_reports
+from pipeline import db
+from pipeline.resources import LoyaltyResource
+from reports.i18n import LABELS
+from tests import test_reports_fixture_db as fx
+
+SEGMENTS = ["all", "A", "B", "C", "D", "overview"]
+# a resource reference (script/img/link/iframe src or href, CSS @import or url()) to the network
+EXTERNAL_REF = re.compile(
+    r"<(?:script|img|link|iframe|source|embed|object|video|audio)\b[^>]*?\b(?:src|href|data)\s*=\s*"
+    r"[\"']?\s*(?:https?:)?//"
+    r"|@import\s+(?:url\()?\s*[\"']?\s*(?:https?:)?//"
+    r"|url\(\s*[\"']?\s*(?:https?:)?//",
+    re.IGNORECASE,
+)
+
+
+def _materialize(tmp_path, locale: str):
+    settings = fx.settings_for(tmp_path, locale)
+    fx.build(settings)
+    if locale != "en":
+        (tmp_path / "settings.yaml").write_text(
+            (tmp_path / "settings.yaml").read_text().replace("locale: en", f"locale: {locale}")
+        )
+    result = dg.materialize(
+        [weekly_reports],
+        partition_key=fx.WEEK_KEY,
+        resources={"loyalty": LoyaltyResource(settings_file=str(tmp_path / "settings.yaml"))},
+    )
+    assert result.success
+    return settings, result
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reports_en")
+    settings, result = _materialize(tmp, "en")
+    return settings, result, settings.output_path / fx.WEEK_LABEL
+
+
+def _path(folder, seg, ext):
+    return folder / f"loyalty_{fx.WEEK_LABEL}_{seg}.{ext}"
+
+
+def test_every_segment_and_the_overview_has_html_and_xlsx(rendered):
+    _, result, folder = rendered
+    for seg in SEGMENTS:
+        assert _path(folder, seg, "html").stat().st_size > 0
+        assert _path(folder, seg, "xlsx").stat().st_size > 0
+    md = result.asset_materializations_for_node("weekly_reports")[0].metadata
+    assert md["file_count"].value == 12
+    assert md["all_html"].value == str(_path(folder, "all", "html"))
+    assert not list(folder.glob("*.tmp"))
+
+
+def test_html_opens_offline_with_plotly_inline_once(rendered):
+    _, _, folder = rendered
+    for seg in SEGMENTS:
+        text = _path(folder, seg, "html").read_text(encoding="utf-8")
+        assert not EXTERNAL_REF.findall(text), seg
+        assert text.count("* plotly.js v") == 1, seg  # the bundle's banner: embedded exactly once
+        assert not re.search(r"<script\b[^>]*\bsrc\s*=", text, re.IGNORECASE)  # all scripts inline
+        assert not re.search(r"<link\b", text, re.IGNORECASE)
+        assert "<style>" in text and 'class="plotly-graph-div' in text
+        for chart in ("kpi_trend", "nps_trend", "tier_distribution", "tier_migration",
+                      "churn_reasons", "sla", "cohort"):
+            assert f'id="chart-{chart}"' in text, (seg, chart)
+
+
+def test_html_escapes_input_text_and_shows_no_pii(rendered):
+    _, _, folder = rendered
+    text = _path(folder, "all", "html").read_text(encoding="utf-8")
+    assert str(markupsafe.escape(fx.FORMULA_ID)) in text  # the at-risk list shows the id, escaped
+    assert fx.FORMULA_ID not in text
+    assert "z***@pii-example.org" in text  # masked email
+    for pii in (fx.PII_NAME, fx.PII_EMAIL, fx.PII_PHONE):
+        assert pii not in text
+        for seg in SEGMENTS:
+            assert pii.encode() not in _xlsx_text(_path(folder, seg, "xlsx"))
+
+
+def test_html_board_flags_are_text_not_colour_only_and_low_samples_marked(rendered):
+    _, _, folder = rendered
+    text = _path(folder, "all", "html").read_text(encoding="utf-8")
+    board = text[text.index('id="kpi-board"'): text.index('id="segment"')]
+    assert re.search(r"(on target|off target|alert|no target)", board)
+    assert board.count("n = ") == 6  # n beside every KPI
+    # fixture NPS n on DAY is below 30 or not: the mark follows the table
+    with db.connect(rendered[0], read_only=True) as conn:
+        n = conn.execute("select n from kpi_daily where as_of = ? and kpi = 'nps'", [fx.DAY]).fetchone()[0]
+    assert ("low sample" in board) == (n < 30 or _any_low_n(rendered[0]))
+
+
+def _any_low_n(settings) -> bool:
+    with db.connect(settings, read_only=True) as conn:
+        return bool(conn.execute("select count(*) from kpi_daily where as_of = ? and n < 30", [fx.DAY]).fetchone()[0])
+
+
+def _xlsx_text(path) -> bytes:
+    with zipfile.ZipFile(path) as z:
+        return b"".join(z.read(n) for n in z.namelist() if n.endswith(".xml"))
+
+
+def _table(ws, header_row: int) -> list[dict]:
+    header = [c.value for c in ws[header_row]]
+    out = []
+    for row in ws.iter_rows(min_row=header_row + 1, values_only=True):
+        if row[0] is None:
+            break
+        out.append(dict(zip(header, row, strict=False)))
+    return out
+
+
+def test_workbook_numbers_equal_the_database(rendered):
+    settings, _, folder = rendered
+    wb = openpyxl.load_workbook(_path(folder, "all", "xlsx"))
+    assert wb.sheetnames == ["Summary", "Customers", "Retention", "Churn warnings", "NPS",
+                             "Service", "Data quality", "Thresholds"]
+    board = {r["KPI"]: r for r in _table(wb["Summary"], 4)}
+    customers = {r["Customer"]: r for r in _table(wb["Customers"], 1)}
+    retention = _table(wb["Retention"], 1)
+    service = {r["Priority"]: r for r in _table(wb["Service"], 1)}
+    with db.connect(settings, read_only=True) as conn:
+        kpis = conn.execute("select kpi, value, n from kpi_daily where as_of = ?", [fx.DAY]).fetchall()
+        snap = conn.execute(
+            "select customer_id, monetary::double, rfm_score, tier, last_order_at::date "
+            "from customer_snapshot where as_of = ?", [fx.DAY]
+        ).fetchall()
+        kept = conn.execute(
+            "select tier, kept_rate, start_count from retention_period "
+            "where period_type = 'week' and period_start = ?", [fx.DAY - dt.timedelta(days=6)]
+        ).fetchall()
+        sla = conn.execute(
+            "select priority, sla_rate, tickets from service_period "
+            "where period_type = 'week' and period_start = ?", [fx.DAY - dt.timedelta(days=6)]
+        ).fetchall()
+    names = {"churn_rate": "Churn rate", "tier_a_kept_rate": "Tier-A kept rate",
+             "complaint_timeliness": "Complaint resolution timeliness",
+             "tier_d_activation": "Tier-D activation", "nps": "NPS", "repurchase_rate": "Repurchase rate"}
+    assert len(board) == len(kpis) == 6
+    for kpi, value, n in kpis:
+        assert board[names[kpi]]["Value"] == pytest.approx(value)
+        assert board[names[kpi]]["n"] == n
+    assert len(customers) == len(snap)
+    for cid, monetary, score, tier, last in snap:
+        row = customers[cid]
+        assert row["Value"] == pytest.approx(monetary)
+        assert row["RFM score"] == pytest.approx(score)
+        assert row["Tier"] == tier
+        assert row["Last order"].date() == last
+    this_week = {r["Tier"]: r for r in retention if r["Period start"].date() == fx.DAY - dt.timedelta(days=6)}
+    for tier, rate, start in kept:
+        assert this_week[tier]["Kept rate"] == pytest.approx(rate)
+        assert this_week[tier]["Active at start"] == start
+    for prio, rate, tickets in sla:
+        assert service[prio]["SLA rate"] == pytest.approx(rate)
+        assert service[prio]["Tickets"] == tickets
+
+
+def test_segment_workbook_holds_only_that_tier(rendered):
+    settings, _, folder = rendered
+    wb = openpyxl.load_workbook(_path(folder, "B", "xlsx"))
+    rows = _table(wb["Customers"], 1)
+    with db.connect(settings, read_only=True) as conn:
+        n = conn.execute(
+            "select count(*) from customer_snapshot where as_of = ? and tier = 'B'", [fx.DAY]
+        ).fetchone()[0]
+    assert len(rows) == n and {r["Tier"] for r in rows} == {"B"}
+
+
+def test_workbook_formats_frozen_header_and_autofilter(rendered):
+    _, _, folder = rendered
+    wb = openpyxl.load_workbook(_path(folder, "all", "xlsx"))
+    ws = wb["Customers"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+    assert ws["B2"].is_date and ws["B2"].number_format == "dd mmm yyyy"
+    assert isinstance(ws["E2"].value, float) and ws["E2"].number_format == "#,##0.00"
+    assert ws.column_dimensions["A"].width >= 15
+    ret = wb["Retention"]
+    assert ret.freeze_panes == "A2" and ret.auto_filter.ref
+    assert ret["I2"].number_format == "0.0%"  # kept rate
+    summary = wb["Summary"]
+    assert summary.freeze_panes == "A5" and summary.auto_filter.ref.startswith("A4:")
+    for name in wb.sheetnames:
+        assert wb[name].freeze_panes, name
+
+
+def test_formula_like_text_stays_text(rendered):
+    _, _, folder = rendered
+    path = _path(folder, "all", "xlsx")
+    wb = openpyxl.load_workbook(path)
+    cells = [c for row in wb["Customers"].iter_rows() for c in row if c.value == fx.FORMULA_ID]
+    assert cells and all(c.data_type == "s" for c in cells)
+    assert all(c.quotePrefix for c in cells)
+    churn = [c for row in wb["Churn warnings"].iter_rows() for c in row if c.value == fx.FORMULA_ID]
+    assert churn
+    with zipfile.ZipFile(path) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/")]
+        assert not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in sheets)
+
+
+def test_overview_workbook_has_no_customer_rows(rendered):
+    _, _, folder = rendered
+    wb = openpyxl.load_workbook(_path(folder, "overview", "xlsx"))
+    assert "Customers" not in wb.sheetnames and "Churn warnings" not in wb.sheetnames
+    assert fx.FORMULA_ID.encode() not in _xlsx_text(_path(folder, "overview", "xlsx"))
+    segs = _table(wb["Segments"], 1)
+    assert [r["Segment"] for r in segs] == ["All customers", "Tier A", "Tier B", "Tier C", "Tier D"]
+
+
+def test_thresholds_used_are_printed(rendered):
+    _, _, folder = rendered
+    text = _path(folder, "A", "html").read_text(encoding="utf-8")
+    section = text[text.index('id="thresholds"'):]
+    assert "active_days" in section and "inactive_days" in section
+
+
+def test_zh_cn_labels_in_html_and_excel(tmp_path):
+    settings, _ = _materialize(tmp_path, "zh-CN")
+    folder = tmp_path / "out" / fx.WEEK_LABEL
+    text = _path(folder, "all", "html").read_text(encoding="utf-8")
+    assert 'lang="zh-CN"' in text
+    for label in ("客户忠诚度报告", "关键指标看板", "流失风险客户", "数据质量", "2026年11月15日"):
+        assert label in text
+    assert "KPI board" not in text
+    wb = openpyxl.load_workbook(_path(folder, "A", "xlsx"))
+    assert wb.sheetnames[:3] == ["摘要", "客户", "留存"]
+    assert wb["客户"]["A1"].value == "客户编号"
+    assert wb["客户"]["B2"].number_format == 'yyyy"年"m"月"d"日"'
+
+
+def test_both_locales_have_the_same_keys():
+    assert set(LABELS["en"]) == set(LABELS["zh-CN"])
+    for key, text in LABELS["en"].items():
+        assert re.findall(r"{\w+}", text) == re.findall(r"{\w+}", LABELS["zh-CN"][key]), key
