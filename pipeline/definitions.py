@@ -1,19 +1,30 @@
 """The whole system in one place: assets and checks from `assets/`, the resource, jobs, schedules,
-sensors and the executor."""
+sensors and the executor. docs/operations.md explains how they run."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 import assets
-from pipeline.partitions import settings_file
+from pipeline.jobs import build_jobs
+from pipeline.partitions import location_settings, settings_file
 from pipeline.resources import LoyaltyResource
+from pipeline.schedules import build_schedules
+from pipeline.sensors import build_landing_files_sensor, run_failure_alert
 
 all_assets = dg.load_assets_from_package_module(assets)
 all_checks = dg.load_asset_checks_from_package_module(assets)
+
+nightly_job, weekly_job, ingest_job = build_jobs(all_assets)
 
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=all_checks,
     resources={"loyalty": LoyaltyResource(settings_file=settings_file())},
+    jobs=[nightly_job, weekly_job, ingest_job],
+    schedules=build_schedules(location_settings(), nightly_job, weekly_job),
+    sensors=[build_landing_files_sensor(ingest_job), run_failure_alert],
+    # every step opens the one DuckDB file and the pool lets one step at a time do so: steps run
+    # one after another in the run's process instead of paying a process start per step
+    executor=dg.in_process_executor,
 )
