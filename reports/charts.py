@@ -174,7 +174,9 @@ def tier_migration(seg: SegmentData, t: Translator) -> go.Figure:
     )
     fig.update_yaxes(title=t("prev_tier"), autorange="reversed", type="category")
     fig.update_xaxes(title=t("cur_tier"), type="category", side="top")
-    return _layout(fig, t("tier_migration"))
+    fig = _layout(fig, t("tier_migration"))
+    fig.update_layout(margin={"t": 96}, title={"y": 0.97})  # room for the top axis title
+    return fig
 
 
 def churn_reasons(seg: SegmentData, t: Translator) -> go.Figure:
