@@ -138,19 +138,34 @@ scored as (
     select
         *,
         case
-            when $use_bins then 5 - len(list_filter($r_edges, lambda e: recency_days >= e))
+            when $use_bins then 5 - (
+                (recency_days >= $r_edges[1])::integer
+                + (recency_days >= $r_edges[2])::integer
+                + (recency_days >= $r_edges[3])::integer
+                + (recency_days >= $r_edges[4])::integer
+            )
             else least(5, 1 + floor(5 * percent_rank() over (
                 partition by as_of order by recency_days desc
             )))
         end::integer as r,
         case
-            when $use_bins then 1 + len(list_filter($f_edges, lambda e: frequency >= e))
+            when $use_bins then 1 + (
+                (frequency >= $f_edges[1])::integer
+                + (frequency >= $f_edges[2])::integer
+                + (frequency >= $f_edges[3])::integer
+                + (frequency >= $f_edges[4])::integer
+            )
             else least(5, 1 + floor(5 * percent_rank() over (
                 partition by as_of order by frequency
             )))
         end::integer as f,
         case
-            when $use_bins then 1 + len(list_filter($m_edges, lambda e: monetary >= e))
+            when $use_bins then 1 + (
+                (monetary >= $m_edges[1])::integer
+                + (monetary >= $m_edges[2])::integer
+                + (monetary >= $m_edges[3])::integer
+                + (monetary >= $m_edges[4])::integer
+            )
             else least(5, 1 + floor(5 * percent_rank() over (
                 partition by as_of order by monetary
             )))
