@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,8 @@ class _Book:
         ws.write_string(row, col, s, fmt)
 
     def cell(self, ws: Worksheet, row: int, col: int, kind: str, value: Any) -> None:
-        if value is None:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            # an empty denominator (NULL or NaN from the mart) is an empty cell, not an error
             ws.write_blank(row, col, None)
             return
         if kind == "text":

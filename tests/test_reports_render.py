@@ -247,3 +247,17 @@ def test_both_locales_have_the_same_keys():
     assert set(LABELS["en"]) == set(LABELS["zh-CN"])
     for key, text in LABELS["en"].items():
         assert re.findall(r"{\w+}", text) == re.findall(r"{\w+}", LABELS["zh-CN"][key]), key
+
+
+def test_an_empty_denominator_nan_is_an_empty_cell(tmp_path):
+    settings = fx.settings_for(tmp_path, "en")
+    fx.build(settings)
+    with db.connect(settings) as conn:
+        conn.execute("update nps_period set nps = 'nan'::double, nps_moe95 = null where tier = 'A'")
+    result = dg.materialize(
+        [weekly_reports], partition_key=fx.WEEK_KEY,
+        resources={"loyalty": LoyaltyResource(settings_file=str(tmp_path / "settings.yaml"))},
+    )
+    assert result.success
+    wb = openpyxl.load_workbook(_path(settings.output_path / fx.WEEK_LABEL, "A", "xlsx"))
+    assert all(r["NPS"] is None for r in _table(wb["NPS"], 1))
