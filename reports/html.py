@@ -95,6 +95,7 @@ def render_segment(
     model = {
         **_common(data, t, segment, generated, low_n),
         "overview": False,
+        "cards_title": t.segment_name(segment),
         "cards": vm.segment_cards(seg, t, low_n),
         "charts": [
             {"id": key, "title": t(key), "html": embed(fig), "note": note} for key, fig, note in chart_list
@@ -123,6 +124,7 @@ def render_overview(data: WeekData, t: Translator, generated: dt.datetime, low_n
     model = {
         **_common(data, t, "overview", generated, low_n),
         "overview": True,
+        "cards_title": t.segment_name(seg.segment),
         "cards": vm.segment_cards(seg, t, low_n),
         "charts": [
             {"id": key, "title": t(key), "html": embed(fig), "note": note} for key, fig, note in chart_list
