@@ -61,9 +61,12 @@ def write_settings(work: Path, e: Exports, memory_limit: str) -> Path:
     return path
 
 
-def run_step(step: str, args: dict, work: Path) -> Measured:
+def run_step(step: str, args: dict, work: Path, timeout: float) -> Measured:
     cmd = [sys.executable, "-m", "bench.steps", step, json.dumps(args)]
-    m = run_measured(cmd, work / f"{step}.log")
+    m = run_measured(cmd, work / f"{step}.log", timeout=timeout)
+    if "na" in m.result:  # stopped at the time limit: shown in the table, not fatal
+        print(f"  {step}: stopped after {timeout:.0f} s (--step-timeout)")
+        return m
     if m.returncode != 0 and step == "reports":
         # the report assets are still being built: a failure there is shown, not fatal
         log = (work / f"{step}.log").read_text(errors="replace").strip().splitlines()
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--steps", nargs="+", choices=ALL_STEPS, default=list(ALL_STEPS),
                     help="steps to run (default all); without 'load' the last run's database is reused")
+    ap.add_argument("--step-timeout", type=float, default=3600,
+                    help="stop a step after this many seconds and report it as such (default 3600)")
     opts = ap.parse_args(argv)
 
     target = parse_size(opts.orders)
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             link_landing_file(e.next_day_csv, work / "landing")
         print(f"running {step} ...", flush=True)
         started = time.perf_counter()
-        measured[step] = m = run_step(step, step_args[step], work)
+        measured[step] = m = run_step(step, step_args[step], work, opts.step_timeout)
         note = m.result.get("na") or f"{m.result.get('seconds', 0):.2f} s"
         print(f"  {step}: {note} (process {time.perf_counter() - started:.1f} s, peak {m.peak_rss_mb:,.0f} MB)")
 
@@ -198,6 +203,7 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
     print()
     print("wall s: the step's own work; process s: the whole process incl. interpreter start and "
           "imports; peak RSS: the step's process (os.wait4).")
+    measured = {k: m for k, m in measured.items() if "seconds" in m.result}  # completed steps
     snap = measured.get("snapshot")
     if snap:
         t = snap.result["seconds"]
