@@ -27,17 +27,11 @@ from typing import Any
 import duckdb
 
 from pipeline.contracts import CONTRACTS
+from pipeline.metric_params import KPI_NAMES
 from pipeline.settings import Settings
 
 TIERS = ("A", "B", "C", "D")
-KPI_ORDER = (
-    "churn_rate",
-    "tier_a_kept_rate",
-    "complaint_timeliness",
-    "tier_d_activation",
-    "nps",
-    "repurchase_rate",
-)
+KPI_ORDER = KPI_NAMES  # display order of the KPI board
 # KPIs whose value is a share (shown as %); the others are points (NPS).
 RATE_KPIS = frozenset(KPI_ORDER) - {"nps"}
 PRIORITIES = ("urgent", "important", "general", "all")
