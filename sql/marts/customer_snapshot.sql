@@ -38,92 +38,203 @@ create table if not exists customer_snapshot (
 
 delete from customer_snapshot where as_of between $start_date and $end_date;
 
-insert into customer_snapshot by name
-with days as (
-    select range::date as as_of
-    from range($start_date::date, $end_date::date + 1, interval 1 day)
+-- (1) per customer: everything known at the first day of the range, from one pass over the orders
+create or replace temp table snapshot_start_state as
+with counted_orders as (
+    select customer_id, order_date, ordered_at, value
+    from stg_orders
+    where is_counted and order_date <= $end_date
 ),
 
-counted_orders as (
-    select * from stg_orders where is_counted and order_date <= $end_date
-),
-
-first_orders as (
-    select customer_id, min(ordered_at) as first_order_at, min(order_date) as first_order_date
+per_customer as (
+    select
+        customer_id,
+        min(ordered_at) as first_order_at,
+        min(order_date) as first_order_date,
+        max(order_date) filter (order_date <= $start_date) as last_order_date,
+        max(ordered_at) filter (order_date <= $start_date) as last_order_at,
+        count(*) filter (order_date <= $start_date) as lifetime_orders,
+        coalesce(sum(value) filter (order_date <= $start_date), 0) as lifetime_value,
+        count(*) filter (
+            order_date <= $start_date and order_date > $start_date::date - $rfm_window_days
+        ) as frequency,
+        coalesce(sum(value) filter (
+            order_date <= $start_date and order_date > $start_date::date - $rfm_window_days
+        ), 0) as monetary,
+        count(*) filter (
+            order_date <= $start_date and order_date > $start_date::date - $drop_window_days
+        ) as orders_recent,
+        count(*) filter (order_date <= $start_date::date - $drop_window_days)
+        - count(*) filter (order_date <= $start_date::date - $drop_lookback_days)
+        as drop_history_orders
     from counted_orders
     group by customer_id
 ),
 
--- one row per (customer, day with counted orders) with running totals up to that day
-order_days as (
-    select
-        customer_id,
-        order_date,
-        max(ordered_at) as last_at,
-        sum(count(*)) over running as cum_orders,
-        sum(sum(value)) over running as cum_value
-    from counted_orders
+complaints as (
+    select customer_id, count(*) as complaint_count
+    from stg_tickets
+    where is_complaint
+        and opened_date <= $start_date
+        and opened_date > $start_date::date - $complaint_window_days
+    group by customer_id
+),
+
+previous_day as (
+    select customer_id, flagged_since
+    from customer_snapshot
+    where as_of = $start_date::date - 1 and churn_risk
+)
+
+select
+    p.*,
+    coalesce(c.complaint_count, 0) as complaint_count,
+    prev.flagged_since as previous_flagged_since
+from per_customer as p
+left join complaints as c on p.customer_id = c.customer_id
+left join previous_day as prev on p.customer_id = prev.customer_id;
+
+-- (2) changes after the first day: an order day enters and later leaves each window
+create or replace temp table snapshot_changes as
+with window_orders as (
+    select customer_id, order_date, max(ordered_at) as last_at, count(*) as n, sum(value) as v
+    from stg_orders
+    where is_counted and order_date <= $end_date and (
+        order_date > $start_date
+        or (order_date + $rfm_window_days > $start_date and order_date + $rfm_window_days <= $end_date)
+        or (order_date + $drop_window_days > $start_date and order_date + $drop_window_days <= $end_date)
+        or (order_date + $drop_lookback_days > $start_date and order_date + $drop_lookback_days <= $end_date)
+    )
     group by customer_id, order_date
-    window running as (partition by customer_id order by order_date rows unbounded preceding)
 ),
 
 complaint_days as (
-    select
-        customer_id,
-        opened_date,
-        sum(count(*)) over (
-            partition by customer_id order by opened_date rows unbounded preceding
-        ) as cum_complaints
+    select customer_id, opened_date, count(*) as k
     from stg_tickets
-    where is_complaint and opened_date <= $end_date
+    where is_complaint and opened_date <= $end_date and (
+        opened_date > $start_date
+        or (opened_date + $complaint_window_days > $start_date
+            and opened_date + $complaint_window_days <= $end_date)
+    )
     group by customer_id, opened_date
 ),
 
-population as (
-    select d.as_of, f.customer_id, f.first_order_at, f.first_order_date
-    from days as d
-    inner join first_orders as f on f.first_order_date <= d.as_of
+events as (
+    select customer_id, order_date as day, order_date as last_day, last_at,
+        n as d_orders, v as d_value, n as d_frequency, v as d_monetary, n as d_recent,
+        0 as d_history, 0 as d_complaints
+    from window_orders where order_date > $start_date
+    union all
+    select customer_id, order_date + $rfm_window_days, null, null, 0, 0, -n, -v, 0, 0, 0
+    from window_orders
+    where order_date + $rfm_window_days > $start_date and order_date + $rfm_window_days <= $end_date
+    union all
+    select customer_id, order_date + $drop_window_days, null, null, 0, 0, 0, 0, -n, n, 0
+    from window_orders
+    where order_date + $drop_window_days > $start_date and order_date + $drop_window_days <= $end_date
+    union all
+    select customer_id, order_date + $drop_lookback_days, null, null, 0, 0, 0, 0, 0, -n, 0
+    from window_orders
+    where order_date + $drop_lookback_days > $start_date
+        and order_date + $drop_lookback_days <= $end_date
+    union all
+    select customer_id, opened_date, null, null, 0, 0, 0, 0, 0, 0, k
+    from complaint_days where opened_date > $start_date
+    union all
+    select customer_id, opened_date + $complaint_window_days, null, null, 0, 0, 0, 0, 0, 0, -k
+    from complaint_days
+    where opened_date + $complaint_window_days > $start_date
+        and opened_date + $complaint_window_days <= $end_date
 ),
 
--- running totals at as_of and at the left edge of each window (exclusive)
-looked_up as (
+per_day as (
     select
-        p.*,
-        upto_now.last_at as last_order_at,
-        upto_now.order_date as last_order_date,
-        upto_now.cum_orders as lifetime_orders,
-        upto_now.cum_value as lifetime_value,
-        upto_now.cum_orders - coalesce(before_rfm.cum_orders, 0) as frequency,
-        upto_now.cum_value - coalesce(before_rfm.cum_value, 0) as monetary,
-        upto_now.cum_orders - coalesce(before_recent.cum_orders, 0) as orders_recent,
-        coalesce(before_recent.cum_orders, 0)
-        - coalesce(before_history.cum_orders, 0) as drop_history_orders,
-        coalesce(complaints_now.cum_complaints, 0)
-        - coalesce(complaints_before.cum_complaints, 0) as complaint_count
-    from population as p
-    asof inner join order_days as upto_now
-        on p.customer_id = upto_now.customer_id
-        and p.as_of >= upto_now.order_date
-    asof left join order_days as before_rfm
-        on p.customer_id = before_rfm.customer_id
-        and p.as_of - $rfm_window_days >= before_rfm.order_date
-    asof left join order_days as before_recent
-        on p.customer_id = before_recent.customer_id
-        and p.as_of - $drop_window_days >= before_recent.order_date
-    asof left join order_days as before_history
-        on p.customer_id = before_history.customer_id
-        and p.as_of - $drop_lookback_days >= before_history.order_date
-    asof left join complaint_days as complaints_now
-        on p.customer_id = complaints_now.customer_id
-        and p.as_of >= complaints_now.opened_date
-    asof left join complaint_days as complaints_before
-        on p.customer_id = complaints_before.customer_id
-        and p.as_of - $complaint_window_days >= complaints_before.opened_date
+        customer_id, day,
+        max(last_day) as last_day, max(last_at) as last_at,
+        sum(d_orders) as d_orders, sum(d_value) as d_value,
+        sum(d_frequency) as d_frequency, sum(d_monetary) as d_monetary,
+        sum(d_recent) as d_recent, sum(d_history) as d_history, sum(d_complaints) as d_complaints
+    from events
+    group by customer_id, day
+)
+
+select
+    customer_id,
+    day,
+    coalesce(lead(day) over w - 1, $end_date::date) as until_day,
+    max(last_day) over running as last_day,
+    max(last_at) over running as last_at,
+    sum(d_orders) over running as d_orders,
+    sum(d_value) over running as d_value,
+    sum(d_frequency) over running as d_frequency,
+    sum(d_monetary) over running as d_monetary,
+    sum(d_recent) over running as d_recent,
+    sum(d_history) over running as d_history,
+    sum(d_complaints) over running as d_complaints
+from per_day
+window
+    w as (partition by customer_id order by day),
+    running as (partition by customer_id order by day rows unbounded preceding);
+
+-- (3) segments: runs of days over which a customer's counts stay the same
+create or replace temp table snapshot_segments as
+with first_change as (
+    select customer_id, min(day) as day from snapshot_changes group by customer_id
+),
+
+segments as (
+    select
+        s.customer_id,
+        s.first_order_at,
+        s.first_order_date,
+        s.previous_flagged_since,
+        $start_date::date as from_day,
+        coalesce(fc.day - 1, $end_date::date) as until_day,
+        s.last_order_date,
+        s.last_order_at,
+        s.lifetime_orders,
+        s.lifetime_value,
+        s.frequency,
+        s.monetary,
+        s.orders_recent,
+        s.drop_history_orders,
+        s.complaint_count
+    from snapshot_start_state as s
+    left join first_change as fc on s.customer_id = fc.customer_id
+    union all
+    select
+        s.customer_id,
+        s.first_order_at,
+        s.first_order_date,
+        s.previous_flagged_since,
+        c.day,
+        c.until_day,
+        coalesce(c.last_day, s.last_order_date),
+        coalesce(c.last_at, s.last_order_at),
+        s.lifetime_orders + c.d_orders,
+        s.lifetime_value + c.d_value,
+        s.frequency + c.d_frequency,
+        s.monetary + c.d_monetary,
+        s.orders_recent + c.d_recent,
+        s.drop_history_orders + c.d_history,
+        s.complaint_count + c.d_complaints
+    from snapshot_changes as c
+    inner join snapshot_start_state as s on c.customer_id = s.customer_id
+)
+
+-- population: from the first counted order on
+select * from segments where last_order_date is not null;
+
+insert into customer_snapshot by name
+with expanded as (
+    select s.*, unnest(range(0, s.until_day - s.from_day + 1)) as day_offset
+    from snapshot_segments as s
 ),
 
 measures as (
     select
-        *,
+        * exclude (from_day, until_day, day_offset),
+        from_day + day_offset::integer as as_of,
         (as_of - last_order_date)::integer as recency_days,
         (as_of - first_order_date)::integer as tenure_days,
         -- activity_drop history: (max(as_of - lookback, day before first order), as_of - window]
@@ -131,46 +242,100 @@ measures as (
             (as_of - $drop_window_days)
             - greatest(as_of - $drop_lookback_days, first_order_date - 1)
         )::integer as drop_history_days
-    from looked_up
+    from expanded
+),
+
+-- percent_rank = (rank - 1) / (population - 1) with rank = 1 + customers ranked below; counted
+-- over one row per (day, value) instead of sorting every customer (values tie a lot)
+recency_ranks as (
+    select
+        as_of,
+        recency_days,
+        least(5, 1 + floor(5 * case
+            when population > 1 then (below::double) / (population - 1)::double else 0
+        end))::integer as pct_score
+    from (
+        select
+            as_of,
+            recency_days,
+            sum(customers) over (partition by as_of order by recency_days desc
+                rows between unbounded preceding and 1 preceding) as below_or_null,
+            coalesce(below_or_null, 0) as below,
+            sum(customers) over (partition by as_of) as population
+        from (select as_of, recency_days, count(*) as customers from measures group by all)
+    )
+),
+
+frequency_ranks as (
+    select
+        as_of,
+        frequency,
+        least(5, 1 + floor(5 * case
+            when population > 1 then (below::double) / (population - 1)::double else 0
+        end))::integer as pct_score
+    from (
+        select
+            as_of,
+            frequency,
+            coalesce(sum(customers) over (partition by as_of order by frequency
+                rows between unbounded preceding and 1 preceding), 0) as below,
+            sum(customers) over (partition by as_of) as population
+        from (select as_of, frequency, count(*) as customers from measures group by all)
+    )
+),
+
+monetary_ranks as (
+    select
+        as_of,
+        monetary,
+        least(5, 1 + floor(5 * case
+            when population > 1 then (below::double) / (population - 1)::double else 0
+        end))::integer as pct_score
+    from (
+        select
+            as_of,
+            monetary,
+            coalesce(sum(customers) over (partition by as_of order by monetary
+                rows between unbounded preceding and 1 preceding), 0) as below,
+            sum(customers) over (partition by as_of) as population
+        from (select as_of, monetary, count(*) as customers from measures group by all)
+    )
 ),
 
 scored as (
     select
-        *,
+        x.*,
         case
             when $use_bins then 5 - (
-                (recency_days >= $r_edges[1])::integer
-                + (recency_days >= $r_edges[2])::integer
-                + (recency_days >= $r_edges[3])::integer
-                + (recency_days >= $r_edges[4])::integer
+                (x.recency_days >= $r_edges[1])::integer
+                + (x.recency_days >= $r_edges[2])::integer
+                + (x.recency_days >= $r_edges[3])::integer
+                + (x.recency_days >= $r_edges[4])::integer
             )
-            else least(5, 1 + floor(5 * percent_rank() over (
-                partition by as_of order by recency_days desc
-            )))
+            else rr.pct_score
         end::integer as r,
         case
             when $use_bins then 1 + (
-                (frequency >= $f_edges[1])::integer
-                + (frequency >= $f_edges[2])::integer
-                + (frequency >= $f_edges[3])::integer
-                + (frequency >= $f_edges[4])::integer
+                (x.frequency >= $f_edges[1])::integer
+                + (x.frequency >= $f_edges[2])::integer
+                + (x.frequency >= $f_edges[3])::integer
+                + (x.frequency >= $f_edges[4])::integer
             )
-            else least(5, 1 + floor(5 * percent_rank() over (
-                partition by as_of order by frequency
-            )))
+            else fr.pct_score
         end::integer as f,
         case
             when $use_bins then 1 + (
-                (monetary >= $m_edges[1])::integer
-                + (monetary >= $m_edges[2])::integer
-                + (monetary >= $m_edges[3])::integer
-                + (monetary >= $m_edges[4])::integer
+                (x.monetary >= $m_edges[1])::integer
+                + (x.monetary >= $m_edges[2])::integer
+                + (x.monetary >= $m_edges[3])::integer
+                + (x.monetary >= $m_edges[4])::integer
             )
-            else least(5, 1 + floor(5 * percent_rank() over (
-                partition by as_of order by monetary
-            )))
+            else mr.pct_score
         end::integer as m
-    from measures
+    from measures as x
+    inner join recency_ranks as rr on x.as_of = rr.as_of and x.recency_days = rr.recency_days
+    inner join frequency_ranks as fr on x.as_of = fr.as_of and x.frequency = fr.frequency
+    inner join monetary_ranks as mr on x.as_of = mr.as_of and x.monetary = mr.monetary
 ),
 
 weighted as (
@@ -214,74 +379,67 @@ flagged as (
     left join segment_map as s on w.r = s.r and w.fm = s.fm
 ),
 
-islands as (
-    select
-        *,
-        inactive or complaints or activity_drop as churn_risk,
-        -- consecutive churn_risk days share (as_of - their row number): gaps-and-islands
-        as_of - (row_number() over (
-            partition by customer_id, inactive or complaints or activity_drop order by as_of
-        ))::integer as island
-    from flagged
-),
-
 runs as (
     select
         *,
-        min(as_of) over (partition by customer_id, churn_risk, island) as run_start
-    from islands
-),
-
--- a run that reaches the first day of the range continues the stored run of the day before
-previous_day as (
-    select customer_id, flagged_since
-    from customer_snapshot
-    where as_of = $start_date::date - 1 and churn_risk
+        inactive or complaints or activity_drop as churn_risk,
+        -- the current run of churn_risk days starts the day after the last day without it
+        max(case when not churn_risk then as_of end) over (
+            partition by customer_id order by as_of rows unbounded preceding
+        ) as last_clear_day
+    from flagged
 ),
 
 final as (
     select
-        runs.as_of,
-        runs.customer_id,
-        runs.first_order_at,
-        runs.last_order_at,
-        runs.recency_days,
-        runs.frequency::integer as frequency,
-        runs.monetary,
-        runs.r,
-        runs.f,
-        runs.m,
-        runs.rfm_score,
-        runs.tier,
-        runs.segment,
-        runs.lifecycle_stage,
-        runs.is_active,
-        runs.inactive,
-        runs.complaints,
-        runs.activity_drop,
-        runs.churn_risk,
+        as_of,
+        customer_id,
+        first_order_at,
+        last_order_at,
+        recency_days,
+        frequency::integer as frequency,
+        monetary,
+        r,
+        f,
+        m,
+        rfm_score,
+        tier,
+        segment,
+        lifecycle_stage,
+        is_active,
+        inactive,
+        complaints,
+        activity_drop,
+        churn_risk,
         case
-            when not runs.churn_risk then null
-            when runs.run_start = $start_date::date
-                then coalesce(previous_day.flagged_since, runs.run_start)
-            else runs.run_start
+            when not churn_risk then null
+            when last_clear_day is not null then last_clear_day + 1
+            -- at risk on every day of the range the customer was in: a run that reaches the first
+            -- day of the range continues the stored run of the day before
+            when first_order_date > $start_date::date then first_order_date
+            else coalesce(previous_flagged_since, $start_date::date)
         end as flagged_since,
         nullif(concat_ws(
             ',',
-            case when runs.inactive then 'inactive' end,
-            case when runs.complaints then 'complaints' end,
-            case when runs.activity_drop then 'activity_drop' end
+            case when inactive then 'inactive' end,
+            case when complaints then 'complaints' end,
+            case when activity_drop then 'activity_drop' end
         ), '') as churn_reasons,
-        runs.tenure_days,
-        runs.fm,
-        runs.lifetime_orders::integer as lifetime_orders,
-        runs.lifetime_value,
-        runs.orders_recent::integer as orders_recent,
-        runs.drop_history_days,
-        runs.drop_history_orders::integer as drop_history_orders,
-        runs.complaint_count::integer as complaint_count
+        tenure_days,
+        fm,
+        lifetime_orders::integer as lifetime_orders,
+        lifetime_value,
+        orders_recent::integer as orders_recent,
+        drop_history_days,
+        drop_history_orders::integer as drop_history_orders,
+        complaint_count::integer as complaint_count
     from runs
-    left join previous_day on runs.customer_id = previous_day.customer_id
 )
 
 select * from final;
+
+drop table snapshot_start_state;
+
+drop table snapshot_changes;
+
+drop table snapshot_segments;
