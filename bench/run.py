@@ -81,6 +81,23 @@ def run_step(step: str, args: dict, work: Path, timeout: float) -> Measured:
     return m
 
 
+def code_version() -> str:
+    """The commit measured, and which of the pipeline's files differ from it (others are editing
+    the same tree: a number belongs to the code that produced it)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                  check=True).stdout.rstrip("\n")
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "pipeline", "assets", "sql", "reports").splitlines()
+    return head + (f" with uncommitted changes in {', '.join(ln[3:] for ln in dirty)}" if dirty else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--orders", required=True, help="target order count: 20k, 1M, 10M, 50M ...")
@@ -99,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     host = machine()
     print(f"machine: {host['cores']} cores, {host['ram_gb']} GB RAM, {host['cpu']}; "
           f"load average at start {host['load_avg'][0]:.2f}")
+    print(f"code: {code_version()}")
     print(f"target {target:,} orders -> {customers_for(target):,} customers x 730 days, seed {opts.seed}")
     e = ensure_exports(data_dir, opts.orders, opts.seed)
     print(f"exports: {e.orders:,} orders (actual), {e.customers:,} customers, "
@@ -161,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
               f"monetary to the cent)")
 
     print_table(measured, e, opts, host)
-    results = {"orders": e.orders, "customers": e.customers, "memory_limit": opts.memory_limit,
+    results = {"code": code_version(), "orders": e.orders, "customers": e.customers, "memory_limit": opts.memory_limit,
                "machine": host, "steps": {k: {"wall_seconds": m.result.get("seconds"),
                                               "process_seconds": m.wall_seconds,
                                               "peak_rss_mb": m.peak_rss_mb, **m.result}
