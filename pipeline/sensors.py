@@ -109,7 +109,7 @@ def failed_step_keys(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
 @dg.run_failure_sensor(
     name="run_failure_alert",
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Emails email.operators once per failed run: run id, job, failed steps and a link; "
     "never the error text (it can quote export rows).",

@@ -148,7 +148,7 @@ def test_the_instance_settings_queue_runs_and_let_one_step_at_a_time_open_duckdb
     try:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         pools = instance.get_concurrency_config().pool_config
-        assert pools.default_pool_limit == 1 and pools.pool_granularity.value == "op"
+        assert pools.default_pool_limit == 1 and pools.pool_granularity.value == "run"
         assert instance.run_monitoring_enabled
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
         assert not instance.run_retries_retry_on_asset_or_op_failure
