@@ -222,10 +222,17 @@ segments as (
     inner join snapshot_start_state as s on c.customer_id = s.customer_id
 )
 
--- population: from the first counted order on
-select * from segments where last_order_date is not null;
+-- population: from the first counted order on. may_clear: some day of the customer's range is not
+-- `inactive`; only such customers can have a day without churn_risk (flagged_since needs them)
+select
+    *,
+    bool_or(last_order_date >= from_day - $inactive_days) over (partition by customer_id)
+    as may_clear
+from segments
+where last_order_date is not null;
 
-insert into customer_snapshot by name
+-- (4) one row per (day, customer): the measures and the churn flags (they need no ranks)
+create or replace temp table snapshot_days as
 with expanded as (
     select s.*, unnest(range(0, s.until_day - s.from_day + 1)) as day_offset
     from snapshot_segments as s
@@ -243,11 +250,45 @@ measures as (
             - greatest(as_of - $drop_lookback_days, first_order_date - 1)
         )::integer as drop_history_days
     from expanded
-),
+)
 
+select
+    *,
+    last_order_date > as_of - $active_days as is_active,
+    recency_days > $inactive_days as inactive,
+    complaint_count > $complaint_max as complaints,
+    drop_history_days >= $drop_min_history_days
+    and drop_history_orders >= $drop_min_orders
+    -- orders_recent < ratio * (history orders per window): cross-multiplied, no division
+    and orders_recent * drop_history_days
+    < $drop_ratio * drop_history_orders * $drop_window_days as activity_drop,
+    inactive or complaints or activity_drop as churn_risk
+from measures;
+
+-- (5) flagged_since: the current run of churn_risk days starts the day after the last day without
+-- it. Only customers with such a day in the range need the running max (narrow rows, one sort).
+create or replace temp table snapshot_last_clear as
+with running as (
+    select
+        customer_id,
+        as_of,
+        churn_risk,
+        max(case when not churn_risk then as_of end) over (
+            partition by customer_id order by as_of rows unbounded preceding
+        ) as last_clear_day
+    from snapshot_days
+    where may_clear
+)
+
+select customer_id, as_of, last_clear_day
+from running
+where churn_risk and last_clear_day is not null;
+
+-- (6) scores, tier, segment, flagged_since
+insert into customer_snapshot by name
 -- percent_rank = (rank - 1) / (population - 1) with rank = 1 + customers ranked below; counted
 -- over one row per (day, value) instead of sorting every customer (values tie a lot)
-recency_ranks as (
+with recency_ranks as (
     select
         as_of,
         recency_days,
@@ -262,7 +303,7 @@ recency_ranks as (
                 rows between unbounded preceding and 1 preceding) as below_or_null,
             coalesce(below_or_null, 0) as below,
             sum(customers) over (partition by as_of) as population
-        from (select as_of, recency_days, count(*) as customers from measures group by all)
+        from (select as_of, recency_days, count(*) as customers from snapshot_days group by all)
     )
 ),
 
@@ -280,7 +321,7 @@ frequency_ranks as (
             coalesce(sum(customers) over (partition by as_of order by frequency
                 rows between unbounded preceding and 1 preceding), 0) as below,
             sum(customers) over (partition by as_of) as population
-        from (select as_of, frequency, count(*) as customers from measures group by all)
+        from (select as_of, frequency, count(*) as customers from snapshot_days group by all)
     )
 ),
 
@@ -298,7 +339,7 @@ monetary_ranks as (
             coalesce(sum(customers) over (partition by as_of order by monetary
                 rows between unbounded preceding and 1 preceding), 0) as below,
             sum(customers) over (partition by as_of) as population
-        from (select as_of, monetary, count(*) as customers from measures group by all)
+        from (select as_of, monetary, count(*) as customers from snapshot_days group by all)
     )
 ),
 
@@ -332,7 +373,7 @@ scored as (
             )
             else mr.pct_score
         end::integer as m
-    from measures as x
+    from snapshot_days as x
     inner join recency_ranks as rr on x.as_of = rr.as_of and x.recency_days = rr.recency_days
     inner join frequency_ranks as fr on x.as_of = fr.as_of and x.frequency = fr.frequency
     inner join monetary_ranks as mr on x.as_of = mr.as_of and x.monetary = mr.monetary
@@ -367,27 +408,10 @@ flagged as (
             when w.tenure_days <= $growing_max_days then 'growing'
             else 'mature'
         end as lifecycle_stage,
-        w.last_order_date > w.as_of - $active_days as is_active,
-        w.recency_days > $inactive_days as inactive,
-        w.complaint_count > $complaint_max as complaints,
-        w.drop_history_days >= $drop_min_history_days
-        and w.drop_history_orders >= $drop_min_orders
-        -- orders_recent < ratio * (history orders per window): cross-multiplied, no division
-        and w.orders_recent * w.drop_history_days
-        < $drop_ratio * w.drop_history_orders * $drop_window_days as activity_drop
+        lc.last_clear_day
     from weighted as w
     left join segment_map as s on w.r = s.r and w.fm = s.fm
-),
-
-runs as (
-    select
-        *,
-        inactive or complaints or activity_drop as churn_risk,
-        -- the current run of churn_risk days starts the day after the last day without it
-        max(case when not churn_risk then as_of end) over (
-            partition by customer_id order by as_of rows unbounded preceding
-        ) as last_clear_day
-    from flagged
+    left join snapshot_last_clear as lc on w.customer_id = lc.customer_id and w.as_of = lc.as_of
 ),
 
 final as (
@@ -433,7 +457,7 @@ final as (
         drop_history_days,
         drop_history_orders::integer as drop_history_orders,
         complaint_count::integer as complaint_count
-    from runs
+    from flagged
 )
 
 select * from final;
@@ -443,3 +467,7 @@ drop table snapshot_start_state;
 drop table snapshot_changes;
 
 drop table snapshot_segments;
+
+drop table snapshot_days;
+
+drop table snapshot_last_clear;
