@@ -58,10 +58,16 @@ def compose_alert(
     if partition:
         lines.append(f"Partition:    {partition}")
     if tags.get("dagster/retry_number"):
-        lines.append(f"Attempt:      retry {tags['dagster/retry_number']} of run {tags.get('dagster/parent_run_id', '?')}")
+        lines.append(
+            f"Attempt:      retry {tags['dagster/retry_number']} of run {tags.get('dagster/parent_run_id', '?')}"
+        )
     lines += [
-        "Failed steps: " + (", ".join(steps) if steps else "none (the run itself failed: crash, "
-                            "timeout or a launch error)"),
+        "Failed steps: "
+        + (
+            ", ".join(steps)
+            if steps
+            else "none (the run itself failed: crash, timeout or a launch error)"
+        ),
         f"Open the run: {url}",
         "",
         "The error messages are in the run's log in the Dagster UI. They are not copied here "

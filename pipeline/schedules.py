@@ -45,7 +45,9 @@ def _request(day: dt.date, settings: Settings, what: str) -> dg.RunRequest | dg.
 
 
 def build_schedules(
-    settings: Settings, nightly_job: dg.UnresolvedAssetJobDefinition, weekly_job: dg.UnresolvedAssetJobDefinition
+    settings: Settings,
+    nightly_job: dg.UnresolvedAssetJobDefinition,
+    weekly_job: dg.UnresolvedAssetJobDefinition,
 ) -> list[dg.ScheduleDefinition]:
     tz = settings.timezone
 

@@ -43,9 +43,7 @@ def landing_files(settings: Settings) -> dict[str, tuple[int, int]]:
     return out
 
 
-def changed_files(
-    now_state: dict[str, tuple[int, int]], cursor: str | None
-) -> list[str]:
+def changed_files(now_state: dict[str, tuple[int, int]], cursor: str | None) -> list[str]:
     before = {k: tuple(v) for k, v in json.loads(cursor).items()} if cursor else {}
     return sorted(name for name, sig in now_state.items() if before.get(name) != sig)
 
@@ -57,15 +55,16 @@ def evaluate_landing(
     state = landing_files(settings)
     changed = changed_files(state, cursor)
     if not changed:
-        return dg.SkipReason(f"no new or changed files in {settings.landing_path}"), json.dumps(state)
+        return dg.SkipReason(f"no new or changed files in {settings.landing_path}"), json.dumps(
+            state
+        )
     settling = [n for n in changed if now - state[n][0] / 1e9 < settle_seconds]
     if settling:
         # keep the old cursor: these files are looked at again on the next tick
-        return dg.SkipReason(f"waiting for {len(settling)} file(s) still being written: "
-                             + ", ".join(settling[:5])), None
-    digest = hashlib.sha256(
-        json.dumps([[n, *state[n]] for n in changed]).encode()
-    ).hexdigest()[:16]
+        return dg.SkipReason(
+            f"waiting for {len(settling)} file(s) still being written: " + ", ".join(settling[:5])
+        ), None
+    digest = hashlib.sha256(json.dumps([[n, *state[n]] for n in changed]).encode()).hexdigest()[:16]
     request = dg.RunRequest(
         run_key=f"landing-{digest}",
         tags={"loyalty/new_files": str(len(changed))},

@@ -12,8 +12,8 @@ import pytest
 from pipeline.alerting import AlertOutbox, compose_alert
 from pipeline.jobs import build_jobs
 from pipeline.resources import LoyaltyResource
-from pipeline.settings import load_settings
 from pipeline.sensors import run_failure_alert
+from pipeline.settings import load_settings
 from tests.conftest import REPO
 from tests.test_orchestration_support import smtp_sink, tiny_landing  # noqa: F401 (fixture)
 
@@ -43,7 +43,9 @@ def _failed_ingest_run(folder: Path, instance: dg.DagsterInstance, settings_file
         jobs=jobs,
         resources={"loyalty": LoyaltyResource(settings_file=str(settings_file))},
     )
-    result = defs.resolve_job_def("ingest").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("ingest").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
     assert not result.success
     return result
 
@@ -111,7 +113,9 @@ def test_non_ascii_job_names_and_settings_do_not_break_an_alert(tmp_path, monkey
     settings = load_settings(tiny_landing(tmp_path, {"email": EMAIL, "locale": "zh-CN"}))
     from reports.alerts import send_alert
 
-    alert = compose_alert(settings, "run-1", "夜间作业_nächtlich", ["步骤_ä"], {"dagster/partition": "2026-11-15"})
+    alert = compose_alert(
+        settings, "run-1", "夜间作业_nächtlich", ["步骤_ä"], {"dagster/partition": "2026-11-15"}
+    )
     outbox = AlertOutbox(tmp_path / "outbox")
     assert outbox.add(alert)
     assert not outbox.add(alert)

@@ -51,7 +51,9 @@ def _big_file(path: Path, rows: int) -> None:
     with path.open("w", encoding="utf-8") as f:
         f.write(HEADER)
         for i in range(rows):
-            f.write(f"B{i},C{i % 5000},2024-11-{18 + i % 12} 10:{i % 60:02d}:00,{i % 500}.25,completed,0,web\n")
+            f.write(
+                f"B{i},C{i % 5000},2024-11-{18 + i % 12} 10:{i % 60:02d}:00,{i % 500}.25,completed,0,web\n"
+            )
 
 
 def _kill_mid_load(settings_file: Path, big_name: str) -> bool:
@@ -113,7 +115,9 @@ def test_a_load_killed_mid_transaction_leaves_every_table_as_it_was(tmp_path):
     # the next run recovers the database file and loads the export normally
     with connect(settings) as conn:
         result = ingest_source(conn, settings, "orders")
-    assert [(f.file_name, f.status, f.rows_loaded) for f in result.files] == [(big.name, "loaded", rows)]
+    assert [(f.file_name, f.status, f.rows_loaded) for f in result.files] == [
+        (big.name, "loaded", rows)
+    ]
     after = _tables(settings)
     assert after["orders"][0] == before["orders"][0] + rows
     assert after["quarantine"] == before["quarantine"]

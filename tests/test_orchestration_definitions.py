@@ -44,8 +44,18 @@ EXPECTED = {
     },
     # settings.yaml: Europe/London, default crons
     "schedules": {
-        "nightly": {"job": "nightly", "cron": "0 2 * * *", "timezone": "Europe/London", "default": "RUNNING"},
-        "weekly": {"job": "weekly", "cron": "0 7 * * 1", "timezone": "Europe/London", "default": "RUNNING"},
+        "nightly": {
+            "job": "nightly",
+            "cron": "0 2 * * *",
+            "timezone": "Europe/London",
+            "default": "RUNNING",
+        },
+        "weekly": {
+            "job": "weekly",
+            "cron": "0 7 * * 1",
+            "timezone": "Europe/London",
+            "default": "RUNNING",
+        },
     },
     "sensors": {
         "landing_files_sensor": {"default": "STOPPED"},
@@ -121,23 +131,38 @@ def test_the_nightly_job_holds_yesterdays_marts_and_every_unpartitioned_layer_be
     assets, _ = _actual()
     from pipeline.definitions import defs
 
-    nightly = {k.to_user_string() for k in defs.get_repository_def().get_job("nightly").asset_layer.selected_asset_keys}
-    expected = {k for k, (g, p) in assets.items() if g in {"ingest", "staging", "marts"} and p in (None, "daily")}
+    nightly = {
+        k.to_user_string()
+        for k in defs.get_repository_def().get_job("nightly").asset_layer.selected_asset_keys
+    }
+    expected = {
+        k
+        for k, (g, p) in assets.items()
+        if g in {"ingest", "staging", "marts"} and p in (None, "daily")
+    }
     assert nightly == expected
 
 
 def test_the_kpi_board_is_shown_as_markdown_metadata_when_kpi_daily_exists():
     # the KPI board itself is the metrics code's; here only that the asset advertises it
-    src = (REPO / "assets" / "kpis.py").read_text(encoding="utf-8") if (REPO / "assets" / "kpis.py").exists() else ""
+    src = (
+        (REPO / "assets" / "kpis.py").read_text(encoding="utf-8")
+        if (REPO / "assets" / "kpis.py").exists()
+        else ""
+    )
     if "kpi_daily" in src:
         assert "MetadataValue.md" in src
 
 
 def test_dagster_home_holds_the_same_instance_settings_as_the_repo():
-    assert (REPO / "dagster_home" / "dagster.yaml").read_bytes() == (REPO / "dagster.yaml").read_bytes()
+    assert (REPO / "dagster_home" / "dagster.yaml").read_bytes() == (
+        REPO / "dagster.yaml"
+    ).read_bytes()
 
 
-def test_the_instance_settings_queue_runs_and_let_one_step_at_a_time_open_duckdb(tmp_path, monkeypatch):
+def test_the_instance_settings_queue_runs_and_let_one_step_at_a_time_open_duckdb(
+    tmp_path, monkeypatch
+):
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_bytes((REPO / "dagster.yaml").read_bytes())

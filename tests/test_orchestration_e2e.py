@@ -48,7 +48,9 @@ query Run($id: ID!) {
     ... on Run { status creationTime startTime endTime stepStats { stepKey status startTime endTime } }
   }
 }"""
-REPOS = "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"
+REPOS = (
+    "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"
+)
 
 
 class Dagster:
@@ -60,17 +62,37 @@ class Dagster:
         # and the pool's limit, so that the queue knows it before the first run ever uses it
         # (the setup steps of docs/operations.md)
         for cmd in (["instance", "migrate"], ["instance", "concurrency", "set", "duckdb", "1"]):
-            subprocess.run([str(BIN / "dagster"), *cmd], cwd=REPO, env=env, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+            subprocess.run(
+                [str(BIN / "dagster"), *cmd],
+                cwd=REPO,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=120,
+            )
         for name, cmd in {
-            "webserver": [str(BIN / "dagster-webserver"), "-m", "pipeline.definitions",
-                          "-h", "127.0.0.1", "-p", str(self.port)],
+            "webserver": [
+                str(BIN / "dagster-webserver"),
+                "-m",
+                "pipeline.definitions",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
             "daemon": [str(BIN / "dagster-daemon"), "run", "-m", "pipeline.definitions"],
         }.items():
             log = (logs / f"{name}.log").open("wb")
             self.procs.append(
-                subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+                subprocess.Popen(
+                    cmd,
+                    cwd=REPO,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             )
 
     def stop(self) -> None:
@@ -108,7 +130,11 @@ class Dagster:
     def launch(self, location: str, repo: str, job: str, partition: str | None = None) -> str:
         tags = [{"key": "dagster/partition", "value": partition}] if partition else []
         params = {
-            "selector": {"repositoryLocationName": location, "repositoryName": repo, "jobName": job},
+            "selector": {
+                "repositoryLocationName": location,
+                "repositoryName": repo,
+                "jobName": job,
+            },
             "runConfigData": {},
             "executionMetadata": {"tags": tags},
         }
@@ -123,7 +149,9 @@ class Dagster:
             if all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs.values()):
                 return runs
             time.sleep(1)
-        raise AssertionError(f"runs not finished in {timeout} s: { {r: v['status'] for r, v in runs.items()} }")
+        raise AssertionError(
+            f"runs not finished in {timeout} s: { {r: v['status'] for r, v in runs.items()} }"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +162,13 @@ def dagster(tmp_path_factory):
     smtp.start()
     settings_file = tiny_landing(
         folder,
-        {"email": {"dry_run": False, "operators": ["ops@example.com"], "ui_base_url": "http://127.0.0.1:3000"}},
+        {
+            "email": {
+                "dry_run": False,
+                "operators": ["ops@example.com"],
+                "ui_base_url": "http://127.0.0.1:3000",
+            }
+        },
     )
     home = folder / "dagster_home"
     home.mkdir()
@@ -160,7 +194,9 @@ def dagster(tmp_path_factory):
 
 
 def _intervals(run: dict) -> list[tuple[float, float, str]]:
-    return [(s["startTime"], s["endTime"], s["stepKey"]) for s in run["stepStats"] if s["startTime"]]
+    return [
+        (s["startTime"], s["endTime"], s["stepKey"]) for s in run["stepStats"] if s["startTime"]
+    ]
 
 
 def test_two_runs_writing_duckdb_at_once_both_succeed_one_step_at_a_time(dagster):
@@ -168,7 +204,10 @@ def test_two_runs_writing_duckdb_at_once_both_succeed_one_step_at_a_time(dagster
     ingest_run = server.launch(location, repo, "ingest")
     nightly_run = server.launch(location, repo, "nightly", PARTITION)
     runs = server.wait_done([ingest_run, nightly_run])
-    assert {r: v["status"] for r, v in runs.items()} == {ingest_run: "SUCCESS", nightly_run: "SUCCESS"}
+    assert {r: v["status"] for r, v in runs.items()} == {
+        ingest_run: "SUCCESS",
+        nightly_run: "SUCCESS",
+    }
 
     a, b = runs[ingest_run], runs[nightly_run]
     # both were submitted before either finished; the second waited in the queue for the pool
@@ -185,7 +224,12 @@ def test_two_runs_writing_duckdb_at_once_both_succeed_one_step_at_a_time(dagster
 
     con = duckdb.connect(str(folder / "loyalty.duckdb"), read_only=True)
     try:
-        assert con.execute("select count(*) from customer_snapshot where as_of = ?", [PARTITION]).fetchall()[0][0] == 5
+        assert (
+            con.execute(
+                "select count(*) from customer_snapshot where as_of = ?", [PARTITION]
+            ).fetchall()[0][0]
+            == 5
+        )
     finally:
         con.close()
 

@@ -9,8 +9,8 @@ import time
 import dagster as dg
 
 from pipeline.resources import LoyaltyResource
-from pipeline.settings import load_settings
 from pipeline.sensors import build_landing_files_sensor
+from pipeline.settings import load_settings
 from tests.test_orchestration_support import tiny_landing
 
 
@@ -45,7 +45,9 @@ def test_new_and_changed_exports_request_one_ingest_run_each_time(tmp_path):
     assert again.run_requests == [] and "no new or changed files" in again.skip_message
 
     new = landing / "orders_2024-12-01.csv"
-    new.write_text("order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n", encoding="utf-8")
+    new.write_text(
+        "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n", encoding="utf-8"
+    )
     _age(new, 600)
     (landing / "notes.txt").write_text("not an export", encoding="utf-8")  # matches no source glob
     third, cursor = _evaluate(settings_file, cursor)
@@ -54,7 +56,9 @@ def test_new_and_changed_exports_request_one_ingest_run_each_time(tmp_path):
     assert third.run_requests[0].tags["loyalty/new_files"] == "1"
 
     # the same file re-delivered with new content (size and mtime change)
-    new.write_text(new.read_text() + "O999,C1,2024-12-01 10:00:00,5.00,completed,0,web\n", encoding="utf-8")
+    new.write_text(
+        new.read_text() + "O999,C1,2024-12-01 10:00:00,5.00,completed,0,web\n", encoding="utf-8"
+    )
     _age(new, 300)
     fourth, _ = _evaluate(settings_file, cursor)
     assert len(fourth.run_requests) == 1

@@ -59,7 +59,9 @@ def test_yesterday_is_the_business_time_zones_yesterday():
     tick = dt.datetime(2026, 11, 16, 2, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
     assert nightly_partition(tick.astimezone(dt.UTC), "Asia/Shanghai") == dt.date(2026, 11, 15)
     # summer time in London: 02:00 BST is 01:00 UTC
-    assert nightly_partition(dt.datetime(2026, 7, 1, 1, 0, tzinfo=dt.UTC), "Europe/London") == dt.date(2026, 6, 30)
+    assert nightly_partition(
+        dt.datetime(2026, 7, 1, 1, 0, tzinfo=dt.UTC), "Europe/London"
+    ) == dt.date(2026, 6, 30)
 
 
 @pytest.mark.parametrize("day", [16, 17, 18, 19, 20, 21, 22])
