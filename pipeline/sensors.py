@@ -35,11 +35,17 @@ def landing_files(settings: Settings) -> dict[str, tuple[int, int]]:
             patterns += [mapping.files] if mapping.files else list((mapping.tables or {}).values())
     out: dict[str, tuple[int, int]] = {}
     for pattern in patterns:
-        for p in glob.glob(str(base / pattern), recursive=True):
+        full = pattern if Path(pattern).is_absolute() else str(base / pattern)
+        for p in glob.glob(full, recursive=True):
             path = Path(p)
-            if path.is_file():
+            try:
+                if not path.is_file():
+                    continue
                 st = path.stat()
-                out[path.relative_to(base).as_posix()] = (st.st_mtime_ns, st.st_size)
+            except FileNotFoundError:  # moved away while listing
+                continue
+            name = path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
+            out[name] = (st.st_mtime_ns, st.st_size)
     return out
 
 
