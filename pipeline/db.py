@@ -7,7 +7,9 @@ step (and, through the concurrency pool, the whole queue).
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +36,7 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
     }
     if settings.duckdb.threads:
         config["threads"] = settings.duckdb.threads
-    conn = duckdb.connect(str(db_path), read_only=read_only, config=config)
+    conn = _open_waiting_for_lock(str(db_path), read_only, config)
     try:
         # the business time zone is the session zone, so casts and date parts agree with "day D"
         # (set after connecting: ICU is loaded lazily and cannot be configured at open time)
@@ -42,6 +44,24 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
         yield conn
     finally:
         conn.close()
+
+
+# DuckDB lets one process open the file read-write; another process (a `loyalty run` from cron next
+# to a daemon run, say) gets "Could not set lock". Wait for it, bounded, instead of failing at once.
+LOCK_WAIT_SECONDS = float(os.environ.get("LOYALTY_DB_LOCK_WAIT_SECONDS", "600"))
+
+
+def _open_waiting_for_lock(path: str, read_only: bool, config: dict) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=config)
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _safe_tz(name: str) -> str:
