@@ -50,9 +50,10 @@ per_customer as (
     select
         customer_id,
         min(ordered_at) as first_order_at,
-        min(order_date) as first_order_date,
-        max(order_date) filter (order_date <= $start_date) as last_order_date,
+        -- order_date is ordered_at::date (stg_orders), so the days follow from the instants
+        first_order_at::date as first_order_date,
         max(ordered_at) filter (order_date <= $start_date) as last_order_at,
+        last_order_at::date as last_order_date,
         count(*) filter (order_date <= $start_date) as lifetime_orders,
         coalesce(sum(value) filter (order_date <= $start_date), 0) as lifetime_value,
         count(*) filter (
@@ -176,10 +177,13 @@ window
     w as (partition by customer_id order by day),
     running as (partition by customer_id order by day rows unbounded preceding);
 
--- (3) segments: runs of days over which a customer's counts stay the same
-create or replace temp table snapshot_segments as
+-- (3) one row per (day, customer): segments (runs of days over which a customer's counts stay the
+-- same) expanded to days, with the measures and the churn flags (they need no ranks)
+create or replace temp table snapshot_days as
 with first_change as (
-    select customer_id, min(day) as day from snapshot_changes group by customer_id
+    select customer_id, min(day) as day, bool_or(last_day is not null) as orders_in_range
+    from snapshot_changes
+    group by customer_id
 ),
 
 segments as (
@@ -198,7 +202,10 @@ segments as (
         s.monetary,
         s.orders_recent,
         s.drop_history_orders,
-        s.complaint_count
+        s.complaint_count,
+        -- only a customer with some day that is not `inactive` can have a day without churn_risk
+        s.last_order_date >= $start_date::date - $inactive_days
+        or coalesce(fc.orders_in_range, false) as may_clear
     from snapshot_start_state as s
     left join first_change as fc on s.customer_id = fc.customer_id
     union all
@@ -217,25 +224,18 @@ segments as (
         s.monetary + c.d_monetary,
         s.orders_recent + c.d_recent,
         s.drop_history_orders + c.d_history,
-        s.complaint_count + c.d_complaints
+        s.complaint_count + c.d_complaints,
+        s.last_order_date >= $start_date::date - $inactive_days or fc.orders_in_range
     from snapshot_changes as c
     inner join snapshot_start_state as s on c.customer_id = s.customer_id
-)
+    inner join first_change as fc on c.customer_id = fc.customer_id
+),
 
--- population: from the first counted order on. may_clear: some day of the customer's range is not
--- `inactive`; only such customers can have a day without churn_risk (flagged_since needs them)
-select
-    *,
-    bool_or(last_order_date >= from_day - $inactive_days) over (partition by customer_id)
-    as may_clear
-from segments
-where last_order_date is not null;
-
--- (4) one row per (day, customer): the measures and the churn flags (they need no ranks)
-create or replace temp table snapshot_days as
-with expanded as (
+-- population: from the first counted order on
+expanded as (
     select s.*, unnest(range(0, s.until_day - s.from_day + 1)) as day_offset
-    from snapshot_segments as s
+    from segments as s
+    where s.last_order_date is not null
 ),
 
 measures as (
@@ -265,7 +265,7 @@ select
     inactive or complaints or activity_drop as churn_risk
 from measures;
 
--- (5) flagged_since: the current run of churn_risk days starts the day after the last day without
+-- (4) flagged_since: the current run of churn_risk days starts the day after the last day without
 -- it. Only customers with such a day in the range need the running max (narrow rows, one sort).
 create or replace temp table snapshot_last_clear as
 with running as (
@@ -284,7 +284,7 @@ select customer_id, as_of, last_clear_day
 from running
 where churn_risk and last_clear_day is not null;
 
--- (6) scores, tier, segment, flagged_since
+-- (5) scores, tier, segment, flagged_since
 insert into customer_snapshot by name
 -- percent_rank = (rank - 1) / (population - 1) with rank = 1 + customers ranked below; counted
 -- over one row per (day, value) instead of sorting every customer (values tie a lot)
@@ -466,7 +466,6 @@ drop table snapshot_start_state;
 
 drop table snapshot_changes;
 
-drop table snapshot_segments;
 
 drop table snapshot_days;
 
