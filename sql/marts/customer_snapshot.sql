@@ -231,11 +231,17 @@ segments as (
     inner join first_change as fc on c.customer_id = fc.customer_id
 ),
 
--- population: from the first counted order on
+-- population: from the first counted order on. Money also in whole cents (exact, as monetary has
+-- two decimals) so that ranking it hashes 64-bit integers, not 128-bit decimals.
+population as (
+    select *, (monetary * 100)::bigint as monetary_cents
+    from segments
+    where last_order_date is not null
+),
+
 expanded as (
-    select s.*, unnest(range(0, s.until_day - s.from_day + 1)) as day_offset
-    from segments as s
-    where s.last_order_date is not null
+    select p.*, unnest(range(0, p.until_day - p.from_day + 1)) as day_offset
+    from population as p
 ),
 
 measures as (
@@ -328,18 +334,18 @@ frequency_ranks as (
 monetary_ranks as (
     select
         as_of,
-        monetary,
+        monetary_cents,
         least(5, 1 + floor(5 * case
             when population > 1 then (below::double) / (population - 1)::double else 0
         end))::integer as pct_score
     from (
         select
             as_of,
-            monetary,
-            coalesce(sum(customers) over (partition by as_of order by monetary
+            monetary_cents,
+            coalesce(sum(customers) over (partition by as_of order by monetary_cents
                 rows between unbounded preceding and 1 preceding), 0) as below,
             sum(customers) over (partition by as_of) as population
-        from (select as_of, monetary, count(*) as customers from snapshot_days group by all)
+        from (select as_of, monetary_cents, count(*) as customers from snapshot_days group by all)
     )
 ),
 
@@ -376,7 +382,8 @@ scored as (
     from snapshot_days as x
     inner join recency_ranks as rr on x.as_of = rr.as_of and x.recency_days = rr.recency_days
     inner join frequency_ranks as fr on x.as_of = fr.as_of and x.frequency = fr.frequency
-    inner join monetary_ranks as mr on x.as_of = mr.as_of and x.monetary = mr.monetary
+    inner join monetary_ranks as mr
+        on x.as_of = mr.as_of and x.monetary_cents = mr.monetary_cents
 ),
 
 weighted as (
