@@ -2,8 +2,12 @@
 -- customer of that day's population (at least one counted order on or before as_of).
 -- The whole range is computed by one set-based query (days x customers, no per-day loop). The
 -- asset runs this file inside one transaction, so a re-run replaces exactly these days.
--- Running counts per customer are looked up with ASOF joins ("the latest running total on or
--- before day X"), so a window (X, as_of] costs two look-ups instead of a range join over orders.
+-- How (docs/metrics.md, Performance): (1) one aggregate over the orders gives every customer's
+-- counts as of the first day; (2) inside the range a count changes only on a day an order or
+-- complaint enters or leaves a window, so those few changes are running-summed per customer into
+-- segments (runs of days with the same counts); (3) segments are expanded to days; (4) ranks are
+-- counted per (day, value) instead of sorting every customer; flagged_since needs a running max
+-- only for customers who have a day without churn_risk. Temporary tables are dropped at the end.
 create table if not exists customer_snapshot (
     as_of               date not null,
     customer_id         varchar not null,
@@ -90,7 +94,8 @@ previous_day as (
 select
     p.*,
     coalesce(c.complaint_count, 0) as complaint_count,
-    prev.flagged_since as previous_flagged_since
+    prev.flagged_since as previous_flagged_since,
+    row_number() over () as customer_key  -- a compact key for the per-day rows
 from per_customer as p
 left join complaints as c on p.customer_id = c.customer_id
 left join previous_day as prev on p.customer_id = prev.customer_id;
@@ -177,9 +182,8 @@ window
     w as (partition by customer_id order by day),
     running as (partition by customer_id order by day rows unbounded preceding);
 
--- (3) one row per (day, customer): segments (runs of days over which a customer's counts stay the
--- same) expanded to days, with the measures and the churn flags (they need no ranks)
-create or replace temp table snapshot_days as
+-- (3) segments: runs of days over which a customer's counts stay the same
+create or replace temp table snapshot_segments as
 with first_change as (
     select customer_id, min(day) as day, bool_or(last_day is not null) as orders_in_range
     from snapshot_changes
@@ -189,6 +193,7 @@ with first_change as (
 segments as (
     select
         s.customer_id,
+        s.customer_key,
         s.first_order_at,
         s.first_order_date,
         s.previous_flagged_since,
@@ -211,6 +216,7 @@ segments as (
     union all
     select
         s.customer_id,
+        s.customer_key,
         s.first_order_at,
         s.first_order_date,
         s.previous_flagged_since,
@@ -233,15 +239,19 @@ segments as (
 
 -- population: from the first counted order on. Money also in whole cents (exact, as monetary has
 -- two decimals) so that ranking it hashes 64-bit integers, not 128-bit decimals.
-population as (
-    select *, (monetary * 100)::bigint as monetary_cents
-    from segments
-    where last_order_date is not null
-),
+select
+    row_number() over () as segment_id,
+    *,
+    (monetary * 100)::bigint as monetary_cents
+from segments
+where last_order_date is not null;
 
-expanded as (
-    select p.*, unnest(range(0, p.until_day - p.from_day + 1)) as day_offset
-    from population as p
+-- (4) one narrow row per (day, customer): the segment it belongs to, the measures that change from
+-- day to day, and the churn flags (they need no ranks); the constant columns stay in the segment
+create or replace temp table snapshot_days as
+with expanded as (
+    select s.*, unnest(range(0, s.until_day - s.from_day + 1)) as day_offset
+    from snapshot_segments as s
 ),
 
 measures as (
@@ -256,41 +266,60 @@ measures as (
             - greatest(as_of - $drop_lookback_days, first_order_date - 1)
         )::integer as drop_history_days
     from expanded
+),
+
+flags as (
+    select
+        *,
+        last_order_date > as_of - $active_days as is_active,
+        recency_days > $inactive_days as inactive,
+        complaint_count > $complaint_max as complaints,
+        drop_history_days >= $drop_min_history_days
+        and drop_history_orders >= $drop_min_orders
+        -- orders_recent < ratio * (history orders per window): cross-multiplied, no division
+        and orders_recent * drop_history_days
+        < $drop_ratio * drop_history_orders * $drop_window_days as activity_drop,
+        inactive or complaints or activity_drop as churn_risk
+    from measures
 )
 
 select
-    *,
-    last_order_date > as_of - $active_days as is_active,
-    recency_days > $inactive_days as inactive,
-    complaint_count > $complaint_max as complaints,
-    drop_history_days >= $drop_min_history_days
-    and drop_history_orders >= $drop_min_orders
-    -- orders_recent < ratio * (history orders per window): cross-multiplied, no division
-    and orders_recent * drop_history_days
-    < $drop_ratio * drop_history_orders * $drop_window_days as activity_drop,
-    inactive or complaints or activity_drop as churn_risk
-from measures;
+    segment_id,
+    customer_key,
+    may_clear,
+    as_of,
+    recency_days,
+    frequency,
+    monetary_cents,
+    tenure_days,
+    drop_history_days,
+    is_active,
+    inactive,
+    complaints,
+    activity_drop,
+    churn_risk
+from flags;
 
--- (4) flagged_since: the current run of churn_risk days starts the day after the last day without
+-- (5) flagged_since: the current run of churn_risk days starts the day after the last day without
 -- it. Only customers with such a day in the range need the running max (narrow rows, one sort).
 create or replace temp table snapshot_last_clear as
 with running as (
     select
-        customer_id,
+        customer_key,
         as_of,
         churn_risk,
         max(case when not churn_risk then as_of end) over (
-            partition by customer_id order by as_of rows unbounded preceding
+            partition by customer_key order by as_of rows unbounded preceding
         ) as last_clear_day
     from snapshot_days
     where may_clear
 )
 
-select customer_id, as_of, last_clear_day
+select customer_key, as_of, last_clear_day
 from running
 where churn_risk and last_clear_day is not null;
 
--- (5) scores, tier, segment, flagged_since
+-- (6) scores, tier, segment, flagged_since
 insert into customer_snapshot by name
 -- percent_rank = (rank - 1) / (population - 1) with rank = 1 + customers ranked below; counted
 -- over one row per (day, value) instead of sorting every customer (values tie a lot)
@@ -352,6 +381,7 @@ monetary_ranks as (
 scored as (
     select
         x.*,
+        sg.* exclude (segment_id, customer_key, may_clear, frequency, monetary_cents),
         case
             when $use_bins then 5 - (
                 (x.recency_days >= $r_edges[1])::integer
@@ -372,14 +402,15 @@ scored as (
         end::integer as f,
         case
             when $use_bins then 1 + (
-                (x.monetary >= $m_edges[1])::integer
-                + (x.monetary >= $m_edges[2])::integer
-                + (x.monetary >= $m_edges[3])::integer
-                + (x.monetary >= $m_edges[4])::integer
+                (sg.monetary >= $m_edges[1])::integer
+                + (sg.monetary >= $m_edges[2])::integer
+                + (sg.monetary >= $m_edges[3])::integer
+                + (sg.monetary >= $m_edges[4])::integer
             )
             else mr.pct_score
         end::integer as m
     from snapshot_days as x
+    inner join snapshot_segments as sg on x.segment_id = sg.segment_id
     inner join recency_ranks as rr on x.as_of = rr.as_of and x.recency_days = rr.recency_days
     inner join frequency_ranks as fr on x.as_of = fr.as_of and x.frequency = fr.frequency
     inner join monetary_ranks as mr
@@ -418,7 +449,8 @@ flagged as (
         lc.last_clear_day
     from weighted as w
     left join segment_map as s on w.r = s.r and w.fm = s.fm
-    left join snapshot_last_clear as lc on w.customer_id = lc.customer_id and w.as_of = lc.as_of
+    left join snapshot_last_clear as lc
+        on w.customer_key = lc.customer_key and w.as_of = lc.as_of
 ),
 
 final as (
@@ -470,6 +502,8 @@ final as (
 select * from final;
 
 drop table snapshot_start_state;
+
+drop table snapshot_segments;
 
 drop table snapshot_changes;
 
