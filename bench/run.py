@@ -207,7 +207,8 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
     for step, m in measured.items():
         r = m.result
         if "na" in r:
-            print(f"| {LABELS[step]:48s} | {r['na']:>8s} | {'':>11s} | {'':>20s} | {m.wall_seconds:9.1f} |")
+            print(f"| {LABELS[step]:48s} | {r['na']:>8s} | {m.peak_rss_mb:11,.0f} | {'':>20s} | "
+                  f"{m.wall_seconds:9.1f} |")
             continue
         print(f"| {LABELS[step]:48s} | {r['seconds']:8.2f} | {m.peak_rss_mb:11,.0f} | "
               f"{r['base_rss_mb']:20,.0f} | {m.wall_seconds:9.1f} |")
