@@ -94,8 +94,7 @@ previous_day as (
 select
     p.*,
     coalesce(c.complaint_count, 0) as complaint_count,
-    prev.flagged_since as previous_flagged_since,
-    row_number() over () as customer_key  -- a compact key for the per-day rows
+    prev.flagged_since as previous_flagged_since
 from per_customer as p
 left join complaints as c on p.customer_id = c.customer_id
 left join previous_day as prev on p.customer_id = prev.customer_id;
@@ -193,7 +192,7 @@ with first_change as (
 segments as (
     select
         s.customer_id,
-        s.customer_key,
+        s.rowid as customer_key,  -- a compact key for the per-day rows
         s.first_order_at,
         s.first_order_date,
         s.previous_flagged_since,
@@ -216,7 +215,7 @@ segments as (
     union all
     select
         s.customer_id,
-        s.customer_key,
+        s.rowid as customer_key,  -- a compact key for the per-day rows
         s.first_order_at,
         s.first_order_date,
         s.previous_flagged_since,
@@ -240,7 +239,6 @@ segments as (
 -- population: from the first counted order on. Money also in whole cents (exact, as monetary has
 -- two decimals) so that ranking it hashes 64-bit integers, not 128-bit decimals.
 select
-    row_number() over () as segment_id,
     *,
     (monetary * 100)::bigint as monetary_cents
 from segments
@@ -250,7 +248,10 @@ where last_order_date is not null;
 -- day to day, and the churn flags (they need no ranks); the constant columns stay in the segment
 create or replace temp table snapshot_days as
 with expanded as (
-    select s.*, unnest(range(0, s.until_day - s.from_day + 1)) as day_offset
+    select
+        s.*,
+        s.rowid as segment_id,
+        unnest(range(0, s.until_day - s.from_day + 1)) as day_offset
     from snapshot_segments as s
 ),
 
@@ -381,7 +382,7 @@ monetary_ranks as (
 scored as (
     select
         x.*,
-        sg.* exclude (segment_id, customer_key, may_clear, frequency, monetary_cents),
+        sg.* exclude (customer_key, may_clear, frequency, monetary_cents),
         case
             when $use_bins then 5 - (
                 (x.recency_days >= $r_edges[1])::integer
@@ -410,7 +411,7 @@ scored as (
             else mr.pct_score
         end::integer as m
     from snapshot_days as x
-    inner join snapshot_segments as sg on x.segment_id = sg.segment_id
+    inner join snapshot_segments as sg on x.segment_id = sg.rowid
     inner join recency_ranks as rr on x.as_of = rr.as_of and x.recency_days = rr.recency_days
     inner join frequency_ranks as fr on x.as_of = fr.as_of and x.frequency = fr.frequency
     inner join monetary_ranks as mr
