@@ -31,6 +31,10 @@ from pipeline.settings import ReaderOptions, Settings, SourceMapping
 from pipeline.validation import failing_rows
 
 
+# rows per pandera validation batch: bounds ingest memory on files of any size
+VALIDATION_BATCH_ROWS = 250_000
+
+
 class IngestError(Exception):
     """An export that cannot be loaded as mapped; the message names the file and the column."""
 
@@ -67,6 +71,7 @@ class _Unit:
     paths: dict[str, list[Path]]  # alias -> files ("_" in glob mode)
     content_hash: str
     size_bytes: int
+    modified_at: dt.datetime | None = None
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -99,11 +104,20 @@ def _glob(settings: Settings, pattern: str) -> list[Path]:
     return sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
 
 
-def discover(settings: Settings, mapping: SourceMapping) -> list[_Unit]:
+def _mtime(path: Path) -> dt.datetime:
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(tzinfo=None)
+
+
+def discover(settings: Settings, mapping: SourceMapping, known: set | frozenset = frozenset()) -> list[_Unit]:
+    """The load units of a mapping. A file whose (name, size, modification time) matches an earlier
+    load is left out without being read, so a nightly run does not re-hash the whole history."""
     if mapping.files:
         units = []
         for p in _glob(settings, mapping.files):
-            units.append(_Unit(_rel(settings, p), {"_": [p]}, _sha256(p), p.stat().st_size))
+            name, size, mtime = _rel(settings, p), p.stat().st_size, _mtime(p)
+            if (name, size, mtime) in known:
+                continue
+            units.append(_Unit(name, {"_": [p]}, _sha256(p), size, mtime))
         return units
     assert mapping.tables is not None
     paths = {alias: _glob(settings, pat) for alias, pat in mapping.tables.items()}
@@ -119,7 +133,8 @@ def discover(settings: Settings, mapping: SourceMapping) -> list[_Unit]:
             h.update(alias.encode() + b"\0" + _sha256(p).encode())
             size += p.stat().st_size
     name = " + ".join(_rel(settings, p) for a in sorted(paths) for p in paths[a])
-    return [_Unit(name, paths, h.hexdigest(), size)]
+    mtime = max(_mtime(p) for ps in paths.values() for p in ps)
+    return [_Unit(name, paths, h.hexdigest(), size, mtime)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -265,7 +280,13 @@ def ingest_source(
     if mapping is None or not mapping.enabled:
         result.table_rows = db.scalar(conn, f"select count(*) from {kind}")
         return result
-    units = discover(settings, mapping)
+    known = {
+        (name, size, mtime)
+        for name, size, mtime in conn.execute(
+            "select file_name, size_bytes, modified_at from ingest_log where source = ?", [kind]
+        ).fetchall()
+    }
+    units = discover(settings, mapping, known)
     source_tz = mapping.reader.timezone or settings.timezone
     conn.execute("begin transaction")
     try:
@@ -313,7 +334,8 @@ def _load_unit(conn, settings, contract, mapping, unit, run_id) -> FileResult | 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if seen:
         if original is None:
-            return None
+            # touched but unchanged: log it once so its new modification time is known
+            original = unit.name
         fr = FileResult(unit.name, "skipped", note=f"same content as {original}, already loaded")
         _log(conn, load_id, kind, unit, fr, now, run_id)
         return fr
@@ -492,16 +514,19 @@ def _type_validate_and_upsert(conn, settings, contract, mapping, unit, load_id, 
     used = {k: v for k, v in params.items() if f"${k}" in " ".join(typed_exprs)}
     conn.execute(
         f"""create temp table {typed} as
-            select row_number() over (order by m._line, m.rowid) as _row, m._line, m._line_count,
+            select m._line as _row, m._line, m._line_count,
                    {', '.join(typed_exprs)},
                    nullif(concat_ws('; ', {', '.join(bad_exprs)}), '') as _parse_error
             from {mapped} m""",
         used or None,
     )
 
-    # pandera validates the typed frame; failing rows (with reasons) go to quarantine
-    frame = conn.sql(f"select * exclude (_line, _line_count) from {typed}").pl()
-    bad = failing_rows(frame, contract)
+    # pandera validates the typed rows batch by batch (memory stays bounded whatever the file size);
+    # failing rows, with their reasons, go to quarantine
+    reader = conn.sql(f"select * exclude (_line, _line_count) from {typed}").to_arrow_reader(VALIDATION_BATCH_ROWS)
+    bad_parts = [failing_rows(pl.from_arrow(batch), contract) for batch in reader]
+    reader.close()
+    bad = pl.concat(bad_parts) if bad_parts else failing_rows(pl.DataFrame(), contract, empty_only=True)
     bad_table = f"bad_{load_id}"
     conn.register("bad_frame", bad)
     conn.execute(f"create temp table {bad_table} as select * from bad_frame")
@@ -536,7 +561,7 @@ def _type_validate_and_upsert(conn, settings, contract, mapping, unit, load_id, 
                    b.reason, to_json(struct_pack({', '.join(f'{_ident(c.name)} := m.{_ident(c.name)}' for c in contract.columns)})),
                    $now
             from {bad_table} b join {typed} t using (_row)
-            join (select row_number() over (order by _line, rowid) as _row, * from {mapped}) m using (_row)""",
+            join {mapped} m on m._line = b._row""",
         {"load_id": load_id, "kind": kind, "file": unit.name, "now": now},
     )
     if mapping.files:
@@ -588,7 +613,7 @@ def _log(conn, load_id, kind, unit: _Unit, fr: FileResult, now, run_id) -> None:
     conn.execute(
         """insert into ingest_log values
            ($load_id, $kind, $file, $hash, $size, $status, $note, $read, $loaded, $quarantined,
-            $filtered, $keys, $replaced, $now, $run_id)""",
+            $filtered, $keys, $replaced, $now, $run_id, $modified_at)""",
         {
             "load_id": load_id,
             "kind": kind,
@@ -605,6 +630,7 @@ def _log(conn, load_id, kind, unit: _Unit, fr: FileResult, now, run_id) -> None:
             "replaced": fr.keys_replaced,
             "now": now,
             "run_id": run_id,
+            "modified_at": unit.modified_at,
         },
     )
 

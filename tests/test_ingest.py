@@ -285,3 +285,28 @@ def test_an_ingest_error_is_a_clean_dagster_failure(workdir):
     failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
     assert "orders_1.csv" in failure.step_failure_data.error.message
     assert "customer_id" in failure.step_failure_data.error.message
+
+
+def test_a_nightly_load_does_not_reread_files_it_has_loaded(workdir, monkeypatch):
+    import os
+
+    from pipeline import ingest
+
+    old = _write(workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n")
+    settings, _ = _load(workdir)
+    hashed: list[str] = []
+    real_sha = ingest._sha256
+    monkeypatch.setattr(ingest, "_sha256", lambda p: hashed.append(p.name) or real_sha(p))
+    _write(workdir, "orders_2.csv", ORDERS_HEADER + "O2,C1,2024-01-02 10:00:00,5,completed,0,web\n")
+    _, result = _load(workdir)
+    assert hashed == ["orders_2.csv"]  # only the new file was read
+    assert [f.file_name for f in result.files] == ["orders_2.csv"]
+    # a file touched without changing its content is read once, found unchanged, and logged
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    hashed.clear()
+    _, result = _load(workdir)
+    assert hashed == ["orders_1.csv"] and [f.status for f in result.files] == ["skipped"]
+    hashed.clear()
+    _, result = _load(workdir)
+    assert hashed == [] and result.files == []
+    assert _query(settings, "select count(*), sum(amount) from orders") == [(2, Decimal("15.00"))]

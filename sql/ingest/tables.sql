@@ -21,8 +21,12 @@ create table if not exists ingest_log (
     keys_loaded        bigint not null,    -- rows (orders for line-level sources) upserted
     keys_replaced      bigint not null,    -- keys that replaced an earlier version
     loaded_at          timestamp not null,
-    run_id             varchar
+    run_id             varchar,
+    modified_at        timestamp           -- file modification time (UTC); with name and size it
+                                           -- lets a nightly run skip known files without reading them
 );
+-- databases created before modified_at existed
+alter table ingest_log add column if not exists modified_at timestamp;
 
 -- one row per rejected input record (or per rejected order for line-level sources)
 create table if not exists quarantine (
