@@ -6,8 +6,9 @@ from pipeline import db
 from pipeline.partitions import weekly_partitions
 from pipeline.resources import LoyaltyResource
 from reports.email import EmailDeliveryError, send_weekly_email
+from reports.export import write_segment_csvs
 from reports.queries import Week, snapshot_exists, week_data
-from reports.render import render_week
+from reports.render import render_week, week_folder
 from reports.smtp import SmtpConfigError
 
 MART_DEPS = [
@@ -28,7 +29,8 @@ MART_DEPS = [
     deps=[dg.AssetKey(k) for k in MART_DEPS],
     kinds={"html", "excel"},
     description="One self-contained HTML report and one Excel workbook per segment (all, A-D) plus "
-    "an overview, for ISO week W as of its last day, under <output>/<week>/.",
+    "an overview, for ISO week W as of its last day, under <output>/<week>/; beside each segment "
+    "workbook, CSVs of every customer and every at-risk customer of the segment.",
 )
 def weekly_reports(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
     settings = loyalty.get_settings()
@@ -40,6 +42,8 @@ def weekly_reports(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) 
                 "materialise customer_snapshot and the marts for that day first"
             )
         data = week_data(conn, settings, week)
+        # every customer of each segment, streamed by DuckDB to CSV beside the workbooks
+        csvs = write_segment_csvs(conn, week, list(data.segments), week_folder(settings, week.label))
     # the database is closed while rendering: other steps may use it meanwhile
     paths = render_week(data, settings)
     files = {
@@ -47,6 +51,13 @@ def weekly_reports(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) 
         for seg, by_kind in paths.items()
         for kind, p in by_kind.items()
     }
+    files.update(
+        {
+            f"{seg}_{kind}_csv": dg.MetadataValue.path(str(p))
+            for seg, by_kind in csvs.items()
+            for kind, p in by_kind.items()
+        }
+    )
     rows = "\n".join(
         f"| {seg} | {s.cards['customers']:,} | {s.cards['active_customers']:,} | "
         f"{s.cards['at_risk_customers']:,} |"
@@ -61,7 +72,8 @@ def weekly_reports(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) 
             "segments": dg.MetadataValue.md(
                 "| segment | customers | active | at risk |\n|---|---:|---:|---:|\n" + rows
             ),
-            "file_count": sum(len(v) for v in paths.values()),
+            "file_count": sum(len(v) for v in paths.values()),  # HTML + Excel
+            "csv_count": sum(len(v) for v in csvs.values()),
             **files,
         }
     )

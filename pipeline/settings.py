@@ -261,6 +261,9 @@ class Reports(_Strict):
     segments: list[str] = Field(default_factory=lambda: ["all", "A", "B", "C", "D"])
     currency: str = "GBP"
     trend_weeks: int = Field(default=12, ge=1)
+    # rows of each workbook's customers (and churn warnings) sheet: the top by value; the full list
+    # is a CSV beside the workbook. Bounded by Excel's 1,048,576 rows (one is the header).
+    workbook_customer_rows: int = Field(default=50_000, ge=1, le=1_048_575)
 
 
 class EmailSettings(_Strict):

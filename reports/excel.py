@@ -5,6 +5,14 @@ table has a frozen header and an autofilter. Text is always written with `write_
 workbook is opened with `strings_to_formulas` off, so a value such as `=HYPERLINK(...)` from an export
 stays text; text starting with = + - @ additionally gets Excel's quote prefix (shown as typed, never
 re-evaluated when edited).
+
+Segment workbooks are written in xlsxwriter's `constant_memory` mode: each row is flushed to disk once
+the next row starts, so memory does not grow with a sheet's length. Every sheet is therefore written
+strictly top to bottom, left to right (a cell written to an earlier row would be lost). The customer
+sheets hold at most `reports.workbook_customer_rows` rows (the top by value, chosen in SQL); the note in
+the header row and on the summary sheet names the CSV that holds every customer (reports/export.py).
+
+A missing, NaN or infinite number (an empty denominator in a mart) is an empty cell on every path.
 """
 
 from __future__ import annotations
@@ -12,13 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from reports.export import csv_name
 from reports.i18n import Translator
 from reports.queries import EXCEL_MAX_ROWS, SegmentData, WeekData
 
@@ -38,8 +48,19 @@ KINDS = {
 }
 
 
+def finite(value: Any) -> float | None:
+    """The value as a float, or None for None, NaN and ±inf (any numeric type, Decimal included)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 class _Book:
-    def __init__(self, target: str | Path | io.BytesIO, t: Translator):
+    def __init__(self, target: str | Path | io.BytesIO, t: Translator, constant_memory: bool = False):
         self.t = t
         self.widths: dict[str, dict[int, float]] = {}
         self.wb = xlsxwriter.Workbook(
@@ -49,6 +70,8 @@ class _Book:
                 "strings_to_urls": False,
                 "strings_to_numbers": False,
                 "remove_timezone": True,
+                # rows flushed to a temporary file as soon as the next row starts (rows in order)
+                "constant_memory": constant_memory,
             },
         )
         base = {"font_name": "Calibri", "font_size": 11}
@@ -64,6 +87,7 @@ class _Book:
         self.fmt["title"] = self.wb.add_format({**base, "bold": True, "font_size": 14})
         self.fmt["subtle"] = self.wb.add_format({**base, "font_color": "#52606D"})
         self.fmt["section"] = self.wb.add_format({**base, "bold": True, "font_size": 12})
+        self.fmt["note"] = self.wb.add_format({**base, "bold": True, "font_color": "#975A16"})
 
     def text(self, ws: Worksheet, row: int, col: int, value: Any) -> None:
         s = "" if value is None else str(value)
@@ -71,7 +95,7 @@ class _Book:
         ws.write_string(row, col, s, fmt)
 
     def cell(self, ws: Worksheet, row: int, col: int, kind: str, value: Any) -> None:
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        if value is None or (isinstance(value, float | Decimal) and finite(value) is None):
             # an empty denominator (NULL or NaN from the mart) is an empty cell, not an error
             ws.write_blank(row, col, None)
             return
@@ -84,7 +108,11 @@ class _Book:
         elif isinstance(value, bool):
             ws.write_boolean(row, col, value)
         else:
-            ws.write_number(row, col, float(value), self.fmt[KINDS[kind][0]])
+            number = finite(value)
+            if number is None:  # NaN / inf of any numeric type (numpy, Decimal): empty, never an error
+                ws.write_blank(row, col, None)
+            else:
+                ws.write_number(row, col, number, self.fmt[KINDS[kind][0]])
 
     def table(
         self,
@@ -94,8 +122,13 @@ class _Book:
         rows: Sequence[Sequence[Any]],
         filter_and_freeze: bool = True,
         widths: dict[int, float] | None = None,
+        row_kinds: Mapping[int, Mapping[int, str]] | None = None,
+        header_note: str | None = None,
     ) -> int:
-        """Header at row `top`, typed rows below; returns the next free row."""
+        """Header at row `top`, typed rows below; returns the next free row.
+
+        row_kinds[i][c] overrides column c's kind in data row i (cells are written once, in order:
+        constant_memory). header_note is written in the header row, one column right of the table."""
         t = self.t
         for c, (label, kind) in enumerate(columns):
             ws.write_string(top, c, label, self.fmt["header"])
@@ -105,9 +138,13 @@ class _Book:
             seen = self.widths.setdefault(ws.name, {})
             seen[c] = max(width, seen.get(c, 0))
             ws.set_column(c, c, seen[c])
-        for i, row in enumerate(rows[:EXCEL_MAX_ROWS - top], start=top + 1):
+        if header_note:
+            ws.write_string(top, len(columns) + 1, header_note, self.fmt["note"])
+        rows = rows[:EXCEL_MAX_ROWS - top]
+        for n, row in enumerate(rows):
+            over = row_kinds.get(n, {}) if row_kinds else {}
             for c, ((_, kind), value) in enumerate(zip(columns, row, strict=True)):
-                self.cell(ws, i, c, kind, value)
+                self.cell(ws, top + 1 + n, c, over.get(c, kind), value)
         last = top + len(rows)
         if filter_and_freeze:
             ws.freeze_panes(top + 1, 0)
@@ -158,14 +195,10 @@ def _kpi_rows(data: WeekData, t: Translator) -> tuple[list, list]:
 
 def _write_kpis(book: _Book, ws: Worksheet, data: WeekData, top: int) -> int:
     columns, rows = _kpi_rows(data, book.t)
-    nxt = book.table(ws, top, columns, rows, widths={0: 30, 3: 16, 5: 12, 8: 16})
-    # rate KPIs in %, NPS in points: per-row formats over the typed numbers
-    for i, k in enumerate(data.kpis, start=top + 1):
-        if k["is_rate"]:
-            for c, v in ((1, k["value"]), (2, k["target"]), (4, k["change_7d"])):
-                if v is not None:
-                    ws.write_number(i, c, float(v), book.fmt["percent"])
-    return nxt
+    # rate KPIs in %, NPS in points: a per-row kind, so each cell is written once (and NaN stays empty)
+    pct = {1: "pct", 2: "pct", 4: "pct"}
+    kinds = {i: pct for i, k in enumerate(data.kpis) if k["is_rate"]}
+    return book.table(ws, top, columns, rows, widths={0: 30, 3: 16, 5: 12, 8: 16}, row_kinds=kinds)
 
 
 def _write_cards(book: _Book, ws: Worksheet, seg: SegmentData, top: int) -> int:
@@ -289,7 +322,13 @@ def _thresholds_sheet(book: _Book, data: WeekData) -> None:
                [list(x) for x in data.thresholds], widths={0: 28, 1: 60})
 
 
-def _customers_sheet(book: _Book, seg: SegmentData) -> None:
+def _cap_note(t: Translator, shown: int, total: int, file: str, key: str) -> str:
+    if total > shown:
+        return t(f"{key}_capped", shown=t.number(shown), total=t.number(total), file=file)
+    return t(f"{key}_complete", total=t.number(total), file=file)
+
+
+def _customers_sheet(book: _Book, data: WeekData, seg: SegmentData) -> None:
     t = book.t
     ws = book.sheet("sheet_customers")
     columns = [
@@ -298,18 +337,13 @@ def _customers_sheet(book: _Book, seg: SegmentData) -> None:
         (t("m"), "int"), (t("rfm_score"), "score"), (t("tier"), "text"), (t("segment_name"), "text"),
         (t("lifecycle_stage"), "text"), (t("tags"), "text"),
     ]
-    rows = [
-        [c["customer_id"], c["last_order"], c["recency_days"], c["frequency"], c["monetary"], c["r"],
-         c["f"], c["m"], c["rfm_score"], c["tier"], c["segment"], c["lifecycle_stage"],
-         ", ".join(c["tags"])]
-        for c in seg.customers
-    ]
-    book.table(ws, 0, columns, rows, widths={0: 18, 10: 20, 12: 36})
-    if seg.customers_total > len(seg.customers):
-        ws.write_string(0, len(columns) + 1, t("truncated_rows", n=len(seg.customers)))
+    rows = seg.customers  # tuples in CUSTOMER_FIELDS order, the columns' order
+    note = _cap_note(t, len(rows), seg.customers_total,
+                     csv_name(data.week.label, seg.segment, "customers"), "customers_note")
+    book.table(ws, 0, columns, rows, widths={0: 18, 10: 20, 12: 36}, header_note=note)
 
 
-def _churn_sheet(book: _Book, seg: SegmentData) -> None:
+def _churn_sheet(book: _Book, data: WeekData, seg: SegmentData) -> None:
     t = book.t
     ws = book.sheet("sheet_churn")
     columns = [
@@ -323,27 +357,41 @@ def _churn_sheet(book: _Book, seg: SegmentData) -> None:
     def yes(v: bool) -> str:
         return "✔" if v else ""
 
-    rows = [
-        [r["customer_id"], r["masked_email"], r["tier"], r["segment"], r["last_order"],
-         r["recency_days"], r["frequency"], r["monetary"], r["rfm_score"], yes(r["inactive"]),
-         yes(r["complaints"]), yes(r["activity_drop"]), r["flagged_since"]]
-        for r in seg.churn_warnings
+    # tuples in CHURN_FIELDS order; the three reason flags shown as ticks
+    rows = [(*r[:9], yes(r[9]), yes(r[10]), yes(r[11]), r[12]) for r in seg.churn_warnings]
+    note = _cap_note(t, len(rows), seg.churn_warnings_total,
+                     csv_name(data.week.label, seg.segment, "churn_warnings"), "churn_note")
+    book.table(ws, 0, columns, rows, widths={0: 18, 1: 24, 3: 20}, header_note=note)
+
+
+def _write_full_lists(book: _Book, ws: Worksheet, data: WeekData, seg: SegmentData, top: int) -> int:
+    """Summary lines: how many customers the sheets show and which CSV holds them all."""
+    t = book.t
+    ws.write_string(top, 0, t("full_lists"), book.fmt["section"])
+    lines = [
+        _cap_note(t, len(seg.customers), seg.customers_total,
+                  csv_name(data.week.label, seg.segment, "customers"), "customers_note"),
+        _cap_note(t, len(seg.churn_warnings), seg.churn_warnings_total,
+                  csv_name(data.week.label, seg.segment, "churn_warnings"), "churn_note"),
     ]
-    book.table(ws, 0, columns, rows, widths={0: 18, 1: 24, 3: 20})
+    for i, line in enumerate(lines, start=top + 1):
+        ws.write_string(i, 0, line, book.fmt["note"])
+    return top + len(lines) + 2
 
 
 def write_segment_workbook(
     target: str | Path | io.BytesIO, data: WeekData, segment: str, t: Translator
 ) -> None:
     seg = data.segments[segment]
-    book = _Book(target, t)
+    book = _Book(target, t, constant_memory=True)
     try:
         ws = book.sheet("sheet_summary")
         nxt = _write_kpis(book, ws, data, _title(book, ws, data, segment))
-        _write_cards(book, ws, seg, nxt)
-        _customers_sheet(book, seg)
+        nxt = _write_cards(book, ws, seg, nxt)
+        _write_full_lists(book, ws, data, seg, nxt)
+        _customers_sheet(book, data, seg)
         _retention_sheet(book, seg)
-        _churn_sheet(book, seg)
+        _churn_sheet(book, data, seg)
         _nps_sheet(book, seg)
         _service_sheet(book, data)
         _quality_sheet(book, data)

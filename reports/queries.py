@@ -86,9 +86,11 @@ class SegmentData:
     migration: list[dict[str, Any]]
     churn_reasons: dict[str, int]
     at_risk: list[dict[str, Any]]
-    churn_warnings: list[dict[str, Any]]
-    customers: list[dict[str, Any]]
-    customers_total: int
+    # the top reports.workbook_customer_rows by value, as tuples in CHURN_FIELDS / CUSTOMER_FIELDS order
+    churn_warnings: list[tuple[Any, ...]]
+    customers: list[tuple[Any, ...]]
+    customers_total: int  # every customer of the segment on D
+    churn_warnings_total: int  # every at-risk customer of the segment on D
     retention: list[dict[str, Any]]
     repurchase: list[dict[str, Any]]
     nps: list[dict[str, Any]]
@@ -384,6 +386,73 @@ def _flat(v: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# customer-level lists: the workbooks read their top rows (LIMIT), the CSVs every row (COPY)
+
+CUSTOMER_FIELDS = (
+    "customer_id", "last_order", "recency_days", "frequency", "monetary", "r", "f", "m", "rfm_score",
+    "tier", "segment", "lifecycle_stage", "tags",
+)
+CHURN_FIELDS = (
+    "customer_id", "masked_email", "tier", "segment", "last_order", "recency_days", "frequency",
+    "monetary", "rfm_score", "inactive", "complaints", "activity_drop", "flagged_since",
+)
+
+
+def customers_sql(day: dt.date, segment: str) -> tuple[str, list[Any]]:
+    """Every customer of the segment on D, by value (then id), with the sheet's columns in order.
+
+    Tags (lifecycle stage, active, churn reasons, churn_risk) are joined in SQL, so no row needs
+    Python work; callers add LIMIT (the workbook) or COPY it whole (the CSV)."""
+    seg_where, seg_params = _segment_filter(segment)
+    sql = f"""
+        select customer_id::varchar as customer_id, last_order_at::date as last_order, recency_days,
+               frequency, monetary::double as monetary, r, f, m, rfm_score::double as rfm_score,
+               tier, segment, lifecycle_stage,
+               concat_ws(', ', lifecycle_stage, case when is_active then 'active' end,
+                         case when inactive then 'inactive' end,
+                         case when complaints then 'complaints' end,
+                         case when activity_drop then 'activity_drop' end,
+                         case when churn_risk then 'churn_risk' end) as tags
+        from customer_snapshot where as_of = ? and {seg_where}
+        order by monetary desc, customer_id"""
+    return sql, [day, *seg_params]
+
+
+def churn_warnings_sql(
+    conn: duckdb.DuckDBPyConnection, day: dt.date, segment: str
+) -> tuple[str, list[Any]]:
+    """Every at-risk customer of the segment on D by value (then id); the email masked in SQL."""
+    seg_where, seg_params = _segment_filter(segment, "s.tier")
+    has_email = "email" in _columns(conn, "customers")
+    email_join = "left join customers c using (customer_id)" if has_email else ""
+    masked = (
+        """case when c.email is null then null
+                when position('@' in c.email) > 1
+                then left(c.email, 1) || '***@' || split_part(c.email, '@', 2)
+                else '***' end"""
+        if has_email
+        else "null::varchar"
+    )
+    sql = f"""
+        select s.customer_id::varchar as customer_id, {masked} as masked_email, s.tier, s.segment,
+               s.last_order_at::date as last_order, s.recency_days, s.frequency,
+               s.monetary::double as monetary, s.rfm_score::double as rfm_score,
+               s.inactive, s.complaints, s.activity_drop, s.flagged_since::date as flagged_since
+        from customer_snapshot s {email_join}
+        where s.as_of = ? and s.churn_risk and {seg_where}
+        order by s.monetary desc, s.customer_id"""
+    return sql, [day, *seg_params]
+
+
+def copy_csv(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any], path: str) -> None:
+    """DuckDB writes the query's rows to `path` as CSV with a header (values bound, never in Python).
+
+    The path is not a bindable parameter of COPY: it is quoted as a SQL string literal."""
+    target = "'" + str(path).replace("'", "''") + "'"
+    conn.execute(f"copy ({sql}) to {target} (format csv, header, force_quote (customer_id))", params)
+
+
+# --------------------------------------------------------------------------------------------
 # per segment
 
 
@@ -512,44 +581,19 @@ def segment_data(
         [prev, day] + ([] if segment == "all" else [segment, segment]),
     )
 
-    has_email = "email" in _columns(conn, "customers")
-    email_join = "left join customers c using (customer_id)" if has_email else ""
-    masked = (
-        """case when c.email is null then null
-                when position('@' in c.email) > 1
-                then left(c.email, 1) || '***@' || split_part(c.email, '@', 2)
-                else '***' end"""
-        if has_email
-        else "null::varchar"
-    )
-    risk_sql = f"""
-        select s.customer_id, {masked} as masked_email, s.tier, s.segment,
-               s.last_order_at::date as last_order, s.recency_days, s.frequency,
-               s.monetary::double as monetary, s.rfm_score::double as rfm_score,
-               s.inactive, s.complaints, s.activity_drop, s.flagged_since::date as flagged_since
-        from customer_snapshot s {email_join}
-        where s.as_of = ? and s.churn_risk and {seg_where.replace("tier", "s.tier")}
-        order by s.monetary desc, s.customer_id"""
-    limit = EXCEL_MAX_ROWS if detail else 0
-    churn_warnings = _rows(conn, risk_sql + f" limit {limit}", [day, *seg_params])
-    for r in churn_warnings:
-        r["reasons"] = [c for c in CHURN_REASONS if r[c]]
-    at_risk = churn_warnings[: settings.reports.at_risk_top_n]
-
-    customers = _rows(
-        conn,
-        f"""select customer_id, last_order_at::date as last_order, recency_days, frequency,
-                   monetary::double as monetary, r, f, m, rfm_score::double as rfm_score, tier,
-                   segment, lifecycle_stage, is_active, inactive, complaints, activity_drop,
-                   churn_risk
-            from customer_snapshot where as_of = ? and {seg_where}
-            order by monetary desc, customer_id limit {limit}""",
-        [day, *seg_params],
-    )
-    for c in customers:
-        c["tags"] = [c["lifecycle_stage"]] + (["active"] if c["is_active"] else []) + [
-            r for r in (*CHURN_REASONS, "churn_risk") if c[r]
-        ]
+    if detail:
+        # the sheets' rows: the top `workbook_customer_rows` by value, as plain tuples in the sheets'
+        # column order (compact: up to 2 x 50,000 rows per segment are held while rendering)
+        cap = settings.reports.workbook_customer_rows
+        sql, params = churn_warnings_sql(conn, day, segment)
+        churn_warnings = conn.execute(sql + " limit ?", [*params, cap]).fetchall()
+        at_risk = _rows(conn, sql + " limit ?", [*params, settings.reports.at_risk_top_n])
+        for r in at_risk:
+            r["reasons"] = [c for c in CHURN_REASONS if r[c]]
+        sql, params = customers_sql(day, segment)
+        customers = conn.execute(sql + " limit ?", [*params, cap]).fetchall()
+    else:
+        churn_warnings, customers, at_risk = [], [], []
 
     return SegmentData(
         segment=segment,
@@ -563,6 +607,7 @@ def segment_data(
         churn_warnings=churn_warnings,
         customers=customers,
         customers_total=counts[0],
+        churn_warnings_total=counts[2],
         retention=retention,
         repurchase=repurchase,
         nps=nps,

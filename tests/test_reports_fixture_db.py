@@ -238,7 +238,10 @@ def _inputs(conn: duckdb.DuckDBPyConnection, rnd: random.Random) -> None:
         start=1,
     ):
         conn.execute(
-            """insert into ingest_log values (?, ?, ?, 'h' || ?, 1000, 'loaded', null, ?, ?, ?, 0,
+            """insert into ingest_log (load_id, source, file_name, content_hash, size_bytes, status, note,
+                   rows_read, rows_loaded, rows_quarantined, rows_filtered, keys_loaded, keys_replaced,
+                   loaded_at, run_id)
+                   values (?, ?, ?, 'h' || ?, 1000, 'loaded', null, ?, ?, ?, 0,
                ?, ?, ?, 'run-1')""",
             [load_id, source, f"{source}_2026-11-15.csv", load_id, read, read - quarantined,
              quarantined, read - quarantined, replaced, now],

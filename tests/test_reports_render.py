@@ -261,3 +261,119 @@ def test_an_empty_denominator_nan_is_an_empty_cell(tmp_path):
     assert result.success
     wb = openpyxl.load_workbook(_path(settings.output_path / fx.WEEK_LABEL, "A", "xlsx"))
     assert all(r["NPS"] is None for r in _table(wb["NPS"], 1))
+
+
+def test_nan_and_inf_are_empty_cells_on_every_numeric_path(tmp_path):
+    """A NaN or inf KPI value (rate KPIs get a per-row percent format), card or sheet number is an
+    empty cell, never `TypeError: NAN/INF not supported in write_number()`."""
+    settings = fx.settings_for(tmp_path, "en")
+    fx.build(settings)
+    with db.connect(settings) as conn:
+        conn.execute("update kpi_daily set value = 'nan'::double, change_7d = 'inf'::double "
+                     "where as_of = ? and kpi in ('churn_rate', 'nps')", [fx.DAY])
+        conn.execute("update retention_period set kept_rate = 'nan'::double, churn_rate = '-inf'::double")
+        conn.execute("update service_period set sla_rate = 'nan'::double")
+    result = dg.materialize(
+        [weekly_reports], partition_key=fx.WEEK_KEY,
+        resources={"loyalty": LoyaltyResource(settings_file=str(tmp_path / "settings.yaml"))},
+    )
+    assert result.success
+    folder = settings.output_path / fx.WEEK_LABEL
+    for seg in ("all", "A", "overview"):
+        wb = openpyxl.load_workbook(_path(folder, seg, "xlsx"))
+        board = {r["KPI"]: r for r in _table(wb["Summary"], 4)}
+        for name in ("Churn rate", "NPS"):
+            assert board[name]["Value"] is None and board[name]["Change vs 7 days earlier"] is None, seg
+        assert board["Repurchase rate"]["Value"] is not None
+        assert all(r["Kept rate"] is None and r["Churn rate"] is None for r in _table(wb["Retention"], 1))
+        assert all(r["SLA rate"] is None for r in _table(wb["Service"], 1))
+
+
+def test_cell_writes_nan_inf_of_any_numeric_type_as_empty(tmp_path):
+    from decimal import Decimal
+
+    import numpy as np
+
+    from reports.excel import _Book
+    from reports.i18n import Translator
+
+    path = tmp_path / "cells.xlsx"
+    for constant_memory in (False, True):
+        book = _Book(str(path), Translator("en", "GBP"), constant_memory=constant_memory)
+        ws = book.wb.add_worksheet("x")
+        values = [float("nan"), float("inf"), -float("inf"), np.float64("nan"), np.float32("inf"),
+                  Decimal("NaN"), Decimal("Infinity"), None, 1.5, Decimal("2.25"), np.int64(3)]
+        for r, v in enumerate(values):
+            for c, kind in enumerate(("int", "dec", "money", "pct", "pts", "score", "text")):
+                book.cell(ws, r, c, kind, v)
+        book.close()
+        got = [[c.value for c in row] for row in openpyxl.load_workbook(path)["x"].iter_rows(max_col=6)]
+        assert all(v is None for row in got[:8] for v in row)
+        assert [row[1] for row in got[8:]] == [1.5, 2.25, 3]
+
+
+def test_customer_sheets_capped_in_sql_with_note_and_full_csv(tmp_path):
+    import csv
+
+    settings = fx.settings_for(tmp_path, "en")
+    fx.build(settings)
+    text = (tmp_path / "settings.yaml").read_text()
+    (tmp_path / "settings.yaml").write_text(
+        text.replace("  at_risk_top_n: 50\n", "  at_risk_top_n: 50\n  workbook_customer_rows: 5\n")
+    )
+    result = dg.materialize(
+        [weekly_reports], partition_key=fx.WEEK_KEY,
+        resources={"loyalty": LoyaltyResource(settings_file=str(tmp_path / "settings.yaml"))},
+    )
+    assert result.success
+    folder = settings.output_path / fx.WEEK_LABEL
+    md = result.asset_materializations_for_node("weekly_reports")[0].metadata
+    assert md["csv_count"].value == 10
+    with db.connect(settings, read_only=True) as conn:
+        for seg in ("all", "B"):
+            where = "" if seg == "all" else f" and tier = '{seg}'"
+            top5 = [r[0] for r in conn.execute(
+                "select customer_id from customer_snapshot where as_of = ?" + where
+                + " order by monetary desc, customer_id limit 5", [fx.DAY]).fetchall()]
+            total = conn.execute(
+                "select count(*) from customer_snapshot where as_of = ?" + where, [fx.DAY]).fetchone()[0]
+            ids = {r[0] for r in conn.execute(
+                "select customer_id from customer_snapshot where as_of = ?" + where, [fx.DAY]).fetchall()}
+            at_risk = conn.execute("select count(*) from customer_snapshot where as_of = ? and churn_risk"
+                                   + where, [fx.DAY]).fetchone()[0]
+            assert total > 5 and at_risk > 5, seg
+
+            wb = openpyxl.load_workbook(_path(folder, seg, "xlsx"))
+            ws = wb["Customers"]
+            rows = _table(ws, 1)
+            assert [r["Customer"] for r in rows] == top5  # exactly 5, the top 5 by value, in order
+            assert ws.max_row == 6 and ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:M6"
+            csv_name = f"loyalty_{fx.WEEK_LABEL}_{seg}_customers.csv"
+            note = f"Showing the top 5 of {total} customers by value; the full list is in {csv_name}"
+            header = [c.value for c in ws[1]]
+            assert note in header
+            summary = [c.value for row in wb["Summary"].iter_rows() for c in row if c.value]
+            assert note in summary
+            churn = _table(wb["Churn warnings"], 1)
+            assert len(churn) == 5
+            assert f"Showing the top 5 of {at_risk} at-risk customers by value" in " ".join(
+                str(v) for v in [c.value for c in wb["Churn warnings"][1]] if v)
+
+            with open(folder / csv_name, newline="", encoding="utf-8") as f:
+                lines = list(csv.DictReader(f))
+            assert len(lines) == total and {r["customer_id"] for r in lines} == ids
+            assert list(lines[0]) == ["customer_id", "last_order", "recency_days", "frequency",
+                                      "monetary", "r", "f", "m", "rfm_score", "tier", "segment",
+                                      "lifecycle_stage", "tags"]
+            assert [r["customer_id"] for r in lines[:5]] == top5
+            raw = (folder / csv_name).read_text(encoding="utf-8")
+            churn_csv = (folder / f"loyalty_{fx.WEEK_LABEL}_{seg}_churn_warnings.csv").read_text(
+                encoding="utf-8")
+            assert len(list(csv.DictReader(churn_csv.splitlines()))) == at_risk
+            for pii in (fx.PII_NAME, fx.PII_EMAIL, fx.PII_PHONE):
+                assert pii not in raw and pii not in churn_csv
+            if seg == "all":
+                assert "z***@pii-example.org" in churn_csv
+    # the HTML at-risk list is its own top N (50), not cut to the sheet's 5 rows
+    html_text = _path(folder, "all", "html").read_text(encoding="utf-8")
+    assert str(markupsafe.escape(fx.FORMULA_ID)) in html_text

@@ -1,0 +1,47 @@
+"""Every customer of a segment as CSV, written by DuckDB beside the segment's workbook.
+
+The workbooks hold the top `reports.workbook_customer_rows` customers by value; these files hold every
+customer of the segment on D (and every at-risk one), with the sheets' columns under machine names. DuckDB
+streams the rows straight to disk (`COPY (select ...) TO ...`, values bound), so no customer row passes
+through Python and the files' size does not bound the memory used. Emails are masked in SQL; names and
+phones are never read. Written always, also when a segment fits its sheet, so the full list is always in
+the same place. Each file is written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from reports import queries
+from reports.queries import Week
+
+KINDS = ("customers", "churn_warnings")
+
+
+def csv_name(week_label: str, segment: str, kind: str) -> str:
+    return f"loyalty_{week_label}_{segment}_{kind}.csv"
+
+
+def write_segment_csvs(
+    conn: duckdb.DuckDBPyConnection, week: Week, segments: list[str], folder: Path
+) -> dict[str, dict[str, Path]]:
+    """Write the customers and churn-warnings CSVs of each segment; returns {segment: {kind: path}}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[str, dict[str, Path]] = {}
+    for seg in segments:
+        paths = {}
+        for kind in KINDS:
+            if kind == "customers":
+                sql, params = queries.customers_sql(week.end, seg)
+            else:
+                sql, params = queries.churn_warnings_sql(conn, week.end, seg)
+            path = folder / csv_name(week.label, seg, kind)
+            tmp = path.with_name(path.name + ".tmp")
+            queries.copy_csv(conn, sql, params, str(tmp))
+            os.replace(tmp, path)
+            paths[kind] = path
+        out[seg] = paths
+    return out
