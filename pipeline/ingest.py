@@ -30,7 +30,6 @@ from pipeline.contracts import CONTRACTS, Contract
 from pipeline.settings import ReaderOptions, Settings, SourceMapping
 from pipeline.validation import failing_rows
 
-
 # rows per pandera validation batch: bounds ingest memory on files of any size
 VALIDATION_BATCH_ROWS = 250_000
 
