@@ -166,6 +166,7 @@ def run_all(
     iso = week_start.isocalendar()
     folder = settings.output_path / f"{iso.year}-W{iso.week:02d}"
     if folder.exists():
-        summary.append(f"reports: {folder}")
-        summary += [f"  {p}" for p in sorted(folder.rglob("*")) if p.is_file()]
+        # the files first, then the two places to look: the last lines a user reads
+        files = [f"  {p}" for p in sorted(folder.rglob("*")) if p.is_file()]
+        summary = ["files written:", *files, *summary, f"reports: {folder}"]
     return summary
