@@ -1,7 +1,6 @@
 """Ingest assets: one per kind of export, writing the contract table of the same name, plus the
 `ingest_log` and `quarantine` tables (SPEC §3)."""
 
-
 import dagster as dg
 
 from pipeline import ingest
@@ -66,7 +65,15 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
                 "files": dg.MetadataValue.md(
                     _markdown_table(
                         [
-                            (f.file_name, f.status, f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_filtered, f.note)
+                            (
+                                f.file_name,
+                                f.status,
+                                f.rows_read,
+                                f.rows_loaded,
+                                f.rows_quarantined,
+                                f.rows_filtered,
+                                f.note,
+                            )
                             for f in result.files
                         ],
                         ["file", "status", "read", "loaded", "quarantined", "filtered", "note"],
@@ -81,7 +88,8 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
                 ),
                 "preview": dg.MetadataValue.md(
                     _markdown_table(
-                        [tuple(r[i] for i in keep) for r in preview], [preview_cols[i] for i in keep]
+                        [tuple(r[i] for i in keep) for r in preview],
+                        [preview_cols[i] for i in keep],
                     )
                 ),
             }

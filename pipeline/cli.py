@@ -25,17 +25,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loyalty", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="materialise everything for one settings file, in process")
-    run.add_argument("--settings", default="settings.yaml", help="settings YAML (default: settings.yaml)")
+    run.add_argument(
+        "--settings", default="settings.yaml", help="settings YAML (default: settings.yaml)"
+    )
     run.add_argument(
         "--as-of",
         type=dt.date.fromisoformat,
         help="day D (default: the last day with orders, at most yesterday in the business time zone)",
     )
-    run.add_argument("--email", action="store_true", help="also send the weekly email (dry-run per settings)")
-    run.add_argument("--rebuild", action="store_true", help="recompute every daily snapshot, not only missing days")
-    run.add_argument("--set", dest="overrides", default="", help="YAML mapping of settings for this run only")
+    run.add_argument(
+        "--email", action="store_true", help="also send the weekly email (dry-run per settings)"
+    )
+    run.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="recompute every daily snapshot, not only missing days",
+    )
+    run.add_argument(
+        "--set", dest="overrides", default="", help="YAML mapping of settings for this run only"
+    )
     sub.add_parser("generate", help="write synthetic exports (see `loyalty generate --help`)")
-    chk = sub.add_parser("check-settings", help="validate a settings file and print what it resolves to")
+    chk = sub.add_parser(
+        "check-settings", help="validate a settings file and print what it resolves to"
+    )
     chk.add_argument("settings")
     args = parser.parse_args(argv)
 
@@ -44,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check-settings":
             s = load_settings(args.settings)
-            print(f"{args.settings}: valid. database {s.database_path}, landing {s.landing_path}, "
-                  f"sources {sorted(s.sources)}, time zone {s.timezone}")
+            print(
+                f"{args.settings}: valid. database {s.database_path}, landing {s.landing_path}, "
+                f"sources {sorted(s.sources)}, time zone {s.timezone}"
+            )
             return 0
         load_settings(args.settings, args.overrides or None)  # fail fast with a clear message
     except SettingsError as e:

@@ -107,7 +107,9 @@ def _mtime(path: Path) -> dt.datetime:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(tzinfo=None)
 
 
-def discover(settings: Settings, mapping: SourceMapping, known: set | frozenset = frozenset()) -> list[_Unit]:
+def discover(
+    settings: Settings, mapping: SourceMapping, known: set | frozenset = frozenset()
+) -> list[_Unit]:
     """The load units of a mapping. A file whose (name, size, modification time) matches an earlier
     load is left out without being read, so a nightly run does not re-hash the whole history."""
     if mapping.files:
@@ -124,7 +126,9 @@ def discover(settings: Settings, mapping: SourceMapping, known: set | frozenset 
     if missing:
         if all(not ps for ps in paths.values()):
             return []
-        raise IngestError(f"no file matches table(s) {', '.join(missing)} in {settings.landing_path}")
+        raise IngestError(
+            f"no file matches table(s) {', '.join(missing)} in {settings.landing_path}"
+        )
     h = hashlib.sha256()
     size = 0
     for alias in sorted(paths):
@@ -183,7 +187,9 @@ def _check_header(file_name: str, header: list[str]) -> None:
         seen.add(name.lower())
 
 
-def _read_csv_call(reader: ReaderOptions, header: list[str], param: str, rejects: str | None) -> tuple[str, dict]:
+def _read_csv_call(
+    reader: ReaderOptions, header: list[str], param: str, rejects: str | None
+) -> tuple[str, dict]:
     """A read_csv(...) table expression with every option explicit and the columns named as in the
     file's own header (checked before), so nothing is sniffed and nothing is mapped by position."""
     types = {name: reader.types.get(name, "VARCHAR") for name in header}
@@ -244,7 +250,9 @@ def _typed_expr(contract: Contract, mapped: str, col_name: str, sql_type: str, f
     if sql_type == "TIMESTAMP":
         if fmt.get(col_name) == "VARCHAR":
             tf = fmt.get("_timestamp_format")
-            parsed = f"try_strptime({text}, $ts_format)" if tf else f"try_cast({text} as timestamptz)"
+            parsed = (
+                f"try_strptime({text}, $ts_format)" if tf else f"try_cast({text} as timestamptz)"
+            )
         else:
             parsed = m
         # naive values are read in the source's zone (the session zone during ingest), then
@@ -360,8 +368,13 @@ def _load_unit(conn, settings, contract, mapping, unit, run_id) -> FileResult | 
     else:
         header = None
         source_sql, params = _mapped_select_query(contract, mapping, unit, conn)
-        conn.execute(f"create temp table {raw} as select row_number() over () as _line, * from ({source_sql})", params)
-        conn.execute(f"create temp table {rejects} (line bigint, column_idx bigint, csv_line varchar, error_message varchar)")
+        conn.execute(
+            f"create temp table {raw} as select row_number() over () as _line, * from ({source_sql})",
+            params,
+        )
+        conn.execute(
+            f"create temp table {rejects} (line bigint, column_idx bigint, csv_line varchar, error_message varchar)"
+        )
         source_sql = _mapped_select_query_typed_input(contract, mapping, raw, unit.name, conn)
 
     mapped = f"mapped_{load_id}"
@@ -370,13 +383,19 @@ def _load_unit(conn, settings, contract, mapping, unit, run_id) -> FileResult | 
     except duckdb.BinderException as e:
         raise _binder_to_ingest_error(e, unit.name, header, mapping) from None
     except duckdb.Error as e:
-        raise IngestError(f"{unit.name}: the {kind} mapping cannot be applied: {_first_line(e)}") from None
+        raise IngestError(
+            f"{unit.name}: the {kind} mapping cannot be applied: {_first_line(e)}"
+        ) from None
 
     # column types of the mapped values decide whether text parsing applies
-    for name, typ in conn.execute(f"select column_name, column_type from (describe {mapped})").fetchall():
+    for name, typ in conn.execute(
+        f"select column_name, column_type from (describe {mapped})"
+    ).fetchall():
         fmt[name] = "VARCHAR" if typ == "VARCHAR" else typ
     fmt["_timestamp_format"] = reader.timestamp_format or ""
-    fr = _type_validate_and_upsert(conn, settings, contract, mapping, unit, load_id, mapped, raw, rejects, fmt, now, run_id)
+    fr = _type_validate_and_upsert(
+        conn, settings, contract, mapping, unit, load_id, mapped, raw, rejects, fmt, now, run_id
+    )
     for t in (mapped, raw, rejects, f"{rejects}_scan", f"typed_{load_id}", f"bad_{load_id}"):
         conn.execute(f"drop table if exists {t}")
     return fr
@@ -421,7 +440,9 @@ def _number_lines(conn, raw: str, rejects: str, first_data_line: int) -> None:
     )
 
 
-def _source_expr(contract: Contract, mapping: SourceMapping, header: list[str], col: str) -> str | None:
+def _source_expr(
+    contract: Contract, mapping: SourceMapping, header: list[str], col: str
+) -> str | None:
     if col in mapping.columns:
         return mapping.columns[col]
     by_lower = {h.lower(): h for h in header}
@@ -490,13 +511,16 @@ def _mapped_select_query_typed_input(contract, mapping, raw, file_name, conn) ->
             f"{file_name}: the {contract.kind} query does not select required column(s) {missing}"
         )
     exprs = [
-        f"{_ident(c.name) if c.name in have else 'null'} as {_ident(c.name)}" for c in contract.columns
+        f"{_ident(c.name) if c.name in have else 'null'} as {_ident(c.name)}"
+        for c in contract.columns
     ]
     where = f"where ({mapping.filter})" if mapping.filter else ""
     return f"select _line, 1 as _line_count, {', '.join(exprs)} from {raw} {where}"
 
 
-def _type_validate_and_upsert(conn, settings, contract, mapping, unit, load_id, mapped, raw, rejects, fmt, now, run_id):
+def _type_validate_and_upsert(
+    conn, settings, contract, mapping, unit, load_id, mapped, raw, rejects, fmt, now, run_id
+):
     kind = contract.kind
     typed_exprs = []
     bad_exprs = []
@@ -514,18 +538,24 @@ def _type_validate_and_upsert(conn, settings, contract, mapping, unit, load_id, 
     conn.execute(
         f"""create temp table {typed} as
             select m._line as _row, m._line, m._line_count,
-                   {', '.join(typed_exprs)},
-                   nullif(concat_ws('; ', {', '.join(bad_exprs)}), '') as _parse_error
+                   {", ".join(typed_exprs)},
+                   nullif(concat_ws('; ', {", ".join(bad_exprs)}), '') as _parse_error
             from {mapped} m""",
         used or None,
     )
 
     # pandera validates the typed rows batch by batch (memory stays bounded whatever the file size);
     # failing rows, with their reasons, go to quarantine
-    reader = conn.sql(f"select * exclude (_line, _line_count) from {typed}").to_arrow_reader(VALIDATION_BATCH_ROWS)
+    reader = conn.sql(f"select * exclude (_line, _line_count) from {typed}").to_arrow_reader(
+        VALIDATION_BATCH_ROWS
+    )
     bad_parts = [failing_rows(pl.from_arrow(batch), contract) for batch in reader]
     reader.close()
-    bad = pl.concat(bad_parts) if bad_parts else failing_rows(pl.DataFrame(), contract, empty_only=True)
+    bad = (
+        pl.concat(bad_parts)
+        if bad_parts
+        else failing_rows(pl.DataFrame(), contract, empty_only=True)
+    )
     bad_table = f"bad_{load_id}"
     conn.register("bad_frame", bad)
     conn.execute(f"create temp table {bad_table} as select * from bad_frame")
@@ -543,8 +573,8 @@ def _type_validate_and_upsert(conn, settings, contract, mapping, unit, load_id, 
             ) where k > 1"""
     )
 
-    rows_read = db.scalar(conn, f"select count(*) from {raw}") + db.scalar(conn, 
-        f"select count(distinct line) from {rejects}"
+    rows_read = db.scalar(conn, f"select count(*) from {raw}") + db.scalar(
+        conn, f"select count(distinct line) from {rejects}"
     )
     if mapping.files is None:
         rows_read = db.scalar(conn, f"select count(*) from {raw}")
@@ -557,7 +587,7 @@ def _type_validate_and_upsert(conn, settings, contract, mapping, unit, load_id, 
     conn.execute(
         f"""insert into quarantine
             select $load_id, $kind, $file, t._line, t._line_count, b.reason_code, b.column_name,
-                   b.reason, to_json(struct_pack({', '.join(f'{_ident(c.name)} := m.{_ident(c.name)}' for c in contract.columns)})),
+                   b.reason, to_json(struct_pack({", ".join(f"{_ident(c.name)} := m.{_ident(c.name)}" for c in contract.columns)})),
                    $now
             from {bad_table} b join {typed} t using (_row)
             join {mapped} m on m._line = b._row""",
@@ -580,8 +610,8 @@ def _type_validate_and_upsert(conn, settings, contract, mapping, unit, load_id, 
 
     good = f"(select * from {typed} where _row not in (select _row from {bad_table}))"
     keys_loaded = db.scalar(conn, f"select count(*) from {good}")
-    keys_replaced = db.scalar(conn, 
-        f"select count(*) from {kind} where {key} in (select {key} from {good})"
+    keys_replaced = db.scalar(
+        conn, f"select count(*) from {kind} where {key} in (select {key} from {good})"
     )
     conn.execute(f"delete from {kind} where {key} in (select {key} from {good})")
     conn.execute(

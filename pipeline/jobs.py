@@ -22,7 +22,7 @@ WEEKLY = "weekly"
 INGEST = "ingest"
 
 
-def _keys(
+def select_keys(
     assets: Iterable[dg.AssetsDefinition], groups: set[str], partitions: tuple[type, ...]
 ) -> list[dg.AssetKey]:
     """Keys of the assets in `groups` whose partitions definition is one of `partitions`
@@ -39,11 +39,11 @@ def build_jobs(assets: Iterable[dg.AssetsDefinition]) -> list[dg.UnresolvedAsset
     assets = list(assets)
     unpartitioned = type(None)
     daily = dg.DailyPartitionsDefinition
-    nightly = _keys(assets, {"ingest", "staging"}, (unpartitioned,)) + _keys(
+    nightly = select_keys(assets, {"ingest", "staging"}, (unpartitioned,)) + select_keys(
         assets, {"marts"}, (unpartitioned, daily)
     )
-    weekly = _keys(assets, {"reports"}, (dg.WeeklyPartitionsDefinition,))
-    ingest = _keys(assets, {"ingest"}, (unpartitioned,))
+    weekly = select_keys(assets, {"reports"}, (dg.WeeklyPartitionsDefinition,))
+    ingest = select_keys(assets, {"ingest"}, (unpartitioned,))
     return [
         dg.define_asset_job(
             NIGHTLY,

@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline import db
+from pipeline.jobs import select_keys
 from pipeline.settings import Settings, load_settings
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -85,20 +86,25 @@ def run_all(
     from pipeline import definitions
 
     settings = load_settings(settings_file, overrides or None)
-    resources = {"loyalty": definitions.LoyaltyResource(settings_file=str(settings_file), overrides=overrides)}
+    resources = {
+        "loyalty": definitions.LoyaltyResource(
+            settings_file=str(settings_file), overrides=overrides
+        )
+    }
     instance = _instance()
-    graph = definitions.defs.resolve_asset_graph()
     assets = list(definitions.all_assets)
     checks = list(definitions.all_checks)
-
-    def keys(pred) -> list[dg.AssetKey]:
-        return [k for k in graph.materializable_asset_keys if pred(graph.get(k))]
-
-    ingest_keys = keys(lambda n: n.group_name == "ingest")
-    staging_keys = keys(lambda n: n.group_name == "staging")
-    daily_keys = keys(lambda n: n.group_name == "marts" and isinstance(n.partitions_def, dg.DailyPartitionsDefinition))
-    period_keys = keys(lambda n: n.group_name == "marts" and n.partitions_def is None)
-    report_keys = keys(lambda n: n.group_name == "reports" and isinstance(n.partitions_def, dg.WeeklyPartitionsDefinition))
+    # the same selection by group and partitioning as the daemon's jobs (pipeline/jobs.py), in steps
+    unpartitioned, daily, weekly = (
+        type(None),
+        dg.DailyPartitionsDefinition,
+        dg.WeeklyPartitionsDefinition,
+    )
+    ingest_keys = select_keys(assets, {"ingest"}, (unpartitioned,))
+    staging_keys = select_keys(assets, {"staging"}, (unpartitioned,))
+    daily_keys = select_keys(assets, {"marts"}, (daily,))
+    period_keys = select_keys(assets, {"marts"}, (unpartitioned,))
+    report_keys = select_keys(assets, {"reports"}, (weekly,))
 
     def materialize(selection: list[dg.AssetKey], what: str, **kw) -> dg.ExecuteInProcessResult:
         if not selection:
@@ -114,7 +120,10 @@ def run_all(
             **kw,
         )
         if not result.success:
-            raise RunFailed(f"{what} failed:\n  " + "\n  ".join(_failure_messages(result) or ["see the run's log"]))
+            raise RunFailed(
+                f"{what} failed:\n  "
+                + "\n  ".join(_failure_messages(result) or ["see the run's log"])
+            )
         return result
 
     log(f"[1/4] ingest: {', '.join(k.to_user_string() for k in ingest_keys)}")
@@ -124,23 +133,36 @@ def run_all(
             """select source, count(*), sum(rows_loaded), sum(rows_quarantined) from ingest_log
                group by 1 order by 1"""
         ).fetchall():
-            log(f"      {src}: {files} file(s) logged, {loaded} rows loaded, {quarantined} quarantined")
+            log(
+                f"      {src}: {files} file(s) logged, {loaded} rows loaded, {quarantined} quarantined"
+            )
 
     if as_of is None:
         as_of = default_as_of(settings)
         if as_of is None:
-            raise RunFailed("no orders loaded: nothing to compute (check sources.orders in the settings)")
+            raise RunFailed(
+                "no orders loaded: nothing to compute (check sources.orders in the settings)"
+            )
     start = settings.schedules.start_date
     with db.connect(settings, read_only=True) as conn:
         first_order = db.scalar(conn, "select min(ordered_at)::date from orders")
         stored = set()
-        if not rebuild and db.table_exists(conn, "customer_snapshot") and db.table_exists(conn, "kpi_daily"):
-            stored = {r[0] for r in conn.execute(
-                "select distinct as_of from customer_snapshot intersect select distinct as_of from kpi_daily"
-            ).fetchall()}
+        if (
+            not rebuild
+            and db.table_exists(conn, "customer_snapshot")
+            and db.table_exists(conn, "kpi_daily")
+        ):
+            stored = {
+                r[0]
+                for r in conn.execute(
+                    "select distinct as_of from customer_snapshot intersect select distinct as_of from kpi_daily"
+                ).fetchall()
+            }
     first_day = max(start, first_order)
     if as_of < first_day:
-        raise RunFailed(f"as-of {as_of} is before the first day with orders or partitions ({first_day})")
+        raise RunFailed(
+            f"as-of {as_of} is before the first day with orders or partitions ({first_day})"
+        )
     todo = [d for d in _days(first_day, as_of) if d not in stored]
     # the last day is always recomputed: its exports may have been completed since
     if as_of not in todo:

@@ -359,7 +359,9 @@ def _check_tz(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as 'Europe/London')") from e
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as 'Europe/London')"
+        ) from e
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -412,7 +414,9 @@ def load_settings(path: str | Path, overrides: str | dict | None = None) -> Sett
         raise SettingsError(f"{path}: the top level must be a mapping of keys")
     raw = deep_merge(raw, parse_overrides(overrides))
     if "base_dir" in raw:
-        raise SettingsError(f"{path}: base_dir: unknown key (paths are relative to the settings file)")
+        raise SettingsError(
+            f"{path}: base_dir: unknown key (paths are relative to the settings file)"
+        )
     raw["base_dir"] = path.resolve().parent
     try:
         return Settings.model_validate(raw)

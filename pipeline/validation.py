@@ -16,7 +16,11 @@ from pipeline.contracts import Contract
 
 _DTYPES = {"VARCHAR": pl.Utf8, "TIMESTAMP": pl.Datetime, "INTEGER": pl.Int32}
 
-_TYPE_WORDS = {"TIMESTAMP": "a timestamp", "DECIMAL": "a decimal amount", "INTEGER": "a whole number"}
+_TYPE_WORDS = {
+    "TIMESTAMP": "a timestamp",
+    "DECIMAL": "a decimal amount",
+    "INTEGER": "a whole number",
+}
 
 # reason codes in the order a row's first failure is reported
 _ORDER = ["bad_type", "missing_value", "out_of_range", "not_allowed", "invalid"]
@@ -59,8 +63,12 @@ def failing_rows(frame: pl.DataFrame, contract: Contract, empty_only: bool = Fal
     if "index" not in fc.columns or fc.filter(pl.col("index").is_null()).height:
         # a schema-level failure (wrong dtype, missing column) is a bug in our SQL, not bad input
         schema_level = fc.filter(pl.col("index").is_null()) if "index" in fc.columns else fc
-        raise RuntimeError(f"typed {contract.kind} frame does not match its contract: {schema_level}")
-    types = {c.name: _TYPE_WORDS.get(c.sql_type.split("(")[0], c.sql_type) for c in contract.columns}
+        raise RuntimeError(
+            f"typed {contract.kind} frame does not match its contract: {schema_level}"
+        )
+    types = {
+        c.name: _TYPE_WORDS.get(c.sql_type.split("(")[0], c.sql_type) for c in contract.columns
+    }
     rows = frame.select("_row").with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     cases = fc.with_columns(pl.col("index").cast(pl.Int64)).join(rows, on="index", how="left")
     described = cases.with_columns(
@@ -84,19 +92,39 @@ def failing_rows(frame: pl.DataFrame, contract: Contract, empty_only: bool = Fal
         pl.when(pl.col("reason_code") == "missing_value")
         .then(pl.format("missing {} (required)", pl.col("column_name")))
         .when(pl.col("reason_code") == "bad_type")
-        .then(pl.format("cannot read {} as {}", pl.col("column_name"), pl.col("column_name").replace_strict(types, default="its type")))
+        .then(
+            pl.format(
+                "cannot read {} as {}",
+                pl.col("column_name"),
+                pl.col("column_name").replace_strict(types, default="its type"),
+            )
+        )
         .when(pl.col("reason_code") == "out_of_range")
-        .then(pl.format("{} out of range: {}", pl.col("column_name"), pl.col("failure_case").cast(pl.Utf8)))
+        .then(
+            pl.format(
+                "{} out of range: {}", pl.col("column_name"), pl.col("failure_case").cast(pl.Utf8)
+            )
+        )
         .when(pl.col("reason_code") == "not_allowed")
-        .then(pl.format("{} not an allowed value: {}", pl.col("column_name"), pl.col("failure_case").cast(pl.Utf8)))
+        .then(
+            pl.format(
+                "{} not an allowed value: {}",
+                pl.col("column_name"),
+                pl.col("failure_case").cast(pl.Utf8),
+            )
+        )
         .otherwise(pl.format("{} failed {}", pl.col("column_name"), pl.col("check")))
         .alias("reason"),
-        pl.col("reason_code").replace_strict(_ORDER, list(range(len(_ORDER))), default=99).alias("_o"),
+        pl.col("reason_code")
+        .replace_strict(_ORDER, list(range(len(_ORDER))), default=99)
+        .alias("_o"),
     )
     # a value that could not be read is also NULL; report it once, as unreadable
     unreadable = described.filter(pl.col("reason_code") == "bad_type").select("_row", "column_name")
     described = described.join(
-        unreadable.with_columns(pl.lit(True).alias("_unreadable")), on=["_row", "column_name"], how="left"
+        unreadable.with_columns(pl.lit(True).alias("_unreadable")),
+        on=["_row", "column_name"],
+        how="left",
     ).filter(~((pl.col("reason_code") == "missing_value") & pl.col("_unreadable").fill_null(False)))
     return (
         described.sort(["_row", "_o"])

@@ -12,7 +12,9 @@ from tests.conftest import write_settings
 
 
 def test_connections_apply_memory_limit_and_business_time_zone(tmp_path):
-    settings = load_settings(write_settings(tmp_path, {"timezone": "Asia/Shanghai", "duckdb": {"memory_limit": "512MB"}}))
+    settings = load_settings(
+        write_settings(tmp_path, {"timezone": "Asia/Shanghai", "duckdb": {"memory_limit": "512MB"}})
+    )
     with db.connect(settings) as conn:
         tz, limit, temp = conn.execute(
             "select current_setting('TimeZone'), current_setting('memory_limit'), current_setting('temp_directory')"

@@ -26,9 +26,20 @@ def _counts(db: Path) -> dict[str, tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         out = {}
-        for table in ["orders", "tickets", "surveys", "customers", "ingest_log", "quarantine",
-                      "customer_snapshot", "kpi_daily", "retention_period", "repurchase_period",
-                      "nps_period", "service_period"]:
+        for table in [
+            "orders",
+            "tickets",
+            "surveys",
+            "customers",
+            "ingest_log",
+            "quarantine",
+            "customer_snapshot",
+            "kpi_daily",
+            "retention_period",
+            "repurchase_period",
+            "nps_period",
+            "service_period",
+        ]:
             out[table] = con.execute(f"select count(*) from {table}").fetchall()[0]
         out["revenue"] = con.execute("select sum(amount) from orders").fetchall()[0]
         out["snapshot_keys"] = con.execute(
@@ -43,7 +54,9 @@ def _counts(db: Path) -> dict[str, tuple]:
 def sample_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
     shutil.copytree(REPO / "data" / "sample", work / "landing")
-    settings = write_settings(work, {"timezone": "Europe/London", "schedules": {"start_date": "2024-11-18"}})
+    settings = write_settings(
+        work, {"timezone": "Europe/London", "schedules": {"start_date": "2024-11-18"}}
+    )
     first = _run(["run", "--settings", str(settings)], cwd=REPO)
     return work, settings, first
 
@@ -55,7 +68,9 @@ def test_the_sample_run_writes_every_segment_report_and_says_where(sample_run):
     assert "Traceback" not in out + first.stderr
     week = work / "reports" / "2026-W46"
     for seg in ["all", "A", "B", "C", "D"]:
-        assert (week / f"loyalty_2026-W46_{seg}.html").exists(), sorted(p.name for p in week.iterdir())
+        assert (week / f"loyalty_2026-W46_{seg}.html").exists(), sorted(
+            p.name for p in week.iterdir()
+        )
         assert (week / f"loyalty_2026-W46_{seg}.xlsx").exists()
     # the last lines say where the database and the reports are
     tail = out.strip().splitlines()[-20:]
@@ -76,7 +91,9 @@ def test_a_second_run_changes_nothing(sample_run):
 
 def test_a_broken_export_is_one_clear_line_not_a_traceback(tmp_path):
     settings = write_settings(tmp_path)
-    (tmp_path / "landing" / "orders_1.csv").write_text("order_id,client,ordered_at,amount\nO1,C1,2024-01-01,1\n")
+    (tmp_path / "landing" / "orders_1.csv").write_text(
+        "order_id,client,ordered_at,amount\nO1,C1,2024-01-01,1\n"
+    )
     result = _run(["run", "--settings", str(settings)], cwd=REPO)
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr

@@ -43,8 +43,12 @@ def _revenue(settings) -> Decimal:
 
 
 def test_loading_the_same_files_twice_changes_nothing(workdir):
-    _write(workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10.50,completed,0,web\n"
-           "O2,C2,2024-01-02 11:00:00,20.00,completed,0,app\n")
+    _write(
+        workdir,
+        "orders_1.csv",
+        ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10.50,completed,0,web\n"
+        "O2,C2,2024-01-02 11:00:00,20.00,completed,0,app\n",
+    )
     settings, first = _load(workdir)
     assert [f.status for f in first.files] == ["loaded"]
     before = _query(settings, "select * from orders order by order_id")
@@ -56,7 +60,9 @@ def test_loading_the_same_files_twice_changes_nothing(workdir):
 
 
 def test_a_redelivered_file_with_a_new_name_does_not_double_revenue(workdir):
-    p = _write(workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10.50,completed,0,web\n")
+    p = _write(
+        workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10.50,completed,0,web\n"
+    )
     settings, _ = _load(workdir)
     assert _revenue(settings) == Decimal("10.50")
     shutil.copy(p, p.with_name("orders_1_resent.csv"))
@@ -64,16 +70,27 @@ def test_a_redelivered_file_with_a_new_name_does_not_double_revenue(workdir):
     assert [(f.file_name, f.status) for f in result.files] == [("orders_1_resent.csv", "skipped")]
     assert "same content as orders_1.csv" in result.files[0].note
     assert _revenue(settings) == Decimal("10.50")
-    assert _query(settings, "select status from ingest_log order by load_id") == [("loaded",), ("skipped",)]
+    assert _query(settings, "select status from ingest_log order by load_id") == [
+        ("loaded",),
+        ("skipped",),
+    ]
 
 
 def test_an_overlapping_export_replaces_the_rows_it_repeats(workdir):
-    _write(workdir, "orders_2024-01-01.csv", ORDERS_HEADER
-           + "O1,C1,2024-01-01 10:00:00,10.00,completed,0,web\n"
-           + "O2,C2,2024-01-01 11:00:00,20.00,completed,0,web\n")
-    _write(workdir, "orders_2024-01-02.csv", ORDERS_HEADER
-           + "O2,C2,2024-01-01 11:00:00,20.00,refunded,20.00,web\n"
-           + "O3,C3,2024-01-02 09:00:00,30.00,completed,0,web\n")
+    _write(
+        workdir,
+        "orders_2024-01-01.csv",
+        ORDERS_HEADER
+        + "O1,C1,2024-01-01 10:00:00,10.00,completed,0,web\n"
+        + "O2,C2,2024-01-01 11:00:00,20.00,completed,0,web\n",
+    )
+    _write(
+        workdir,
+        "orders_2024-01-02.csv",
+        ORDERS_HEADER
+        + "O2,C2,2024-01-01 11:00:00,20.00,refunded,20.00,web\n"
+        + "O3,C3,2024-01-02 09:00:00,30.00,completed,0,web\n",
+    )
     settings, result = _load(workdir)
     rows = _query(settings, "select order_id, status, refund_amount from orders order by 1")
     assert rows == [
@@ -85,9 +102,13 @@ def test_an_overlapping_export_replaces_the_rows_it_repeats(workdir):
 
 
 def test_a_later_delivery_replaces_an_earlier_one_across_runs(workdir):
-    _write(workdir, "orders_a.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10.00,completed,0,web\n")
+    _write(
+        workdir, "orders_a.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10.00,completed,0,web\n"
+    )
     settings, _ = _load(workdir)
-    _write(workdir, "orders_b.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,12.00,completed,0,web\n")
+    _write(
+        workdir, "orders_b.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,12.00,completed,0,web\n"
+    )
     _load(workdir)
     assert _query(settings, "select count(*), sum(amount) from orders") == [(1, Decimal("12.00"))]
 
@@ -102,8 +123,19 @@ def test_a_renamed_column_is_an_error_naming_file_and_column(workdir):
 
 def test_a_column_named_in_the_mapping_but_missing_is_an_error_naming_it(workdir):
     _write(workdir, "orders_x.csv", "InvoiceNo,Cust,Stamp,Total\nO1,C1,2024-01-01,1\n")
-    extra = {"sources": {"orders": {"files": "orders*.csv", "columns": {
-        "order_id": "InvoiceNo", "customer_id": "CustomerID", "ordered_at": "Stamp", "amount": "Total"}}}}
+    extra = {
+        "sources": {
+            "orders": {
+                "files": "orders*.csv",
+                "columns": {
+                    "order_id": "InvoiceNo",
+                    "customer_id": "CustomerID",
+                    "ordered_at": "Stamp",
+                    "amount": "Total",
+                },
+            }
+        }
+    }
     with pytest.raises(IngestError) as e:
         _load(workdir, extra=extra)
     assert "orders_x.csv" in str(e.value) and "'CustomerID'" in str(e.value)
@@ -111,12 +143,15 @@ def test_a_column_named_in_the_mapping_but_missing_is_an_error_naming_it(workdir
 
 
 def test_reordered_columns_load_by_name(workdir):
-    _write(workdir, "orders_r.csv", "amount,channel,customer_id,order_id,ordered_at\n"
-           "12.34,web,C9,O9,2024-03-01 08:00:00\n")
+    _write(
+        workdir,
+        "orders_r.csv",
+        "amount,channel,customer_id,order_id,ordered_at\n12.34,web,C9,O9,2024-03-01 08:00:00\n",
+    )
     settings, _ = _load(workdir)
-    assert _query(settings, "select order_id, customer_id, amount, channel, status from orders") == [
-        ("O9", "C9", Decimal("12.34"), "web", "completed")
-    ]
+    assert _query(
+        settings, "select order_id, customer_id, amount, channel, status from orders"
+    ) == [("O9", "C9", Decimal("12.34"), "web", "completed")]
 
 
 def test_bad_rows_go_to_quarantine_with_reasons_and_nothing_is_lost(workdir):
@@ -162,18 +197,26 @@ def test_bad_rows_go_to_quarantine_with_reasons_and_nothing_is_lost(workdir):
 
 
 def test_survey_scores_out_of_range_are_quarantined(workdir):
-    _write(workdir, "surveys_1.csv", "response_id,customer_id,responded_at,nps,csat,ces,comment\n"
-           "R1,C1,2024-01-01 10:00:00,10,5,7,great\n"
-           "R2,C1,2024-01-02 10:00:00,11,,,\n"
-           "R3,C2,2024-01-02 10:00:00,,0,,\n"
-           "R4,C3,2024-01-02 10:00:00,,,8,\n"
-           "R5,C4,2024-01-02 10:00:00,0,1,1,\"says \"\"hi\"\", ok\"\n")
+    _write(
+        workdir,
+        "surveys_1.csv",
+        "response_id,customer_id,responded_at,nps,csat,ces,comment\n"
+        "R1,C1,2024-01-01 10:00:00,10,5,7,great\n"
+        "R2,C1,2024-01-02 10:00:00,11,,,\n"
+        "R3,C2,2024-01-02 10:00:00,,0,,\n"
+        "R4,C3,2024-01-02 10:00:00,,,8,\n"
+        'R5,C4,2024-01-02 10:00:00,0,1,1,"says ""hi"", ok"\n',
+    )
     settings, result = _load(workdir, "surveys")
     assert _query(settings, "select response_id from surveys order by 1") == [("R1",), ("R5",)]
     assert _query(settings, "select line, column_name, reason_code from quarantine order by 1") == [
-        (3, "nps", "out_of_range"), (4, "csat", "out_of_range"), (5, "ces", "out_of_range")
+        (3, "nps", "out_of_range"),
+        (4, "csat", "out_of_range"),
+        (5, "ces", "out_of_range"),
     ]
-    assert _query(settings, "select comment from surveys where response_id = 'R5'") == [('says "hi", ok',)]
+    assert _query(settings, "select comment from surveys where response_id = 'R5'") == [
+        ('says "hi", ok',)
+    ]
 
 
 def test_empty_and_header_only_files_load_as_empty(workdir):
@@ -188,7 +231,9 @@ def test_empty_and_header_only_files_load_as_empty(workdir):
 
 
 def test_a_failing_file_rolls_back_the_whole_load(workdir):
-    _write(workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n")
+    _write(
+        workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
+    )
     _write(workdir, "orders_2.csv", "order_id,amount\nO2,3\n")
     settings = load_settings(workdir / "settings.yaml")
     with pytest.raises(IngestError):
@@ -199,11 +244,17 @@ def test_a_failing_file_rolls_back_the_whole_load(workdir):
 
 
 def test_timestamps_are_converted_to_the_business_time_zone(workdir):
-    _write(workdir, "orders_tz.csv", ORDERS_HEADER
-           + "O1,C1,2024-07-01 23:30:00,1,completed,0,web\n"  # naive: source zone (New York)
-           + "O2,C1,2024-07-01T23:30:00+00:00,1,completed,0,web\n")  # explicit offset
-    extra = {"timezone": "Asia/Shanghai",
-             "sources": {"orders": {"files": "orders*.csv", "reader": {"timezone": "America/New_York"}}}}
+    _write(
+        workdir,
+        "orders_tz.csv",
+        ORDERS_HEADER
+        + "O1,C1,2024-07-01 23:30:00,1,completed,0,web\n"  # naive: source zone (New York)
+        + "O2,C1,2024-07-01T23:30:00+00:00,1,completed,0,web\n",
+    )  # explicit offset
+    extra = {
+        "timezone": "Asia/Shanghai",
+        "sources": {"orders": {"files": "orders*.csv", "reader": {"timezone": "America/New_York"}}},
+    }
     settings, _ = _load(workdir, extra=extra)
     assert _query(settings, "select order_id, ordered_at from orders order by 1") == [
         ("O1", dt.datetime(2024, 7, 2, 11, 30)),  # 23:30 EDT = 03:30 UTC = 11:30 CST
@@ -212,34 +263,54 @@ def test_timestamps_are_converted_to_the_business_time_zone(workdir):
 
 
 def test_mapping_expressions_filter_and_line_level_aggregation(workdir):
-    _write(workdir, "lines.csv", "Inv,Qty,Price,Stamp,Cust,Code\n"
-           "1001,2,1.50,01/02/2024 10:00,17,A\n"
-           "1001,1,4.00,01/02/2024 10:00,17,B\n"
-           "1001,1,9.99,01/02/2024 10:00,17,POST\n"  # filtered out: not a product
-           "C1002,-1,4.00,02/02/2024 09:00,17,B\n"
-           "1003,1,2.00,03/02/2024 09:00,,A\n")  # no customer: quarantined as one order of one line
-    extra = {"sources": {"orders": {
-        "files": "lines*.csv",
-        "reader": {"timestamp_format": "%d/%m/%Y %H:%M", "types": {"Qty": "INTEGER", "Price": "DECIMAL(10,2)"}},
-        "aggregate_by": "Inv",
-        "filter": "Code <> 'POST'",
-        "columns": {"order_id": "Inv", "customer_id": "min(Cust)", "ordered_at": "min(Stamp)",
+    _write(
+        workdir,
+        "lines.csv",
+        "Inv,Qty,Price,Stamp,Cust,Code\n"
+        "1001,2,1.50,01/02/2024 10:00,17,A\n"
+        "1001,1,4.00,01/02/2024 10:00,17,B\n"
+        "1001,1,9.99,01/02/2024 10:00,17,POST\n"  # filtered out: not a product
+        "C1002,-1,4.00,02/02/2024 09:00,17,B\n"
+        "1003,1,2.00,03/02/2024 09:00,,A\n",
+    )  # no customer: quarantined as one order of one line
+    extra = {
+        "sources": {
+            "orders": {
+                "files": "lines*.csv",
+                "reader": {
+                    "timestamp_format": "%d/%m/%Y %H:%M",
+                    "types": {"Qty": "INTEGER", "Price": "DECIMAL(10,2)"},
+                },
+                "aggregate_by": "Inv",
+                "filter": "Code <> 'POST'",
+                "columns": {
+                    "order_id": "Inv",
+                    "customer_id": "min(Cust)",
+                    "ordered_at": "min(Stamp)",
                     "amount": "sum(Qty * Price)",
-                    "status": "case when Inv like 'C%' then 'cancelled' else 'completed' end"}}}}
+                    "status": "case when Inv like 'C%' then 'cancelled' else 'completed' end",
+                },
+            }
+        }
+    }
     settings, result = _load(workdir, extra=extra)
-    assert _query(settings, "select order_id, amount, status, ordered_at from orders order by 1") == [
+    assert _query(
+        settings, "select order_id, amount, status, ordered_at from orders order by 1"
+    ) == [
         ("1001", Decimal("7.00"), "completed", dt.datetime(2024, 2, 1, 10, 0)),
         ("C1002", Decimal("-4.00"), "cancelled", dt.datetime(2024, 2, 2, 9, 0)),
     ]
     f = result.files[0]
     assert (f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_filtered) == (5, 3, 1, 1)
-    assert _query(settings, "select line, line_count, reason_code, column_name from quarantine") == [
-        (6, 1, "missing_value", "customer_id")
-    ]
+    assert _query(
+        settings, "select line, line_count, reason_code, column_name from quarantine"
+    ) == [(6, 1, "missing_value", "customer_id")]
 
 
 def test_settings_errors_name_the_key(tmp_path):
-    p = write_settings(tmp_path, {"metrics": {"active_days": -3, "tierz": {}}, "timezone": "Mars/Olympus"})
+    p = write_settings(
+        tmp_path, {"metrics": {"active_days": -3, "tierz": {}}, "timezone": "Mars/Olympus"}
+    )
     with pytest.raises(SettingsError) as e:
         load_settings(p)
     msg = str(e.value)
@@ -257,9 +328,13 @@ def test_run_overrides_change_one_setting_and_are_validated(workdir):
 def test_ingest_assets_materialise_and_the_quarantine_check_blocks(workdir):
     from assets import ingest as ingest_assets
 
-    _write(workdir, "orders_1.csv", ORDERS_HEADER
-           + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
-           + "O2,,2024-01-01 10:00:00,10,completed,0,web\n")  # 50 % quarantined
+    _write(
+        workdir,
+        "orders_1.csv",
+        ORDERS_HEADER
+        + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
+        + "O2,,2024-01-01 10:00:00,10,completed,0,web\n",
+    )  # 50 % quarantined
     resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
     result = dg.materialize(
         [ingest_assets.orders, *ingest_assets.orders_checks],
@@ -280,7 +355,9 @@ def test_an_ingest_error_is_a_clean_dagster_failure(workdir):
 
     _write(workdir, "orders_1.csv", "order_id,amount\nO1,1\n")
     resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
-    result = dg.materialize([ingest_assets.orders], resources={"loyalty": resource}, raise_on_error=False)
+    result = dg.materialize(
+        [ingest_assets.orders], resources={"loyalty": resource}, raise_on_error=False
+    )
     assert not result.success
     failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
     assert "orders_1.csv" in failure.step_failure_data.error.message
@@ -292,7 +369,9 @@ def test_a_nightly_load_does_not_reread_files_it_has_loaded(workdir, monkeypatch
 
     from pipeline import ingest
 
-    old = _write(workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n")
+    old = _write(
+        workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
+    )
     settings, _ = _load(workdir)
     hashed: list[str] = []
     real_sha = ingest._sha256

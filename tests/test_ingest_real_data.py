@@ -17,8 +17,12 @@ pytestmark = pytest.mark.realdata
 
 def _settings_for(example: str, landing, tmp_path):
     data = yaml.safe_load((REPO / "examples" / example).read_text())
-    data["paths"] = {"landing": str(landing), "database": str(tmp_path / "db.duckdb"),
-                     "output": str(tmp_path / "reports"), "temp": str(tmp_path / "tmp")}
+    data["paths"] = {
+        "landing": str(landing),
+        "database": str(tmp_path / "db.duckdb"),
+        "output": str(tmp_path / "reports"),
+        "temp": str(tmp_path / "tmp"),
+    }
     path = tmp_path / example
     path.write_text(yaml.safe_dump(data))
     return load_settings(path)
@@ -31,7 +35,9 @@ def test_online_retail_accounts_for_every_invoice(tmp_path):
         result = ingest_source(conn, settings, "orders")
         f = result.files[0]
         assert f.rows_read == 541_909  # every line read ...
-        assert f.rows_loaded + f.rows_quarantined + f.rows_filtered == f.rows_read  # ... accounted for
+        assert (
+            f.rows_loaded + f.rows_quarantined + f.rows_filtered == f.rows_read
+        )  # ... accounted for
         orders, completed, cancelled, customers, buyers = conn.execute(
             """select count(*), count(*) filter (where status = 'completed'),
                       count(*) filter (where status = 'cancelled'), count(distinct customer_id),
@@ -62,18 +68,26 @@ def test_olist_keys_orders_by_the_person_not_the_order_customer(tmp_path):
         ).fetchall()[0][0]
         assert repeaters == 73
         # every order's customer is a customer_unique_id of the customers file
-        assert conn.execute(
-            "select count(*) from orders o anti join customers c using (customer_id)"
-        ).fetchall()[0][0] == 0
+        assert (
+            conn.execute(
+                "select count(*) from orders o anti join customers c using (customer_id)"
+            ).fetchall()[0][0]
+            == 0
+        )
         # reviews are CSAT (1-5), never NPS; duplicated review ids are quarantined, not double counted
-        assert conn.execute("select count(*) from surveys where nps is not null").fetchall()[0][0] == 0
+        assert (
+            conn.execute("select count(*) from surveys where nps is not null").fetchall()[0][0] == 0
+        )
         loaded, dups = conn.execute(
             "select (select count(*) from surveys), "
             "(select count(*) from quarantine where source = 'surveys' and reason_code = 'duplicate_key')"
         ).fetchall()[0]
-        assert loaded + dups == conn.execute(
-            "select rows_read from ingest_log where source = 'surveys'"
-        ).fetchall()[0][0]
+        assert (
+            loaded + dups
+            == conn.execute("select rows_read from ingest_log where source = 'surveys'").fetchall()[
+                0
+            ][0]
+        )
 
 
 def test_a_landing_folder_copy_with_a_new_name_is_skipped(tmp_path):

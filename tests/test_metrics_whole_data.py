@@ -27,15 +27,16 @@ def _score(col: str, descending: bool) -> pl.Expr:
     return pl.min_horizontal(pl.lit(5), (1 + (5 * pr).floor())).cast(pl.Int64)
 
 
-def reference_snapshot(orders: pl.DataFrame, tickets: pl.DataFrame, settings, as_of: dt.date) -> pl.DataFrame:
+def reference_snapshot(
+    orders: pl.DataFrame, tickets: pl.DataFrame, settings, as_of: dt.date
+) -> pl.DataFrame:
     m = settings.metrics
     ch = m.churn
-    counted = (
-        orders.filter((pl.col("status") == "completed") & (pl.col("ordered_at").dt.date() <= as_of))
-        .with_columns(
-            day=pl.col("ordered_at").dt.date(),
-            value_cents=((pl.col("amount") - pl.col("refund_amount")) * 100).round(0).cast(pl.Int64),
-        )
+    counted = orders.filter(
+        (pl.col("status") == "completed") & (pl.col("ordered_at").dt.date() <= as_of)
+    ).with_columns(
+        day=pl.col("ordered_at").dt.date(),
+        value_cents=((pl.col("amount") - pl.col("refund_amount")) * 100).round(0).cast(pl.Int64),
     )
 
     def days_ago(n: int) -> dt.date:
@@ -45,7 +46,9 @@ def reference_snapshot(orders: pl.DataFrame, tickets: pl.DataFrame, settings, as
         first_day=pl.col("day").min(),
         last_day=pl.col("day").max(),
         frequency=(pl.col("day") > days_ago(m.rfm_window_days)).sum(),
-        monetary_cents=pl.col("value_cents").filter(pl.col("day") > days_ago(m.rfm_window_days)).sum(),
+        monetary_cents=pl.col("value_cents")
+        .filter(pl.col("day") > days_ago(m.rfm_window_days))
+        .sum(),
         orders_recent=(pl.col("day") > days_ago(ch.drop_window_days)).sum(),
         is_active=(pl.col("day") > days_ago(m.active_days)).any(),
         history_orders=(
@@ -77,18 +80,28 @@ def reference_snapshot(orders: pl.DataFrame, tickets: pl.DataFrame, settings, as
             m=_score("monetary_cents", descending=False),
         )
         .with_columns(
-            rfm_score=(100 * (w.r * pl.col("r") + w.f * pl.col("f") + w.m * pl.col("m")) / (5 * (w.r + w.f + w.m))).round(4),
+            rfm_score=(
+                100
+                * (w.r * pl.col("r") + w.f * pl.col("f") + w.m * pl.col("m"))
+                / (5 * (w.r + w.f + w.m))
+            ).round(4),
             fm=(pl.col("f") + pl.col("m") + 1) // 2,
         )
         .with_columns(
-            tier=pl.when(pl.col("rfm_score") >= t.A).then(pl.lit("A"))
-            .when(pl.col("rfm_score") >= t.B).then(pl.lit("B"))
-            .when(pl.col("rfm_score") > t.C).then(pl.lit("C"))
+            tier=pl.when(pl.col("rfm_score") >= t.A)
+            .then(pl.lit("A"))
+            .when(pl.col("rfm_score") >= t.B)
+            .then(pl.lit("B"))
+            .when(pl.col("rfm_score") > t.C)
+            .then(pl.lit("C"))
             .otherwise(pl.lit("D")),
             # activity_drop history: (max(D - lookback, first order day - 1), D - window]
             history_days=(
                 pl.lit(days_ago(ch.drop_window_days))
-                - pl.max_horizontal(pl.lit(days_ago(ch.drop_lookback_days)), pl.col("first_day") - dt.timedelta(days=1))
+                - pl.max_horizontal(
+                    pl.lit(days_ago(ch.drop_lookback_days)),
+                    pl.col("first_day") - dt.timedelta(days=1),
+                )
             ).dt.total_days(),
         )
     )
@@ -100,7 +113,10 @@ def reference_snapshot(orders: pl.DataFrame, tickets: pl.DataFrame, settings, as
             & (pl.col("history_orders") >= ch.drop_min_orders)
             & (
                 pl.col("orders_recent")
-                < ch.drop_ratio * pl.col("history_orders") * ch.drop_window_days / pl.col("history_days")
+                < ch.drop_ratio
+                * pl.col("history_orders")
+                * ch.drop_window_days
+                / pl.col("history_days")
             )
         ),
     )
@@ -128,8 +144,19 @@ def test_sql_snapshot_equals_independent_polars_on_the_whole_sample(tmp_path):
     assert sql.height == ref.height > 2000  # the population
     both = sql.join(ref, on="customer_id", how="full", suffix="_ref", coalesce=True)
     assert both.height == ref.height  # same customers on both sides
-    for col in ["recency_days", "frequency", "r", "f", "m", "tier", "segment", "is_active",
-                "inactive", "complaints", "activity_drop"]:
+    for col in [
+        "recency_days",
+        "frequency",
+        "r",
+        "f",
+        "m",
+        "tier",
+        "segment",
+        "is_active",
+        "inactive",
+        "complaints",
+        "activity_drop",
+    ]:
         diff = both.filter(pl.col(col) != pl.col(f"{col}_ref"))
         assert diff.height == 0, (col, diff.select("customer_id", col, f"{col}_ref").head(5))
     # money to the cent
@@ -147,8 +174,12 @@ def test_online_retail_population_and_repeat_buyers_on_2011_12_09(tmp_path):
     import yaml
 
     data = yaml.safe_load((REPO / "examples" / "online_retail.yaml").read_text())
-    data["paths"] = {"landing": str(landing), "database": str(tmp_path / "db.duckdb"),
-                     "output": str(tmp_path / "r"), "temp": str(tmp_path / "tmp")}
+    data["paths"] = {
+        "landing": str(landing),
+        "database": str(tmp_path / "db.duckdb"),
+        "output": str(tmp_path / "r"),
+        "temp": str(tmp_path / "tmp"),
+    }
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
     settings = load_settings(tmp_path / "s.yaml")
     with connect(settings) as conn:
@@ -162,13 +193,19 @@ def test_online_retail_population_and_repeat_buyers_on_2011_12_09(tmp_path):
 
     # independently, from the raw lines: invoices with a customer, not cancellations (C...)
     raw = pl.read_csv(next(landing.glob("*.csv.gz")), infer_schema=False)
-    lines = raw.filter(pl.col("CustomerID").is_not_null() & ~pl.col("InvoiceNo").str.starts_with("C"))
+    lines = raw.filter(
+        pl.col("CustomerID").is_not_null() & ~pl.col("InvoiceNo").str.starts_with("C")
+    )
     invoices = lines.group_by("InvoiceNo").agg(
         customer=pl.col("CustomerID").first(),
-        value=(pl.col("Quantity").cast(pl.Int64) * pl.col("UnitPrice").cast(pl.Decimal(18, 3))).sum(),
+        value=(
+            pl.col("Quantity").cast(pl.Int64) * pl.col("UnitPrice").cast(pl.Decimal(18, 3))
+        ).sum(),
     )
     per_customer = invoices.group_by("customer").agg(n=pl.len(), value=pl.col("value").sum())
     assert population == per_customer.height == 4_339
     assert repeaters == per_customer.filter(pl.col("n") >= 2).height == 2_845
-    expected_revenue = sum(Decimal(str(v)).quantize(Decimal("0.01")) for v in invoices["value"].to_list())
+    expected_revenue = sum(
+        Decimal(str(v)).quantize(Decimal("0.01")) for v in invoices["value"].to_list()
+    )
     assert revenue == expected_revenue

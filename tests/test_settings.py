@@ -15,7 +15,11 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
             continue
         key = f"{prefix}{name}"
         ann = field.annotation
-        inner = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        inner = [
+            a
+            for a in getattr(ann, "__args__", ())
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out += _keys(ann, key + ".")
         elif inner and name != "segment_map":
