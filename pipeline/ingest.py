@@ -13,6 +13,7 @@ lines for line-level sources), and a test holds the loader to it.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import glob
@@ -305,7 +306,9 @@ def ingest_source(
         conn.execute(f"set TimeZone = '{_checked_tz(settings.timezone)}'")
         conn.execute("commit")
     except BaseException:
-        conn.execute("rollback")
+        # a failed commit has already ended the transaction; anything else is rolled back here
+        with contextlib.suppress(duckdb.TransactionException):
+            conn.execute("rollback")
         conn.execute(f"set TimeZone = '{_checked_tz(settings.timezone)}'")
         raise
     result.table_rows = db.scalar(conn, f"select count(*) from {kind}")

@@ -1,5 +1,8 @@
 -- Tables written by ingest. Grain and meaning are documented in README "Database tables".
--- The contract tables hold one row per key (latest version wins); their columns follow
+-- The contract tables hold one row per key (latest version wins: the loader replaces a key's
+-- earlier version, and the blocking <kind>_keys_unique_not_null check verifies it). They carry no
+-- PRIMARY KEY index on purpose: DuckDB keeps such an index in memory, which made a 50 M-order load
+-- fail under a 1 GB memory limit. Their columns follow
 -- pipeline/contracts.py (a test checks both agree). Timestamps are wall-clock time in the
 -- business time zone of the settings.
 
@@ -43,7 +46,7 @@ create table if not exists quarantine (
 );
 
 create table if not exists orders (
-    order_id       varchar primary key,
+    order_id       varchar not null,
     customer_id    varchar not null,
     ordered_at     timestamp not null,
     amount         decimal(18,2) not null,
@@ -55,7 +58,7 @@ create table if not exists orders (
 );
 
 create table if not exists tickets (
-    ticket_id          varchar primary key,
+    ticket_id          varchar not null,
     customer_id        varchar not null,
     opened_at          timestamp not null,
     first_response_at  timestamp,
@@ -69,7 +72,7 @@ create table if not exists tickets (
 );
 
 create table if not exists surveys (
-    response_id   varchar primary key,
+    response_id   varchar not null,
     customer_id   varchar not null,
     responded_at  timestamp not null,
     nps           integer,
@@ -81,7 +84,7 @@ create table if not exists surveys (
 );
 
 create table if not exists customers (
-    customer_id   varchar primary key,
+    customer_id   varchar not null,
     signed_up_at  timestamp,
     name          varchar,
     email         varchar,
