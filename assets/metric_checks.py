@@ -47,48 +47,66 @@ def snapshot_tiers_and_segments_partition_population(
     loyalty: LoyaltyResource,
 ) -> dg.AssetCheckResult:
     """Every population member of each day just written has exactly one row, one tier A-D and one
-    segment; the rows per day equal the customers with a counted order by that day."""
+    segment; the rows per day equal the customers with a counted order by that day.
+
+    One pass over the days just written counts everything per day; the population is counted
+    independently from the orders (a distinct count for one day, first order days for a range)."""
     with loyalty.connect(read_only=True) as conn:
-        days = f"select * from customer_snapshot where {_LAST_WRITE}"
+        conn.execute(
+            f"""
+            create temp table check_days as
+            select
+                as_of,
+                count(*) as rows_,
+                count(distinct customer_id) as customers,
+                count(*) filter (tier is null or tier not in ('A', 'B', 'C', 'D')) as bad_tier,
+                count(*) filter (segment is null) as no_segment,
+                count(*) filter (
+                    not (r between 1 and 5 and f between 1 and 5 and m between 1 and 5)
+                ) as bad_rfm,
+                count(*) filter (tier = 'A') + count(*) filter (tier = 'B')
+                + count(*) filter (tier = 'C') + count(*) filter (tier = 'D') as by_tier
+            from customer_snapshot
+            where {_LAST_WRITE}
+            group by as_of
+            """
+        )
+        if _count(conn, "select count(*) from check_days") == 1:
+            population = """
+                select as_of, (
+                    select count(distinct customer_id) from stg_orders
+                    where is_counted and order_date <= d.as_of
+                ) as population
+                from check_days as d
+            """
+        else:
+            population = """
+                select d.as_of, count(f.customer_id) as population
+                from check_days as d
+                left join (
+                    select customer_id, min(order_date) as first_day
+                    from stg_orders where is_counted group by customer_id
+                ) as f on f.first_day <= d.as_of
+                group by d.as_of
+            """
+        conn.execute(f"create temp table check_population as {population}")
         return _verdict(
             conn,
             {
-                "duplicate (as_of, customer_id)": _unique(f"({days})", "as_of, customer_id"),
-                "tier not in A-D": f"select count(*) from ({days}) "
-                "where tier is null or tier not in ('A', 'B', 'C', 'D')",
-                "segment missing": f"select count(*) from ({days}) where segment is null",
-                "r/f/m outside 1-5": f"select count(*) from ({days}) "
-                "where not (r between 1 and 5 and f between 1 and 5 and m between 1 and 5)",
-                "days whose row count differs from the population": f"""
-                    with expected as (
-                        select d.as_of, count(f.customer_id) as population
-                        from (select distinct as_of from ({days})) as d
-                        left join (
-                            select customer_id, min(order_date) as first_day
-                            from stg_orders where is_counted group by customer_id
-                        ) as f on f.first_day <= d.as_of
-                        group by d.as_of
-                    ),
-                    actual as (
-                        select as_of, count(*) as rows_, count(distinct customer_id) as customers
-                        from ({days}) group by as_of
-                    )
-                    select count(*) from expected as e join actual as a using (as_of)
-                    where e.population <> a.rows_ or a.customers <> a.rows_
-                """,
-                "days whose tier counts do not add up": f"""
-                    select count(*) from (
-                        select as_of, count(*) as total,
-                            count(*) filter (where tier = 'A') + count(*) filter (where tier = 'B')
-                            + count(*) filter (where tier = 'C')
-                            + count(*) filter (where tier = 'D') as by_tier
-                        from ({days}) group by as_of
-                    ) where total <> by_tier
-                """,
+                "duplicate (as_of, customer_id)": "select coalesce(sum(rows_ - customers), 0) "
+                "from check_days",
+                "tier not in A-D": "select coalesce(sum(bad_tier), 0) from check_days",
+                "segment missing": "select coalesce(sum(no_segment), 0) from check_days",
+                "r/f/m outside 1-5": "select coalesce(sum(bad_rfm), 0) from check_days",
+                "days whose row count differs from the population": "select count(*) "
+                "from check_days as d join check_population as p using (as_of) "
+                "where p.population <> d.rows_",
+                "days whose tier counts do not add up": "select count(*) from check_days "
+                "where rows_ <> by_tier",
             },
             {
-                "days checked": f"select count(distinct as_of) from ({days})",
-                "rows checked": f"select count(*) from ({days})",
+                "days checked": "select count(*) from check_days",
+                "rows checked": "select coalesce(sum(rows_), 0) from check_days",
             },
         )
 

@@ -29,7 +29,25 @@ def compute_snapshot(
         "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
         "run_id": run_id,
     }
-    replace_days(conn, ["marts/customer_snapshot.sql", "marts/snapshot_params.sql"], params)
+    replace_days(conn, snapshot_files(start, end), params)
+
+
+def snapshot_files(start: dt.date, end: dt.date) -> list[str]:
+    """The SQL files that compute the days start..end (sql/marts/customer_snapshot.sql explains)."""
+    if start == end:
+        state = ["marts/snapshot_state_day.sql", "marts/snapshot_days.sql"]
+    else:
+        state = [
+            "marts/snapshot_state_range.sql",
+            "marts/snapshot_days.sql",
+            "marts/snapshot_last_clear.sql",
+        ]
+    return [
+        "marts/customer_snapshot.sql",
+        *state,
+        "marts/snapshot_score.sql",
+        "marts/snapshot_params.sql",
+    ]
 
 
 @dg.asset(

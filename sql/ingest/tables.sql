@@ -94,3 +94,11 @@ create table if not exists customers (
     _load_id      bigint not null,
     _line         bigint
 );
+
+-- the newest load whose rows the blocking <kind>_keys_unique_not_null check has verified: the next
+-- check looks only at rows loaded after it (against the whole table)
+create table if not exists key_check_state (
+    source            varchar primary key,
+    verified_through  bigint not null,
+    verified_at       timestamp not null
+);

@@ -1,0 +1,58 @@
+-- Part of the customer_snapshot computation (see customer_snapshot.sql): snapshot_segments ->
+-- snapshot_days.
+-- (4) one narrow row per (day, customer): the segment it belongs to, the measures that change from
+-- day to day, and the churn flags (they need no ranks); the constant columns stay in the segment
+create or replace temp table snapshot_days as
+with expanded as (
+    select
+        s.*,
+        s.rowid as segment_id,
+        unnest(range(0, s.until_day - s.from_day + 1)) as day_offset
+    from snapshot_segments as s
+),
+
+measures as (
+    select
+        * exclude (from_day, until_day, day_offset),
+        from_day + day_offset::integer as as_of,
+        (as_of - last_order_date)::integer as recency_days,
+        (as_of - first_order_date)::integer as tenure_days,
+        -- activity_drop history: (max(as_of - lookback, day before first order), as_of - window]
+        (
+            (as_of - $drop_window_days)
+            - greatest(as_of - $drop_lookback_days, first_order_date - 1)
+        )::integer as drop_history_days
+    from expanded
+),
+
+flags as (
+    select
+        *,
+        last_order_date > as_of - $active_days as is_active,
+        recency_days > $inactive_days as inactive,
+        complaint_count > $complaint_max as complaints,
+        drop_history_days >= $drop_min_history_days
+        and drop_history_orders >= $drop_min_orders
+        -- orders_recent < ratio * (history orders per window): cross-multiplied, no division
+        and orders_recent * drop_history_days
+        < $drop_ratio * drop_history_orders * $drop_window_days as activity_drop,
+        inactive or complaints or activity_drop as churn_risk
+    from measures
+)
+
+select
+    segment_id,
+    customer_key,
+    may_clear,
+    as_of,
+    recency_days,
+    frequency,
+    monetary_cents,
+    tenure_days,
+    drop_history_days,
+    is_active,
+    inactive,
+    complaints,
+    activity_drop,
+    churn_risk
+from flags;

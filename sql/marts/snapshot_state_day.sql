@@ -1,0 +1,71 @@
+-- Part of the customer_snapshot computation (see customer_snapshot.sql), for one day D
+-- ($start_date = $end_date): snapshot_segments is every customer's state at D, from one aggregate
+-- over the counted orders (the same measures snapshot_state_range.sql derives for a range, and a
+-- test checks both give the same rows). Each customer is one segment of one day.
+create or replace temp table snapshot_segments as
+with per_customer as (
+    select
+        customer_id,
+        min(ordered_at) as first_order_at,
+        -- order_date is ordered_at::date (stg_orders), so the days follow from the instants
+        first_order_at::date as first_order_date,
+        max(ordered_at) as last_order_at,
+        last_order_at::date as last_order_date,
+        count(*) as lifetime_orders,
+        sum(value) as lifetime_value,
+        count(*) filter (order_date > $start_date::date - $rfm_window_days) as frequency,
+        coalesce(sum(value) filter (order_date > $start_date::date - $rfm_window_days), 0)
+        as monetary,
+        count(*) filter (order_date > $start_date::date - $drop_window_days) as orders_recent,
+        count(*) filter (
+            order_date <= $start_date::date - $drop_window_days
+            and order_date > $start_date::date - $drop_lookback_days
+        ) as drop_history_orders
+    from stg_orders
+    where is_counted and order_date <= $start_date
+    group by customer_id
+),
+
+complaints as (
+    select customer_id, count(*) as complaint_count
+    from stg_tickets
+    where is_complaint
+        and opened_date <= $start_date
+        and opened_date > $start_date::date - $complaint_window_days
+    group by customer_id
+),
+
+previous_day as (
+    select customer_id, flagged_since
+    from customer_snapshot
+    where as_of = $start_date::date - 1 and churn_risk
+)
+
+select
+    p.customer_id,
+    -- the per-day key only serves snapshot_last_clear (runs of days), which one day does not need
+    null::bigint as customer_key,
+    p.first_order_at,
+    p.first_order_date,
+    prev.flagged_since as previous_flagged_since,
+    $start_date::date as from_day,
+    $start_date::date as until_day,
+    p.last_order_date,
+    p.last_order_at,
+    p.lifetime_orders,
+    p.lifetime_value,
+    p.frequency,
+    p.monetary,
+    p.orders_recent,
+    p.drop_history_orders,
+    coalesce(c.complaint_count, 0) as complaint_count,
+    false as may_clear,
+    (p.monetary * 100)::bigint as monetary_cents
+from per_customer as p
+left join complaints as c on p.customer_id = c.customer_id
+left join previous_day as prev on p.customer_id = prev.customer_id;
+
+-- one day has no earlier day in the range to clear a churn_risk run
+create or replace temp table snapshot_last_clear as
+select null::bigint as customer_key, null::date as as_of, null::date as last_clear_day
+where false;
