@@ -8,6 +8,7 @@ import duckdb
 
 from assets.daily_range import replace_days, run_days
 from assets.metric_results import markdown_table, preview_metadata
+from pipeline import db
 from pipeline.metric_params import metric_params, range_params, snapshot_params_json
 from pipeline.partitions import daily_partitions
 from pipeline.resources import LoyaltyResource
@@ -20,28 +21,79 @@ def compute_snapshot(
     start: dt.date,
     end: dt.date,
     run_id: str | None = None,
-) -> None:
-    """Replace the snapshot days start..end (and the thresholds stored with them) atomically."""
+) -> str:
+    """Replace the snapshot days start..end (and the thresholds stored with them) atomically.
+    Returns how they were computed: `carry`, `day` or `range` (see `snapshot_path`)."""
+    params_json = snapshot_params_json(settings)
+    has_log = db.table_exists(conn, "ingest_log")
     params = {
         **metric_params(settings),
         **range_params(start, end),
-        "params_json": snapshot_params_json(settings),
+        "params_json": params_json,
         "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
         "run_id": run_id,
+        "loads_seen": db.scalar(conn, "select max(load_id) from ingest_log") if has_log else None,
     }
-    replace_days(conn, snapshot_files(start, end), params)
+    path = snapshot_path(conn, start, end, params_json)
+    replace_days(conn, snapshot_files(path), params)
+    return path
 
 
-def snapshot_files(start: dt.date, end: dt.date) -> list[str]:
-    """The SQL files that compute the days start..end (sql/marts/customer_snapshot.sql explains)."""
-    if start == end:
-        state = ["marts/snapshot_state_day.sql", "marts/snapshot_days.sql"]
-    else:
-        state = [
+_PATHS = {
+    "carry": "carry: the stored day before plus the orders entering or leaving a window today",
+    "day": "day: one aggregate over all counted orders",
+    "range": "range: the state at the first day plus the changes inside the range",
+}
+
+
+def snapshot_path(
+    conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, params_json: str
+) -> str:
+    """`range` for several days; for one day D, `carry` when the stored day D - 1 can be carried
+    forward (it exists, used the same thresholds, and no order or ticket dated on or before it was
+    loaded or replaced after it was computed), else `day` (from all orders)."""
+    if start != end:
+        return "range"
+    base = start - dt.timedelta(days=1)
+    if not all(db.table_exists(conn, t) for t in ("snapshot_params", "ingest_log")):
+        return "day"
+    if not db.scalar(
+        conn,
+        "select count(*) from information_schema.columns "
+        "where table_name = 'snapshot_params' and column_name = 'loads_seen'",
+    ):
+        return "day"
+    stored = conn.execute(
+        "select params_json, loads_seen from snapshot_params where as_of = ?", [base]
+    ).fetchall()
+    if not stored or stored[0][0] != params_json or stored[0][1] is None:
+        return "day"
+    changed = db.scalar(
+        conn,
+        """
+        select
+            (select count(*) from ingest_log
+             where load_id > $seen and source in ('orders', 'tickets') and keys_replaced > 0)
+            + (select count(*) from orders where _load_id > $seen and ordered_at < $day)
+            + (select count(*) from tickets where _load_id > $seen and opened_at < $day)
+            + (not exists (select 1 from customer_snapshot where as_of = $base))::integer
+        """,
+        {"seen": stored[0][1], "day": dt.datetime.combine(start, dt.time()), "base": base},
+    )
+    return "day" if changed else "carry"
+
+
+def snapshot_files(path: str) -> list[str]:
+    """The SQL files of a path (sql/marts/customer_snapshot.sql explains them)."""
+    state = {
+        "carry": ["marts/snapshot_state_carry.sql", "marts/snapshot_days.sql"],
+        "day": ["marts/snapshot_state_day.sql", "marts/snapshot_days.sql"],
+        "range": [
             "marts/snapshot_state_range.sql",
             "marts/snapshot_days.sql",
             "marts/snapshot_last_clear.sql",
-        ]
+        ],
+    }[path]
     return [
         "marts/customer_snapshot.sql",
         *state,
@@ -67,7 +119,7 @@ def customer_snapshot(
     start, end = run_days(context)
     settings = loyalty.get_settings()
     with loyalty.connect() as conn:
-        compute_snapshot(conn, settings, start, end, context.run_id)
+        path = compute_snapshot(conn, settings, start, end, context.run_id)
         days = {"start": start, "end": end}
         where = "as_of between $start and $end"
         metadata = preview_metadata(conn, "customer_snapshot", where, days)
@@ -81,4 +133,5 @@ def customer_snapshot(
             )
         )
         metadata["days"] = dg.MetadataValue.text(f"{start} .. {end}")
+        metadata["computed_by"] = dg.MetadataValue.text(_PATHS[path])
     return dg.MaterializeResult(metadata=metadata)

@@ -1,7 +1,9 @@
-"""customer_snapshot computes a range of days from the state at its first day plus the orders and
-complaints that enter or leave each window inside the range. These tests check that path against the
-one-day path (which uses only the state at the day itself) on generated data: a range computed in
-one run must equal the same days computed one at a time, flagged_since included."""
+"""customer_snapshot has three ways to compute days (assets/snapshot.py): `range` (the state at the
+first day plus the orders and complaints entering or leaving each window inside the range), `day`
+(one aggregate over all orders) and `carry` (the stored day before plus the orders of the days that
+enter or leave a window). On generated data, a range computed in one run must equal the same days
+computed one at a time (the first by `day`, the rest by `carry`), flagged_since included; and a late
+order dated in the past must stop the carry."""
 
 from __future__ import annotations
 
@@ -65,11 +67,50 @@ def test_a_range_in_one_run_equals_the_days_one_at_a_time(tmp_path, metrics):
         in_one_run = _rows(conn, start, END)
         conn.execute("delete from customer_snapshot")
         day = start
+        paths = []
         while day <= END:
-            compute_snapshot(conn, settings, day, day)
+            paths.append(compute_snapshot(conn, settings, day, day))
             day += dt.timedelta(days=1)
         one_at_a_time = _rows(conn, start, END)
+    assert paths[0] == "day" and set(paths[1:]) == {"carry"}
     assert len(in_one_run) > 10_000
     flagged = [r for r in in_one_run if r[19] is not None]
     assert len({r[19] for r in flagged}) > 5  # runs start on many different days
     assert in_one_run == one_at_a_time
+
+
+def test_a_late_order_for_a_stored_day_stops_the_carry(tmp_path):
+    settings = _loaded(tmp_path, SHORT_WINDOWS)
+    first, second = END - dt.timedelta(days=1), END
+    with db.connect(settings) as conn:
+        assert compute_snapshot(conn, settings, first - dt.timedelta(days=1), first) == "range"
+        customer, lifetime = conn.execute(
+            "select customer_id, lifetime_orders from customer_snapshot where as_of = ? "
+            "order by customer_id limit 1",
+            [first],
+        ).fetchall()[0]
+    # an order of `first - 20 days` delivered late: the stored `first` no longer holds
+    late = first - dt.timedelta(days=20)
+    (settings.landing_path / "orders_late.csv").write_text(
+        "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
+        f"LATE-1,{customer},{late} 12:00:00,123.45,completed,,web\n",
+        encoding="utf-8",
+    )
+    with db.connect(settings) as conn:
+        ingest_source(conn, settings, "orders")
+        assert compute_snapshot(conn, settings, second, second) == "day"
+        after_late = _rows(conn, second, second)
+        # the same day from the range path agrees (the late order counted)
+        compute_snapshot(conn, settings, first, second)
+        assert _rows(conn, second, second) == after_late
+        # and now `first` is fresh again: the next one-day run may carry it
+        assert compute_snapshot(conn, settings, second, second) == "carry"
+        assert _rows(conn, second, second) == after_late
+        assert (
+            db.scalar(
+                conn,
+                "select lifetime_orders from customer_snapshot where as_of = ? and customer_id = ?",
+                [first, customer],
+            )
+            == lifetime + 1
+        )

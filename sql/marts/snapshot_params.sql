@@ -5,8 +5,12 @@ create table if not exists snapshot_params (
     as_of        date not null,
     params_json  varchar not null,
     computed_at  timestamp not null,
-    run_id       varchar
+    run_id       varchar,
+    loads_seen   bigint    -- the newest ingest_log load_id when computed: the next day may carry
+                           -- this day forward only if no older-dated row was loaded since
 );
+-- databases created before loads_seen existed
+alter table snapshot_params add column if not exists loads_seen bigint;
 
 delete from snapshot_params where as_of between $start_date and $end_date;
 
@@ -21,7 +25,8 @@ final as (
         as_of,
         $params_json as params_json,
         $computed_at::timestamp as computed_at,
-        $run_id as run_id
+        $run_id as run_id,
+        $loads_seen::bigint as loads_seen
     from days
 )
 
