@@ -366,8 +366,8 @@ def _load_unit(conn, settings, contract, mapping, unit, run_id) -> FileResult | 
         params["p"] = str(path)
         conn.execute(f"create temp table {raw} as select * from {call}", params)
         first_data_line = reader.skip + (2 if reader.header else 1)
-        _number_lines(conn, raw, rejects, first_data_line)
-        source_sql = _mapped_select_glob(contract, mapping, header, raw, unit.name, conn)
+        lines = _number_lines(conn, raw, rejects, first_data_line)
+        source_sql = _mapped_select_glob(contract, mapping, header, lines, unit.name, conn)
     else:
         header = None
         source_sql, params = _mapped_select_query(contract, mapping, unit, conn)
@@ -382,7 +382,7 @@ def _load_unit(conn, settings, contract, mapping, unit, run_id) -> FileResult | 
 
     mapped = f"mapped_{load_id}"
     try:
-        conn.execute(f"create temp table {mapped} as {source_sql}")
+        conn.execute(f"create temp view {mapped} as {source_sql}")
     except duckdb.BinderException as e:
         raise _binder_to_ingest_error(e, unit.name, header, mapping) from None
     except duckdb.Error as e:
@@ -399,7 +399,15 @@ def _load_unit(conn, settings, contract, mapping, unit, run_id) -> FileResult | 
     fr = _type_validate_and_upsert(
         conn, settings, contract, mapping, unit, load_id, mapped, raw, rejects, fmt, now, run_id
     )
-    for t in (mapped, raw, rejects, f"{rejects}_scan", f"typed_{load_id}", f"bad_{load_id}"):
+    conn.execute(f"drop view if exists {mapped}")
+    for t in (
+        raw,
+        f"{raw}_lines",
+        rejects,
+        f"{rejects}_scan",
+        f"typed_{load_id}",
+        f"bad_{load_id}",
+    ):
         conn.execute(f"drop table if exists {t}")
     return fr
 
@@ -419,28 +427,39 @@ def _binder_to_ingest_error(e, file_name, header, mapping) -> IngestError:
     return IngestError(f"{file_name}: the mapping does not fit this file: {_first_line(e)}")
 
 
-def _number_lines(conn, raw: str, rejects: str, first_data_line: int) -> None:
+def _number_lines(conn, raw: str, rejects: str, first_data_line: int) -> str:
     """Give every accepted record its line number: the CSV record number with the header as line 1
     (the physical line, unless a quoted value spans lines), as DuckDB numbers rejected lines.
+    Returns the accepted rows with `_line`, as a subquery.
 
     DuckDB keeps file order in the temp table (rowid) but does not report line numbers of accepted
-    rows; we step over the lines the reader rejected, whose numbers it does report."""
+    rows; we step over the lines the reader rejected, whose numbers it does report. Without
+    rejected lines (the usual case) the number follows from the rowid alone; otherwise an ASOF join
+    adds, to each row, how many rejected lines came before it (a sort, bounded by the memory
+    limit, where a correlated count over every row would not be)."""
+    base = f"{first_data_line} + r.rowid - (select min(rowid) from {raw})"
+    if not db.scalar(conn, f"select count(*) from {rejects}"):
+        return f"(select r.*, {base} as _line from {raw} r) as src"
     conn.execute(
         f"""
         create or replace temp table {raw}_lines as
         with c as (
-            select rowid as rid,
-                   {first_data_line} + rowid - (select min(rowid) from {raw}) as compressed
-            from {raw}
+            select r.rowid as rid, {base} as compressed
+            from {raw} r
         ),
         rj as (
-            select line - row_number() over (order by line) as v
+            -- a rejected line's position among the accepted ones, and how many were rejected up
+            -- to and including it
+            select line - row_number() over (order by line) as v,
+                   row_number() over (order by line) as skipped
             from (select distinct line from {rejects})
-        )
-        select c.rid as _rid, c.compressed + (select count(*) from rj where rj.v < c.compressed) as _line
-        from c
+        ),
+        steps as (select v, max(skipped) as skipped from rj group by v)
+        select c.rid as _rid, c.compressed + coalesce(s.skipped, 0) as _line
+        from c asof left join steps s on c.compressed > s.v
         """
     )
+    return f"(select r.*, l._line from {raw} r join {raw}_lines l on l._rid = r.rowid) as src"
 
 
 def _source_expr(
@@ -454,7 +473,7 @@ def _source_expr(
     return None
 
 
-def _mapped_select_glob(contract, mapping, header, raw, file_name, conn) -> str:
+def _mapped_select_glob(contract, mapping, header, src, file_name, conn) -> str:
     exprs = []
     missing_required = []
     for c in contract.columns:
@@ -471,7 +490,6 @@ def _mapped_select_glob(contract, mapping, header, raw, file_name, conn) -> str:
             f"{contract.kind} mapping gives no expression for it (add sources.{contract.kind}.columns.{col})"
         )
     where = f"where ({mapping.filter})" if mapping.filter else ""
-    src = f"(select r.*, l._line from {raw} r join {raw}_lines l on l._rid = r.rowid) as src"
     if mapping.aggregate_by:
         return (
             f"select min(_line) as _line, count(*) as _line_count, {', '.join(exprs)} "
