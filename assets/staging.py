@@ -1,7 +1,7 @@
 """Staging: the counted-order rule, SLA targets and survey scales applied once (SPEC §4).
 
-`stg_orders` and `stg_surveys` are views (always current, free); `stg_tickets` is a table because its
-SLA hours are settings bound as parameters, which a view cannot hold.
+All three are views (always current, free to rebuild); the settings `stg_tickets` needs (SLA hours,
+the complaint category) are written to the one-row table `ticket_settings` that its view reads.
 """
 
 import dagster as dg
@@ -17,6 +17,14 @@ STAGING = ("stg_orders", "stg_tickets", "stg_surveys")
 
 
 def build_staging(conn: duckdb.DuckDBPyConnection, settings: Settings, name: str) -> None:
+    # databases written before every staging model became a view may hold it as a table
+    legacy = conn.execute(
+        "select count(*) from information_schema.tables "
+        "where table_name = ? and table_type = 'BASE TABLE'",
+        [name],
+    ).fetchall()[0][0]
+    if legacy:
+        conn.execute(f"drop table {name}")
     execute_file(conn, f"staging/{name}.sql", metric_params(settings))
 
 

@@ -27,7 +27,7 @@ from bench.exports import Exports, customers_for, ensure_exports, link_landing, 
 from bench.measure import REPO, Measured, machine, run_measured
 
 BACKFILL_DAYS = 30
-PIPELINE_STEPS = ("load", "snapshot", "snapshot_sql", "backfill", "reports", "nightly")
+PIPELINE_STEPS = ("load", "snapshot", "snapshot_sql", "nightly", "backfill", "reports")
 BARE_STEPS = ("duckdb", "polars", "pandas")
 ALL_STEPS = PIPELINE_STEPS + BARE_STEPS
 LABELS = {

@@ -1,18 +1,31 @@
 -- grain: one row per service ticket, with its SLA target and deadline.
--- A table (not a view) because the SLA hours are settings bound as parameters.
+-- The settings it depends on (SLA hours per priority, the complaint category) are written to the
+-- one-row table ticket_settings, so that stg_tickets can be a view: always current, nothing to
+-- rebuild when a day of tickets arrives. A view cannot hold bound parameters; a table can.
 -- Met/breached depend on the moment the ticket is judged; marts judge it "as of" a day with
 -- is_resolved_in_sla and deadline_at (a ticket unresolved past its deadline is a breach).
-create or replace table stg_tickets as
+create or replace table ticket_settings as
+select
+    $sla_urgent_hours::double as sla_urgent_hours,
+    $sla_important_hours::double as sla_important_hours,
+    $sla_general_hours::double as sla_general_hours,
+    $complaint_category::varchar as complaint_category;
+
+create or replace view stg_tickets as
 with source as (
     select * from tickets
 ),
 
 targets as (
     select
-        *,
+        source.*,
         lower(priority) as priority_key,
-        lower(category) = $complaint_category as is_complaint
+        lower(category) = s.complaint_category as is_complaint,
+        s.sla_urgent_hours,
+        s.sla_important_hours,
+        s.sla_general_hours
     from source
+    cross join ticket_settings as s
 ),
 
 final as (
@@ -29,9 +42,9 @@ final as (
         channel,
         satisfaction,
         case priority_key
-            when 'urgent' then $sla_urgent_hours
-            when 'important' then $sla_important_hours
-            when 'general' then $sla_general_hours
+            when 'urgent' then sla_urgent_hours
+            when 'important' then sla_important_hours
+            when 'general' then sla_general_hours
         end as sla_hours,
         opened_at + to_microseconds((sla_hours * 3600 * 1000000)::bigint) as deadline_at,
         coalesce(resolved_at <= deadline_at, false) as is_resolved_in_sla,
