@@ -64,6 +64,42 @@ def _open_waiting_for_lock(path: str, read_only: bool, config: dict) -> duckdb.D
             delay = min(delay * 2, 5.0)
 
 
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def memory_limit_bytes(settings: Settings) -> int:
+    """`duckdb.memory_limit` in bytes (DuckDB's reading: GB = 10^9, GiB = 2^30)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", settings.duckdb.memory_limit)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ValueError(f"unusable memory limit {settings.duckdb.memory_limit!r}")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+@contextmanager
+def memory_lent(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, share: float
+) -> Iterator[None]:
+    """Lower DuckDB's memory limit by `share` for the duration (DuckDB evicts cached pages to the
+    spill directory to fit), then restore the configured limit: while Python holds data of its own
+    (validation batches), the process as a whole stays near the configured limit."""
+    lowered = int(memory_limit_bytes(settings) * (1 - share))
+    conn.execute(f"set memory_limit = '{lowered}B'")
+    try:
+        yield
+    finally:
+        conn.execute(f"set memory_limit = '{memory_limit_bytes(settings)}B'")
+
+
 def _safe_tz(name: str) -> str:
     # validated against the IANA database when the settings loaded; this guards the quoting
     if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name):

@@ -33,6 +33,9 @@ from pipeline.validation import failing_rows
 
 # rows per pandera validation batch: bounds ingest memory on files of any size
 VALIDATION_BATCH_ROWS = 250_000
+# share of the DuckDB memory limit handed to the validation (Python, pandera, the Arrow stream)
+# while it runs: DuckDB spills cached temp pages instead of holding its whole limit beside them
+VALIDATION_MEMORY_SHARE = 0.3
 
 
 class IngestError(Exception):
@@ -567,11 +570,12 @@ def _type_validate_and_upsert(
 
     # pandera validates the typed rows batch by batch (memory stays bounded whatever the file size);
     # failing rows, with their reasons, go to quarantine
-    reader = conn.sql(f"select * exclude (_line, _line_count) from {typed}").to_arrow_reader(
-        VALIDATION_BATCH_ROWS
-    )
-    bad_parts = [failing_rows(pl.from_arrow(batch), contract) for batch in reader]
-    reader.close()
+    with db.memory_lent(conn, settings, VALIDATION_MEMORY_SHARE):
+        reader = conn.sql(f"select * exclude (_line, _line_count) from {typed}").to_arrow_reader(
+            VALIDATION_BATCH_ROWS
+        )
+        bad_parts = [failing_rows(pl.from_arrow(batch), contract) for batch in reader]
+        reader.close()
     bad = (
         pl.concat(bad_parts)
         if bad_parts
