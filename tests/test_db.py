@@ -42,3 +42,23 @@ print('held', flush=True); time.sleep(2); c.close()
         assert time.monotonic() - started > 0.5  # it really waited for the other process
     finally:
         p.wait(timeout=30)
+
+
+def test_memory_lent_lowers_the_limit_for_a_while_and_restores_it(tmp_path):
+    settings = load_settings(write_settings(tmp_path, {"duckdb": {"memory_limit": "1GB"}}))
+    assert db.memory_limit_bytes(settings) == 10**9
+
+    def limit(conn) -> str:
+        return conn.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+    with db.connect(settings) as conn:
+        configured = limit(conn)
+        with db.memory_lent(conn, settings, 0.3):
+            assert limit(conn).replace(" ", "") == "667.5MiB"  # 0.7 * 10^9 bytes
+        assert limit(conn) == configured
+        try:
+            with db.memory_lent(conn, settings, 0.5):
+                raise RuntimeError("validation failed")
+        except RuntimeError:
+            pass
+        assert limit(conn) == configured
