@@ -26,6 +26,8 @@ with per_customer as (
     group by customer_id
 ),
 
+-- complaints and previous_day are the same lookups as in snapshot_state_range.sql (the state at
+-- its first day); tests/test_snapshot_scale.py checks both paths give the same rows
 complaints as (
     select customer_id, count(*) as complaint_count
     from stg_tickets
