@@ -212,6 +212,11 @@ def step_nightly(args: dict) -> dict:
     snapshot = _timed(lambda: p.materialize([p.key("customer_snapshot")], f"snapshot {day}",
                                             partition_key=day))
     snapshot_steps = _snapshot_steps(p)
+    # the rest of the scheduled `nightly` job (pipeline/jobs.py): that day's KPI board, then the
+    # period marts (unpartitioned: they recompute every period the stored snapshots cover)
+    kpis = _timed(lambda: p.materialize([p.key("kpi_daily")], f"kpi board {day}", partition_key=day))
+    periods = p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None)
+    period_marts = _timed(lambda: p.materialize(periods, "period marts"))
     from pipeline import db
 
     with db.connect(s, read_only=True) as conn:
@@ -221,7 +226,9 @@ def step_nightly(args: dict) -> dict:
         ).fetchall()
         rows = db.scalar(conn, "select count(*) from customer_snapshot where as_of = ?", [day])
     return {"seconds": ingest + snapshot, "base_rss_mb": base, "ingest_seconds": ingest,
-            "snapshot_seconds": snapshot, **snapshot_steps, "rows": rows, "new_files": loaded,
+            "snapshot_seconds": snapshot, **snapshot_steps, "kpi_seconds": kpis,
+            "period_marts_seconds": period_marts,
+            "job_seconds": ingest + snapshot + kpis + period_marts, "rows": rows, "new_files": loaded,
             "bytes_read_by_ingest": io_after.read_chars - io_before.read_chars}
 
 

@@ -94,3 +94,21 @@ def test_target_and_alert_settings_set_the_flag(tmp_path, target, alert, flag):
     kpis = {"churn_rate": {"target": target, "alert": alert, "direction": "lower"}}
     board = _board(_settings(tmp_path, kpis))
     assert board["churn_rate"]["flag"] == flag  # churn is 0.5
+
+
+def test_change_7d_reuses_the_stored_board_of_a_week_earlier(tmp_path):
+    settings = _settings(tmp_path)
+    recomputed = _board(settings)  # 03-03 was not stored: recomputed for change_7d
+    build_kpis(settings, "2024-03-03")  # now it is stored
+    with connect(settings) as conn:
+        conn.execute("update kpi_daily set value = value + 0.25 where as_of = ?", [day("2024-03-03")])
+    build_kpis(settings, D)
+    reused = _board(settings)
+    churn_before = _board(settings, "2024-03-03")["churn_rate"]["value"]
+    # the stored 03-03 board (deliberately shifted by 0.25 above) is what D is compared with
+    assert churn_before == pytest.approx(0.25)
+    assert reused["churn_rate"]["change_7d"] == pytest.approx(0.5 - 0.25)
+    assert recomputed["churn_rate"]["change_7d"] == pytest.approx(0.5 - 0.0)
+    # a range recomputes every day of itself: 03-03 .. D in one run gives the unshifted values
+    build_kpis(settings, "2024-03-03", D)
+    assert _board(settings)["churn_rate"]["change_7d"] == pytest.approx(0.5 - 0.0)

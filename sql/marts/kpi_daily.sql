@@ -2,7 +2,8 @@
 -- the board. Each KPI is measured over the trailing window (as_of - kpi_window_days, as_of]:
 -- window_start = as_of - kpi_window_days is "start" (tiers from that day's stored snapshot),
 -- window_end = as_of is "end". Targets, alert levels, directions and owners are settings.
--- change_7d = value - value of the same KPI 7 days earlier, recomputed here (NULL when missing).
+-- change_7d = value - value of the same KPI 7 days earlier: the stored board of that day when it
+-- is stored and outside the range, else recomputed here (NULL when it has no value).
 create table if not exists kpi_daily (
     as_of         date not null,
     kpi           varchar not null,
@@ -22,10 +23,14 @@ delete from kpi_daily where as_of between $start_date and $end_date;
 
 insert into kpi_daily by name
 with days as (
+    -- the days of the range, plus each day 7 days before one of them whose board is not stored
+    -- (change_7d needs its value; a stored board is reused instead of being recomputed)
     select
         range::date as as_of,
         range::date - $kpi_window_days as window_start
     from range($start_date::date - 7, $end_date::date + 1, interval 1 day)
+    where range::date >= $start_date
+        or range::date not in (select k.as_of from kpi_daily as k)
 ),
 
 order_days as (
@@ -176,6 +181,17 @@ kpi_values as (
         )
 ),
 
+-- values 7 days before a day of the range: computed here, or the stored board of that day
+earlier_values as (
+    select as_of, kpi, value from kpi_values
+    union all
+    select k.as_of, k.kpi, k.value
+    from kpi_daily as k
+    where k.as_of >= $start_date::date - 7
+        and k.as_of < $start_date
+        and k.as_of not in (select d.as_of from days as d)
+),
+
 board as (
     select
         unnest($kpi_name) as kpi,
@@ -209,7 +225,7 @@ final as (
         v.as_of as window_end
     from kpi_values as v
     inner join board as b on v.kpi = b.kpi
-    left join kpi_values as earlier on earlier.kpi = v.kpi and earlier.as_of = v.as_of - 7
+    left join earlier_values as earlier on earlier.kpi = v.kpi and earlier.as_of = v.as_of - 7
     where v.as_of between $start_date and $end_date
 )
 
