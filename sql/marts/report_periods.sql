@@ -4,7 +4,8 @@
 -- partial period, measured up to the last stored snapshot day (end_as_of) and is_complete = false.
 create or replace table report_periods as
 with stored_days as (
-    select distinct as_of from customer_snapshot
+    -- one row per stored snapshot day, written with it (not a scan of every snapshot row)
+    select distinct as_of from snapshot_params
 ),
 
 last_stored as (
