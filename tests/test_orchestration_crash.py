@@ -17,9 +17,10 @@ from tests.conftest import REPO, write_settings
 
 HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
 
-# a load in a child process that says when it is inside the transaction, loading which file
+# a load in a child process that, once a file's rows are written inside the still open
+# transaction, says so and waits there to be killed (the commit comes only after every file)
 LOADER = """
-import sys
+import sys, time
 from pipeline import ingest
 from pipeline.db import connect
 from pipeline.settings import load_settings
@@ -27,8 +28,11 @@ from pipeline.settings import load_settings
 original = ingest._load_unit
 
 def announced(conn, settings, contract, mapping, unit, *args, **kwargs):
-    print("LOADING " + unit.name, flush=True)
-    return original(conn, settings, contract, mapping, unit, *args, **kwargs)
+    result = original(conn, settings, contract, mapping, unit, *args, **kwargs)
+    print("WRITTEN, NOT COMMITTED " + unit.name, flush=True)
+    if unit.name.startswith("orders_big"):
+        time.sleep(120)
+    return result
 
 ingest._load_unit = announced
 settings = load_settings(sys.argv[1])
@@ -57,8 +61,8 @@ def _big_file(path: Path, rows: int) -> None:
 
 
 def _kill_mid_load(settings_file: Path, big_name: str) -> bool:
-    """Start the loader, kill -9 it half a second into loading `big_name`; True if it died before
-    committing."""
+    """Start the loader, kill -9 it once the rows of `big_name` are written but not committed;
+    True if it died before committing."""
     proc = subprocess.Popen(
         [sys.executable, "-c", LOADER, str(settings_file)],
         cwd=REPO,
@@ -69,8 +73,7 @@ def _kill_mid_load(settings_file: Path, big_name: str) -> bool:
     try:
         deadline = time.monotonic() + 60
         for line in proc.stdout:
-            if line.strip() == f"LOADING {big_name}":
-                time.sleep(0.5)
+            if line.strip() == f"WRITTEN, NOT COMMITTED {big_name}":
                 os.kill(proc.pid, signal.SIGKILL)
                 break
             assert time.monotonic() < deadline, "the loader never reached the big file"
@@ -98,17 +101,10 @@ def test_a_load_killed_mid_transaction_leaves_every_table_as_it_was(tmp_path):
     before = _tables(settings)
     assert before["orders"][0] == 2 and before["quarantine"][0] == 1
 
-    rows = 300_000
-    for attempt in range(3):
-        big = tmp_path / "landing" / f"orders_big_{attempt}.csv"
-        _big_file(big, rows)
-        if _kill_mid_load(settings_file, big.name):
-            break
-        # a fast machine committed before the kill: that load stands; try again with a bigger file
-        before = _tables(settings)
-        rows *= 3
-    else:
-        raise AssertionError("the load always committed before it could be killed")
+    rows = 200_000
+    big = tmp_path / "landing" / "orders_big.csv"
+    _big_file(big, rows)
+    assert _kill_mid_load(settings_file, big.name), "the loader committed or did not die"
 
     assert _tables(settings) == before
 
