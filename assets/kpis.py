@@ -5,20 +5,42 @@ import datetime as dt
 import dagster as dg
 import duckdb
 
-from assets.daily_range import replace_days, run_days
+from assets.daily_range import run_days
 from assets.metric_results import markdown_table, preview_metadata
-from pipeline.metric_params import metric_params, range_params
+from assets.snapshot import stored_days_current
+from pipeline.db import execute_file
+from pipeline.metric_params import metric_params, range_params, snapshot_params_json
 from pipeline.partitions import daily_partitions
 from pipeline.resources import LoyaltyResource
 from pipeline.settings import Settings
 
 
 def compute_kpis(
-    conn: duckdb.DuckDBPyConnection, settings: Settings, start: dt.date, end: dt.date
-) -> None:
-    """Replace the KPI board of days start..end atomically."""
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    start: dt.date,
+    end: dt.date,
+    states: str | None = None,
+) -> str:
+    """Replace the KPI board of days start..end atomically. The customers' states come from the
+    stored snapshots when every day computed and its window start are stored and current, else
+    from the orders (`states` forces one: "snapshots" or "orders"); returns which was used."""
     params = {**metric_params(settings), **range_params(start, end)}
-    replace_days(conn, ["marts/kpi_daily.sql"], params)
+    conn.execute("begin transaction")
+    try:
+        execute_file(conn, "marts/kpi_daily.sql", params)
+        days = conn.execute("select as_of, window_start from kpi_days").fetchall()
+        if states is None:
+            needed = [d for pair in days for d in pair]
+            current = stored_days_current(conn, needed, snapshot_params_json(settings))
+            states = "snapshots" if current else "orders"
+        execute_file(conn, f"marts/kpi_states_{states}.sql", params)
+        execute_file(conn, "marts/kpi_board.sql", params)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return states
 
 
 @dg.asset(
@@ -34,7 +56,7 @@ def compute_kpis(
 def kpi_daily(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
     start, end = run_days(context)
     with loyalty.connect() as conn:
-        compute_kpis(conn, loyalty.get_settings(), start, end)
+        states = compute_kpis(conn, loyalty.get_settings(), start, end)
         metadata = preview_metadata(
             conn, "kpi_daily", "as_of between $start and $end", {"start": start, "end": end}
         )
@@ -46,4 +68,5 @@ def kpi_daily(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg
                 {"end": end},
             )
         )
+        metadata["customer_states_from"] = dg.MetadataValue.text(states)
     return dg.MaterializeResult(metadata=metadata)

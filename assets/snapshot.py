@@ -50,37 +50,52 @@ def snapshot_path(
     conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, params_json: str
 ) -> str:
     """`range` for several days; for one day D, `carry` when the stored day D - 1 can be carried
-    forward (it exists, used the same thresholds, and no order or ticket dated on or before it was
-    loaded or replaced after it was computed), else `day` (from all orders)."""
+    forward (see `stored_days_current`), else `day` (from all orders)."""
     if start != end:
         return "range"
     base = start - dt.timedelta(days=1)
+    return "carry" if stored_days_current(conn, [base], params_json) else "day"
+
+
+def stored_days_current(
+    conn: duckdb.DuckDBPyConnection, days: list[dt.date], params_json: str
+) -> bool:
+    """Whether the stored snapshot of every one of `days` still holds: it exists, was computed
+    with these thresholds, and no order or ticket dated on or before it was loaded, and no order or
+    ticket key replaced, after it was computed (`snapshot_params.loads_seen`)."""
     if not all(db.table_exists(conn, t) for t in ("snapshot_params", "ingest_log")):
-        return "day"
+        return False
     if not db.scalar(
         conn,
         "select count(*) from information_schema.columns "
         "where table_name = 'snapshot_params' and column_name = 'loads_seen'",
     ):
-        return "day"
-    stored = conn.execute(
-        "select params_json, loads_seen from snapshot_params where as_of = ?", [base]
-    ).fetchall()
-    if not stored or stored[0][0] != params_json or stored[0][1] is None:
-        return "day"
-    changed = db.scalar(
-        conn,
-        """
-        select
-            (select count(*) from ingest_log
-             where load_id > $seen and source in ('orders', 'tickets') and keys_replaced > 0)
-            + (select count(*) from orders where _load_id > $seen and ordered_at < $day)
-            + (select count(*) from tickets where _load_id > $seen and opened_at < $day)
-            + (not exists (select 1 from customer_snapshot where as_of = $base))::integer
-        """,
-        {"seen": stored[0][1], "day": dt.datetime.combine(start, dt.time()), "base": base},
-    )
-    return "day" if changed else "carry"
+        return False
+    for day in sorted(set(days)):
+        stored = conn.execute(
+            "select params_json, loads_seen from snapshot_params where as_of = ?", [day]
+        ).fetchall()
+        if not stored or stored[0][0] != params_json or stored[0][1] is None:
+            return False
+        changed = db.scalar(
+            conn,
+            """
+            select
+                (select count(*) from ingest_log
+                 where load_id > $seen and source in ('orders', 'tickets') and keys_replaced > 0)
+                + (select count(*) from orders where _load_id > $seen and ordered_at < $next)
+                + (select count(*) from tickets where _load_id > $seen and opened_at < $next)
+                + (not exists (select 1 from customer_snapshot where as_of = $day))::integer
+            """,
+            {
+                "seen": stored[0][1],
+                "next": dt.datetime.combine(day + dt.timedelta(days=1), dt.time()),
+                "day": day,
+            },
+        )
+        if changed:
+            return False
+    return True
 
 
 def snapshot_files(path: str) -> list[str]:

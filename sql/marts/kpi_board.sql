@@ -1,0 +1,162 @@
+-- Part of kpi_daily (see kpi_daily.sql): the board of every day of the range, from kpi_days and
+-- kpi_states; then the temporary tables are dropped.
+insert into kpi_daily by name
+with order_kpis as (
+    select
+        as_of,
+        count(*) filter (where active_start) as churn_n,
+        count(*) filter (where active_start and not active_end) as churned,
+        count(*) filter (where active_start and start_tier = 'A') as tier_a_n,
+        count(*) filter (where active_start and start_tier = 'A' and active_end) as tier_a_kept,
+        count(*) filter (where in_start_population and start_tier = 'D') as tier_d_n,
+        count(*) filter (
+            where in_start_population and start_tier = 'D' and window_orders > 0
+        ) as tier_d_activated,
+        count(*) filter (where window_orders >= 1) as buyers,
+        count(*) filter (where window_orders >= 2) as repeat_buyers
+    from kpi_states
+    group by as_of
+),
+
+complaint_kpis as (
+    select
+        d.as_of,
+        count(*) filter (
+            where t.is_resolved_in_sla and t.resolved_at < (d.as_of + 1)::timestamp
+        ) as met,
+        count(*) filter (
+            where t.deadline_at < (d.as_of + 1)::timestamp and not t.is_resolved_in_sla
+        ) as breached
+    from kpi_days as d
+    inner join stg_tickets as t
+        on t.is_complaint and t.opened_date > d.window_start and t.opened_date <= d.as_of
+    group by d.as_of
+),
+
+latest_nps as (
+    select d.as_of, r.nps_group
+    from kpi_days as d
+    inner join stg_surveys as r
+        on r.nps is not null and r.response_date > d.window_start and r.response_date <= d.as_of
+    qualify row_number() over (
+        partition by d.as_of, r.customer_id order by r.responded_at desc, r.response_id desc
+    ) = 1
+),
+
+nps_kpis as (
+    select
+        as_of,
+        count(*) as responses,
+        count(*) filter (where nps_group = 'promoter') as promoters,
+        count(*) filter (where nps_group = 'detractor') as detractors
+    from latest_nps
+    group by as_of
+),
+
+measured as (
+    select
+        d.as_of,
+        d.window_start,
+        coalesce(o.churn_n, 0) as churn_n,
+        o.churned,
+        coalesce(o.tier_a_n, 0) as tier_a_n,
+        o.tier_a_kept,
+        coalesce(o.tier_d_n, 0) as tier_d_n,
+        o.tier_d_activated,
+        coalesce(o.buyers, 0) as buyers,
+        o.repeat_buyers,
+        coalesce(c.met, 0) + coalesce(c.breached, 0) as complaint_n,
+        c.met as complaint_met,
+        coalesce(n.responses, 0) as responses,
+        n.promoters,
+        n.detractors
+    from kpi_days as d
+    left join order_kpis as o on d.as_of = o.as_of
+    left join complaint_kpis as c on d.as_of = c.as_of
+    left join nps_kpis as n on d.as_of = n.as_of
+),
+
+kpi_values as (
+    select as_of, window_start, kpi, value, n
+    from measured,
+        lateral (
+            select unnest([
+                {'kpi': 'churn_rate', 'value': churned / nullif(churn_n, 0), 'n': churn_n},
+                {'kpi': 'tier_a_kept_rate', 'value': tier_a_kept / nullif(tier_a_n, 0), 'n': tier_a_n},
+                {
+                    'kpi': 'complaint_timeliness',
+                    'value': complaint_met / nullif(complaint_n, 0),
+                    'n': complaint_n
+                },
+                {
+                    'kpi': 'tier_d_activation',
+                    'value': tier_d_activated / nullif(tier_d_n, 0),
+                    'n': tier_d_n
+                },
+                {
+                    'kpi': 'nps',
+                    'value': 100.0 * (promoters - detractors) / nullif(responses, 0),
+                    'n': responses
+                },
+                {
+                    'kpi': 'repurchase_rate',
+                    'value': repeat_buyers / nullif(buyers, 0),
+                    'n': buyers
+                }
+            ], recursive := true)
+        )
+),
+
+-- values 7 days before a day of the range: computed here, or the stored board of that day
+earlier_values as (
+    select as_of, kpi, value from kpi_values
+    union all
+    select k.as_of, k.kpi, k.value
+    from kpi_daily as k
+    where k.as_of >= $start_date::date - 7
+        and k.as_of < $start_date
+        and k.as_of not in (select d.as_of from kpi_days as d)
+),
+
+board as (
+    select
+        unnest($kpi_name) as kpi,
+        unnest($kpi_target) as target,
+        unnest($kpi_alert) as alert,
+        unnest($kpi_direction) as direction,
+        unnest($kpi_owner) as owner
+),
+
+final as (
+    select
+        v.as_of,
+        v.kpi,
+        v.value::double as value,
+        b.target,
+        b.direction,
+        v.value - earlier.value as change_7d,
+        case
+            when v.value is null then 'no_data'
+            when b.direction = 'lower' and v.value > b.alert then 'alert'
+            when b.direction = 'higher' and v.value < b.alert then 'alert'
+            when b.target is null then 'no_target'
+            when b.direction = 'lower' and v.value > b.target then 'off_target'
+            when b.direction = 'higher' and v.value < b.target then 'off_target'
+            else 'ok'
+        end as flag,
+        v.n,
+        b.owner,
+        b.alert,
+        v.window_start,
+        v.as_of as window_end
+    from kpi_values as v
+    inner join board as b on v.kpi = b.kpi
+    left join earlier_values as earlier on earlier.kpi = v.kpi and earlier.as_of = v.as_of - 7
+    where v.as_of between $start_date and $end_date
+)
+
+select * from final;
+
+drop table kpi_states;
+
+drop table kpi_days;
