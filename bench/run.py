@@ -223,10 +223,11 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
                       (f"  {'  ' if step == 'nightly' else ''}its asset check step",
                        "check_step_seconds")]
         if step == "nightly" and "job_seconds" in r:
-            label = "  (untimed, first: the night before's marts)"
+            label = "  (untimed, first: 30 nights before, see docs)"
             print(f"| {label:48s} | {r['night_before_seconds']:8.2f} | {'':>11s} | {'':>20s} "
                   f"| {'':>9s} |")
-            parts += [("  rest of the nightly job: KPI board (1 day)", "kpi_seconds"),
+            parts += [(f"  rest of the nightly job: KPI board ({r.get('kpi_states', '')})",
+                       "kpi_seconds"),
                       ("  rest of the nightly job: period marts", "period_marts_seconds"),
                       ("  the whole nightly job as scheduled", "job_seconds")]
         for label, key in parts:

@@ -74,10 +74,12 @@ class Pipeline:
             if ev.event_type_value == "STEP_SUCCESS"
         }
         self.metadata = {
-            k: getattr(v, "value", v)
-            for m in result.asset_materializations_for_node("customer_snapshot")
-            for k, v in m.metadata.items()
-        } if "customer_snapshot" in self.step_seconds else {}
+            ev.asset_key.to_user_string(): {
+                k: getattr(v, "value", v) for k, v in ev.step_materialization_data.materialization.metadata.items()
+            }
+            for ev in result.all_events
+            if ev.event_type_value == "ASSET_MATERIALIZATION"
+        }
 
     def range_tags(self, start: dt.date, end: dt.date) -> dict:
         return {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()}
@@ -139,7 +141,8 @@ def _snapshot_steps(p: Pipeline) -> dict:
     asset = p.step_seconds.get("customer_snapshot", 0.0)
     return {"asset_step_seconds": asset,
             "check_step_seconds": sum(p.step_seconds.values()) - asset,
-            "computed_by": str(p.metadata.get("computed_by", "")).split(":")[0]}
+            "computed_by": str(p.metadata.get("customer_snapshot", {}).get("computed_by", ""))
+            .split(":")[0]}
 
 
 def step_snapshot_sql(args: dict) -> dict:
@@ -196,6 +199,22 @@ def step_reports(args: dict) -> dict:
             "assets": [k.to_user_string() for k in report_keys], "week": f"{week_start} .. {week_end}"}
 
 
+def _nights_before(p: Pipeline, s, day: dt.date) -> None:
+    from assets.snapshot import compute_snapshot
+    from pipeline import db
+
+    with db.connect(s) as conn:
+        stored = {r[0] for r in conn.execute("select as_of from snapshot_params").fetchall()}
+        for k in range(s.metrics.kpi_window_days, 0, -1):
+            night = day - dt.timedelta(days=k)
+            if night not in stored:
+                compute_snapshot(conn, s, night, night)
+    week_before = (day - dt.timedelta(days=7)).isoformat()
+    p.materialize([p.key("kpi_daily")], f"kpi board {week_before}", partition_key=week_before)
+    p.materialize(p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None),
+                  "period marts, the night before")
+
+
 def step_nightly(args: dict) -> dict:
     """The nightly run on one new day of exports: ingest (history files are known and must be
     skipped) and that day's customer_snapshot."""
@@ -204,14 +223,11 @@ def step_nightly(args: dict) -> dict:
     p = Pipeline(args["settings"])
     s = _settings(args)
     day = args["day"]
-    # the night before already built its KPI board and the period marts (untimed, reported): this
-    # night then does what a night after a night does
+    # the nights before (untimed, reported): the snapshots of the 30 days before D as nightly
+    # one-day runs, the board of D - 7 and the period marts; this night then does what a night
+    # after a month of nights does
     periods = p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None)
-    before = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
-    night_before = _timed(lambda: (
-        p.materialize([p.key("kpi_daily")], f"kpi board {before}", partition_key=before),
-        p.materialize(periods, "period marts, the night before"),
-    ))
+    night_before = _timed(lambda: _nights_before(p, s, dt.date.fromisoformat(day)))
     last_load = _scalar(s, "select coalesce(max(load_id), 0) from ingest_log")
     base = rss_mb()
     io_before = psutil.Process().io_counters()
@@ -223,6 +239,7 @@ def step_nightly(args: dict) -> dict:
     # the rest of the scheduled `nightly` job (pipeline/jobs.py): that day's KPI board, then the
     # period marts (unpartitioned: they recompute every period the stored snapshots cover)
     kpis = _timed(lambda: p.materialize([p.key("kpi_daily")], f"kpi board {day}", partition_key=day))
+    kpi_states = str(p.metadata.get("kpi_daily", {}).get("customer_states_from", ""))
     period_marts = _timed(lambda: p.materialize(periods, "period marts"))
     from pipeline import db
 
@@ -234,7 +251,7 @@ def step_nightly(args: dict) -> dict:
         rows = db.scalar(conn, "select count(*) from customer_snapshot where as_of = ?", [day])
     return {"seconds": ingest + snapshot, "base_rss_mb": base, "ingest_seconds": ingest,
             "snapshot_seconds": snapshot, **snapshot_steps, "kpi_seconds": kpis,
-            "period_marts_seconds": period_marts, "night_before_seconds": night_before,
+            "period_marts_seconds": period_marts, "kpi_states": kpi_states, "night_before_seconds": night_before,
             "job_seconds": ingest + snapshot + kpis + period_marts, "rows": rows, "new_files": loaded,
             "bytes_read_by_ingest": io_after.read_chars - io_before.read_chars}
 

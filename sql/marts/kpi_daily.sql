@@ -31,7 +31,10 @@ with days as (
         range::date - $kpi_window_days as window_start
     from range($start_date::date - 7, $end_date::date + 1, interval 1 day)
     where range::date >= $start_date
-        or range::date not in (select k.as_of from kpi_daily as k)
+        or (
+            range::date <= $end_date::date - 7
+            and range::date not in (select k.as_of from kpi_daily as k)
+        )
 )
 
 select * from days;
