@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from pipeline.db import execute_file
+from pipeline.db import execute_file, transaction
 
 
 def run_days(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
@@ -24,11 +24,6 @@ def replace_days(
     Readers see the old days or the new days, never a half-written range; on any error nothing of
     this run remains.
     """
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         for name in files:
             execute_file(conn, name, params)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise

@@ -8,7 +8,7 @@ import duckdb
 from assets.daily_range import run_days
 from assets.metric_results import markdown_table, preview_metadata
 from assets.snapshot import stored_days_current
-from pipeline.db import execute_file
+from pipeline.db import execute_file, transaction
 from pipeline.metric_params import metric_params, range_params, snapshot_params_json
 from pipeline.partitions import daily_partitions
 from pipeline.resources import LoyaltyResource
@@ -26,8 +26,7 @@ def compute_kpis(
     stored snapshots when every day computed and its window start are stored and current, else
     from the orders (`states` forces one: "snapshots" or "orders"); returns which was used."""
     params = {**metric_params(settings), **range_params(start, end)}
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         execute_file(conn, "marts/kpi_daily.sql", params)
         days = conn.execute("select as_of, window_start from kpi_days").fetchall()
         if states is None:
@@ -36,10 +35,6 @@ def compute_kpis(
             states = "snapshots" if current else "orders"
         execute_file(conn, f"marts/kpi_states_{states}.sql", params)
         execute_file(conn, "marts/kpi_board.sql", params)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     return states
 
 

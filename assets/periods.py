@@ -79,14 +79,9 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
     )
     state = [name, dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen, fingerprint]
     if since == "all":
-        conn.execute("begin transaction")
-        try:
+        with db.transaction(conn):
             execute_file(conn, f"marts/{name}.sql", params)
             conn.execute("insert or replace into period_build_state values (?, ?, ?, ?)", state)
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
         return "full"
     if since is None:
         gone = db.scalar(
@@ -109,8 +104,7 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
     text = text.replace(head, f"create or replace temp table {name}__new as").replace(
         source, "select * from report_periods where end_as_of >= $changed_since\n"
     )
-    conn.execute("begin transaction")
-    try:
+    with db.transaction(conn):
         execute_sql(conn, text, {**params, "changed_since": since})
         conn.execute(
             f"delete from {name} where (period_type, period_start) in (select period_type, "
@@ -122,10 +116,6 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
         conn.execute(f"insert into {name} by name select * from {name}__new")
         conn.execute(f"drop table {name}__new")
         conn.execute("insert or replace into period_build_state values (?, ?, ?, ?)", state)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     return f"from {since}"
 
 

@@ -100,6 +100,19 @@ def memory_lent(
         conn.execute(f"set memory_limit = '{memory_limit_bytes(settings)}B'")
 
 
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction around the block: committed at its end, rolled back on any error, so that
+    readers see everything the block wrote or nothing of it."""
+    conn.execute("begin transaction")
+    try:
+        yield
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+
+
 def _safe_tz(name: str) -> str:
     # validated against the IANA database when the settings loaded; this guards the quoting
     if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name):
