@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from pipeline.db import execute_file, transaction
+from loyalty.db import execute_file, transaction
 
 
 def run_days(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:

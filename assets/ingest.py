@@ -3,9 +3,9 @@
 
 import dagster as dg
 
-from pipeline import db, ingest
-from pipeline.contracts import CONTRACTS
-from pipeline.resources import LoyaltyResource
+from loyalty import db, ingest
+from loyalty.contracts import CONTRACTS
+from loyalty.resources import LoyaltyResource
 
 
 def _markdown_table(rows: list[tuple], header: list[str]) -> str:

@@ -5,14 +5,14 @@ import datetime as dt
 import dagster as dg
 import duckdb
 
-from assets.daily_range import run_days
-from assets.metric_results import markdown_table, preview_metadata
-from assets.snapshot import stored_days_current
-from pipeline.db import execute_file, transaction
-from pipeline.metric_params import metric_params, range_params, snapshot_params_json
-from pipeline.partitions import daily_partitions
-from pipeline.resources import LoyaltyResource
-from pipeline.settings import Settings
+from loyalty.assets.daily_range import run_days
+from loyalty.assets.metric_results import markdown_table, preview_metadata
+from loyalty.assets.snapshot import stored_days_current
+from loyalty.db import execute_file, transaction
+from loyalty.metric_params import metric_params, range_params, snapshot_params_json
+from loyalty.partitions import daily_partitions
+from loyalty.resources import LoyaltyResource
+from loyalty.settings import Settings
 
 
 def compute_kpis(

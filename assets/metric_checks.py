@@ -7,8 +7,8 @@ zero, and the metadata shows every count (never customer rows) so a failure expl
 import dagster as dg
 import duckdb
 
-from pipeline.metric_params import KPI_NAMES
-from pipeline.resources import LoyaltyResource
+from loyalty.metric_params import KPI_NAMES
+from loyalty.resources import LoyaltyResource
 
 # the snapshot days written by the latest customer_snapshot run
 _LAST_WRITE = (

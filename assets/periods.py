@@ -11,12 +11,12 @@ import json
 import dagster as dg
 import duckdb
 
-from assets.metric_results import markdown_table, preview_metadata
-from pipeline import db
-from pipeline.db import execute_file, execute_sql, sql_text
-from pipeline.metric_params import metric_params
-from pipeline.resources import LoyaltyResource
-from pipeline.settings import Settings
+from loyalty.assets.metric_results import markdown_table, preview_metadata
+from loyalty import db
+from loyalty.db import execute_file, execute_sql, sql_text
+from loyalty.metric_params import metric_params
+from loyalty.resources import LoyaltyResource
+from loyalty.settings import Settings
 
 # table -> (upstream assets, description); built in this order
 PERIOD_TABLES: dict[str, tuple[list[str], str]] = {

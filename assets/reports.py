@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from pipeline import db
-from pipeline.partitions import weekly_partitions
-from pipeline.resources import LoyaltyResource
-from reports.email import EmailDeliveryError, send_weekly_email
-from reports.export import write_segment_csvs
-from reports.queries import Week, snapshot_exists, week_data
-from reports.render import render_week, week_folder
-from reports.smtp import SmtpConfigError
+from loyalty import db
+from loyalty.partitions import weekly_partitions
+from loyalty.resources import LoyaltyResource
+from loyalty.reports.email import EmailDeliveryError, send_weekly_email
+from loyalty.reports.export import write_segment_csvs
+from loyalty.reports.queries import Week, snapshot_exists, week_data
+from loyalty.reports.render import render_week, week_folder
+from loyalty.reports.smtp import SmtpConfigError
 
 MART_DEPS = [
     "customer_snapshot",

@@ -6,13 +6,13 @@ import datetime as dt
 import dagster as dg
 import duckdb
 
-from assets.daily_range import replace_days, run_days
-from assets.metric_results import markdown_table, preview_metadata
-from pipeline import db
-from pipeline.metric_params import metric_params, range_params, snapshot_params_json
-from pipeline.partitions import daily_partitions
-from pipeline.resources import LoyaltyResource
-from pipeline.settings import Settings
+from loyalty.assets.daily_range import replace_days, run_days
+from loyalty.assets.metric_results import markdown_table, preview_metadata
+from loyalty import db
+from loyalty.metric_params import metric_params, range_params, snapshot_params_json
+from loyalty.partitions import daily_partitions
+from loyalty.resources import LoyaltyResource
+from loyalty.settings import Settings
 
 
 def compute_snapshot(

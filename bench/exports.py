@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from bench.measure import run_measured
-from pipeline.generate import DEFAULT_END, TS_FORMAT
+from loyalty.generate import DEFAULT_END, TS_FORMAT
 
 DAYS = 730
 ORDERS_PER_CUSTOMER = 3.45
@@ -84,7 +84,7 @@ def ensure_exports(data_dir: Path, label: str, seed: int, log=print) -> Exports:
     customers = customers_for(target)
     raw = folder / "raw"
     log(f"generating exports: {customers:,} customers x {DAYS} days, seed {seed} -> {folder}")
-    cmd = [sys.executable, "-m", "pipeline.generate", "--customers", str(customers),
+    cmd = [sys.executable, "-m", "loyalty.generate", "--customers", str(customers),
            "--days", str(DAYS), "--seed", str(seed), "--end", DEFAULT_END.isoformat(),
            "--format", "both", "--out", str(raw)]
     folder.mkdir(parents=True)

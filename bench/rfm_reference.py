@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.settings import Settings
+from loyalty.settings import Settings
 
 COLUMNS = ["customer_id", "recency_days", "frequency", "monetary_cents", "r", "f", "m",
            "rfm_score", "tier"]

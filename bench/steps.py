@@ -29,7 +29,7 @@ class Pipeline:
         os.environ["LOYALTY_SETTINGS"] = settings_file
         import dagster as dg
 
-        from pipeline import definitions
+        from loyalty import definitions
 
         self.dg = dg
         self.definitions = definitions
@@ -92,13 +92,13 @@ def _timed(fn) -> float:
 
 
 def _settings(args):
-    from pipeline.settings import load_settings
+    from loyalty.settings import load_settings
 
     return load_settings(args["settings"])
 
 
 def _scalar(settings, sql: str, params=None):
-    from pipeline import db
+    from loyalty import db
 
     with db.connect(settings, read_only=True) as conn:
         return db.scalar(conn, sql, params)
@@ -114,7 +114,7 @@ def step_load(args: dict) -> dict:
     base = rss_mb()
     seconds = _timed(lambda: p.materialize(p.group("ingest") + p.group("staging"), "full load"))
     s = _settings(args)
-    from pipeline import db
+    from loyalty import db
 
     with db.connect(s, read_only=True) as conn:
         per_source = conn.execute(
@@ -148,8 +148,8 @@ def _snapshot_steps(p: Pipeline) -> dict:
 def step_snapshot_sql(args: dict) -> dict:
     """The same day through the asset's SQL function alone (no Dagster): what the run costs over
     the query itself."""
-    from assets.snapshot import compute_snapshot
-    from pipeline import db
+    from loyalty.assets.snapshot import compute_snapshot
+    from loyalty import db
 
     s = _settings(args)
     day = dt.date.fromisoformat(args["as_of"])
@@ -200,8 +200,8 @@ def step_reports(args: dict) -> dict:
 
 
 def _nights_before(p: Pipeline, s, day: dt.date) -> None:
-    from assets.snapshot import compute_snapshot
-    from pipeline import db
+    from loyalty.assets.snapshot import compute_snapshot
+    from loyalty import db
 
     with db.connect(s) as conn:
         stored = {r[0] for r in conn.execute("select as_of from snapshot_params").fetchall()}
@@ -241,7 +241,7 @@ def step_nightly(args: dict) -> dict:
     kpis = _timed(lambda: p.materialize([p.key("kpi_daily")], f"kpi board {day}", partition_key=day))
     kpi_states = str(p.metadata.get("kpi_daily", {}).get("customer_states_from", ""))
     period_marts = _timed(lambda: p.materialize(periods, "period marts"))
-    from pipeline import db
+    from loyalty import db
 
     with db.connect(s, read_only=True) as conn:
         loaded = conn.execute(

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.settings import Settings
+from loyalty.settings import Settings
 
 _RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "generate":
-        from pipeline import generate
+        from loyalty import generate
 
         return generate.main(argv[1:])
     parser = argparse.ArgumentParser(prog="loyalty", description=__doc__.split("\n\n")[0])
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("settings")
     args = parser.parse_args(argv)
 
-    from pipeline.settings import SettingsError, load_settings
+    from loyalty.settings import SettingsError, load_settings
 
     try:
         if args.command == "check-settings":
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     # Dagster flags some parameters we use (backfill_policy, pool) as beta; not news for a user
     for category in (dg.BetaWarning, dg.PreviewWarning, DeprecationWarning):
         warnings.filterwarnings("ignore", category=category)
-    from pipeline.runner import RunFailed, run_all
+    from loyalty.runner import RunFailed, run_all
 
     started = time.monotonic()
     try:

@@ -7,6 +7,7 @@ step (and, through the concurrency pool, the whole queue).
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import re
 import time
@@ -17,9 +18,9 @@ from typing import Any
 
 import duckdb
 
-from pipeline.settings import Settings
+from loyalty.settings import Settings
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(str(importlib.resources.files("loyalty.sql")))
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 

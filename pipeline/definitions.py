@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-import assets
-from pipeline.jobs import build_jobs
-from pipeline.partitions import location_settings, settings_file
-from pipeline.resources import LoyaltyResource
-from pipeline.schedules import build_schedules
-from pipeline.sensors import build_landing_files_sensor, run_failure_alert
+from loyalty import assets
+from loyalty.jobs import build_jobs
+from loyalty.partitions import location_settings, settings_file
+from loyalty.resources import LoyaltyResource
+from loyalty.schedules import build_schedules
+from loyalty.sensors import build_landing_files_sensor, run_failure_alert
 
 all_assets = dg.load_assets_from_package_module(assets)
 all_checks = dg.load_asset_checks_from_package_module(assets)

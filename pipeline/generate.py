@@ -5,7 +5,7 @@ processed in fixed-size chunks, each with its own random stream derived from (se
 output for a seed never depends on how fast or where it runs. Only compact numeric columns are kept
 in memory (about 25 bytes per order); text is formatted by polars one slice at a time while writing.
 
-    python -m pipeline.generate --customers 200000 --days 730 --seed 1 --out /tmp/gen
+    python -m loyalty.generate --customers 200000 --days 730 --seed 1 --out /tmp/gen
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.contracts import CUSTOMERS, ORDERS, SURVEYS, TICKETS
+from loyalty.contracts import CUSTOMERS, ORDERS, SURVEYS, TICKETS
 
 DEFAULT_END = date(2026, 11, 15)
 CHUNK_CUSTOMERS = 100_000  # fixed: part of the seed's definition, never derived from the input size

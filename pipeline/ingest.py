@@ -26,10 +26,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline import db
-from pipeline.contracts import CONTRACTS, Contract
-from pipeline.settings import ReaderOptions, Settings, SourceMapping
-from pipeline.validation import failing_rows
+from loyalty import db
+from loyalty.contracts import CONTRACTS, Contract
+from loyalty.settings import ReaderOptions, Settings, SourceMapping
+from loyalty.validation import failing_rows
 
 # rows per pandera validation batch: bounds ingest memory on files of any size
 VALIDATION_BATCH_ROWS = 250_000

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from pipeline.settings import Settings
+from loyalty.settings import Settings
 
 # The KPI board rows, in display order. Their targets, alerts, directions and owners are settings
 # (`kpis:`); which KPIs exist is fixed by SPEC §4, so the list lives with the SQL contract here.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.settings import Settings, load_settings
+from loyalty.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from pipeline import db
-from pipeline.settings import Settings, load_settings
+from loyalty import db
+from loyalty.settings import Settings, load_settings
 
 
 class LoyaltyResource(dg.ConfigurableResource):

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline import db
-from pipeline.jobs import select_keys
-from pipeline.settings import Settings, load_settings
+from loyalty import db
+from loyalty.jobs import select_keys
+from loyalty.settings import Settings, load_settings
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -83,7 +83,7 @@ def run_all(
     rebuild: bool = False,
     log: Callable[[str], None] = print,
 ) -> list[str]:
-    from pipeline import definitions
+    from loyalty import definitions
 
     settings = load_settings(settings_file, overrides or None)
     resources = {

@@ -17,7 +17,7 @@ import zoneinfo
 
 import dagster as dg
 
-from pipeline.settings import Settings
+from loyalty.settings import Settings
 
 
 def _local_day(tick: dt.datetime, timezone: str) -> dt.date:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.alerting import AlertOutbox, compose_alert
-from pipeline.resources import LoyaltyResource
-from pipeline.settings import Settings
+from loyalty.alerting import AlertOutbox, compose_alert
+from loyalty.resources import LoyaltyResource
+from loyalty.settings import Settings
 
 SETTLE_SECONDS = 60
 
@@ -120,7 +120,7 @@ def failed_step_keys(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     "never the error text (it can quote export rows).",
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, loyalty: LoyaltyResource) -> None:
-    from reports.alerts import send_alert
+    from loyalty.reports.alerts import send_alert
 
     settings = loyalty.get_settings()
     run = context.dagster_run

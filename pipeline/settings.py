@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.contracts import CONTRACTS
+from loyalty.contracts import CONTRACTS
 
 
 class SettingsError(Exception):

@@ -12,7 +12,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
-from pipeline.contracts import Contract
+from loyalty.contracts import Contract
 
 _DTYPES = {"VARCHAR": pl.Utf8, "TIMESTAMP": pl.Datetime, "INTEGER": pl.Int32}
 

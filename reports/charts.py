@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from reports.i18n import Translator
-from reports.queries import RATE_KPIS, TIERS, SegmentData, WeekData
+from loyalty.reports.i18n import Translator
+from loyalty.reports.queries import RATE_KPIS, TIERS, SegmentData, WeekData
 
 FONT = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '

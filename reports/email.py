@@ -27,13 +27,13 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.settings import Settings
-from reports import charts, excel, html
-from reports import viewmodel as vm
-from reports.i18n import Translator
-from reports.queries import Week, WeekData, week_data
-from reports.render import translator, week_folder
-from reports.smtp import SmtpConfig, describe_error, open_session, smtp_config_from_env
+from loyalty.settings import Settings
+from loyalty.reports import charts, excel, html
+from loyalty.reports import viewmodel as vm
+from loyalty.reports.i18n import Translator
+from loyalty.reports.queries import Week, WeekData, week_data
+from loyalty.reports.render import translator, week_folder
+from loyalty.reports.smtp import SmtpConfig, describe_error, open_session, smtp_config_from_env
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 EMAIL_LOG_DDL = """

@@ -28,9 +28,9 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from reports.export import csv_name
-from reports.i18n import Translator
-from reports.queries import EXCEL_MAX_ROWS, SegmentData, WeekData
+from loyalty.reports.export import csv_name
+from loyalty.reports.i18n import Translator
+from loyalty.reports.queries import EXCEL_MAX_ROWS, SegmentData, WeekData
 
 RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -167,7 +167,7 @@ def _title(book: _Book, ws: Worksheet, data: WeekData, segment: str) -> int:
 
 
 def _kpi_rows(data: WeekData, t: Translator) -> tuple[list, list]:
-    from reports.viewmodel import flag_key
+    from loyalty.reports.viewmodel import flag_key
 
     columns = [
         (t("kpi"), "text"), (t("value"), "dec"), (t("target"), "dec"), (t("direction"), "text"),

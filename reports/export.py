@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from reports import queries
-from reports.queries import Week
+from loyalty.reports import queries
+from loyalty.reports.queries import Week
 
 KINDS = ("customers", "churn_warnings")
 

@@ -14,10 +14,10 @@ import jinja2
 import plotly.graph_objects as go
 from markupsafe import Markup
 
-from reports import charts
-from reports import viewmodel as vm
-from reports.i18n import Translator
-from reports.queries import WeekData
+from loyalty.reports import charts
+from loyalty.reports import viewmodel as vm
+from loyalty.reports.i18n import Translator
+from loyalty.reports.queries import WeekData
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}

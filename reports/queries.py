@@ -26,9 +26,9 @@ from typing import Any
 
 import duckdb
 
-from pipeline.contracts import CONTRACTS
-from pipeline.metric_params import KPI_NAMES
-from pipeline.settings import Settings
+from loyalty.contracts import CONTRACTS
+from loyalty.metric_params import KPI_NAMES
+from loyalty.settings import Settings
 
 TIERS = ("A", "B", "C", "D")
 KPI_ORDER = KPI_NAMES  # display order of the KPI board

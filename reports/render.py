@@ -10,10 +10,10 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from pipeline.settings import Settings
-from reports import excel, html
-from reports.i18n import Translator
-from reports.queries import WeekData
+from loyalty.settings import Settings
+from loyalty.reports import excel, html
+from loyalty.reports.i18n import Translator
+from loyalty.reports.queries import WeekData
 
 
 def week_folder(settings: Settings, week_label: str) -> Path:

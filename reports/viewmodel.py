@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from reports.i18n import Translator
-from reports.queries import CHURN_REASONS, SegmentData, WeekData
+from loyalty.reports.i18n import Translator
+from loyalty.reports.queries import CHURN_REASONS, SegmentData, WeekData
 
 FLAG_KEYS = {
     "on_target": "on_target",

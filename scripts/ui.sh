@@ -9,4 +9,4 @@ export LOYALTY_SETTINGS="${LOYALTY_SETTINGS:-$PWD/settings.yaml}"
 # one-time instance set-up (idempotent): storage schema, and the database pool's limit of 1
 .venv/bin/dagster instance migrate >/dev/null
 .venv/bin/dagster instance concurrency set duckdb 1 >/dev/null
-exec .venv/bin/dagster dev -m pipeline.definitions -h 127.0.0.1 -p "${PORT:-3000}" "$@"
+exec .venv/bin/dagster dev -m loyalty.definitions -h 127.0.0.1 -p "${PORT:-3000}" "$@"

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from pipeline.db import connect, execute_file
-from pipeline.settings import Settings, load_settings
+from loyalty.db import connect, execute_file
+from loyalty.settings import Settings, load_settings
 
 _ids = itertools.count(1)
 
@@ -109,8 +109,8 @@ def add_survey(
 
 def build_snapshots(settings: Settings, start: str, end: str | None = None) -> None:
     """Staging, then customer_snapshot for start..end in one range (as a backfill does)."""
-    from assets.snapshot import compute_snapshot
-    from assets.staging import STAGING, build_staging
+    from loyalty.assets.snapshot import compute_snapshot
+    from loyalty.assets.staging import STAGING, build_staging
 
     with connect(settings) as conn:
         for name in STAGING:
@@ -119,14 +119,14 @@ def build_snapshots(settings: Settings, start: str, end: str | None = None) -> N
 
 
 def build_periods(settings: Settings) -> None:
-    from assets.periods import compute_periods
+    from loyalty.assets.periods import compute_periods
 
     with connect(settings) as conn:
         compute_periods(conn, settings)
 
 
 def build_kpis(settings: Settings, start: str, end: str | None = None) -> None:
-    from assets.kpis import compute_kpis
+    from loyalty.assets.kpis import compute_kpis
 
     with connect(settings) as conn:
         compute_kpis(conn, settings, day(start), day(end or start))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pipeline.contracts import CONTRACTS
-from pipeline.db import connect
-from pipeline.ingest import ensure_tables
-from pipeline.settings import load_settings
+from loyalty.contracts import CONTRACTS
+from loyalty.db import connect
+from loyalty.ingest import ensure_tables
+from loyalty.settings import load_settings
 from tests.conftest import write_settings
 
 

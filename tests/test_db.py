@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from pipeline import db
-from pipeline.settings import load_settings
+from loyalty import db
+from loyalty.settings import load_settings
 from tests.conftest import write_settings
 
 

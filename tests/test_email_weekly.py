@@ -14,10 +14,10 @@ import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 
-from assets.reports import weekly_email, weekly_reports
-from pipeline import db
-from pipeline.resources import LoyaltyResource
-from reports.alerts import send_alert
+from loyalty.assets.reports import weekly_email, weekly_reports
+from loyalty import db
+from loyalty.resources import LoyaltyResource
+from loyalty.reports.alerts import send_alert
 from tests import test_reports_fixture_db as fx
 
 RECIPIENTS = ["manager@example.com", "cx-lead@example.com", "ops-lead@example.com"]

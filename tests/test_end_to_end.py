@@ -15,7 +15,7 @@ from tests.conftest import REPO, write_settings
 
 pytestmark = pytest.mark.slow
 
-LOYALTY = [sys.executable, "-m", "pipeline.cli"]
+LOYALTY = [sys.executable, "-m", "loyalty.cli"]
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.contracts import CONTRACTS
-from pipeline.generate import generate, main
+from loyalty.contracts import CONTRACTS
+from loyalty.generate import generate, main
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"
@@ -325,7 +325,7 @@ def test_bad_rows_flag_adds_exactly_the_listed_bad_rows(tmp_path):
 
 def test_committed_sample_is_what_the_documented_command_produces(tmp_path, capsys):
     readme = (SAMPLE / "README.md").read_text(encoding="utf-8")
-    command = "python -m pipeline.generate " + " ".join(SAMPLE_ARGS) + " --out data/sample"
+    command = "python -m loyalty.generate " + " ".join(SAMPLE_ARGS) + " --out data/sample"
     assert command in readme
     assert main([*SAMPLE_ARGS, "--out", str(tmp_path)]) == 0
     capsys.readouterr()

@@ -11,10 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.db import connect
-from pipeline.ingest import IngestError, ingest_source
-from pipeline.resources import LoyaltyResource
-from pipeline.settings import SettingsError, load_settings
+from loyalty.db import connect
+from loyalty.ingest import IngestError, ingest_source
+from loyalty.resources import LoyaltyResource
+from loyalty.settings import SettingsError, load_settings
 from tests.conftest import write_settings
 
 ORDERS_HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
@@ -326,7 +326,7 @@ def test_run_overrides_change_one_setting_and_are_validated(workdir):
 
 
 def test_ingest_assets_materialise_and_the_quarantine_check_blocks(workdir):
-    from assets import ingest as ingest_assets
+    from loyalty.assets import ingest as ingest_assets
 
     _write(
         workdir,
@@ -351,7 +351,7 @@ def test_ingest_assets_materialise_and_the_quarantine_check_blocks(workdir):
 
 
 def test_an_ingest_error_is_a_clean_dagster_failure(workdir):
-    from assets import ingest as ingest_assets
+    from loyalty.assets import ingest as ingest_assets
 
     _write(workdir, "orders_1.csv", "order_id,amount\nO1,1\n")
     resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
@@ -367,7 +367,7 @@ def test_an_ingest_error_is_a_clean_dagster_failure(workdir):
 def test_a_nightly_load_does_not_reread_files_it_has_loaded(workdir, monkeypatch):
     import os
 
-    from pipeline import ingest
+    from loyalty import ingest
 
     old = _write(
         workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"

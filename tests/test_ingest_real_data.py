@@ -7,9 +7,9 @@ import shutil
 import pytest
 import yaml
 
-from pipeline.db import connect
-from pipeline.ingest import ingest_source
-from pipeline.settings import load_settings
+from loyalty.db import connect
+from loyalty.ingest import ingest_source
+from loyalty.settings import load_settings
 from tests.conftest import REPO, real_data
 
 pytestmark = pytest.mark.realdata

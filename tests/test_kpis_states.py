@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from assets.kpis import compute_kpis
-from assets.snapshot import compute_snapshot
-from pipeline import db
-from pipeline.ingest import ingest_source
-from pipeline.metric_params import metric_params
+from loyalty.assets.kpis import compute_kpis
+from loyalty.assets.snapshot import compute_snapshot
+from loyalty import db
+from loyalty.ingest import ingest_source
+from loyalty.metric_params import metric_params
 from tests.test_snapshot_scale import END, _loaded
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import kpis, metric_checks, periods, snapshot, staging
-from pipeline.db import connect
-from pipeline.resources import LoyaltyResource
-from pipeline.settings import load_settings
+from loyalty.assets import kpis, metric_checks, periods, snapshot, staging
+from loyalty.db import connect
+from loyalty.resources import LoyaltyResource
+from loyalty.settings import load_settings
 from tests.fixtures_metrics import (
     add_order,
     add_survey,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.db import connect
+from loyalty.db import connect
 from tests.fixtures_metrics import (
     add_order,
     build_kpis,

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import numpy as np
 
-from pipeline.db import connect
-from pipeline.settings import Settings
+from loyalty.db import connect
+from loyalty.settings import Settings
 from tests.fixtures_metrics import build_snapshots, create_tables, make_settings, snapshot_on
 
 D = dt.date(2024, 6, 30)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline.db import connect
+from loyalty.db import connect
 from tests.fixtures_metrics import (
     add_order,
     add_ticket,

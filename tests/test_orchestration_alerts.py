@@ -9,11 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.alerting import AlertOutbox, compose_alert
-from pipeline.jobs import build_jobs
-from pipeline.resources import LoyaltyResource
-from pipeline.sensors import run_failure_alert
-from pipeline.settings import load_settings
+from loyalty.alerting import AlertOutbox, compose_alert
+from loyalty.jobs import build_jobs
+from loyalty.resources import LoyaltyResource
+from loyalty.sensors import run_failure_alert
+from loyalty.settings import load_settings
 from tests.conftest import REPO
 from tests.test_orchestration_support import smtp_sink, tiny_landing  # noqa: F401 (fixture)
 
@@ -34,7 +34,7 @@ def _failed_ingest_run(folder: Path, instance: dg.DagsterInstance, settings_file
         f"O900,{SECRET_ID},2024-11-20 10:00:00,12.00,completed,0,{SECRET_EMAIL}\n",
         encoding="utf-8",
     )
-    from pipeline import definitions
+    from loyalty import definitions
 
     jobs = build_jobs(definitions.all_assets)
     defs = dg.Definitions(
@@ -95,7 +95,7 @@ def test_a_failed_run_sends_exactly_one_alert_without_customer_data(failed_run):
 def test_an_alert_that_could_not_be_sent_goes_out_once_when_smtp_is_back(failed_run):
     result, instance, settings_file, smtp = failed_run
     smtp.stop()
-    from reports.alerts import AlertDeliveryError
+    from loyalty.reports.alerts import AlertDeliveryError
 
     with pytest.raises(AlertDeliveryError):
         _evaluate(result, instance, settings_file)
@@ -111,7 +111,7 @@ def test_non_ascii_job_names_and_settings_do_not_break_an_alert(tmp_path, monkey
     for k, v in smtp_sink.env().items():
         monkeypatch.setenv(k, v)
     settings = load_settings(tiny_landing(tmp_path, {"email": EMAIL, "locale": "zh-CN"}))
-    from reports.alerts import send_alert
+    from loyalty.reports.alerts import send_alert
 
     alert = compose_alert(
         settings, "run-1", "夜间作业_nächtlich", ["步骤_ä"], {"dagster/partition": "2026-11-15"}
@@ -129,7 +129,7 @@ def test_non_ascii_job_names_and_settings_do_not_break_an_alert(tmp_path, monkey
 
 def test_in_dry_run_the_alert_is_an_eml_file_written_once(tmp_path):
     settings = load_settings(tiny_landing(tmp_path, {"email": {**EMAIL, "dry_run": True}}))
-    from reports.alerts import send_alert
+    from loyalty.reports.alerts import send_alert
 
     outbox = AlertOutbox(tmp_path / "outbox")
     outbox.add(compose_alert(settings, "run-2", "nightly", []))

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.db import connect
-from pipeline.ingest import ingest_source
-from pipeline.settings import load_settings
+from loyalty.db import connect
+from loyalty.ingest import ingest_source
+from loyalty.settings import load_settings
 from tests.conftest import REPO, write_settings
 
 HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
@@ -21,9 +21,9 @@ HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
 # transaction, says so and waits there to be killed (the commit comes only after every file)
 LOADER = """
 import sys, time
-from pipeline import ingest
-from pipeline.db import connect
-from pipeline.settings import load_settings
+from loyalty import ingest
+from loyalty.db import connect
+from loyalty.settings import load_settings
 
 original = ingest._load_unit
 

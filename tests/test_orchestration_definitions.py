@@ -74,7 +74,7 @@ def _partitioning(p) -> str | None:
 
 
 def _actual() -> tuple[dict, dict]:
-    from pipeline.definitions import defs
+    from loyalty.definitions import defs
 
     graph = defs.resolve_asset_graph()
     assets = {
@@ -108,7 +108,7 @@ def _actual() -> tuple[dict, dict]:
 
 
 def test_the_code_location_loads():
-    from pipeline.definitions import defs
+    from loyalty.definitions import defs
 
     dg.Definitions.validate_loadable(defs)
 
@@ -129,7 +129,7 @@ def test_every_asset_is_in_a_layer_group_and_known_ones_keep_their_group_and_par
 
 def test_the_nightly_job_holds_yesterdays_marts_and_every_unpartitioned_layer_below_reports():
     assets, _ = _actual()
-    from pipeline.definitions import defs
+    from loyalty.definitions import defs
 
     nightly = {
         k.to_user_string()
@@ -183,7 +183,7 @@ def test_the_instance_settings_queue_runs_and_let_one_step_at_a_time_open_duckdb
 
 
 def test_every_asset_and_check_uses_the_duckdb_pool():
-    from pipeline.definitions import all_checks, defs
+    from loyalty.definitions import all_checks, defs
 
     graph = defs.resolve_asset_graph()
     for key in graph.materializable_asset_keys:

@@ -75,13 +75,13 @@ class Dagster:
             "webserver": [
                 str(BIN / "dagster-webserver"),
                 "-m",
-                "pipeline.definitions",
+                "loyalty.definitions",
                 "-h",
                 "127.0.0.1",
                 "-p",
                 str(self.port),
             ],
-            "daemon": [str(BIN / "dagster-daemon"), "run", "-m", "pipeline.definitions"],
+            "daemon": [str(BIN / "dagster-daemon"), "run", "-m", "loyalty.definitions"],
         }.items():
             log = (logs / f"{name}.log").open("wb")
             self.procs.append(

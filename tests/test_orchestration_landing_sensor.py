@@ -8,9 +8,9 @@ import time
 
 import dagster as dg
 
-from pipeline.resources import LoyaltyResource
-from pipeline.sensors import build_landing_files_sensor
-from pipeline.settings import load_settings
+from loyalty.resources import LoyaltyResource
+from loyalty.sensors import build_landing_files_sensor
+from loyalty.settings import load_settings
 from tests.test_orchestration_support import tiny_landing
 
 
@@ -20,7 +20,7 @@ def _age(path, seconds: float) -> None:
 
 
 def _sensor():
-    from pipeline.definitions import ingest_job
+    from loyalty.definitions import ingest_job
 
     return build_landing_files_sensor(ingest_job)
 

@@ -9,13 +9,13 @@ import zoneinfo
 import dagster as dg
 import pytest
 
-from pipeline.schedules import nightly_partition, weekly_partition
+from loyalty.schedules import nightly_partition, weekly_partition
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
 def _tick(name: str, when: dt.datetime) -> list[dg.RunRequest]:
-    from pipeline.definitions import defs
+    from loyalty.definitions import defs
 
     repo = defs.get_repository_def()
     context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=repo)
@@ -44,7 +44,7 @@ def test_evaluating_the_same_tick_twice_asks_for_the_same_run(name):
 
 
 def test_a_tick_before_the_first_partition_is_skipped_not_failed():
-    from pipeline.definitions import defs
+    from loyalty.definitions import defs
 
     repo = defs.get_repository_def()
     context = dg.build_schedule_context(

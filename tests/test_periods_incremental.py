@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from assets.periods import INCREMENTAL, compute_period_table, compute_periods
-from assets.snapshot import compute_snapshot
-from pipeline import db
-from pipeline.ingest import ingest_source
-from pipeline.metric_params import metric_params
+from loyalty.assets.periods import INCREMENTAL, compute_period_table, compute_periods
+from loyalty.assets.snapshot import compute_snapshot
+from loyalty import db
+from loyalty.ingest import ingest_source
+from loyalty.metric_params import metric_params
 from tests.test_snapshot_scale import END, _loaded
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import db
-from pipeline.settings import load_settings
+from loyalty import db
+from loyalty.settings import load_settings
 
 WEEK_KEY = "2026-11-09"  # Monday of 2026-W46
 WEEK_LABEL = "2026-W46"

@@ -11,10 +11,10 @@ import markupsafe
 import openpyxl
 import pytest
 
-from assets.reports import weekly_reports
-from pipeline import db
-from pipeline.resources import LoyaltyResource
-from reports.i18n import LABELS
+from loyalty.assets.reports import weekly_reports
+from loyalty import db
+from loyalty.resources import LoyaltyResource
+from loyalty.reports.i18n import LABELS
 from tests import test_reports_fixture_db as fx
 
 SEGMENTS = ["all", "A", "B", "C", "D", "overview"]
@@ -294,8 +294,8 @@ def test_cell_writes_nan_inf_of_any_numeric_type_as_empty(tmp_path):
 
     import numpy as np
 
-    from reports.excel import _Book
-    from reports.i18n import Translator
+    from loyalty.reports.excel import _Book
+    from loyalty.reports.i18n import Translator
 
     path = tmp_path / "cells.xlsx"
     for constant_memory in (False, True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from pipeline.settings import Settings, load_settings
+from loyalty.settings import Settings, load_settings
 from tests.conftest import REPO
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from assets.snapshot import compute_snapshot
-from pipeline import db
-from pipeline.generate import generate
-from pipeline.ingest import ingest_source
-from pipeline.metric_params import metric_params
-from pipeline.settings import load_settings
+from loyalty.assets.snapshot import compute_snapshot
+from loyalty import db
+from loyalty.generate import generate
+from loyalty.ingest import ingest_source
+from loyalty.metric_params import metric_params
+from loyalty.settings import load_settings
 from tests.conftest import write_settings
 
 END = dt.date(2026, 3, 31)

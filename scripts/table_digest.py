@@ -1,0 +1,122 @@
+"""Digest of every table and view of a loyalty database, row for row, for before/after comparisons.
+
+    python scripts/table_digest.py out/loyalty.duckdb            # prints one line per table
+    python scripts/table_digest.py out/loyalty.duckdb --json F   # also writes the digests to F
+    python scripts/table_digest.py A.duckdb --compare B.duckdb   # exit 1 when any table differs
+
+A digest is the row count and a SHA-256 over the rows sorted on every column, each value written
+in a canonical text form. Columns that hold wall-clock times of the run or the run's id (when a
+row was written, not what it says) are left out; they are listed in VOLATILE. File names are
+reduced to their base name, so two checkouts in different folders compare equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+# (table, column): written from the clock or the run, not from the data
+VOLATILE = {
+    ("ingest_log", "loaded_at"),
+    ("ingest_log", "run_id"),
+    ("ingest_log", "modified_at"),
+    ("quarantine", "quarantined_at"),
+    ("snapshot_params", "computed_at"),
+    ("snapshot_params", "run_id"),
+    ("key_check_state", "verified_at"),
+    ("period_build_state", "built_at"),
+    ("email_log", "sent_at"),
+    ("email_log", "message_id"),
+}
+
+
+def digests(path: Path) -> dict[str, dict]:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'main' order by table_name"
+            ).fetchall()
+        ]
+        out = {}
+        for t in tables:
+            cols = [
+                r[0]
+                for r in conn.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = 'main' and table_name = ? order by ordinal_position",
+                    [t],
+                ).fetchall()
+            ]
+            kept = [c for c in cols if (t, c) not in VOLATILE]
+            exprs = [
+                f"regexp_replace(cast({_q(c)} as varchar), '^.*/', '')"
+                if c in ("file_name", "path")
+                else f"cast({_q(c)} as varchar)"
+                for c in kept
+            ]
+            rows = conn.execute(
+                f"select {', '.join(exprs)} from {_q(t)} order by all nulls first"
+            ).fetchall()
+            h = hashlib.sha256()
+            for row in rows:
+                h.update(json.dumps(row, ensure_ascii=False).encode())
+                h.update(b"\n")
+            out[t] = {"rows": len(rows), "columns": kept, "sha256": h.hexdigest()}
+        return out
+    finally:
+        conn.close()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def compare(a: dict[str, dict], b: dict[str, dict]) -> list[str]:
+    diffs = []
+    for t in sorted(set(a) | set(b)):
+        if t not in a or t not in b:
+            diffs.append(f"{t}: only in {'first' if t in a else 'second'}")
+            continue
+        if a[t]["columns"] != b[t]["columns"]:
+            diffs.append(f"{t}: columns differ: {a[t]['columns']} vs {b[t]['columns']}")
+        elif a[t]["sha256"] != b[t]["sha256"]:
+            diffs.append(f"{t}: rows differ ({a[t]['rows']} vs {b[t]['rows']} rows)")
+    return diffs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("database", type=Path)
+    ap.add_argument("--json", type=Path, help="write the digests to this file")
+    ap.add_argument("--compare", help="another database, or a digest JSON file written by --json")
+    args = ap.parse_args(argv)
+    mine = digests(args.database)
+    for t, d in mine.items():
+        print(f"{t:28} {d['rows']:>9} rows  {d['sha256'][:16]}")
+    if args.json:
+        args.json.write_text(json.dumps(mine, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if args.compare:
+        other_path = Path(args.compare)
+        other = (
+            json.loads(other_path.read_text(encoding="utf-8"))
+            if other_path.suffix == ".json"
+            else digests(other_path)
+        )
+        diffs = compare(mine, other)
+        for line in diffs:
+            print("DIFFERS:", line)
+        print("identical" if not diffs else f"{len(diffs)} table(s) differ")
+        return 1 if diffs else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
