@@ -6,8 +6,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-
-from loyalty.db import execute_file, transaction
+from loyalty.engine import execute_file, transaction
 
 
 def run_days(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:

@@ -2,10 +2,9 @@
 `ingest_log` and `quarantine` tables (SPEC §3)."""
 
 import dagster as dg
-
-from loyalty import db, ingest
+from loyalty import engine, ingest
 from loyalty.contracts import CONTRACTS
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.resources import LoyaltyResource
 
 
 def _markdown_table(rows: list[tuple], header: list[str]) -> str:
@@ -115,7 +114,7 @@ def _checks(kind: str) -> list[dg.AssetChecksDefinition]:
         # are checked against the whole table. The first check covers every row.
         with loyalty.connect() as conn:
             ingest.ensure_tables(conn)
-            verified = db.scalar(
+            verified = engine.scalar(
                 conn,
                 "select coalesce(max(verified_through), 0) from key_check_state where source = ?",
                 [kind],

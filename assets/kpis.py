@@ -4,14 +4,13 @@ import datetime as dt
 
 import dagster as dg
 import duckdb
-
 from loyalty.assets.daily_range import run_days
 from loyalty.assets.metric_results import markdown_table, preview_metadata
 from loyalty.assets.snapshot import stored_days_current
-from loyalty.db import execute_file, transaction
+from loyalty.engine import execute_file, transaction
 from loyalty.metric_params import metric_params, range_params, snapshot_params_json
-from loyalty.partitions import daily_partitions
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.partitions import daily_partitions
+from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import Settings
 
 

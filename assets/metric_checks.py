@@ -6,9 +6,8 @@ zero, and the metadata shows every count (never customer rows) so a failure expl
 
 import dagster as dg
 import duckdb
-
 from loyalty.metric_params import KPI_NAMES
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.resources import LoyaltyResource
 
 # the snapshot days written by the latest customer_snapshot run
 _LAST_WRITE = (

@@ -10,12 +10,11 @@ import json
 
 import dagster as dg
 import duckdb
-
+from loyalty import engine
 from loyalty.assets.metric_results import markdown_table, preview_metadata
-from loyalty import db
-from loyalty.db import execute_file, execute_sql, sql_text
+from loyalty.engine import execute_file, execute_sql, sql_text
 from loyalty.metric_params import metric_params
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import Settings
 
 # table -> (upstream assets, description); built in this order
@@ -73,18 +72,18 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
     fingerprint = json.dumps(params, sort_keys=True, default=str)
     since = _changed_since(conn, name, fingerprint)
     loads_seen = (
-        db.scalar(conn, "select max(load_id) from ingest_log")
-        if db.table_exists(conn, "ingest_log")
+        engine.scalar(conn, "select max(load_id) from ingest_log")
+        if engine.table_exists(conn, "ingest_log")
         else None
     )
     state = [name, dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen, fingerprint]
     if since == "all":
-        with db.transaction(conn):
+        with engine.transaction(conn):
             execute_file(conn, f"marts/{name}.sql", params)
             conn.execute("insert or replace into period_build_state values (?, ?, ?, ?)", state)
         return "full"
     if since is None:
-        gone = db.scalar(
+        gone = engine.scalar(
             conn,
             f"select count(*) from {name} where (period_type, period_start) not in "
             "(select period_type, period_start from report_periods)",
@@ -104,7 +103,7 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
     text = text.replace(head, f"create or replace temp table {name}__new as").replace(
         source, "select * from report_periods where end_as_of >= $changed_since\n"
     )
-    with db.transaction(conn):
+    with engine.transaction(conn):
         execute_sql(conn, text, {**params, "changed_since": since})
         conn.execute(
             f"delete from {name} where (period_type, period_start) in (select period_type, "
@@ -127,11 +126,11 @@ def _changed_since(conn: duckdb.DuckDBPyConnection, name: str, fingerprint: str)
         "select built_at, loads_seen, params_json from period_build_state where table_name = ?",
         [name],
     ).fetchall()
-    if not last or last[0][2] != fingerprint or not db.table_exists(conn, name):
+    if not last or last[0][2] != fingerprint or not engine.table_exists(conn, name):
         return "all"
     built_at, seen, _ = last[0]
     days = [
-        db.scalar(conn, "select min(as_of) from snapshot_params where computed_at >= ?", [built_at])
+        engine.scalar(conn, "select min(as_of) from snapshot_params where computed_at >= ?", [built_at])
     ]
     for table, column in (
         ("orders", "ordered_at"),
@@ -140,13 +139,13 @@ def _changed_since(conn: duckdb.DuckDBPyConnection, name: str, fingerprint: str)
     ):
         if seen is None:
             return "all"
-        if db.table_exists(conn, table):
+        if engine.table_exists(conn, table):
             days.append(
-                db.scalar(
+                engine.scalar(
                     conn, f"select min({column})::date from {table} where _load_id > ?", [seen]
                 )
             )
-    if seen is not None and db.scalar(
+    if seen is not None and engine.scalar(
         conn, "select count(*) from ingest_log where load_id > ? and keys_replaced > 0", [seen]
     ):
         return "all"  # a replaced row's old day is unknown

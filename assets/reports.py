@@ -1,10 +1,9 @@
 """Weekly reports (HTML + Excel per segment and an overview) and the weekly email, per ISO week."""
 
 import dagster as dg
-
-from loyalty import db
-from loyalty.partitions import weekly_partitions
-from loyalty.resources import LoyaltyResource
+from loyalty import engine
+from loyalty.orchestration.partitions import weekly_partitions
+from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.reports.email import EmailDeliveryError, send_weekly_email
 from loyalty.reports.export import write_segment_csvs
 from loyalty.reports.queries import Week, snapshot_exists, week_data
@@ -36,7 +35,7 @@ def weekly_reports(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) 
     settings = loyalty.get_settings()
     week = Week.from_partition_key(context.partition_key)
     with loyalty.connect(read_only=False) as conn:
-        if not db.table_exists(conn, "customer_snapshot") or not snapshot_exists(conn, week.end):
+        if not engine.table_exists(conn, "customer_snapshot") or not snapshot_exists(conn, week.end):
             raise dg.Failure(
                 description=f"no customer_snapshot for {week.end} (last day of {week.label}): "
                 "materialise customer_snapshot and the marts for that day first"

@@ -5,13 +5,12 @@ import datetime as dt
 
 import dagster as dg
 import duckdb
-
+from loyalty import engine
 from loyalty.assets.daily_range import replace_days, run_days
 from loyalty.assets.metric_results import markdown_table, preview_metadata
-from loyalty import db
 from loyalty.metric_params import metric_params, range_params, snapshot_params_json
-from loyalty.partitions import daily_partitions
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.partitions import daily_partitions
+from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import Settings
 
 
@@ -25,14 +24,14 @@ def compute_snapshot(
     """Replace the snapshot days start..end (and the thresholds stored with them) atomically.
     Returns how they were computed: `carry`, `day` or `range` (see `snapshot_path`)."""
     params_json = snapshot_params_json(settings)
-    has_log = db.table_exists(conn, "ingest_log")
+    has_log = engine.table_exists(conn, "ingest_log")
     params = {
         **metric_params(settings),
         **range_params(start, end),
         "params_json": params_json,
         "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
         "run_id": run_id,
-        "loads_seen": db.scalar(conn, "select max(load_id) from ingest_log") if has_log else None,
+        "loads_seen": engine.scalar(conn, "select max(load_id) from ingest_log") if has_log else None,
     }
     path = snapshot_path(conn, start, end, params_json)
     replace_days(conn, snapshot_files(path), params)
@@ -63,9 +62,9 @@ def stored_days_current(
     """Whether the stored snapshot of every one of `days` still holds: it exists, was computed
     with these thresholds, and no order or ticket dated on or before it was loaded, and no order or
     ticket key replaced, after it was computed (`snapshot_params.loads_seen`)."""
-    if not all(db.table_exists(conn, t) for t in ("snapshot_params", "ingest_log")):
+    if not all(engine.table_exists(conn, t) for t in ("snapshot_params", "ingest_log")):
         return False
-    if not db.scalar(
+    if not engine.scalar(
         conn,
         "select count(*) from information_schema.columns "
         "where table_name = 'snapshot_params' and column_name = 'loads_seen'",
@@ -77,7 +76,7 @@ def stored_days_current(
         ).fetchall()
         if not stored or stored[0][0] != params_json or stored[0][1] is None:
             return False
-        changed = db.scalar(
+        changed = engine.scalar(
             conn,
             """
             select

@@ -6,11 +6,10 @@ the complaint category) are written to the one-row table `ticket_settings` that 
 
 import dagster as dg
 import duckdb
-
 from loyalty.assets.metric_results import preview_metadata
-from loyalty.db import execute_file
+from loyalty.engine import execute_file
 from loyalty.metric_params import metric_params
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import Settings
 
 STAGING = ("stg_orders", "stg_tickets", "stg_surveys")

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import polars as pl
+from loyalty.generate import DEFAULT_END, TS_FORMAT
 
 from bench.measure import run_measured
-from loyalty.generate import DEFAULT_END, TS_FORMAT
 
 DAYS = 730
 ORDERS_PER_CUSTOMER = 3.45

@@ -28,7 +28,6 @@ class Pipeline:
         # the code location reads its partitions from this file when it is imported
         os.environ["LOYALTY_SETTINGS"] = settings_file
         import dagster as dg
-
         from loyalty import definitions
 
         self.dg = dg
@@ -98,10 +97,10 @@ def _settings(args):
 
 
 def _scalar(settings, sql: str, params=None):
-    from loyalty import db
+    from loyalty import engine
 
-    with db.connect(settings, read_only=True) as conn:
-        return db.scalar(conn, sql, params)
+    with engine.connect(settings, read_only=True) as conn:
+        return engine.scalar(conn, sql, params)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -114,9 +113,9 @@ def step_load(args: dict) -> dict:
     base = rss_mb()
     seconds = _timed(lambda: p.materialize(p.group("ingest") + p.group("staging"), "full load"))
     s = _settings(args)
-    from loyalty import db
+    from loyalty import engine
 
-    with db.connect(s, read_only=True) as conn:
+    with engine.connect(s, read_only=True) as conn:
         per_source = conn.execute(
             "select source, sum(rows_loaded), sum(rows_quarantined) from ingest_log group by 1 order by 1"
         ).fetchall()
@@ -148,13 +147,13 @@ def _snapshot_steps(p: Pipeline) -> dict:
 def step_snapshot_sql(args: dict) -> dict:
     """The same day through the asset's SQL function alone (no Dagster): what the run costs over
     the query itself."""
+    from loyalty import engine
     from loyalty.assets.snapshot import compute_snapshot
-    from loyalty import db
 
     s = _settings(args)
     day = dt.date.fromisoformat(args["as_of"])
     base = rss_mb()
-    with db.connect(s) as conn:
+    with engine.connect(s) as conn:
         seconds = _timed(lambda: compute_snapshot(conn, s, day, day))
     return {"seconds": seconds, "base_rss_mb": base}
 
@@ -200,10 +199,10 @@ def step_reports(args: dict) -> dict:
 
 
 def _nights_before(p: Pipeline, s, day: dt.date) -> None:
+    from loyalty import engine
     from loyalty.assets.snapshot import compute_snapshot
-    from loyalty import db
 
-    with db.connect(s) as conn:
+    with engine.connect(s) as conn:
         stored = {r[0] for r in conn.execute("select as_of from snapshot_params").fetchall()}
         for k in range(s.metrics.kpi_window_days, 0, -1):
             night = day - dt.timedelta(days=k)
@@ -241,14 +240,14 @@ def step_nightly(args: dict) -> dict:
     kpis = _timed(lambda: p.materialize([p.key("kpi_daily")], f"kpi board {day}", partition_key=day))
     kpi_states = str(p.metadata.get("kpi_daily", {}).get("customer_states_from", ""))
     period_marts = _timed(lambda: p.materialize(periods, "period marts"))
-    from loyalty import db
+    from loyalty import engine
 
-    with db.connect(s, read_only=True) as conn:
+    with engine.connect(s, read_only=True) as conn:
         loaded = conn.execute(
             "select file_name, status, rows_loaded from ingest_log where load_id > ? order by load_id",
             [last_load],
         ).fetchall()
-        rows = db.scalar(conn, "select count(*) from customer_snapshot where as_of = ?", [day])
+        rows = engine.scalar(conn, "select count(*) from customer_snapshot where as_of = ?", [day])
     return {"seconds": ingest + snapshot, "base_rss_mb": base, "ingest_seconds": ingest,
             "snapshot_seconds": snapshot, **snapshot_steps, "kpi_seconds": kpis,
             "period_marts_seconds": period_marts, "kpi_states": kpi_states, "night_before_seconds": night_before,

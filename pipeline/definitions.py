@@ -4,13 +4,12 @@ sensors and the executor. docs/operations.md explains how they run."""
 from __future__ import annotations
 
 import dagster as dg
-
 from loyalty import assets
-from loyalty.jobs import build_jobs
-from loyalty.partitions import location_settings, settings_file
-from loyalty.resources import LoyaltyResource
-from loyalty.schedules import build_schedules
-from loyalty.sensors import build_landing_files_sensor, run_failure_alert
+from loyalty.orchestration.jobs import build_jobs
+from loyalty.orchestration.partitions import location_settings, settings_file
+from loyalty.orchestration.resources import LoyaltyResource
+from loyalty.orchestration.schedules import build_schedules
+from loyalty.orchestration.sensors import build_landing_files_sensor, run_failure_alert
 
 all_assets = dg.load_assets_from_package_module(assets)
 all_checks = dg.load_asset_checks_from_package_module(assets)

@@ -23,7 +23,6 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from loyalty.contracts import CUSTOMERS, ORDERS, SURVEYS, TICKETS
 
 DEFAULT_END = date(2026, 11, 15)

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-
-from loyalty import db
+from loyalty import engine
 from loyalty.contracts import CONTRACTS, Contract
 from loyalty.settings import ReaderOptions, Settings, SourceMapping
 from loyalty.validation import failing_rows
@@ -78,7 +77,7 @@ class _Unit:
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    db.execute_file(conn, "ingest/tables.sql")
+    engine.execute_file(conn, "ingest/tables.sql")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,7 +288,7 @@ def ingest_source(
     result = SourceResult(kind)
     ensure_tables(conn)
     if mapping is None or not mapping.enabled:
-        result.table_rows = db.scalar(conn, f"select count(*) from {kind}")
+        result.table_rows = engine.scalar(conn, f"select count(*) from {kind}")
         return result
     known = {
         (name, size, mtime)
@@ -314,7 +313,7 @@ def ingest_source(
             conn.execute("rollback")
         conn.execute(f"set TimeZone = '{_checked_tz(settings.timezone)}'")
         raise
-    result.table_rows = db.scalar(conn, f"select count(*) from {kind}")
+    result.table_rows = engine.scalar(conn, f"select count(*) from {kind}")
     return result
 
 
@@ -343,7 +342,7 @@ def _already_loaded(conn, kind: str, unit: _Unit) -> tuple[bool, str | None]:
 def _load_unit(conn, settings, contract, mapping, unit, run_id) -> FileResult | None:
     kind = contract.kind
     seen, original = _already_loaded(conn, kind, unit)
-    load_id = db.scalar(conn, "select nextval('load_id_seq')")
+    load_id = engine.scalar(conn, "select nextval('load_id_seq')")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if seen:
         if original is None:
@@ -441,7 +440,7 @@ def _number_lines(conn, raw: str, rejects: str, first_data_line: int) -> str:
     adds, to each row, how many rejected lines came before it (a sort, bounded by the memory
     limit, where a correlated count over every row would not be)."""
     base = f"{first_data_line} + r.rowid - (select min(rowid) from {raw})"
-    if not db.scalar(conn, f"select count(*) from {rejects}"):
+    if not engine.scalar(conn, f"select count(*) from {rejects}"):
         return f"(select r.*, {base} as _line from {raw} r) as src"
     conn.execute(
         f"""
@@ -570,7 +569,7 @@ def _type_validate_and_upsert(
 
     # pandera validates the typed rows batch by batch (memory stays bounded whatever the file size);
     # failing rows, with their reasons, go to quarantine
-    with db.memory_lent(conn, settings, VALIDATION_MEMORY_SHARE):
+    with engine.memory_lent(conn, settings, VALIDATION_MEMORY_SHARE):
         reader = conn.sql(f"select * exclude (_line, _line_count) from {typed}").to_arrow_reader(
             VALIDATION_BATCH_ROWS
         )
@@ -598,13 +597,13 @@ def _type_validate_and_upsert(
             ) where k > 1"""
     )
 
-    rows_read = db.scalar(conn, f"select count(*) from {raw}") + db.scalar(
+    rows_read = engine.scalar(conn, f"select count(*) from {raw}") + engine.scalar(
         conn, f"select count(distinct line) from {rejects}"
     )
     if mapping.files is None:
-        rows_read = db.scalar(conn, f"select count(*) from {raw}")
-    mapped_lines = db.scalar(conn, f"select coalesce(sum(_line_count), 0) from {typed}")
-    parsed_rows = db.scalar(conn, f"select count(*) from {raw}")
+        rows_read = engine.scalar(conn, f"select count(*) from {raw}")
+    mapped_lines = engine.scalar(conn, f"select coalesce(sum(_line_count), 0) from {typed}")
+    parsed_rows = engine.scalar(conn, f"select count(*) from {raw}")
     rows_filtered = parsed_rows - int(mapped_lines)
 
     # quarantine: rejected rows with their record as JSON (never logged), and unparseable lines
@@ -629,13 +628,13 @@ def _type_validate_and_upsert(
                       from {rejects} group by line)""",
             {"load_id": load_id, "kind": kind, "file": unit.name, "now": now},
         )
-    q_lines = db.scalar(
+    q_lines = engine.scalar(
         conn, "select coalesce(sum(line_count), 0) from quarantine where load_id = ?", [load_id]
     )
 
     good = f"(select * from {typed} where _row not in (select _row from {bad_table}))"
-    keys_loaded = db.scalar(conn, f"select count(*) from {good}")
-    keys_replaced = db.scalar(
+    keys_loaded = engine.scalar(conn, f"select count(*) from {good}")
+    keys_replaced = engine.scalar(
         conn, f"select count(*) from {kind} where {key} in (select {key} from {good})"
     )
     conn.execute(f"delete from {kind} where {key} in (select {key} from {good})")
@@ -643,7 +642,7 @@ def _type_validate_and_upsert(
         f"insert into {kind} ({cols}, _load_id, _line) select {cols}, $load_id, _line from {good}",
         {"load_id": load_id},
     )
-    rows_loaded = db.scalar(conn, f"select coalesce(sum(_line_count), 0) from {good}")
+    rows_loaded = engine.scalar(conn, f"select coalesce(sum(_line_count), 0) from {good}")
     fr = FileResult(
         unit.name,
         "loaded",

@@ -17,9 +17,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import dagster as dg
-
-from loyalty import db
-from loyalty.jobs import select_keys
+from loyalty import engine
+from loyalty.orchestration.jobs import select_keys
 from loyalty.settings import Settings, load_settings
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -70,8 +69,8 @@ def _ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
 def default_as_of(settings: Settings) -> dt.date | None:
     """The last day with orders, at most yesterday in the business time zone."""
     yesterday = dt.datetime.now(zoneinfo.ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
-    with db.connect(settings, read_only=True) as conn:
-        last = db.scalar(conn, "select max(ordered_at)::date from orders")
+    with engine.connect(settings, read_only=True) as conn:
+        last = engine.scalar(conn, "select max(ordered_at)::date from orders")
     return None if last is None else min(last, yesterday)
 
 
@@ -128,7 +127,7 @@ def run_all(
 
     log(f"[1/4] ingest: {', '.join(k.to_user_string() for k in ingest_keys)}")
     materialize(ingest_keys + staging_keys, "ingest")
-    with db.connect(settings, read_only=True) as conn:
+    with engine.connect(settings, read_only=True) as conn:
         for src, files, loaded, quarantined in conn.execute(
             """select source, count(*), sum(rows_loaded), sum(rows_quarantined) from ingest_log
                group by 1 order by 1"""
@@ -144,13 +143,13 @@ def run_all(
                 "no orders loaded: nothing to compute (check sources.orders in the settings)"
             )
     start = settings.schedules.start_date
-    with db.connect(settings, read_only=True) as conn:
-        first_order = db.scalar(conn, "select min(ordered_at)::date from orders")
+    with engine.connect(settings, read_only=True) as conn:
+        first_order = engine.scalar(conn, "select min(ordered_at)::date from orders")
         stored = set()
         if (
             not rebuild
-            and db.table_exists(conn, "customer_snapshot")
-            and db.table_exists(conn, "kpi_daily")
+            and engine.table_exists(conn, "customer_snapshot")
+            and engine.table_exists(conn, "kpi_daily")
         ):
             stored = {
                 r[0]

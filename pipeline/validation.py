@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaErrors
-
 from loyalty.contracts import Contract
+from pandera.errors import SchemaErrors
 
 _DTYPES = {"VARCHAR": pl.Utf8, "TIMESTAMP": pl.Datetime, "INTEGER": pl.Int32}
 

@@ -13,9 +13,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from loyalty.settings import Settings
 from loyalty.reports.i18n import Translator
 from loyalty.reports.smtp import SmtpConfig, describe_error, open_session, smtp_config_from_env
+from loyalty.settings import Settings
 
 
 class AlertDeliveryError(Exception):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
-
 from loyalty.reports.i18n import Translator
 from loyalty.reports.queries import RATE_KPIS, TIERS, SegmentData, WeekData
 

@@ -26,14 +26,13 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import duckdb
-
-from loyalty.settings import Settings
 from loyalty.reports import charts, excel, html
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.i18n import Translator
 from loyalty.reports.queries import Week, WeekData, week_data
 from loyalty.reports.render import translator, week_folder
 from loyalty.reports.smtp import SmtpConfig, describe_error, open_session, smtp_config_from_env
+from loyalty.settings import Settings
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 EMAIL_LOG_DDL = """

@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.worksheet import Worksheet
-
 from loyalty.reports.export import csv_name
 from loyalty.reports.i18n import Translator
 from loyalty.reports.queries import EXCEL_MAX_ROWS, SegmentData, WeekData
+from xlsxwriter.worksheet import Worksheet
 
 RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import duckdb
-
 from loyalty.reports import queries
 from loyalty.reports.queries import Week
 

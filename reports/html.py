@@ -12,12 +12,11 @@ from typing import Any
 
 import jinja2
 import plotly.graph_objects as go
-from markupsafe import Markup
-
 from loyalty.reports import charts
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.i18n import Translator
 from loyalty.reports.queries import WeekData
+from markupsafe import Markup
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}

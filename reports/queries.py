@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-
 from loyalty.contracts import CONTRACTS
 from loyalty.metric_params import KPI_NAMES
 from loyalty.settings import Settings

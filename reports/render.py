@@ -10,10 +10,10 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from loyalty.settings import Settings
 from loyalty.reports import excel, html
 from loyalty.reports.i18n import Translator
 from loyalty.reports.queries import WeekData
+from loyalty.settings import Settings
 
 
 def week_folder(settings: Settings, week_label: str) -> Path:

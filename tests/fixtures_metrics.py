@@ -9,8 +9,7 @@ from pathlib import Path
 
 import duckdb
 import yaml
-
-from loyalty.db import connect, execute_file
+from loyalty.engine import connect, execute_file
 from loyalty.settings import Settings, load_settings
 
 _ids = itertools.count(1)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from loyalty.contracts import CONTRACTS
-from loyalty.db import connect
+from loyalty.engine import connect
 from loyalty.ingest import ensure_tables
 from loyalty.settings import load_settings
+
 from tests.conftest import write_settings
 
 

@@ -6,8 +6,9 @@ import subprocess
 import sys
 import time
 
-from loyalty import db
+from loyalty import engine
 from loyalty.settings import load_settings
+
 from tests.conftest import write_settings
 
 
@@ -15,7 +16,7 @@ def test_connections_apply_memory_limit_and_business_time_zone(tmp_path):
     settings = load_settings(
         write_settings(tmp_path, {"timezone": "Asia/Shanghai", "duckdb": {"memory_limit": "512MB"}})
     )
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         tz, limit, temp = conn.execute(
             "select current_setting('TimeZone'), current_setting('memory_limit'), current_setting('temp_directory')"
         ).fetchall()[0]
@@ -37,7 +38,7 @@ print('held', flush=True); time.sleep(2); c.close()
     try:
         assert p.stdout.readline().strip() == "held"
         started = time.monotonic()
-        with db.connect(settings) as conn:
+        with engine.connect(settings) as conn:
             assert conn.execute("select count(*) from t").fetchall() == [(1,)]
         assert time.monotonic() - started > 0.5  # it really waited for the other process
     finally:
@@ -46,18 +47,18 @@ print('held', flush=True); time.sleep(2); c.close()
 
 def test_memory_lent_lowers_the_limit_for_a_while_and_restores_it(tmp_path):
     settings = load_settings(write_settings(tmp_path, {"duckdb": {"memory_limit": "1GB"}}))
-    assert db.memory_limit_bytes(settings) == 10**9
+    assert engine.memory_limit_bytes(settings) == 10**9
 
     def limit(conn) -> str:
         return conn.execute("select current_setting('memory_limit')").fetchall()[0][0]
 
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         configured = limit(conn)
-        with db.memory_lent(conn, settings, 0.3):
+        with engine.memory_lent(conn, settings, 0.3):
             assert limit(conn).replace(" ", "") == "667.5MiB"  # 0.7 * 10^9 bytes
         assert limit(conn) == configured
         try:
-            with db.memory_lent(conn, settings, 0.5):
+            with engine.memory_lent(conn, settings, 0.5):
                 raise RuntimeError("validation failed")
         except RuntimeError:
             pass

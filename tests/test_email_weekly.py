@@ -13,11 +13,11 @@ import dagster as dg
 import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
-
+from loyalty import engine
 from loyalty.assets.reports import weekly_email, weekly_reports
-from loyalty import db
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.reports.alerts import send_alert
+
 from tests import test_reports_fixture_db as fx
 
 RECIPIENTS = ["manager@example.com", "cx-lead@example.com", "ops-lead@example.com"]
@@ -85,7 +85,7 @@ def _run(resource, assets=(weekly_email,), raise_on_error=True):
 
 
 def _log(settings):
-    with db.connect(settings, read_only=True) as conn:
+    with engine.connect(settings, read_only=True) as conn:
         return conn.execute(
             "select recipient, mode, message_id from email_log where week = ? order by recipient",
             [fx.WEEK_LABEL],

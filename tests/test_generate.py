@@ -11,7 +11,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from loyalty.contracts import CONTRACTS
 from loyalty.generate import generate, main
 

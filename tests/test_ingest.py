@@ -10,11 +10,11 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-
-from loyalty.db import connect
+from loyalty.engine import connect
 from loyalty.ingest import IngestError, ingest_source
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import SettingsError, load_settings
+
 from tests.conftest import write_settings
 
 ORDERS_HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"

@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from loyalty import engine
 from loyalty.assets.kpis import compute_kpis
 from loyalty.assets.snapshot import compute_snapshot
-from loyalty import db
 from loyalty.ingest import ingest_source
 from loyalty.metric_params import metric_params
+
 from tests.test_snapshot_scale import END, _loaded
 
 
@@ -25,9 +26,9 @@ def _board(conn, day: dt.date) -> list[tuple]:
 def test_the_board_from_snapshots_equals_the_board_from_orders(tmp_path):
     settings = _loaded(tmp_path, None)
     window = settings.metrics.kpi_window_days
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         ingest_source(conn, settings, "surveys")
-        db.execute_file(conn, "staging/stg_surveys.sql", metric_params(settings))
+        engine.execute_file(conn, "staging/stg_surveys.sql", metric_params(settings))
         compute_snapshot(conn, settings, END - dt.timedelta(days=window + 10), END)
         compute_kpis(conn, settings, END - dt.timedelta(days=7), END - dt.timedelta(days=7))
         assert compute_kpis(conn, settings, END, END, states="orders") == "orders"
@@ -43,6 +44,6 @@ def test_the_board_from_snapshots_equals_the_board_from_orders(tmp_path):
         f"LATE-1,C000001,{END - dt.timedelta(days=3)} 12:00:00,50.00,completed,,web\n",
         encoding="utf-8",
     )
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         ingest_source(conn, settings, "orders")
         assert compute_kpis(conn, settings, END, END) == "orders"

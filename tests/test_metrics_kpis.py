@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from loyalty.engine import connect
 
-from loyalty.db import connect
 from tests.fixtures_metrics import (
     add_order,
     build_kpis,

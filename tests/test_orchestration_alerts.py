@@ -8,12 +8,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-
-from loyalty.alerting import AlertOutbox, compose_alert
-from loyalty.jobs import build_jobs
-from loyalty.resources import LoyaltyResource
-from loyalty.sensors import run_failure_alert
+from loyalty.orchestration.alerting import AlertOutbox, compose_alert
+from loyalty.orchestration.jobs import build_jobs
+from loyalty.orchestration.resources import LoyaltyResource
+from loyalty.orchestration.sensors import run_failure_alert
 from loyalty.settings import load_settings
+
 from tests.conftest import REPO
 from tests.test_orchestration_support import smtp_sink, tiny_landing  # noqa: F401 (fixture)
 

@@ -10,9 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from loyalty.db import connect
+from loyalty.engine import connect
 from loyalty.ingest import ingest_source
 from loyalty.settings import load_settings
+
 from tests.conftest import REPO, write_settings
 
 HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
@@ -22,7 +23,7 @@ HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
 LOADER = """
 import sys, time
 from loyalty import ingest
-from loyalty.db import connect
+from loyalty.engine import connect
 from loyalty.settings import load_settings
 
 original = ingest._load_unit

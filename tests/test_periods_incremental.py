@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from loyalty import engine
 from loyalty.assets.periods import INCREMENTAL, compute_period_table, compute_periods
 from loyalty.assets.snapshot import compute_snapshot
-from loyalty import db
 from loyalty.ingest import ingest_source
 from loyalty.metric_params import metric_params
+
 from tests.test_snapshot_scale import END, _loaded
 
 
@@ -30,12 +31,12 @@ def _tables(conn) -> dict[str, list[tuple]]:
 
 def test_an_incremental_build_equals_a_build_from_scratch(tmp_path):
     settings = _loaded(tmp_path, None)
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         ingest_source(conn, settings, "surveys")
-        db.execute_file(conn, "staging/stg_surveys.sql", metric_params(settings))
+        engine.execute_file(conn, "staging/stg_surveys.sql", metric_params(settings))
     first = END - dt.timedelta(days=70)
     middle = END - dt.timedelta(days=10)
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         compute_snapshot(conn, settings, first, middle)
         compute_periods(conn, settings)
         assert {compute_period_table(conn, settings, n) for n in INCREMENTAL} == {"unchanged"}
@@ -51,7 +52,7 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path):
         f"LATE-1,{customer},{late} 12:00:00,50.00,completed,,web\n",
         encoding="utf-8",
     )
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         ingest_source(conn, settings, "orders")
         compute_period_table(conn, settings, "report_periods")
         built = {n: compute_period_table(conn, settings, n) for n in INCREMENTAL}
@@ -60,7 +61,7 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path):
         conn.execute("delete from period_build_state")
         assert {compute_period_table(conn, settings, n) for n in INCREMENTAL} == {"full"}
         from_scratch = _tables(conn)
-        periods = db.scalar(conn, "select count(*) from report_periods")
+        periods = engine.scalar(conn, "select count(*) from report_periods")
     assert periods > 10
     assert all(incremental[n] for n in INCREMENTAL)
     assert incremental == from_scratch

@@ -12,8 +12,7 @@ import random
 from pathlib import Path
 
 import duckdb
-
-from loyalty import db
+from loyalty import engine
 from loyalty.settings import load_settings
 
 WEEK_KEY = "2026-11-09"  # Monday of 2026-W46
@@ -78,8 +77,8 @@ def _flag(value: float, target: float | None, direction: str) -> str:
 def build(settings) -> Path:
     """Create the fixture tables in the settings' database file."""
     rnd = random.Random(46)
-    with db.connect(settings) as conn:
-        db.execute_file(conn, "ingest/tables.sql")
+    with engine.connect(settings) as conn:
+        engine.execute_file(conn, "ingest/tables.sql")
         _marts(conn, rnd)
         _inputs(conn, rnd)
     return settings.database_path
@@ -275,7 +274,7 @@ def _inputs(conn: duckdb.DuckDBPyConnection, rnd: random.Random) -> None:
 def test_fixture_snapshots_are_consistent(tmp_path):
     settings = settings_for(tmp_path)
     build(settings)
-    with db.connect(settings, read_only=True) as conn:
+    with engine.connect(settings, read_only=True) as conn:
         bad = conn.execute(
             """select count(*) from customer_snapshot
                where churn_risk <> (inactive or complaints or activity_drop)

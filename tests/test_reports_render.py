@@ -10,11 +10,11 @@ import dagster as dg
 import markupsafe
 import openpyxl
 import pytest
-
+from loyalty import engine
 from loyalty.assets.reports import weekly_reports
-from loyalty import db
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.reports.i18n import LABELS
+
 from tests import test_reports_fixture_db as fx
 
 SEGMENTS = ["all", "A", "B", "C", "D", "overview"]
@@ -99,13 +99,13 @@ def test_html_board_flags_are_text_not_colour_only_and_low_samples_marked(render
     assert re.search(r"(on target|off target|alert|no target)", board)
     assert board.count("n = ") == 6  # n beside every KPI
     # fixture NPS n on DAY is below 30 or not: the mark follows the table
-    with db.connect(rendered[0], read_only=True) as conn:
+    with engine.connect(rendered[0], read_only=True) as conn:
         n = conn.execute("select n from kpi_daily where as_of = ? and kpi = 'nps'", [fx.DAY]).fetchone()[0]
     assert ("low sample" in board) == (n < 30 or _any_low_n(rendered[0]))
 
 
 def _any_low_n(settings) -> bool:
-    with db.connect(settings, read_only=True) as conn:
+    with engine.connect(settings, read_only=True) as conn:
         return bool(conn.execute("select count(*) from kpi_daily where as_of = ? and n < 30", [fx.DAY]).fetchone()[0])
 
 
@@ -133,7 +133,7 @@ def test_workbook_numbers_equal_the_database(rendered):
     customers = {r["Customer"]: r for r in _table(wb["Customers"], 1)}
     retention = _table(wb["Retention"], 1)
     service = {r["Priority"]: r for r in _table(wb["Service"], 1)}
-    with db.connect(settings, read_only=True) as conn:
+    with engine.connect(settings, read_only=True) as conn:
         kpis = conn.execute("select kpi, value, n from kpi_daily where as_of = ?", [fx.DAY]).fetchall()
         snap = conn.execute(
             "select customer_id, monetary::double, rfm_score, tier, last_order_at::date "
@@ -174,7 +174,7 @@ def test_segment_workbook_holds_only_that_tier(rendered):
     settings, _, folder = rendered
     wb = openpyxl.load_workbook(_path(folder, "B", "xlsx"))
     rows = _table(wb["Customers"], 1)
-    with db.connect(settings, read_only=True) as conn:
+    with engine.connect(settings, read_only=True) as conn:
         n = conn.execute(
             "select count(*) from customer_snapshot where as_of = ? and tier = 'B'", [fx.DAY]
         ).fetchone()[0]
@@ -252,7 +252,7 @@ def test_both_locales_have_the_same_keys():
 def test_an_empty_denominator_nan_is_an_empty_cell(tmp_path):
     settings = fx.settings_for(tmp_path, "en")
     fx.build(settings)
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         conn.execute("update nps_period set nps = 'nan'::double, nps_moe95 = null where tier = 'A'")
     result = dg.materialize(
         [weekly_reports], partition_key=fx.WEEK_KEY,
@@ -268,7 +268,7 @@ def test_nan_and_inf_are_empty_cells_on_every_numeric_path(tmp_path):
     empty cell, never `TypeError: NAN/INF not supported in write_number()`."""
     settings = fx.settings_for(tmp_path, "en")
     fx.build(settings)
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         conn.execute("update kpi_daily set value = 'nan'::double, change_7d = 'inf'::double "
                      "where as_of = ? and kpi in ('churn_rate', 'nps')", [fx.DAY])
         conn.execute("update retention_period set kept_rate = 'nan'::double, churn_rate = '-inf'::double")
@@ -293,7 +293,6 @@ def test_cell_writes_nan_inf_of_any_numeric_type_as_empty(tmp_path):
     from decimal import Decimal
 
     import numpy as np
-
     from loyalty.reports.excel import _Book
     from loyalty.reports.i18n import Translator
 
@@ -329,7 +328,7 @@ def test_customer_sheets_capped_in_sql_with_note_and_full_csv(tmp_path):
     folder = settings.output_path / fx.WEEK_LABEL
     md = result.asset_materializations_for_node("weekly_reports")[0].metadata
     assert md["csv_count"].value == 10
-    with db.connect(settings, read_only=True) as conn:
+    with engine.connect(settings, read_only=True) as conn:
         for seg in ("all", "B"):
             where = "" if seg == "all" else f" and tier = '{seg}'"
             top5 = [r[0] for r in conn.execute(

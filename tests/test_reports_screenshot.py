@@ -8,9 +8,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-
 from loyalty.assets.reports import weekly_reports
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.resources import LoyaltyResource
+
 from tests import test_reports_fixture_db as fx
 
 REPO = Path(__file__).resolve().parent.parent

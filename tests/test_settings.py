@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from loyalty.settings import Settings, load_settings
 from pydantic import BaseModel
 
-from loyalty.settings import Settings, load_settings
 from tests.conftest import REPO
 
 

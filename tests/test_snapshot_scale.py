@@ -11,13 +11,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
+from loyalty import engine
 from loyalty.assets.snapshot import compute_snapshot
-from loyalty import db
 from loyalty.generate import generate
 from loyalty.ingest import ingest_source
 from loyalty.metric_params import metric_params
 from loyalty.settings import load_settings
+
 from tests.conftest import write_settings
 
 END = dt.date(2026, 3, 31)
@@ -43,11 +43,11 @@ def _loaded(folder: Path, metrics: dict | None):
     write_settings(folder, {"metrics": metrics} if metrics else None)
     generate(folder / "landing", customers=1200, days=240, seed=7, end=END)
     settings = load_settings(folder / "settings.yaml")
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         for kind in ("orders", "tickets"):
             ingest_source(conn, settings, kind)
         for name in ("staging/stg_orders.sql", "staging/stg_tickets.sql"):
-            db.execute_file(conn, name, metric_params(settings))
+            engine.execute_file(conn, name, metric_params(settings))
     return settings
 
 
@@ -62,7 +62,7 @@ def _rows(conn, start: dt.date, end: dt.date) -> list[tuple]:
 def test_a_range_in_one_run_equals_the_days_one_at_a_time(tmp_path, metrics):
     settings = _loaded(tmp_path, metrics)
     start = END - dt.timedelta(days=RANGE_DAYS - 1)
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         compute_snapshot(conn, settings, start, END)
         in_one_run = _rows(conn, start, END)
         conn.execute("delete from customer_snapshot")
@@ -82,7 +82,7 @@ def test_a_range_in_one_run_equals_the_days_one_at_a_time(tmp_path, metrics):
 def test_a_late_order_for_a_stored_day_stops_the_carry(tmp_path):
     settings = _loaded(tmp_path, SHORT_WINDOWS)
     first, second = END - dt.timedelta(days=1), END
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         assert compute_snapshot(conn, settings, first - dt.timedelta(days=1), first) == "range"
         customer, lifetime = conn.execute(
             "select customer_id, lifetime_orders from customer_snapshot where as_of = ? "
@@ -96,7 +96,7 @@ def test_a_late_order_for_a_stored_day_stops_the_carry(tmp_path):
         f"LATE-1,{customer},{late} 12:00:00,123.45,completed,,web\n",
         encoding="utf-8",
     )
-    with db.connect(settings) as conn:
+    with engine.connect(settings) as conn:
         ingest_source(conn, settings, "orders")
         assert compute_snapshot(conn, settings, second, second) == "day"
         after_late = _rows(conn, second, second)
@@ -107,7 +107,7 @@ def test_a_late_order_for_a_stored_day_stops_the_carry(tmp_path):
         assert compute_snapshot(conn, settings, second, second) == "carry"
         assert _rows(conn, second, second) == after_late
         assert (
-            db.scalar(
+            engine.scalar(
                 conn,
                 "select lifetime_orders from customer_snapshot where as_of = ? and customer_id = ?",
                 [first, customer],

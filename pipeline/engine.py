@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
 from loyalty.settings import Settings
+from loyalty.sqlsafe import checked_tz
 
 SQL_DIR = Path(str(importlib.resources.files("loyalty.sql")))
 
@@ -41,7 +41,7 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
     try:
         # the business time zone is the session zone, so casts and date parts agree with "day D"
         # (set after connecting: ICU is loaded lazily and cannot be configured at open time)
-        conn.execute(f"set TimeZone = '{_safe_tz(settings.timezone)}'")
+        conn.execute(f"set TimeZone = '{checked_tz(settings.timezone)}'")
         yield conn
     finally:
         conn.close()
@@ -114,12 +114,6 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
-def _safe_tz(name: str) -> str:
-    # validated against the IANA database when the settings loaded; this guards the quoting
-    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name):
-        raise ValueError(f"unusable time zone name {name!r}")
-    return name
-
 
 def sql_text(name: str) -> str:
     """The text of `sql/<name>` (name like 'marts/customer_snapshot.sql')."""
@@ -154,6 +148,30 @@ def execute_file(
     conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
 ) -> None:
     execute_sql(conn, sql_text(name), params)
+
+
+def query_file(
+    conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of the one `select` in `sql/<name>`, as dicts, binding only the `$name` parameters
+    the query uses (a report query names what it needs; extra keys are ignored)."""
+    return query_sql(conn, sql_text(name), params)
+
+
+def query_sql(
+    conn: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    stmts = split_statements(text)
+    if len(stmts) != 1:
+        raise ValueError(f"a query file holds one statement, not {len(stmts)}")
+    params = dict(params or {})
+    used = set(_PARAM.findall(_strip_comments(stmts[0])))
+    missing = used - set(params)
+    if missing:
+        raise KeyError(f"SQL parameter(s) {sorted(missing)} not given")
+    cur = conn.execute(stmts[0], {k: params[k] for k in used} if used else None)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 def _strip_comments(stmt: str) -> str:

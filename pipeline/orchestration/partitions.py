@@ -12,10 +12,9 @@ import os
 from pathlib import Path
 
 import dagster as dg
-
 from loyalty.settings import Settings, load_settings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def settings_file() -> str:

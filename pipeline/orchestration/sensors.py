@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 import dagster as dg
-
-from loyalty.alerting import AlertOutbox, compose_alert
-from loyalty.resources import LoyaltyResource
+from loyalty.orchestration.alerting import AlertOutbox, compose_alert
+from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import Settings
 
 SETTLE_SECONDS = 60

@@ -16,7 +16,6 @@ import datetime as dt
 import zoneinfo
 
 import dagster as dg
-
 from loyalty.settings import Settings
 
 

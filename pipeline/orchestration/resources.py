@@ -15,8 +15,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
-
-from loyalty import db
+from loyalty import engine
 from loyalty.settings import Settings, load_settings
 
 
@@ -29,6 +28,16 @@ class LoyaltyResource(dg.ConfigurableResource):
         return load_settings(self.settings_file, self.overrides or None)
 
     @contextmanager
+    def session(
+        self, read_only: bool = False
+    ) -> Iterator[tuple[Settings, duckdb.DuckDBPyConnection]]:
+        """The settings, parsed once for the step, and a connection opened with them (closed in
+        `finally` by the engine). Every asset and check uses this."""
+        settings = self.get_settings()
+        with engine.connect(settings, read_only=read_only) as conn:
+            yield settings, conn
+
+    @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with db.connect(self.get_settings(), read_only=read_only) as conn:
+        with self.session(read_only=read_only) as (_settings, conn):
             yield conn

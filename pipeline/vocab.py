@@ -1,0 +1,47 @@
+"""Every fixed list of names and values, defined once (core layer: imports nothing of ours).
+
+Settings validate against these, the SQL receives them as bound parameters (never as literals
+repeated in SQL text), the reports label and order by them, and the generator draws from them.
+What they mean: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+# customer tiers, best first (docs/metrics.md, "Tiers"); `ALL` is the whole base in period tables
+TIERS: tuple[str, ...] = ("A", "B", "C", "D")
+ALL = "all"
+TIER_KEYS: tuple[str, ...] = (ALL, *TIERS)
+
+# order status (the orders contract); only `COUNTED_STATUS` orders count in the metrics
+ORDER_STATUSES: tuple[str, ...] = ("completed", "cancelled", "refunded")
+COUNTED_STATUS = "completed"
+
+# ticket priority (the tickets contract), most urgent first, with their default SLA hours
+PRIORITIES: tuple[str, ...] = ("urgent", "important", "general")
+PRIORITY_KEYS: tuple[str, ...] = (ALL, *PRIORITIES)
+DEFAULT_SLA_HOURS: dict[str, float] = {"urgent": 24.0, "important": 72.0, "general": 168.0}
+
+# period types of the period marts
+PERIOD_TYPES: tuple[str, ...] = ("week", "month", "quarter")
+
+# lifecycle stages by tenure
+LIFECYCLE_STAGES: tuple[str, ...] = ("new", "growing", "mature")
+
+# churn flags of customer_snapshot, in the order churn_reasons lists them
+CHURN_FLAGS: tuple[str, ...] = ("inactive", "complaints", "activity_drop")
+
+# The KPI board rows, in display order (SPEC §4 fixes which KPIs exist; their targets, alerts,
+# directions and owners are settings). `RATE_KPIS` are shares in [0, 1]; the rest are scores.
+KPI_NAMES: tuple[str, ...] = (
+    "churn_rate",
+    "tier_a_kept_rate",
+    "complaint_timeliness",
+    "tier_d_activation",
+    "nps",
+    "repurchase_rate",
+)
+RATE_KPIS: frozenset[str] = frozenset(KPI_NAMES) - {"nps"}
+KPI_DIRECTIONS: tuple[str, ...] = ("higher", "lower")
+
+# the flags kpi_board.sql writes into kpi_daily.flag
+KPI_FLAGS: tuple[str, ...] = ("on_target", "off_target", "alert", "no_target", "no_data")
