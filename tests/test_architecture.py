@@ -8,6 +8,8 @@ The check reads the source with `ast` (nothing is imported), so it sees imports 
 from __future__ import annotations
 
 import ast
+import tomllib
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -207,6 +209,34 @@ def test_the_checker_reads_every_kind_of_import():
     ]
     assert [layer_of(t) for t in targets[1:]] == [1, 4, 4, 1, 4, 5]
     assert layer_of("loyalty.ingest.files") == 2 and layer_of("loyalty.unknown") is None
+
+
+def test_module_names_are_unique():
+    """x.py beside a folder x/ (a module being split up): one of the two is unimportable."""
+    counts = Counter(m.name for m in package_modules())
+    clashes = [
+        f"{name}: " + ", ".join(str(m.path) for m in package_modules() if m.name == name)
+        for name, n in counts.items()
+        if n > 1
+    ]
+    fail_with("files that map to the same module name", clashes)
+
+
+def test_every_folder_is_a_package_listed_for_the_wheel():
+    """Each source folder with Python files has an __init__.py and is in pyproject's package list
+    (an editable install imports a missing one anyway; the wheel would leave it out)."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(pyproject["tool"]["setuptools"]["packages"])
+    problems = []
+    for root in SOURCE_ROOTS:
+        for folder in sorted({p.parent for p in (REPO / root).rglob("*.py")}):
+            relative = folder.relative_to(REPO)
+            name = module_name(relative / "__init__.py")
+            if not (folder / "__init__.py").exists():
+                problems.append(f"{relative}/ has no __init__.py")
+            if name not in listed:
+                problems.append(f"{name} ({relative}/) is not in [tool.setuptools] packages")
+    fail_with("source folders that are not listed packages", problems)
 
 
 def test_every_module_has_a_layer():
