@@ -1,8 +1,8 @@
-"""The layering in docs/architecture.md holds: every module imports only its own layer or a lower one,
-nothing below the Dagster layer imports Dagster, nobody imports the source folders by their folder
-names, tests and bench reach business logic without `loyalty.assets`, and modules stay small.
+"""The layering in docs/architecture.md holds: every module imports only its own layer or a lower
+one, nothing below the Dagster layer imports Dagster, nobody imports the source folders by their
+folder names, tests and bench reach business logic without `loyalty.assets`, modules stay small.
 
-The check reads the source with `ast` (nothing is imported), so it sees imports inside functions too.
+The check reads the source with `ast` (nothing is imported), so it sees imports inside functions.
 """
 
 from __future__ import annotations

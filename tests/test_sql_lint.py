@@ -1,4 +1,4 @@
-"""The SQL files stay uniform: sqlfluff (dialect duckdb, rules in .sqlfluff) finds nothing in sql/."""
+"""The SQL files stay uniform: sqlfluff (dialect duckdb, rules in .sqlfluff) finds nothing."""
 
 from __future__ import annotations
 
