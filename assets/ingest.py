@@ -2,9 +2,11 @@
 `ingest_log` and `quarantine` tables (SPEC §3)."""
 
 import dagster as dg
-from loyalty import engine, ingest
+from loyalty import ingest
 from loyalty.contracts import CONTRACTS
+from loyalty.ingest import checks
 from loyalty.orchestration.resources import LoyaltyResource
+from loyalty.sqlsafe import quote_ident
 
 
 def _markdown_table(rows: list[tuple], header: list[str]) -> str:
@@ -29,22 +31,18 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
         ),
     )
     def _asset(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
-        settings = loyalty.get_settings()
-        with loyalty.connect() as conn:
+        with loyalty.session() as (settings, conn):
             try:
                 result = ingest.ingest_source(conn, settings, kind, run_id=context.run_id)
             except ingest.IngestError as e:
                 # a clear message for the UI; the data stays as it was (the load rolled back)
                 raise dg.Failure(description=str(e), allow_retries=False) from None
             preview = conn.execute(
-                f"select * exclude (_load_id, _line) from {kind} order by {contract.key} limit 5"
+                f"select * exclude (_load_id, _line) from {quote_ident(kind)} "
+                f"order by {quote_ident(contract.key)} limit 5"
             ).fetchall()
             preview_cols = [d[0] for d in conn.description]
-            quarantined_by_reason = conn.execute(
-                "select reason_code, sum(line_count) from quarantine where source = ? "
-                "group by 1 order by 2 desc",
-                [kind],
-            ).fetchall()
+            quarantined_by_reason = checks.quarantined_by_reason(conn, kind)
         for f in result.files:
             context.log.info(
                 f"{kind}: {f.file_name}: {f.status}; read {f.rows_read}, loaded {f.rows_loaded}, "
@@ -109,50 +107,18 @@ def _checks(kind: str) -> list[dg.AssetChecksDefinition]:
         description=f"Every {kind} row has a {key}, and no {key} appears twice.",
     )
     def keys_unique(loyalty: LoyaltyResource) -> dg.AssetCheckResult:
-        # Rows up to `verified` passed this check before; only rows loaded after it can add a null
-        # or a duplicate (a replaced key's old row is deleted in the same load), so those rows' keys
-        # are checked against the whole table. The first check covers every row.
         with loyalty.connect() as conn:
             ingest.ensure_tables(conn)
-            verified = engine.scalar(
-                conn,
-                "select coalesce(max(verified_through), 0) from key_check_state where source = ?",
-                [kind],
-            )
-            newest, new_rows = conn.execute(
-                f"select max(_load_id), count(*) from {kind} where _load_id > ?", [verified]
-            ).fetchall()[0]
-            if not verified:
-                nulls, dups = conn.execute(
-                    f"select count(*) filter (where {key} is null), "
-                    f"count(*) - count(distinct {key}) from {kind}"
-                ).fetchall()[0]
-            else:
-                nulls, dups = conn.execute(
-                    f"""
-                select
-                    (select count(*) from {kind} where _load_id > $v and {key} is null),
-                    (select count(*) from (
-                        select {key} from {kind}
-                        where {key} in (select {key} from {kind} where _load_id > $v)
-                        group by {key} having count(*) > 1
-                    ))
-                """,
-                    {"v": verified},
-                ).fetchall()[0]
-            passed = nulls == 0 and dups == 0
-            if passed and newest is not None:
-                conn.execute(
-                    "insert or replace into key_check_state values (?, ?, current_timestamp)",
-                    [kind, newest],
-                )
+            result = checks.check_keys(conn, kind)
+        nulls, dups, new_rows = result.null_keys, result.duplicate_keys, result.rows_checked
+        verified = result.verified_before
         scope = (
             f"{new_rows} row(s) loaded after load {verified}"
             if verified
             else f"all {new_rows} row(s)"
         )
         return dg.AssetCheckResult(
-            passed=passed,
+            passed=result.passed,
             metadata={"null_keys": nulls, "duplicate_keys": dups, "rows_checked": new_rows},
             description=f"{nulls} rows without {key}, {dups} duplicated {key} values ({scope})",
         )
@@ -168,45 +134,44 @@ def _checks(kind: str) -> list[dg.AssetChecksDefinition]:
         ),
     )
     def quarantine_share(loyalty: LoyaltyResource) -> dg.AssetCheckResult:
-        threshold = loyalty.get_settings().ingest.quarantine_threshold
-        with loyalty.connect() as conn:
+        with loyalty.session() as (settings, conn):
+            threshold = settings.ingest.quarantine_threshold
             ingest.ensure_tables(conn)
-            rows = conn.execute(
-                """
-                select file_name, rows_read, rows_quarantined,
-                       rows_quarantined / nullif(rows_read, 0) as share
-                from ingest_log
-                where source = ? and status = 'loaded'
-                qualify row_number() over (partition by file_name order by load_id desc) = 1
-                order by share desc nulls last
-                """,
-                [kind],
-            ).fetchall()
-        over = [r for r in rows if r[3] is not None and r[3] > threshold]
+            files = checks.file_quarantine_shares(conn, kind)
+        over = [f for f in files if f["share"] is not None and f["share"] > threshold]
+        worst = files[0]["share"] if files else None
         return dg.AssetCheckResult(
             passed=not over,
             metadata={
                 "threshold": threshold,
                 "files_over_threshold": len(over),
-                "worst_file_share": float(rows[0][3]) if rows and rows[0][3] is not None else 0.0,
+                "worst_file_share": float(worst) if worst is not None else 0.0,
                 "files": dg.MetadataValue.md(
                     _markdown_table(
-                        [(r[0], r[1], r[2], f"{float(r[3] or 0):.2%}") for r in rows[:20]],
+                        [
+                            (
+                                f["file_name"],
+                                f["rows_read"],
+                                f["rows_quarantined"],
+                                f"{float(f['share'] or 0):.2%}",
+                            )
+                            for f in files[:20]
+                        ],
                         ["file", "read", "quarantined", "share"],
                     )
-                    if rows
+                    if files
                     else "no files loaded"
                 ),
             },
             description=(
                 f"{len(over)} file(s) above the {threshold:.0%} quarantine threshold: "
-                + ", ".join(f"{r[0]} ({float(r[3]):.1%})" for r in over[:5])
+                + ", ".join(f"{f['file_name']} ({float(f['share']):.1%})" for f in over[:5])
                 if over
                 else f"every file under {threshold:.0%} quarantined"
             ),
         )
 
-    checks = [keys_unique, quarantine_share]
+    defined = [keys_unique, quarantine_share]
     if contract.event_column:
         ev = contract.event_column
 
@@ -220,12 +185,10 @@ def _checks(kind: str) -> list[dg.AssetChecksDefinition]:
             ),
         )
         def freshness(loyalty: LoyaltyResource) -> dg.AssetCheckResult:
-            days = loyalty.get_settings().ingest.freshness_days
-            with loyalty.connect() as conn:
+            with loyalty.session() as (settings, conn):
+                days = settings.ingest.freshness_days
                 ingest.ensure_tables(conn)
-                latest, age = conn.execute(
-                    f"select max({ev})::date, current_date - max({ev})::date from {kind}"
-                ).fetchall()[0]
+                latest, age = checks.latest_event(conn, kind)
             return dg.AssetCheckResult(
                 passed=age is not None and age <= days,
                 severity=dg.AssetCheckSeverity.WARN,
@@ -233,8 +196,8 @@ def _checks(kind: str) -> list[dg.AssetChecksDefinition]:
                 description=f"latest {ev} day {latest}, {age} day(s) old (limit {days})",
             )
 
-        checks.append(freshness)
-    return checks
+        defined.append(freshness)
+    return defined
 
 
 orders = _ingest_asset("orders")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from loyalty import vocab
+
 
 @dataclass(frozen=True)
 class ContractColumn:
@@ -57,8 +59,8 @@ ORDERS = Contract(
         ContractColumn(
             "status",
             "VARCHAR",
-            allowed=("completed", "cancelled", "refunded"),
-            default_sql="'completed'",
+            allowed=vocab.ORDER_STATUSES,
+            default_sql=f"'{vocab.COUNTED_STATUS}'",  # an export without statuses: every order counts
         ),
         ContractColumn("refund_amount", MONEY, min_value=0, default_sql="0"),
         ContractColumn("channel", "VARCHAR"),
@@ -77,9 +79,7 @@ TICKETS = Contract(
         ContractColumn("first_response_at", "TIMESTAMP"),
         ContractColumn("resolved_at", "TIMESTAMP"),
         ContractColumn("category", "VARCHAR", required=True),
-        ContractColumn(
-            "priority", "VARCHAR", required=True, allowed=("urgent", "important", "general")
-        ),
+        ContractColumn("priority", "VARCHAR", required=True, allowed=vocab.PRIORITIES),
         ContractColumn("channel", "VARCHAR"),
         ContractColumn("satisfaction", "INTEGER", min_value=1, max_value=5),
     ),

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from loyalty import vocab
 from loyalty.contracts import CONTRACTS
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
 
 
 class SettingsError(Exception):
@@ -35,18 +46,54 @@ class Paths(_Strict):
     temp: Path = Path("out/tmp")
 
 
+# DuckDB's reading of size units: KB, MB, GB, TB are powers of 1000, KiB, MiB, GiB, TiB of 1024
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*")
+
+
+class ByteSize(str):
+    """A size with a unit as written in the settings ('2GB', '1.5GiB', '512MB'), parsed once.
+
+    The text (stripped) is what DuckDB is given, so DuckDB reads the setting exactly as written;
+    `.bytes` is the same size in bytes, read as DuckDB reads it (GB = 10^9, GiB = 2^30)."""
+
+    bytes: int
+
+    def __new__(cls, text: str) -> ByteSize:
+        m = _SIZE.fullmatch(text)
+        if not m or m.group(2).lower() not in _SIZE_UNITS:
+            raise ValueError("must be a size with a unit, e.g. '2GB' or '512MiB'")
+        size = super().__new__(cls, text.strip())
+        size.bytes = int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+        return size
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls, core_schema.str_schema(), serialization=core_schema.to_string_ser_schema()
+        )
+
+
 class DuckDBSettings(_Strict):
-    memory_limit: str = "2GB"
+    memory_limit: ByteSize = ByteSize("2GB")
     threads: int | None = Field(default=None, ge=1)
 
-    @field_validator("memory_limit")
-    @classmethod
-    def _memory_limit_has_unit(cls, v: str) -> str:
-        import re
-
-        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", v, re.I):
-            raise ValueError("must be a size with a unit, e.g. '2GB' or '512MiB'")
-        return v.strip()
+    @property
+    def memory_limit_bytes(self) -> int:
+        """`memory_limit` in bytes (DuckDB's reading: GB = 10^9, GiB = 2^30)."""
+        return self.memory_limit.bytes
 
 
 class ReaderOptions(_Strict):
@@ -190,10 +237,18 @@ class Churn(_Strict):
     drop_min_orders: int = Field(default=2, ge=1)
 
 
+def _default_sla_hours(priority: str) -> float:
+    # whole hours stay whole (24, not 24.0) where reports print the settings
+    hours = vocab.DEFAULT_SLA_HOURS[priority]
+    return int(hours) if float(hours).is_integer() else hours
+
+
 class SlaHours(_Strict):
-    urgent: float = Field(default=24, gt=0)
-    important: float = Field(default=72, gt=0)
-    general: float = Field(default=168, gt=0)
+    """Hours to resolve a ticket, per priority (one field per vocab.PRIORITIES)."""
+
+    urgent: float = Field(default=_default_sla_hours("urgent"), gt=0)
+    important: float = Field(default=_default_sla_hours("important"), gt=0)
+    general: float = Field(default=_default_sla_hours("general"), gt=0)
 
 
 class Metrics(_Strict):
@@ -240,6 +295,7 @@ class Kpi(_Strict):
 
 
 def _default_kpis() -> dict[str, Kpi]:
+    """One entry per vocab.KPI_NAMES, in that order."""
     return {
         "churn_rate": Kpi(target=0.05, alert=0.10, direction="lower", owner="CRM lead"),
         "tier_a_kept_rate": Kpi(target=0.95, direction="higher", owner="Key accounts"),
@@ -257,7 +313,7 @@ class Ingest(_Strict):
 
 class Reports(_Strict):
     at_risk_top_n: int = Field(default=50, ge=1)
-    segments: list[str] = Field(default_factory=lambda: ["all", "A", "B", "C", "D"])
+    segments: list[str] = Field(default_factory=lambda: list(vocab.TIER_KEYS))
     currency: str = "GBP"
     trend_weeks: int = Field(default=12, ge=1)
     # rows of each workbook's customers (and churn warnings) sheet: the top by value; the full list
@@ -328,11 +384,10 @@ class Settings(_Strict):
     @field_validator("kpis")
     @classmethod
     def _known_kpis(cls, v: dict[str, Kpi]) -> dict[str, Kpi]:
-        defaults = _default_kpis()
-        unknown = set(v) - set(defaults)
+        unknown = set(v) - set(vocab.KPI_NAMES)
         if unknown:
-            raise ValueError(f"unknown KPI {sorted(unknown)}; known: {sorted(defaults)}")
-        return {**defaults, **v}
+            raise ValueError(f"unknown KPI {sorted(unknown)}; known: {sorted(vocab.KPI_NAMES)}")
+        return {**_default_kpis(), **v}
 
     def path(self, p: Path) -> Path:
         return p if p.is_absolute() else (self.base_dir / p).resolve()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from loyalty.contracts import CONTRACTS
+from loyalty import vocab
+from loyalty.contracts import CONTRACTS, ORDERS, TICKETS
 from loyalty.engine import connect
 from loyalty.ingest import ensure_tables
 from loyalty.settings import load_settings
@@ -25,3 +26,9 @@ def test_ingest_tables_follow_the_contracts(tmp_path):
                 ("_load_id", "BIGINT"),
                 ("_line", "BIGINT"),
             ], kind
+
+
+def test_allowed_statuses_and_priorities_are_the_vocabulary():
+    assert ORDERS.column("status").allowed == vocab.ORDER_STATUSES
+    assert TICKETS.column("priority").allowed == vocab.PRIORITIES
+    assert ORDERS.column("status").default_sql == f"'{vocab.COUNTED_STATUS}'"

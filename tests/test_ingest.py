@@ -367,15 +367,15 @@ def test_an_ingest_error_is_a_clean_dagster_failure(workdir):
 def test_a_nightly_load_does_not_reread_files_it_has_loaded(workdir, monkeypatch):
     import os
 
-    from loyalty import ingest
+    from loyalty.ingest import discovery
 
     old = _write(
         workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
     )
     settings, _ = _load(workdir)
     hashed: list[str] = []
-    real_sha = ingest._sha256
-    monkeypatch.setattr(ingest, "_sha256", lambda p: hashed.append(p.name) or real_sha(p))
+    real_sha = discovery._sha256
+    monkeypatch.setattr(discovery, "_sha256", lambda p: hashed.append(p.name) or real_sha(p))
     _write(workdir, "orders_2.csv", ORDERS_HEADER + "O2,C1,2024-01-02 10:00:00,5,completed,0,web\n")
     _, result = _load(workdir)
     assert hashed == ["orders_2.csv"]  # only the new file was read
@@ -389,3 +389,23 @@ def test_a_nightly_load_does_not_reread_files_it_has_loaded(workdir, monkeypatch
     _, result = _load(workdir)
     assert hashed == [] and result.files == []
     assert _query(settings, "select count(*), sum(amount) from orders") == [(2, Decimal("15.00"))]
+
+
+def test_each_ingest_step_reads_the_settings_file_once(workdir, monkeypatch):
+    from loyalty.assets import ingest as ingest_assets
+    from loyalty.orchestration import resources
+
+    _write(
+        workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
+    )
+    parsed: list[str] = []
+    real_load = resources.load_settings
+    monkeypatch.setattr(
+        resources, "load_settings", lambda *a, **k: parsed.append("once") or real_load(*a, **k)
+    )
+    resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
+    result = dg.materialize(
+        [ingest_assets.orders, *ingest_assets.orders_checks], resources={"loyalty": resource}
+    )
+    steps = [e for e in result.all_events if e.event_type_value == "STEP_START"]
+    assert len(steps) >= 2 and len(parsed) == len(steps)

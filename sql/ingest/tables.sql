@@ -38,7 +38,8 @@ create table if not exists quarantine (
     file_name      varchar not null,
     line           bigint,               -- physical line of the record in the file (header is 1)
     line_count     bigint not null,      -- input records behind this row (lines of an order)
-    reason_code    varchar not null,     -- missing_value | bad_type | out_of_range | not_allowed | duplicate_key | unparseable_line
+    reason_code    varchar not null,     -- missing_value | bad_type | out_of_range | not_allowed |
+                                         -- duplicate_key | unparseable_line
     column_name    varchar,
     reason         varchar not null,     -- human readable
     record         varchar,              -- the rejected record as JSON (may hold PII: never logged)
@@ -49,9 +50,9 @@ create table if not exists orders (
     order_id       varchar not null,
     customer_id    varchar not null,
     ordered_at     timestamp not null,
-    amount         decimal(18,2) not null,
+    amount         decimal(18, 2) not null,
     status         varchar not null,
-    refund_amount  decimal(18,2) not null,
+    refund_amount  decimal(18, 2) not null,
     channel        varchar,
     _load_id       bigint not null,
     _line          bigint

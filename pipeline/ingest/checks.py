@@ -1,0 +1,90 @@
+"""What the ingest asset checks measure (the Dagster layer turns them into check results).
+
+- keys: no contract-table row without its key, no key twice;
+- quarantine share: per file, the share of its records in quarantine;
+- freshness: how old the latest event of a kind is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+from loyalty import engine
+from loyalty.contracts import CONTRACTS
+from loyalty.sqlsafe import quote_ident
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    null_keys: int
+    duplicate_keys: int
+    rows_checked: int
+    verified_before: int  # the load the previous passing check verified up to (0: none)
+
+    @property
+    def passed(self) -> bool:
+        return self.null_keys == 0 and self.duplicate_keys == 0
+
+
+def check_keys(conn: duckdb.DuckDBPyConnection, kind: str) -> KeyCheck:
+    """Rows up to the last verified load passed this check before; only rows loaded after it can
+    add a null or a duplicate (a replaced key's old row is deleted in the same load), so those
+    rows' keys are checked against the whole table. The first check covers every row. A pass is
+    recorded in `key_check_state`."""
+    table, key = quote_ident(kind), quote_ident(CONTRACTS[kind].key)
+    verified = engine.query_file(conn, "ingest/key_check_verified.sql", {"source": kind})[0][
+        "verified_through"
+    ]
+    newest, new_rows = conn.execute(
+        f"select max(_load_id), count(*) from {table} where _load_id > ?", [verified]
+    ).fetchall()[0]
+    if not verified:
+        nulls, dups = conn.execute(
+            f"select count(*) filter (where {key} is null), "
+            f"count(*) - count(distinct {key}) from {table}"
+        ).fetchall()[0]
+    else:
+        nulls, dups = conn.execute(
+            f"""
+            select
+                (select count(*) from {table} where _load_id > $v and {key} is null),
+                (select count(*) from (
+                    select {key} from {table}
+                    where {key} in (select {key} from {table} where _load_id > $v)
+                    group by {key} having count(*) > 1
+                ))
+            """,
+            {"v": verified},
+        ).fetchall()[0]
+    result = KeyCheck(nulls, dups, new_rows, verified)
+    if result.passed and newest is not None:
+        engine.execute_file(
+            conn, "ingest/key_check_record.sql", {"source": kind, "verified_through": newest}
+        )
+    return result
+
+
+def file_quarantine_shares(conn: duckdb.DuckDBPyConnection, kind: str) -> list[dict[str, Any]]:
+    """Per file name (its latest load): file_name, rows_read, rows_quarantined, share; largest
+    share first."""
+    return engine.query_file(conn, "ingest/file_quarantine_shares.sql", {"source": kind})
+
+
+def quarantined_by_reason(conn: duckdb.DuckDBPyConnection, kind: str) -> list[tuple[str, int]]:
+    rows = engine.query_file(conn, "ingest/quarantine_by_reason.sql", {"source": kind})
+    return [(r["reason_code"], r["records"]) for r in rows]
+
+
+def latest_event(conn: duckdb.DuckDBPyConnection, kind: str) -> tuple[dt.date | None, int | None]:
+    """(day of the latest event, its age in days), in the session (business) time zone."""
+    ev = CONTRACTS[kind].event_column
+    if ev is None:
+        raise ValueError(f"{kind} has no event column")
+    ev_col, table = quote_ident(ev), quote_ident(kind)
+    latest, age = conn.execute(
+        f"select max({ev_col})::date, current_date - max({ev_col})::date from {table}"
+    ).fetchall()[0]
+    return latest, age
