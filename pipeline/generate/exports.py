@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -48,13 +48,7 @@ def generate(
     deliberately bad CSV rows listed in docs/generator.md into the last file of each kind; their
     (file, line, reason) are appended to bad_row_log when given.
     """
-    if customers < 1 or days < 1:
-        raise ValueError("customers and days must be positive")
-    if split not in (None, "monthly", "drop"):
-        raise ValueError(f"unknown split {split!r}; use 'monthly' or 'drop'")
-    formats = tuple(formats)
-    if not formats or set(formats) - {"csv", "parquet"}:
-        raise ValueError(f"formats must be csv and/or parquet, got {formats!r}")
+    formats = _checked_arguments(customers, days, split, formats)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cal = make_calendar(end, days)
@@ -73,18 +67,7 @@ def generate(
     )
     bad = BadRows(orders, tickets, surveys, widths, cal, seed) if bad_rows else None
     files = _Files(out, formats, bad, bad_row_log if bad_row_log is not None else [])
-
-    # orders: the daily drop reports a few orders of the overlap with a later status
-    drop_name = "_" + end.isoformat()
-    changed = drop_changes(orders, cal, seed) if split == "drop" else None
-
-    def orders_frame(rows: np.ndarray, name: str) -> pl.DataFrame:
-        o = orders
-        if changed is not None and name == drop_name:
-            o = dict(orders, status=changed[0], refund=changed[1])
-        return order_frame(o, rows, widths, rows + 1)
-
-    files.write("orders", ORDERS.names, _order_groups(orders, cal, split), orders_frame)
+    _write_orders(files, orders, cal, widths, split, seed)
     files.write(
         "tickets",
         TICKETS.names,
@@ -104,6 +87,41 @@ def generate(
         lambda rows, _name: customer_frame(cust, rows, widths),
     )
     return files.counts
+
+
+def _checked_arguments(
+    customers: int, days: int, split: str | None, formats: Iterable[str]
+) -> tuple[str, ...]:
+    if customers < 1 or days < 1:
+        raise ValueError("customers and days must be positive")
+    if split not in (None, "monthly", "drop"):
+        raise ValueError(f"unknown split {split!r}; use 'monthly' or 'drop'")
+    formats = tuple(formats)
+    if not formats or set(formats) - {"csv", "parquet"}:
+        raise ValueError(f"formats must be csv and/or parquet, got {formats!r}")
+    return formats
+
+
+def _write_orders(
+    files: _Files,
+    orders: dict[str, np.ndarray],
+    cal: Calendar,
+    widths: Widths,
+    split: str | None,
+    seed: int,
+) -> None:
+    """The order files; with split "drop", the daily drop reports a few orders of the overlap
+    with a later status."""
+    drop_name = "_" + cal.end.isoformat()
+    changed = drop_changes(orders, cal, seed) if split == "drop" else None
+
+    def frame(rows: np.ndarray, name: str) -> pl.DataFrame:
+        o = orders
+        if changed is not None and name == drop_name:
+            o = dict(orders, status=changed[0], refund=changed[1])
+        return order_frame(o, rows, widths, rows + 1)
+
+    files.write("orders", ORDERS.names, _order_groups(orders, cal, split), frame)
 
 
 def _order_groups(orders: dict[str, np.ndarray], cal: Calendar, split: str | None) -> Groups:
