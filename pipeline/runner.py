@@ -46,9 +46,9 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
                 err = err.cause
             text = err.message.strip() if err else "failed"
             msgs.append(f"{ev.step_key}: {text}")
-    for ev in result.get_asset_check_evaluations():
-        if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR:
-            msgs.append(f"check {ev.check_name} failed: {ev.description or ''}")
+    for check in result.get_asset_check_evaluations():
+        if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
+            msgs.append(f"check {check.check_name} failed: {check.description or ''}")
     return msgs
 
 
@@ -93,7 +93,7 @@ def run_all(
     instance = _instance()
     assets = list(definitions.all_assets)
     checks = list(definitions.all_checks)
-    # the same selection by group and partitioning as the daemon's jobs (pipeline/jobs.py), in steps
+    # the same selection by group and partitioning as the daemon's jobs (loyalty.orchestration.jobs), in steps
     unpartitioned, daily, weekly = (
         type(None),
         dg.DailyPartitionsDefinition,
@@ -108,8 +108,9 @@ def run_all(
     def materialize(selection: list[dg.AssetKey], what: str, **kw) -> dg.ExecuteInProcessResult:
         if not selection:
             return None  # type: ignore[return-value]
+        everything: list = [*assets, *checks]
         result = dg.materialize(
-            [*assets, *checks],
+            everything,
             selection=dg.AssetSelection.assets(*selection),
             resources=resources,
             instance=instance,

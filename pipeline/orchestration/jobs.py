@@ -23,19 +23,20 @@ INGEST = "ingest"
 
 
 def select_keys(
-    assets: Iterable[dg.AssetsDefinition], groups: set[str], partitions: tuple[type, ...]
+    assets: Iterable[object], groups: set[str], partitions: tuple[type, ...]
 ) -> list[dg.AssetKey]:
     """Keys of the assets in `groups` whose partitions definition is one of `partitions`
-    (`type(None)` for unpartitioned)."""
-    out = []
+    (`type(None)` for unpartitioned). Anything that is not an AssetsDefinition (a source asset or
+    spec, as Dagster's loaders may return) is never selected."""
+    out: list[dg.AssetKey] = []
     for a in assets:
-        if not isinstance(a.partitions_def, partitions):
+        if not isinstance(a, dg.AssetsDefinition) or not isinstance(a.partitions_def, partitions):
             continue
         out += [k for k in a.keys if a.group_names_by_key.get(k) in groups]
     return sorted(out, key=lambda k: k.to_user_string())
 
 
-def build_jobs(assets: Iterable[dg.AssetsDefinition]) -> list[dg.UnresolvedAssetJobDefinition]:
+def build_jobs(assets: Iterable[object]) -> list[dg.UnresolvedAssetJobDefinition]:
     assets = list(assets)
     unpartitioned = type(None)
     daily = dg.DailyPartitionsDefinition
