@@ -1,10 +1,11 @@
-"""Plotly figures for the reports and the email, built from `reports.queries` data (no SQL here)."""
+"""Plotly figures for the reports and the email, built from `reports.model` data (no SQL here)."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 from loyalty.reports.i18n import Translator
-from loyalty.reports.queries import RATE_KPIS, TIERS, SegmentData, WeekData
+from loyalty.reports.model import SegmentData, WeekData
+from loyalty.vocab import ALL, CHURN_FLAGS, RATE_KPIS, TIERS
 
 FONT = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
@@ -40,7 +41,7 @@ def kpi_trend(data: WeekData, seg: SegmentData, t: Translator) -> go.Figure:
             mode="lines+markers",
             line={"color": PALETTE[i % len(PALETTE)], "width": 2},
         )
-    if seg.segment != "all":
+    if seg.segment != ALL:
         for key, dash in (("kept_rate", "dash"), ("repurchase_rate", "dot")):
             fig.add_scatter(
                 x=[r["period_start"] for r in seg.segment_trend],
@@ -61,7 +62,8 @@ def nps_trend(seg: SegmentData, t: Translator) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(
         x=x + x[::-1],
-        y=[a + b for a, b in zip(y, moe, strict=True)] + [a - b for a, b in zip(y, moe, strict=True)][::-1],
+        y=[a + b for a, b in zip(y, moe, strict=True)]
+        + [a - b for a, b in zip(y, moe, strict=True)][::-1],
         fill="toself",
         mode="lines",
         fillcolor="rgba(43,108,176,0.15)",
@@ -132,7 +134,7 @@ def tier_distribution(data: WeekData, seg: SegmentData, t: Translator) -> go.Fig
     rows = data.tier_distribution
     colours = [
         TIER_COLOURS.get(r["tier"], "#888")
-        if seg.segment in ("all", r["tier"])
+        if seg.segment in (ALL, r["tier"])
         else "rgba(150,150,150,0.45)"
         for r in rows
     ]
@@ -179,9 +181,8 @@ def tier_migration(seg: SegmentData, t: Translator) -> go.Figure:
 
 
 def churn_reasons(seg: SegmentData, t: Translator) -> go.Figure:
-    keys = ["inactive", "complaints", "activity_drop"]
-    labels = [t(f"reason_{k}") for k in keys] + [t("churn_risk_any")]
-    values = [seg.churn_reasons[k] for k in keys] + [seg.churn_reasons["churn_risk"]]
+    labels = [t(f"reason_{k}") for k in CHURN_FLAGS] + [t("churn_risk_any")]
+    values = [seg.churn_reasons[k] for k in CHURN_FLAGS] + [seg.churn_reasons["churn_risk"]]
     fig = go.Figure(
         go.Bar(
             y=labels,
@@ -203,7 +204,7 @@ def sla_by_priority(data: WeekData, t: Translator) -> go.Figure:
         go.Bar(
             x=[t.label_or(f"priority_{r['priority']}", r["priority"]) for r in rows],
             y=[r["sla_rate"] for r in rows],
-            marker_color=["#4a5568" if r["priority"] == "all" else "#2b6cb0" for r in rows],
+            marker_color=["#4a5568" if r["priority"] == ALL else "#2b6cb0" for r in rows],
             text=[
                 ("–" if r["sla_rate"] is None else f"{100 * r['sla_rate']:.0f}%")
                 + f" (n={(r['met'] or 0) + (r['breached'] or 0)})"

@@ -18,35 +18,25 @@ import datetime as dt
 import re
 import smtplib
 import warnings
-from collections.abc import Callable
-from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from pathlib import Path
 
 import duckdb
-from loyalty.reports import charts, excel, html
+from loyalty import engine
+from loyalty.reports import charts, excel, html, smtp
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.i18n import Translator
-from loyalty.reports.queries import Week, WeekData, week_data
+from loyalty.reports.model import WeekData
+from loyalty.reports.queries import week_data
 from loyalty.reports.render import translator, week_folder
-from loyalty.reports.smtp import SmtpConfig, describe_error, open_session, smtp_config_from_env
+from loyalty.reports.smtp import SmtpConfig, describe_error, mode_of
 from loyalty.settings import Settings
+from loyalty.vocab import ALL
+from loyalty.weeks import Week
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-EMAIL_LOG_DDL = """
-create table if not exists email_log (
-    week        varchar not null,   -- ISO week label, e.g. 2026-W46
-    recipient   varchar not null,
-    message_id  varchar not null,
-    sent_at     timestamp not null, -- when the server accepted it (or the .eml was written)
-    mode        varchar not null,   -- smtp | dry_run
-    primary key (week, recipient, mode)
-)
-"""
-
-Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 
 class EmailDeliveryError(Exception):
@@ -70,22 +60,23 @@ class DeliveryReport:
     sent: list[str] = field(default_factory=list)
     already_sent: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    disabled: bool = False  # email.enabled is false: nothing was read, built or sent
 
-
-def mode_of(settings: Settings) -> str:
-    return "dry_run" if settings.email.dry_run else "smtp"
+    @property
+    def status(self) -> str:
+        if self.disabled:
+            return "email disabled (email.enabled: false): nothing sent"
+        return "sent" if self.sent else "nothing to send (every recipient already has it)"
 
 
 def ensure_log(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute(EMAIL_LOG_DDL)
+    engine.execute_file(conn, "bookkeeping/email_log.sql")
 
 
 def already_sent(conn: duckdb.DuckDBPyConnection, week: str, mode: str) -> set[str]:
     ensure_log(conn)
-    rows = conn.execute(
-        "select recipient from email_log where week = ? and mode = ?", [week, mode]
-    ).fetchall()
-    return {r[0] for r in rows}
+    rows = engine.query_file(conn, "reports/email_sent.sql", {"week": week, "mode": mode})
+    return {r["recipient"] for r in rows}
 
 
 def _recipients(settings: Settings) -> list[str]:
@@ -113,10 +104,12 @@ def render_pngs(figures: dict[str, object]) -> dict[str, bytes]:
             kaleido.stop_sync_server(silence_warnings=True)
 
 
-def build_content(data: WeekData, settings: Settings, attachment: bytes | None = None) -> WeeklyContent:
+def build_content(
+    data: WeekData, settings: Settings, attachment: bytes | None = None
+) -> WeeklyContent:
     t = translator(settings)
     week = data.week
-    seg = data.segments.get("all") or next(iter(data.segments.values()))
+    seg = data.segments.get(ALL) or next(iter(data.segments.values()))
     figures = {
         "kpi-trend": charts.kpi_trend(data, seg, t),
         "nps-trend": charts.nps_trend(seg, t),
@@ -132,9 +125,14 @@ def build_content(data: WeekData, settings: Settings, attachment: bytes | None =
         "kpis": vm.kpi_cards(data, t),
         "changes": vm.top_changes(data, t),
         "segments": _segment_rows(data, t),
-        "images": [{"cid": cid, "alt": t(key)} for cid, key in
-                   (("kpi-trend", "kpi_trend"), ("nps-trend", "nps_trend"),
-                    ("tier-distribution", "tier_distribution"))],
+        "images": [
+            {"cid": cid, "alt": t(key)}
+            for cid, key in (
+                ("kpi-trend", "kpi_trend"),
+                ("nps-trend", "nps_trend"),
+                ("tier-distribution", "tier_distribution"),
+            )
+        ],
         "freshness": vm.quality_view(data, t)["freshness"],
         "attachment_note": t("email_attachment_note", folder=str(folder)),
     }
@@ -178,8 +176,10 @@ def _plain_text(model: dict, t: Translator) -> str:
         )
     if model["changes"]:
         lines += ["", f"== {t('email_top_changes')} =="]
-        lines += [f"- {c['name']}: {c['arrow']} {c['word']} {c['change']} → {c['value']}"
-                  for c in model["changes"]]
+        lines += [
+            f"- {c['name']}: {c['arrow']} {c['word']} {c['change']} → {c['value']}"
+            for c in model["changes"]
+        ]
     lines += ["", f"== {t('segments_overview')} =="]
     for s in model["segments"]:
         lines.append(
@@ -188,12 +188,20 @@ def _plain_text(model: dict, t: Translator) -> str:
             f"{t('week_nps')} {s['nps']}"
         )
     f = model["freshness"]
-    lines += ["", f"{t('freshness')}: {t('last_order_day')} {f['last_order_day']} ({f['status']})",
-              "", model["attachment_note"], "", t("email_footer")]
+    lines += [
+        "",
+        f"{t('freshness')}: {t('last_order_day')} {f['last_order_day']} ({f['status']})",
+        "",
+        model["attachment_note"],
+        "",
+        t("email_footer"),
+    ]
     return "\n".join(lines) + "\n"
 
 
-def build_message(content: WeeklyContent, sender: str, recipient: str, message_id: str) -> EmailMessage:
+def build_message(
+    content: WeeklyContent, sender: str, recipient: str, message_id: str
+) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = content.subject
     msg["From"] = sender
@@ -202,12 +210,22 @@ def build_message(content: WeeklyContent, sender: str, recipient: str, message_i
     msg["Message-ID"] = message_id
     msg.set_content(content.text, subtype="plain", charset="utf-8")
     msg.add_alternative(content.html, subtype="html", charset="utf-8")
-    html_part = msg.get_payload()[1]
+    _, html_part = msg.iter_parts()  # text/plain, text/html (made multipart/related below)
     for cid, png in content.images:
-        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
-                              disposition="inline", filename=f"{cid}.png")
-    msg.add_attachment(content.attachment, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
-                       filename=content.attachment_name)
+        html_part.add_related(
+            png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{cid}>",
+            disposition="inline",
+            filename=f"{cid}.png",
+        )
+    msg.add_attachment(
+        content.attachment,
+        maintype=XLSX_TYPE[0],
+        subtype=XLSX_TYPE[1],
+        filename=content.attachment_name,
+    )
     return msg
 
 
@@ -215,18 +233,23 @@ def build_message(content: WeeklyContent, sender: str, recipient: str, message_i
 # delivery
 
 
-def _domain(sender: str) -> str:
-    return sender.rsplit("@", 1)[-1].strip("> ") or "localhost"
-
-
 def _eml_name(recipient: str) -> str:
     return re.sub(r"[^A-Za-z0-9@._-]", "_", recipient) + ".eml"
 
 
-def _log(conn: duckdb.DuckDBPyConnection, week: str, recipient: str, message_id: str, mode: str) -> None:
-    conn.execute(
-        "insert into email_log values (?, ?, ?, ?, ?)",
-        [week, recipient, message_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), mode],
+def _log(
+    conn: duckdb.DuckDBPyConnection, week: str, recipient: str, message_id: str, mode: str
+) -> None:
+    engine.execute_file(
+        conn,
+        "reports/email_logged.sql",
+        {
+            "week": week,
+            "recipient": recipient,
+            "message_id": message_id,
+            "sent_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            "mode": mode,
+        },
     )
 
 
@@ -246,52 +269,35 @@ def deliver(
     if not pending:
         return report
     sender = settings.email.sender
-
-    if mode == "dry_run":
-        folder = week_folder(settings, week) / "email"
-        folder.mkdir(parents=True, exist_ok=True)
-        for rcpt in pending:
-            mid = make_msgid(domain=_domain(sender))
-            path = folder / _eml_name(rcpt)
-            path.write_bytes(bytes(build_message(content, sender, rcpt, mid)))
-            _log(conn, week, rcpt, mid, mode)
-            report.sent.append(rcpt)
-            report.files.append(path)
-        return report
-
-    cfg = smtp_config or smtp_config_from_env()
     failures: dict[str, str] = {}
     try:
-        session = open_session(cfg)
-    except (OSError, smtplib.SMTPException) as e:
+        with smtp.mailer(settings, week_folder(settings, week) / "email", smtp_config) as mailer:
+            for i, rcpt in enumerate(pending):
+                mid = smtp.message_id(sender)
+                msg = build_message(content, sender, rcpt, mid)
+                try:
+                    mailer.send(msg, [rcpt], _eml_name(rcpt))
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as e:
+                    failures[rcpt] = describe_error(e)
+                    mailer.reset()
+                    continue
+                except (OSError, smtplib.SMTPException) as e:
+                    if mailer.mode == "dry_run":
+                        raise  # the .eml file could not be written: not a delivery problem
+                    # the session is gone: this and every later recipient is not sent
+                    for r in pending[i:]:
+                        failures[r] = describe_error(e)
+                    break
+                _log(conn, week, rcpt, mid, mode)
+                report.sent.append(rcpt)
+                if mailer.mode == "dry_run":
+                    report.files.append(mailer.folder / _eml_name(rcpt))
+    except smtp.SmtpUnreachable as e:
         raise EmailDeliveryError(
-            f"weekly email {week}: cannot reach the SMTP server {cfg.where}: {describe_error(e)}. "
+            f"weekly email {week}: {e}. "
             f"Nothing sent now; not sent to {len(pending)} recipient(s): {', '.join(pending)}. "
             f"Already sent before: {len(report.already_sent)}. Re-run the step to retry."
         ) from None
-    try:
-        for i, rcpt in enumerate(pending):
-            mid = make_msgid(domain=_domain(sender))
-            msg = build_message(content, sender, rcpt, mid)
-            try:
-                session.send_message(msg, from_addr=sender, to_addrs=[rcpt])
-            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as e:
-                failures[rcpt] = describe_error(e)
-                with suppress(OSError, smtplib.SMTPException):
-                    session.rset()
-                continue
-            except (OSError, smtplib.SMTPException) as e:
-                # the session is gone: this and every later recipient is not sent
-                for r in pending[i:]:
-                    failures[r] = describe_error(e)
-                break
-            _log(conn, week, rcpt, mid, mode)
-            report.sent.append(rcpt)
-    finally:
-        try:
-            session.quit()
-        except (OSError, smtplib.SMTPException):
-            session.close()
     if failures:
         detail = "; ".join(f"{r} ({why})" for r, why in failures.items())
         raise EmailDeliveryError(
@@ -303,21 +309,26 @@ def deliver(
 
 
 def send_weekly_email(
-    settings: Settings, week: Week, connect: Connect, smtp_config: SmtpConfig | None = None
+    settings: Settings, week: Week, smtp_config: SmtpConfig | None = None
 ) -> DeliveryReport:
     """Read the week, build the email (only if someone still needs it) and deliver it.
 
-    The database is closed while the PNG charts render; it is reopened to deliver and log.
+    Nothing happens with email.enabled false. The database is closed while the PNG charts render;
+    it is reopened to deliver and log.
     """
     mode = mode_of(settings)
-    with connect() as conn:
+    if not settings.email.enabled:
+        return DeliveryReport(week=week.label, mode=mode, disabled=True)
+    with engine.connect(settings) as conn:
         done = already_sent(conn, week.label, mode)
         pending = [r for r in _recipients(settings) if r not in done]
         if not pending:
             return DeliveryReport(week=week.label, mode=mode, already_sent=_recipients(settings))
         data = week_data(conn, settings, week, detail=False)
-    attachment_path = week_folder(settings, week.label) / html.file_name(week.label, "overview", "xlsx")
+    attachment_path = week_folder(settings, week.label) / html.file_name(
+        week.label, "overview", "xlsx"
+    )
     attachment = attachment_path.read_bytes() if attachment_path.exists() else None
     content = build_content(data, settings, attachment)
-    with connect() as conn:
+    with engine.connect(settings) as conn:
         return deliver(conn, settings, week.label, content, smtp_config)

@@ -2,10 +2,9 @@
 
 The workbooks hold the top `reports.workbook_customer_rows` customers by value; these files hold every
 customer of the segment on D (and every at-risk one), with the sheets' columns under machine names. DuckDB
-streams the rows straight to disk (`COPY (select ...) TO ...`, values bound), so no customer row passes
-through Python and the files' size does not bound the memory used. Emails are masked in SQL; names and
-phones are never read. Written always, also when a segment fits its sheet, so the full list is always in
-the same place. Each file is written to a temporary name and renamed.
+streams the rows straight to disk (reports/lists.py), so no customer row passes through Python and the
+files' size does not bound the memory used. Written always, also when a segment fits its sheet, so the
+full list is always in the same place. Each file is written to a temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -14,10 +13,8 @@ import os
 from pathlib import Path
 
 import duckdb
-from loyalty.reports import queries
-from loyalty.reports.queries import Week
-
-KINDS = ("customers", "churn_warnings")
+from loyalty.reports import lists
+from loyalty.weeks import Week
 
 
 def csv_name(week_label: str, segment: str, kind: str) -> str:
@@ -32,14 +29,10 @@ def write_segment_csvs(
     out: dict[str, dict[str, Path]] = {}
     for seg in segments:
         paths = {}
-        for kind in KINDS:
-            if kind == "customers":
-                sql, params = queries.customers_sql(week.end, seg)
-            else:
-                sql, params = queries.churn_warnings_sql(conn, week.end, seg)
+        for kind in lists.KINDS:
             path = folder / csv_name(week.label, seg, kind)
             tmp = path.with_name(path.name + ".tmp")
-            queries.copy_csv(conn, sql, params, str(tmp))
+            lists.copy_csv(conn, kind, week.end, seg, str(tmp))
             os.replace(tmp, path)
             paths[kind] = path
         out[seg] = paths

@@ -15,11 +15,16 @@ import plotly.graph_objects as go
 from loyalty.reports import charts
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.i18n import Translator
-from loyalty.reports.queries import WeekData
+from loyalty.reports.model import WeekData
+from loyalty.vocab import ALL
 from markupsafe import Markup
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+}
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -63,7 +68,9 @@ def _nav(data: WeekData, t: Translator, current: str) -> list[dict[str, Any]]:
     ]
 
 
-def _common(data: WeekData, t: Translator, segment: str, generated: dt.datetime, low_n: int) -> dict:
+def _common(
+    data: WeekData, t: Translator, segment: str, generated: dt.datetime, low_n: int
+) -> dict:
     return {
         "lang": t.locale,
         "l": t.labels,
@@ -97,7 +104,8 @@ def render_segment(
         "cards_title": t.segment_name(segment),
         "cards": vm.segment_cards(seg, t, low_n),
         "charts": [
-            {"id": key, "title": t(key), "html": embed(fig), "note": note} for key, fig, note in chart_list
+            {"id": key, "title": t(key), "html": embed(fig), "note": note}
+            for key, fig, note in chart_list
         ],
         "segment_distribution": vm.segment_distribution_table(seg, t),
         "at_risk": vm.at_risk_table(seg, t),
@@ -108,7 +116,7 @@ def render_segment(
 
 
 def render_overview(data: WeekData, t: Translator, generated: dt.datetime, low_n: int) -> str:
-    seg = data.segments.get("all") or next(iter(data.segments.values()))
+    seg = data.segments.get(ALL) or next(iter(data.segments.values()))
     embed = _ChartEmbedder()
     chart_list = [
         ("kpi_trend", charts.kpi_trend(data, seg, t), t("kpi_trend_note")),
@@ -126,7 +134,8 @@ def render_overview(data: WeekData, t: Translator, generated: dt.datetime, low_n
         "cards_title": t.segment_name(seg.segment),
         "cards": vm.segment_cards(seg, t, low_n),
         "charts": [
-            {"id": key, "title": t(key), "html": embed(fig), "note": note} for key, fig, note in chart_list
+            {"id": key, "title": t(key), "html": embed(fig), "note": note}
+            for key, fig, note in chart_list
         ],
         "segment_distribution": None,
         "at_risk": None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from loyalty.vocab import ALL
+
 LOCALES = ("en", "zh-CN")
 
 LABELS: dict[str, dict[str, str]] = {
@@ -420,7 +422,7 @@ class Translator:
         return text.format(**kwargs) if kwargs else text
 
     def segment_name(self, segment: str) -> str:
-        if segment == "all":
+        if segment == ALL:
             return self("segment_all")
         if segment == "overview":
             return self("overview")
@@ -431,17 +433,17 @@ class Translator:
 
     # --- display formats (HTML, email) ---
     def number(self, v: float | int | None, digits: int = 0) -> str:
-        if _missing(v):
+        if v is None or _missing(v):
             return "–"
         return f"{v:,.{digits}f}"
 
     def percent(self, v: float | None, digits: int = 1) -> str:
-        if _missing(v):
+        if v is None or _missing(v):
             return "–"
         return f"{100 * v:,.{digits}f}%"
 
     def points(self, v: float | None, digits: int = 1, signed: bool = False) -> str:
-        if _missing(v):
+        if v is None or _missing(v):
             return "–"
         return f"{v:+,.{digits}f}" if signed else f"{v:,.{digits}f}"
 

@@ -1,4 +1,5 @@
-"""Writes one week's reports: HTML and Excel per segment plus the overview, under <output>/<week>/.
+"""Writes one week's reports: HTML and Excel per segment plus the overview, under <output>/<week>/,
+and beside each segment's workbook the CSVs of every customer and every at-risk customer.
 
 Files are written to a temporary name and renamed, so a reader never sees a half-written report and a
 re-run replaces the week's files.
@@ -8,12 +9,32 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from loyalty import engine
 from loyalty.reports import excel, html
+from loyalty.reports.export import write_segment_csvs
 from loyalty.reports.i18n import Translator
-from loyalty.reports.queries import WeekData
+from loyalty.reports.model import WeekData
+from loyalty.reports.queries import snapshot_exists, week_data
 from loyalty.settings import Settings
+from loyalty.weeks import Week
+
+
+class NoSnapshot(Exception):
+    """The week's last day has no customer snapshot: the marts of that day are not computed yet."""
+
+
+@dataclass
+class WeekReports:
+    data: WeekData
+    files: dict[str, dict[str, Path]]  # {segment or "overview": {"html": path, "xlsx": path}}
+    csvs: dict[str, dict[str, Path]]  # {segment: {kind: path}}
+
+    @property
+    def folder(self) -> Path:
+        return self.files["overview"]["html"].parent
 
 
 def week_folder(settings: Settings, week_label: str) -> Path:
@@ -65,3 +86,23 @@ def render_week(
     _write_book(paths["xlsx"], excel.write_overview_workbook, data, t)
     out["overview"] = paths
     return out
+
+
+def write_week_reports(
+    settings: Settings, week: Week, generated: dt.datetime | None = None
+) -> WeekReports:
+    """Read week W as of its last day, stream each segment's full customer lists to CSV, then (the
+    database closed, so other steps may use it meanwhile) render the HTML and Excel files."""
+    with engine.connect(settings) as conn:
+        if not engine.table_exists(conn, "customer_snapshot") or not snapshot_exists(
+            conn, week.end
+        ):
+            raise NoSnapshot(
+                f"no customer_snapshot for {week.end} (last day of {week.label}): "
+                "materialise customer_snapshot and the marts for that day first"
+            )
+        data = week_data(conn, settings, week)
+        csvs = write_segment_csvs(
+            conn, week, list(data.segments), week_folder(settings, week.label)
+        )
+    return WeekReports(data=data, files=render_week(data, settings, generated), csvs=csvs)

@@ -1,4 +1,8 @@
-"""SMTP connection details from the environment, and opening a session.
+"""Sending mail, once for the weekly email and the alerts: SMTP, or in dry run .eml files.
+
+`mailer(settings, folder)` yields a `Mailer`: with `email.dry_run` it writes each message to `folder`
+as an .eml file and sends nothing; otherwise it holds one SMTP session, opened with the connection
+details from the environment and closed at the end.
 
 LOYALTY_SMTP_HOST, LOYALTY_SMTP_PORT, LOYALTY_SMTP_TLS (none | starttls | ssl), LOYALTY_SMTP_USER,
 LOYALTY_SMTP_PASSWORD. Read at send time, never at import, and never written to logs or metadata
@@ -10,7 +14,14 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from loyalty.settings import Settings
 
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 TIMEOUT_SECONDS = 30
@@ -18,6 +29,10 @@ TIMEOUT_SECONDS = 30
 
 class SmtpConfigError(Exception):
     """The SMTP environment variables are missing or invalid."""
+
+
+class SmtpUnreachable(Exception):
+    """The SMTP server could not be reached, or refused the session (connect, TLS or login)."""
 
 
 @dataclass(frozen=True)
@@ -33,8 +48,8 @@ class SmtpConfig:
         return f"{self.host}:{self.port} (tls={self.tls})"
 
 
-def smtp_config_from_env(env: dict[str, str] | None = None) -> SmtpConfig:
-    env = os.environ if env is None else env
+def smtp_config_from_env(environ: Mapping[str, str] | None = None) -> SmtpConfig:
+    env: Mapping[str, str] = os.environ if environ is None else environ
     host = env.get("LOYALTY_SMTP_HOST", "").strip()
     if not host:
         raise SmtpConfigError(
@@ -95,3 +110,74 @@ def describe_error(e: BaseException) -> str:
 def _text(b: bytes | str) -> str:
     s = b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b)
     return " ".join(s.split())[:200]
+
+
+# ------------------------------------------------------------------------------------------------
+# sending, or writing .eml files in dry run
+
+
+def message_id(sender: str) -> str:
+    """A new Message-ID in the sender's domain."""
+    return make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or "localhost")
+
+
+class Mailer:
+    """Sends messages from `sender` over one open SMTP session, or (no session: dry run) writes
+    each one to `folder` as an .eml file."""
+
+    def __init__(self, sender: str, folder: Path, session: smtplib.SMTP | None, where: str):
+        self.sender = sender
+        self.folder = folder
+        self.session = session
+        self.where = where  # host:port (tls) of the session, or the folder of the .eml files
+
+    @property
+    def mode(self) -> str:
+        return "smtp" if self.session is not None else "dry_run"
+
+    def send(self, msg: EmailMessage, recipients: list[str], eml_name: str) -> list[str]:
+        """Deliver `msg` to `recipients` (dry run: write `folder/eml_name`); returns the recipients
+        the server refused while accepting others. A refusal of all, or a broken session, raises
+        the smtplib/OS error: the caller decides what it means."""
+        if self.session is None:
+            (self.folder / eml_name).write_bytes(bytes(msg))
+            return []
+        refused = self.session.send_message(msg, from_addr=self.sender, to_addrs=recipients)
+        return sorted(refused)
+
+    def reset(self) -> None:
+        """After a refused message: make the session ready for the next one (best effort)."""
+        if self.session is not None:
+            with suppress(OSError, smtplib.SMTPException):
+                self.session.rset()
+
+
+def mode_of(settings: Settings) -> str:
+    return "dry_run" if settings.email.dry_run else "smtp"
+
+
+@contextmanager
+def mailer(
+    settings: Settings, folder: Path, smtp_config: SmtpConfig | None = None
+) -> Iterator[Mailer]:
+    """A Mailer for the settings' mode. SMTP: the config from the environment unless given
+    (SmtpConfigError), the session opened now (SmtpUnreachable) and quit at the end."""
+    sender = settings.email.sender
+    if settings.email.dry_run:
+        folder.mkdir(parents=True, exist_ok=True)
+        yield Mailer(sender, folder, None, str(folder))
+        return
+    cfg = smtp_config or smtp_config_from_env()
+    try:
+        session = open_session(cfg)
+    except (OSError, smtplib.SMTPException) as e:
+        raise SmtpUnreachable(
+            f"cannot reach the SMTP server {cfg.where}: {describe_error(e)}"
+        ) from None
+    try:
+        yield Mailer(sender, folder, session, cfg.where)
+    finally:
+        try:
+            session.quit()
+        except (OSError, smtplib.SMTPException):
+            session.close()

@@ -11,36 +11,31 @@ import datetime as dt
 from typing import Any
 
 from loyalty.reports.i18n import Translator
-from loyalty.reports.queries import CHURN_REASONS, SegmentData, WeekData
+from loyalty.reports.model import SegmentData, WeekData
+from loyalty.vocab import KPI_FLAGS
 
-FLAG_KEYS = {
-    "on_target": "on_target",
-    "on target": "on_target",
-    "ok": "on_target",
-    "met": "on_target",
-    "off_target": "off_target",
-    "off target": "off_target",
-    "warn": "off_target",
-    "warning": "off_target",
-    "missed": "off_target",
-    "alert": "alert",
-    "critical": "alert",
-    "no_target": "no_target",
-    "none": "no_target",
-    "no_data": "no_data",
-}
+# kpi_daily.flag -> the flag's label and icon key (flag_<key> in reports/i18n.py). kpi_board.sql
+# writes 'ok' for the flag loyalty.vocab.KPI_FLAGS names 'on_target'.
+FLAG_KEYS = {**{flag: flag for flag in KPI_FLAGS}, "ok": "on_target"}
 FLAG_COLOURS = {"on_target": "#1b7f5b", "off_target": "#975a16", "alert": "#c0392b"}
 TONE_COLOURS = {"good": "#1b7f5b", "bad": "#c0392b"}
-FLAG_ICONS = {"on_target": "✔", "off_target": "▲", "alert": "✖", "no_target": "–", "no_data": "–", "unknown": "?"}
+FLAG_ICONS = {
+    "on_target": "✔",
+    "off_target": "▲",
+    "alert": "✖",
+    "no_target": "–",
+    "no_data": "–",
+    "unknown": "?",
+}
 
 
-def flag_key(flag: str | None) -> str:
-    if flag is None:
-        return "no_target"
-    return FLAG_KEYS.get(str(flag).strip().lower(), "unknown")
+def flag_key(flag: str) -> str:
+    return FLAG_KEYS.get(flag, "unknown")
 
 
-def kpi_value_text(t: Translator, kpi: dict[str, Any], v: float | None, signed: bool = False) -> str:
+def kpi_value_text(
+    t: Translator, kpi: dict[str, Any], v: float | None, signed: bool = False
+) -> str:
     if kpi["is_rate"]:
         if signed:
             return "–" if v is None else f"{100 * v:+.1f} pp"
@@ -67,8 +62,10 @@ def kpi_cards(data: WeekData, t: Translator) -> list[dict[str, Any]]:
             {
                 "name": t.label_or(f"kpi_{k['kpi']}", k["kpi"]),
                 "value": kpi_value_text(t, k, k["value"]),
-                "target": "–" if k["target"] is None else
-                ("≤ " if k["direction"] == "lower" else "≥ ") + kpi_value_text(t, k, k["target"]),
+                "target": "–"
+                if k["target"] is None
+                else ("≤ " if k["direction"] == "lower" else "≥ ")
+                + kpi_value_text(t, k, k["target"]),
                 "direction": t("lower_better" if k["direction"] == "lower" else "higher_better"),
                 "change": kpi_value_text(t, k, k["change_7d"], signed=True),
                 "arrow": arrow,
@@ -100,11 +97,36 @@ def segment_cards(seg: SegmentData, t: Translator, low_n: int) -> list[dict[str,
     if c["week_nps"] is not None:
         nps_sub = f"± {t.points(c['week_nps_moe95'])}"
     return [
-        {"label": t("customers"), "value": t.number(c["customers"]), "sub": "", "low_sample": False},
-        {"label": t("active_customers"), "value": t.number(c["active_customers"]), "sub": "", "low_sample": False},
-        {"label": t("at_risk_customers"), "value": t.number(c["at_risk_customers"]), "sub": "", "low_sample": False},
-        {"label": t("monetary_total"), "value": t.money(c["monetary_total"]), "sub": "", "low_sample": False},
-        {"label": t("avg_score"), "value": t.number(c["avg_score"], 1), "sub": "", "low_sample": False},
+        {
+            "label": t("customers"),
+            "value": t.number(c["customers"]),
+            "sub": "",
+            "low_sample": False,
+        },
+        {
+            "label": t("active_customers"),
+            "value": t.number(c["active_customers"]),
+            "sub": "",
+            "low_sample": False,
+        },
+        {
+            "label": t("at_risk_customers"),
+            "value": t.number(c["at_risk_customers"]),
+            "sub": "",
+            "low_sample": False,
+        },
+        {
+            "label": t("monetary_total"),
+            "value": t.money(c["monetary_total"]),
+            "sub": "",
+            "low_sample": False,
+        },
+        {
+            "label": t("avg_score"),
+            "value": t.number(c["avg_score"], 1),
+            "sub": "",
+            "low_sample": False,
+        },
         {
             "label": t("week_kept_rate"),
             "value": t.percent(c["week_kept_rate"]),
@@ -127,8 +149,17 @@ def segment_cards(seg: SegmentData, t: Translator, low_n: int) -> list[dict[str,
 
 
 def sla_table(data: WeekData, t: Translator) -> dict[str, Any]:
-    cols = ["priority", "tickets", "met", "breached", "sla_rate", "complaint_sla_rate",
-            "median_first_response_hours", "median_resolution_hours", "satisfaction_mean"]
+    cols = [
+        "priority",
+        "tickets",
+        "met",
+        "breached",
+        "sla_rate",
+        "complaint_sla_rate",
+        "median_first_response_hours",
+        "median_resolution_hours",
+        "satisfaction_mean",
+    ]
     rows = []
     for r in data.sla:
         rows.append(
@@ -148,8 +179,17 @@ def sla_table(data: WeekData, t: Translator) -> dict[str, Any]:
 
 
 def at_risk_table(seg: SegmentData, t: Translator) -> dict[str, Any]:
-    cols = ["customer_id", "masked_email", "tier", "segment_name", "last_order", "monetary",
-            "rfm_score", "reasons", "flagged_since"]
+    cols = [
+        "customer_id",
+        "masked_email",
+        "tier",
+        "segment_name",
+        "last_order",
+        "monetary",
+        "rfm_score",
+        "reasons",
+        "flagged_since",
+    ]
     rows = [
         [
             r["customer_id"],
@@ -171,13 +211,29 @@ def at_risk_table(seg: SegmentData, t: Translator) -> dict[str, Any]:
 def quality_view(data: WeekData, t: Translator) -> dict[str, Any]:
     q = data.quality
     sources = {
-        "columns": [t(c) for c in ("source", "files", "rows_read", "rows_loaded", "rows_quarantined",
-                                   "quarantine_share", "duplicates_replaced")],
+        "columns": [
+            t(c)
+            for c in (
+                "source",
+                "files",
+                "rows_read",
+                "rows_loaded",
+                "rows_quarantined",
+                "quarantine_share",
+                "duplicates_replaced",
+            )
+        ],
         "numeric": [False] + [True] * 6,
         "rows": [
-            [s["source"], t.number(s["files"]), t.number(s["rows_read"]), t.number(s["rows_loaded"]),
-             t.number(s["rows_quarantined"]), t.percent(s["quarantine_share"]),
-             t.number(s["duplicates_replaced"])]
+            [
+                s["source"],
+                t.number(s["files"]),
+                t.number(s["rows_read"]),
+                t.number(s["rows_loaded"]),
+                t.number(s["rows_quarantined"]),
+                t.percent(s["quarantine_share"]),
+                t.number(s["duplicates_replaced"]),
+            ]
             for s in q["sources"]
         ],
     }
@@ -189,8 +245,10 @@ def quality_view(data: WeekData, t: Translator) -> dict[str, Any]:
     completeness = {
         "columns": [t("source"), t("column"), t("rows"), t("filled_share")],
         "numeric": [False, False, True, True],
-        "rows": [[c["source"], c["column"], t.number(c["rows"]), t.percent(c["filled_share"])]
-                 for c in q["completeness"]],
+        "rows": [
+            [c["source"], c["column_name"], t.number(c["rows"]), t.percent(c["filled_share"])]
+            for c in q["completeness"]
+        ],
     }
     f = q["freshness"]
     freshness = {
@@ -199,12 +257,25 @@ def quality_view(data: WeekData, t: Translator) -> dict[str, Any]:
         "status": t("stale" if f["stale"] else "fresh"),
         "cls": "flag-alert" if f["stale"] else "flag-on_target",
     }
-    return {"sources": sources, "reasons": reasons, "completeness": completeness, "freshness": freshness}
+    return {
+        "sources": sources,
+        "reasons": reasons,
+        "completeness": completeness,
+        "freshness": freshness,
+    }
 
 
 def segments_table(data: WeekData, t: Translator, links: dict[str, str]) -> dict[str, Any]:
-    cols = ["segment", "customers", "active_customers", "at_risk_customers", "monetary_total",
-            "week_kept_rate", "week_repurchase_rate", "week_nps"]
+    cols = [
+        "segment",
+        "customers",
+        "active_customers",
+        "at_risk_customers",
+        "monetary_total",
+        "week_kept_rate",
+        "week_repurchase_rate",
+        "week_nps",
+    ]
     rows = []
     for name, seg in data.segments.items():
         c = seg.cards
@@ -228,8 +299,10 @@ def segment_distribution_table(seg: SegmentData, t: Translator) -> dict[str, Any
     return {
         "columns": [t("rfm_segment"), t("customers"), t("share")],
         "numeric": [False, True, True],
-        "rows": [[r["segment"], t.number(r["customers"]), t.percent(r["customers"] / total)]
-                 for r in seg.segment_distribution],
+        "rows": [
+            [r["segment"], t.number(r["customers"]), t.percent(r["customers"] / total)]
+            for r in seg.segment_distribution
+        ],
     }
 
 
@@ -247,6 +320,7 @@ def header(data: WeekData, t: Translator, segment: str, generated: dt.datetime) 
 
 def top_changes(data: WeekData, t: Translator, n: int = 3) -> list[dict[str, str]]:
     """KPIs with the largest change vs 7 days earlier (rates in points, NPS in points / 100)."""
+
     def size(k: dict[str, Any]) -> float:
         ch = k.get("change_7d") or 0
         return abs(ch) if k["is_rate"] else abs(ch) / 100
@@ -267,6 +341,3 @@ def top_changes(data: WeekData, t: Translator, n: int = 3) -> list[dict[str, str
             }
         )
     return out
-
-
-REASON_KEYS = tuple(f"reason_{r}" for r in CHURN_REASONS)

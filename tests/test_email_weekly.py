@@ -1,4 +1,6 @@
-"""The weekly email against a real SMTP server on loopback (aiosmtpd), through the Dagster asset."""
+"""The weekly email against a real SMTP server on loopback (aiosmtpd), sent by `send_weekly_email`
+(what the `weekly_email` asset runs) from a database the real pipeline built
+(tests/test_reports_fixture_db.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,17 @@ import os
 import socket
 import zipfile
 
-import dagster as dg
 import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 from loyalty import engine
-from loyalty.assets.reports import weekly_email, weekly_reports
-from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.reports.alerts import send_alert
+from loyalty.reports.email import EmailDeliveryError, send_weekly_email
+from loyalty.reports.render import write_week_reports
+from loyalty.settings import load_settings
 
 from tests import test_reports_fixture_db as fx
+from tests.test_reports_fixture_db import report_db  # noqa: F401 (fixture)
 
 RECIPIENTS = ["manager@example.com", "cx-lead@example.com", "ops-lead@example.com"]
 PII = (fx.PII_NAME, fx.PII_EMAIL, fx.PII_PHONE, "pii-example.org")
@@ -38,7 +41,9 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        self.messages.append(
+            (list(envelope.rcpt_tos), envelope.original_content or envelope.content)
+        )
         return "250 Message accepted for delivery"
 
 
@@ -65,23 +70,31 @@ def smtp_server(monkeypatch):
         controller.stop()
 
 
-def _setup(tmp_path, locale="en", dry_run=False, enabled=True, recipients=RECIPIENTS):
-    rc = "[" + ", ".join(recipients) + "]"
-    settings = fx.settings_for(
-        tmp_path, locale, enabled=str(enabled).lower(), dry_run=str(dry_run).lower(),
-        recipients=rc, operators="[ops@example.com]",
-    )
-    fx.build(settings)
-    path = tmp_path / "settings.yaml"
-    path.write_text(path.read_text().replace("locale: en", f"locale: {locale}"))
-    return settings, LoyaltyResource(settings_file=str(path))
+@pytest.fixture
+def email_settings(tmp_path, report_db):  # noqa: F811
+    """email_settings(locale=..., dry_run=..., enabled=..., recipients=...): settings over a copy
+    of the pipeline-built database."""
+
+    def make(locale="en", dry_run=False, enabled=True, recipients=RECIPIENTS):
+        email = {
+            "enabled": enabled,
+            "dry_run": dry_run,
+            "recipients": list(recipients),
+            "operators": ["ops@example.com"],
+        }
+        return fx.workspace(tmp_path, report_db, locale, email=email)
+
+    return make
 
 
-def _run(resource, assets=(weekly_email,), raise_on_error=True):
-    return dg.materialize(
-        list(assets), partition_key=fx.WEEK_KEY, resources={"loyalty": resource},
-        raise_on_error=raise_on_error,
-    )
+def _send(settings):
+    return send_weekly_email(settings, fx.WEEK)
+
+
+def _failure(settings) -> str:
+    with pytest.raises(EmailDeliveryError) as failed:
+        _send(settings)
+    return str(failed.value)
 
 
 def _log(settings):
@@ -114,9 +127,10 @@ def _decoded_text(raw: bytes) -> str:
     return "\n".join(out)
 
 
-def test_one_message_per_recipient_then_a_rerun_sends_nothing(tmp_path, smtp_server):
-    settings, resource = _setup(tmp_path)
-    _run(resource, assets=(weekly_reports, weekly_email))
+def test_one_message_per_recipient_then_a_rerun_sends_nothing(email_settings, smtp_server):
+    settings = email_settings()
+    write_week_reports(settings, fx.WEEK)
+    _send(settings)
     assert sorted(r for rcpts, _ in smtp_server.messages for r in rcpts) == sorted(RECIPIENTS)
     assert all(len(rcpts) == 1 for rcpts, _ in smtp_server.messages)  # one transaction each
 
@@ -147,15 +161,14 @@ def test_one_message_per_recipient_then_a_rerun_sends_nothing(tmp_path, smtp_ser
     assert sent_ids == {mid for _, _, mid in log}
 
     # a re-run (or a backfill over the same week) sends nothing
-    result = _run(resource)
+    report = _send(settings)
     assert len(smtp_server.messages) == len(RECIPIENTS)
-    md = result.asset_materializations_for_node("weekly_email")[0].metadata
-    assert md["sent_now"].value == [] and sorted(md["already_sent"].value) == sorted(RECIPIENTS)
+    assert report.sent == [] and sorted(report.already_sent) == sorted(RECIPIENTS)
+    assert report.status == "nothing to send (every recipient already has it)"
 
 
-def test_no_customer_pii_in_any_message(tmp_path, smtp_server):
-    _, resource = _setup(tmp_path)
-    _run(resource)
+def test_no_customer_pii_in_any_message(email_settings, smtp_server):
+    _send(email_settings())
     assert smtp_server.messages
     for _, raw in smtp_server.messages:
         body = _decoded_text(raw)
@@ -164,49 +177,45 @@ def test_no_customer_pii_in_any_message(tmp_path, smtp_server):
         assert fx.FORMULA_ID not in body  # no customer-level rows at all
 
 
-def test_refused_recipient_gets_exactly_the_missing_one_on_retry(tmp_path, smtp_server):
-    settings, resource = _setup(tmp_path)
+def test_refused_recipient_gets_exactly_the_missing_one_on_retry(email_settings, smtp_server):
+    settings = email_settings()
     smtp_server.refuse = {"cx-lead@example.com"}
-    result = _run(resource, raise_on_error=False)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    message = str(failure.event_specific_data.error)
+    message = _failure(settings)
     assert "cx-lead@example.com" in message and "550" in message
     assert "not sent to 1 of 3" in message and "Re-run" in message
     for pii in PII:
         assert pii not in message
     assert sorted(r for rcpts, _ in smtp_server.messages for r in rcpts) == [
-        "manager@example.com", "ops-lead@example.com"]
+        "manager@example.com",
+        "ops-lead@example.com",
+    ]
     assert [r for r, _, _ in _log(settings)] == ["manager@example.com", "ops-lead@example.com"]
 
     smtp_server.refuse = set()
-    _run(resource)
+    _send(settings)
     delivered = [r for rcpts, _ in smtp_server.messages for r in rcpts]
     assert sorted(delivered) == sorted(RECIPIENTS)  # each exactly once
     assert delivered[-1] == "cx-lead@example.com"
     assert len(_log(settings)) == 3
 
 
-def test_server_down_fails_clearly_and_a_retry_sends(tmp_path, smtp_server, monkeypatch):
-    settings, resource = _setup(tmp_path, recipients=RECIPIENTS[:2])
+def test_server_down_fails_clearly_and_a_retry_sends(email_settings, smtp_server, monkeypatch):
+    settings = email_settings(recipients=RECIPIENTS[:2])
     real_port = os.environ["LOYALTY_SMTP_PORT"]
     monkeypatch.setenv("LOYALTY_SMTP_PORT", str(free_port()))  # nothing listens there
-    result = _run(resource, raise_on_error=False)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    message = str(failure.event_specific_data.error)
+    message = _failure(settings)
     assert "cannot reach the SMTP server 127.0.0.1" in message
     assert "manager@example.com" in message and "cx-lead@example.com" in message
     assert _log(settings) == []
 
     monkeypatch.setenv("LOYALTY_SMTP_PORT", real_port)
-    _run(resource)
+    _send(settings)
     assert sorted(r for rcpts, _ in smtp_server.messages for r in rcpts) == sorted(RECIPIENTS[:2])
 
 
-def test_dry_run_writes_eml_files_and_sends_nothing(tmp_path, smtp_server):
-    settings, resource = _setup(tmp_path, dry_run=True, recipients=RECIPIENTS[:2])
-    result = _run(resource)
+def test_dry_run_writes_eml_files_and_sends_nothing(email_settings, smtp_server):
+    settings = email_settings(dry_run=True, recipients=RECIPIENTS[:2])
+    report = _send(settings)
     assert smtp_server.messages == []
     folder = settings.output_path / fx.WEEK_LABEL / "email"
     files = sorted(p.name for p in folder.glob("*.eml"))
@@ -215,27 +224,22 @@ def test_dry_run_writes_eml_files_and_sends_nothing(tmp_path, smtp_server):
     assert msg["To"] == "cx-lead@example.com"
     assert any(p.get_content_type() == "image/png" for p in parts)
     assert {m for _, m, _ in _log(settings)} == {"dry_run"}
-    md = result.asset_materializations_for_node("weekly_email")[0].metadata
-    assert md["mode"].value == "dry_run"
+    assert report.mode == "dry_run" and report.status == "sent"
+    assert sorted(p.name for p in report.files) == files
     # switching dry_run off later still sends the real emails (logged separately)
-    path = tmp_path / "settings.yaml"
-    path.write_text(path.read_text().replace("dry_run: true", "dry_run: false"))
-    _run(resource)
+    _send(load_settings(settings.database_path.parent / "settings.yaml", "email: {dry_run: false}"))
     assert len(smtp_server.messages) == 2
     assert sorted(m for _, m, _ in _log(settings)) == ["dry_run", "dry_run", "smtp", "smtp"]
 
 
-def test_disabled_email_does_nothing_but_say_so(tmp_path, smtp_server):
-    settings, resource = _setup(tmp_path, enabled=False)
-    result = _run(resource)
-    md = result.asset_materializations_for_node("weekly_email")[0].metadata
-    assert "disabled" in md["status"].value
+def test_disabled_email_does_nothing_but_say_so(email_settings, smtp_server):
+    report = _send(email_settings(enabled=False))
+    assert report.disabled and "disabled" in report.status
     assert smtp_server.messages == []
 
 
-def test_zh_cn_email_has_chinese_labels(tmp_path, smtp_server):
-    _, resource = _setup(tmp_path, locale="zh-CN", recipients=RECIPIENTS[:1])
-    _run(resource)
+def test_zh_cn_email_has_chinese_labels(email_settings, smtp_server):
+    _send(email_settings(locale="zh-CN", recipients=RECIPIENTS[:1]))
     msg, parts = _parts(smtp_server.messages[0][1])
     assert "客户忠诚度周报" in msg["Subject"]
     text = next(p for p in parts if p.get_content_type() == "text/plain").get_content()
@@ -247,13 +251,14 @@ def test_zh_cn_email_has_chinese_labels(tmp_path, smtp_server):
     assert wb.sheetnames[0] == "摘要"
 
 
-def test_alert_to_operators_survives_non_ascii(tmp_path, smtp_server):
-    settings, _ = _setup(tmp_path)
-    out = send_alert(settings, "运行失败 run failed ✖", "step weekly_reports failed: Größe ✖ 数据库锁定")
+def test_alert_to_operators_survives_non_ascii(email_settings, smtp_server):
+    settings = email_settings()
+    out = send_alert(
+        settings, "运行失败 run failed ✖", "step weekly_reports failed: Größe ✖ 数据库锁定"
+    )
     assert out["status"] == "sent" and out["recipients"] == ["ops@example.com"]
-    (rcpts, raw), = smtp_server.messages
+    ((rcpts, raw),) = smtp_server.messages
     assert rcpts == ["ops@example.com"]
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert "运行失败" in msg["Subject"]
     assert "数据库锁定" in msg.get_content()
-

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from loyalty.orchestration.alerting import AlertOutbox, compose_alert
+from loyalty.orchestration.alerting import AlertOutbox
 from loyalty.orchestration.jobs import build_jobs
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.orchestration.sensors import run_failure_alert
+from loyalty.reports.alerts import AlertDeliveryError, compose_alert, send_alert
 from loyalty.settings import load_settings
 
 from tests.conftest import REPO
@@ -95,8 +96,6 @@ def test_a_failed_run_sends_exactly_one_alert_without_customer_data(failed_run):
 def test_an_alert_that_could_not_be_sent_goes_out_once_when_smtp_is_back(failed_run):
     result, instance, settings_file, smtp = failed_run
     smtp.stop()
-    from loyalty.reports.alerts import AlertDeliveryError
-
     with pytest.raises(AlertDeliveryError):
         _evaluate(result, instance, settings_file)
     assert smtp.messages == []
@@ -111,8 +110,6 @@ def test_non_ascii_job_names_and_settings_do_not_break_an_alert(tmp_path, monkey
     for k, v in smtp_sink.env().items():
         monkeypatch.setenv(k, v)
     settings = load_settings(tiny_landing(tmp_path, {"email": EMAIL, "locale": "zh-CN"}))
-    from loyalty.reports.alerts import send_alert
-
     alert = compose_alert(
         settings, "run-1", "夜间作业_nächtlich", ["步骤_ä"], {"dagster/partition": "2026-11-15"}
     )
@@ -129,8 +126,6 @@ def test_non_ascii_job_names_and_settings_do_not_break_an_alert(tmp_path, monkey
 
 def test_in_dry_run_the_alert_is_an_eml_file_written_once(tmp_path):
     settings = load_settings(tiny_landing(tmp_path, {"email": {**EMAIL, "dry_run": True}}))
-    from loyalty.reports.alerts import send_alert
-
     outbox = AlertOutbox(tmp_path / "outbox")
     outbox.add(compose_alert(settings, "run-2", "nightly", []))
     outbox.add(compose_alert(settings, "run-2", "nightly", []))

@@ -6,12 +6,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import dagster as dg
 import pytest
-from loyalty.assets.reports import weekly_reports
-from loyalty.orchestration.resources import LoyaltyResource
+from loyalty.reports.render import write_week_reports
 
 from tests import test_reports_fixture_db as fx
+from tests.test_reports_fixture_db import report_db  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -19,31 +18,46 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", *args],
-        capture_output=True, timeout=120, check=False,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            *args,
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-def test_report_renders_in_headless_chromium(tmp_path):
-    settings = fx.settings_for(tmp_path, "en")
-    fx.build(settings)
-    dg.materialize([weekly_reports], partition_key=fx.WEEK_KEY,
-                   resources={"loyalty": LoyaltyResource(settings_file=str(tmp_path / "settings.yaml"))})
-    report = settings.output_path / fx.WEEK_LABEL / f"loyalty_{fx.WEEK_LABEL}_A.html"
+def test_report_renders_in_headless_chromium(tmp_path, report_db):  # noqa: F811
+    written = write_week_reports(fx.workspace(tmp_path, report_db), fx.WEEK)
+    report = written.files["A"]["html"]
 
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     shot = artifacts / f"report_{fx.WEEK_LABEL}_A.png"
     shot.unlink(missing_ok=True)
-    done = _chromium(tmp_path / "profile1", f"--screenshot={shot}", "--window-size=1280,2400",
-                     "--virtual-time-budget=5000", report.as_uri())
+    done = _chromium(
+        tmp_path / "profile1",
+        f"--screenshot={shot}",
+        "--window-size=1280,2400",
+        "--virtual-time-budget=5000",
+        report.as_uri(),
+    )
     assert shot.exists() and shot.stat().st_size > 50_000, done.stderr.decode()[-2000:]
 
-    dom = _chromium(tmp_path / "profile2", "--dump-dom", "--virtual-time-budget=5000",
-                    report.as_uri()).stdout.decode("utf-8")
+    dom = _chromium(
+        tmp_path / "profile2", "--dump-dom", "--virtual-time-budget=5000", report.as_uri()
+    ).stdout.decode("utf-8")
     # every chart drawn: one Plotly SVG root per chart, cohort included
     assert dom.count('class="main-svg"') >= 7 * 2, dom[:500]
     assert "Customer loyalty report" in dom

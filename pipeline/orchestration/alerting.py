@@ -1,7 +1,5 @@
-"""Run-failure alerts: what they say, and sending each one once.
-
-The alert names the run, the job, the partition and the failed steps, and links to the run in the
-UI. It never carries the error text: an error can quote rows of an export (customer ids, emails).
+"""Run-failure alerts sent once per run: the outbox the failure sensor (sensors.py) puts each alert
+in. What an alert says and how it is sent (no Dagster) is loyalty.reports.alerts.
 
 Sending goes through a small outbox on disk (by default under $DAGSTER_HOME) so that an alert is
 sent at most once per run whatever the sensor retries, and one that could not be delivered (SMTP
@@ -18,63 +16,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
-from loyalty.settings import Settings
+from loyalty.reports.alerts import Alert
 
 _RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-@dataclass(frozen=True)
-class Alert:
-    run_id: str
-    subject: str
-    body: str
-
-
-def compose_alert(
-    settings: Settings,
-    run_id: str,
-    job_name: str,
-    failed_steps: Iterable[str],
-    tags: dict[str, str] | None = None,
-) -> Alert:
-    tags = tags or {}
-    steps = sorted(set(failed_steps))
-    partition = tags.get("dagster/partition") or (
-        f"{tags['dagster/asset_partition_range_start']}..{tags['dagster/asset_partition_range_end']}"
-        if "dagster/asset_partition_range_start" in tags
-        else None
-    )
-    url = f"{settings.email.ui_base_url.rstrip('/')}/runs/{run_id}"
-    lines = [
-        "A Dagster run of the loyalty pipeline failed.",
-        "",
-        f"Run:          {run_id}",
-        f"Job:          {job_name}",
-    ]
-    if partition:
-        lines.append(f"Partition:    {partition}")
-    if tags.get("dagster/retry_number"):
-        lines.append(
-            f"Attempt:      retry {tags['dagster/retry_number']} of run {tags.get('dagster/parent_run_id', '?')}"
-        )
-    lines += [
-        "Failed steps: "
-        + (
-            ", ".join(steps)
-            if steps
-            else "none (the run itself failed: crash, timeout or a launch error)"
-        ),
-        f"Open the run: {url}",
-        "",
-        "The error messages are in the run's log in the Dagster UI. They are not copied here "
-        "because they can quote rows of the exports.",
-    ]
-    subject = f"run failed: {job_name}" + (f" {partition}" if partition else "")
-    return Alert(run_id=run_id, subject=subject, body="\n".join(lines))
 
 
 class AlertOutbox:

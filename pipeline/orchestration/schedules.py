@@ -16,6 +16,7 @@ import datetime as dt
 import zoneinfo
 
 import dagster as dg
+from loyalty import weeks
 from loyalty.settings import Settings
 
 
@@ -30,8 +31,7 @@ def nightly_partition(tick: dt.datetime, timezone: str) -> dt.date:
 
 def weekly_partition(tick: dt.datetime, timezone: str) -> dt.date:
     """Monday of the last complete ISO week before the tick's day."""
-    day = _local_day(tick, timezone)
-    return day - dt.timedelta(days=day.weekday() + 7)
+    return weeks.monday(_local_day(tick, timezone)) - dt.timedelta(weeks=1)
 
 
 def _request(day: dt.date, settings: Settings, what: str) -> dg.RunRequest | dg.SkipReason:

@@ -5,7 +5,8 @@
   requests an `ingest` run. Files modified less than `SETTLE_SECONDS` ago may still be being
   copied: the sensor waits for them.
 - `run_failure_alert` (on by default): one email to `email.operators` per failed run, through the
-  outbox in `pipeline.alerting`, without error text or row data.
+  outbox in `loyalty.orchestration.alerting`, composed and sent by `loyalty.reports.alerts`, without
+  error text or row data.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import time
 from pathlib import Path
 
 import dagster as dg
-from loyalty.orchestration.alerting import AlertOutbox, compose_alert
+from loyalty.orchestration.alerting import AlertOutbox
 from loyalty.orchestration.resources import LoyaltyResource
+from loyalty.reports.alerts import compose_alert, send_alert
 from loyalty.settings import Settings
 
 SETTLE_SECONDS = 60
@@ -119,8 +121,6 @@ def failed_step_keys(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     "never the error text (it can quote export rows).",
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, loyalty: LoyaltyResource) -> None:
-    from loyalty.reports.alerts import send_alert
-
     settings = loyalty.get_settings()
     run = context.dagster_run
     outbox = AlertOutbox(outbox_folder(context.instance, settings))

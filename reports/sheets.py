@@ -1,0 +1,263 @@
+"""The data sheets of the report workbooks (reports/excel.py), one function per sheet, each written
+top to bottom (the segment workbooks are in `constant_memory` mode)."""
+
+from __future__ import annotations
+
+from loyalty.reports.export import csv_name
+from loyalty.reports.i18n import Translator
+from loyalty.reports.model import SegmentData, WeekData
+from loyalty.reports.xlsx import Book
+
+
+def retention_sheet(book: Book, seg: SegmentData) -> None:
+    t = book.t
+    ws = book.sheet("sheet_retention")
+    rep = {(r["period_start"], r["tier"]): r for r in seg.repurchase}
+    columns = [
+        (t("period_type"), "text"),
+        (t("period_start"), "date"),
+        (t("tier"), "text"),
+        (t("start_count"), "int"),
+        (t("end_count"), "int"),
+        (t("new_count"), "int"),
+        (t("kept_count"), "int"),
+        (t("retention_rate"), "pct"),
+        (t("kept_rate"), "pct"),
+        (t("churn_rate"), "pct"),
+        (t("activation_rate"), "pct"),
+        (t("buyers"), "int"),
+        (t("repeat_buyers"), "int"),
+        (t("repurchase_rate"), "pct"),
+    ]
+    rows = []
+    for r in seg.retention:
+        p = rep.get((r["period_start"], r["tier"]), {})
+        rows.append(
+            [
+                r["period_type"],
+                r["period_start"],
+                r["tier"],
+                r["start_count"],
+                r["end_count"],
+                r["new_count"],
+                r["kept_count"],
+                r["retention_rate"],
+                r["kept_rate"],
+                r["churn_rate"],
+                r["activation_rate"],
+                p.get("buyers"),
+                p.get("repeat_buyers"),
+                p.get("repurchase_rate"),
+            ]
+        )
+    book.table(ws, 0, columns, rows)
+
+
+def nps_sheet(book: Book, seg: SegmentData) -> None:
+    t = book.t
+    ws = book.sheet("sheet_nps")
+    columns = [
+        (t("period_type"), "text"),
+        (t("period_start"), "date"),
+        (t("tier"), "text"),
+        (t("responses"), "int"),
+        (t("promoters"), "int"),
+        (t("passives"), "int"),
+        (t("detractors"), "int"),
+        (t("nps"), "pts"),
+        (t("nps_moe95"), "pts"),
+        (t("low_sample"), "text"),
+        (t("csat"), "pct"),
+        (t("csat_n"), "int"),
+        (t("ces_mean"), "score"),
+        (t("ces_n"), "int"),
+    ]
+    rows = [
+        [
+            r["period_type"],
+            r["period_start"],
+            r["tier"],
+            r["responses"],
+            r["promoters"],
+            r["passives"],
+            r["detractors"],
+            r["nps"],
+            r["nps_moe95"],
+            t("low_sample") if r["low_sample"] else "",
+            r["csat"],
+            r["csat_n"],
+            r["ces_mean"],
+            r["ces_n"],
+        ]
+        for r in seg.nps
+    ]
+    book.table(ws, 0, columns, rows)
+
+
+def service_sheet(book: Book, data: WeekData) -> None:
+    t = book.t
+    ws = book.sheet("sheet_service")
+    columns = [
+        (t("priority"), "text"),
+        (t("tickets"), "int"),
+        (t("met"), "int"),
+        (t("breached"), "int"),
+        (t("sla_rate"), "pct"),
+        (t("complaint_sla_rate"), "pct"),
+        (t("median_first_response_hours"), "dec"),
+        (t("median_resolution_hours"), "dec"),
+        (t("satisfaction_mean"), "dec"),
+    ]
+    rows = [
+        [
+            t.label_or(f"priority_{r['priority']}", r["priority"]),
+            r["tickets"],
+            r["met"],
+            r["breached"],
+            r["sla_rate"],
+            r["complaint_sla_rate"],
+            r["median_first_response_hours"],
+            r["median_resolution_hours"],
+            r["satisfaction_mean"],
+        ]
+        for r in data.sla
+    ]
+    book.table(ws, 0, columns, rows)
+
+
+def quality_sheet(book: Book, data: WeekData) -> None:
+    t = book.t
+    q = data.quality
+    ws = book.sheet("sheet_quality")
+    columns = [
+        (t("source"), "text"),
+        (t("files"), "int"),
+        (t("rows_read"), "int"),
+        (t("rows_loaded"), "int"),
+        (t("rows_quarantined"), "int"),
+        (t("quarantine_share"), "pct"),
+        (t("duplicates_replaced"), "int"),
+    ]
+    rows = [
+        [
+            s["source"],
+            s["files"],
+            s["rows_read"],
+            s["rows_loaded"],
+            s["rows_quarantined"],
+            s["quarantine_share"],
+            s["duplicates_replaced"],
+        ]
+        for s in q["sources"]
+    ]
+    nxt = book.table(ws, 0, columns, rows)
+    ws.write_string(nxt, 0, t("quarantine_by_reason"), book.fmt["section"])
+    nxt = book.table(
+        ws,
+        nxt + 1,
+        [(t("source"), "text"), (t("reason_code"), "text"), (t("rows"), "int")],
+        [[r["source"], r["reason_code"], r["rows"]] for r in q["reasons"]],
+        filter_and_freeze=False,
+    )
+    ws.write_string(nxt, 0, t("completeness"), book.fmt["section"])
+    nxt = book.table(
+        ws,
+        nxt + 1,
+        [
+            (t("source"), "text"),
+            (t("column"), "text"),
+            (t("rows"), "int"),
+            (t("filled_share"), "pct"),
+        ],
+        [[c["source"], c["column_name"], c["rows"], c["filled_share"]] for c in q["completeness"]],
+        filter_and_freeze=False,
+    )
+    f = q["freshness"]
+    ws.write_string(nxt, 0, t("freshness"), book.fmt["section"])
+    book.text(ws, nxt + 1, 0, t("last_order_day"))
+    book.cell(ws, nxt + 1, 1, "date", f["last_order_day"])
+    book.text(ws, nxt + 2, 0, t("days_behind"))
+    book.cell(ws, nxt + 2, 1, "int", f["days_behind"])
+    book.text(ws, nxt + 3, 0, t("flag"))
+    book.text(ws, nxt + 3, 1, t("stale" if f["stale"] else "fresh"))
+
+
+def thresholds_sheet(book: Book, data: WeekData) -> None:
+    t = book.t
+    ws = book.sheet("sheet_thresholds")
+    book.table(
+        ws,
+        0,
+        [(t("setting"), "text"), (t("value"), "text")],
+        [list(x) for x in data.thresholds],
+        widths={0: 28, 1: 60},
+    )
+
+
+def cap_note(t: Translator, shown: int, total: int, file: str, key: str) -> str:
+    if total > shown:
+        return t(f"{key}_capped", shown=t.number(shown), total=t.number(total), file=file)
+    return t(f"{key}_complete", total=t.number(total), file=file)
+
+
+def customers_sheet(book: Book, data: WeekData, seg: SegmentData) -> None:
+    t = book.t
+    ws = book.sheet("sheet_customers")
+    columns = [
+        (t("customer_id"), "text"),
+        (t("last_order"), "date"),
+        (t("recency_days"), "int"),
+        (t("frequency"), "int"),
+        (t("monetary"), "money"),
+        (t("r"), "int"),
+        (t("f"), "int"),
+        (t("m"), "int"),
+        (t("rfm_score"), "score"),
+        (t("tier"), "text"),
+        (t("segment_name"), "text"),
+        (t("lifecycle_stage"), "text"),
+        (t("tags"), "text"),
+    ]
+    rows = seg.customers  # tuples in the columns' order (sql/reports/customers.sql)
+    note = cap_note(
+        t,
+        len(rows),
+        seg.customers_total,
+        csv_name(data.week.label, seg.segment, "customers"),
+        "customers_note",
+    )
+    book.table(ws, 0, columns, rows, widths={0: 18, 10: 20, 12: 36}, header_note=note)
+
+
+def churn_sheet(book: Book, data: WeekData, seg: SegmentData) -> None:
+    t = book.t
+    ws = book.sheet("sheet_churn")
+    columns = [
+        (t("customer_id"), "text"),
+        (t("masked_email"), "text"),
+        (t("tier"), "text"),
+        (t("segment_name"), "text"),
+        (t("last_order"), "date"),
+        (t("recency_days"), "int"),
+        (t("frequency"), "int"),
+        (t("monetary"), "money"),
+        (t("rfm_score"), "score"),
+        (t("reason_inactive"), "text"),
+        (t("reason_complaints"), "text"),
+        (t("reason_activity_drop"), "text"),
+        (t("flagged_since"), "date"),
+    ]
+
+    def yes(v: bool) -> str:
+        return "✔" if v else ""
+
+    # tuples in the columns' order (sql/reports/churn_warnings.sql); the reason flags as ticks
+    rows = [(*r[:9], yes(r[9]), yes(r[10]), yes(r[11]), r[12]) for r in seg.churn_warnings]
+    note = cap_note(
+        t,
+        len(rows),
+        seg.churn_warnings_total,
+        csv_name(data.week.label, seg.segment, "churn_warnings"),
+        "churn_note",
+    )
+    book.table(ws, 0, columns, rows, widths={0: 18, 1: 24, 3: 20}, header_note=note)

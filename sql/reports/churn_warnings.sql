@@ -1,0 +1,27 @@
+-- Every at-risk customer of the segment (tiers $tiers) on day $as_of, by value (then id), with the
+-- Churn warnings sheet's columns in order; at most $row_limit rows (NULL: all, for the CSV). The
+-- email is masked here (a***@example.com): the raw address never leaves the database.
+select
+    s.customer_id::varchar as customer_id,
+    case
+        when c.email is null then null
+        when position('@' in c.email) > 1
+            then left(c.email, 1) || '***@' || split_part(c.email, '@', 2)
+        else '***'
+    end as masked_email,
+    s.tier,
+    s.segment,
+    s.last_order_at::date as last_order,
+    s.recency_days,
+    s.frequency,
+    s.monetary::double as monetary,
+    s.rfm_score,
+    s.inactive,
+    s.complaints,
+    s.activity_drop,
+    s.flagged_since
+from customer_snapshot as s
+left join customers as c on s.customer_id = c.customer_id
+where s.as_of = $as_of and s.churn_risk and list_contains($tiers, s.tier)
+order by s.monetary desc, s.customer_id asc
+limit $row_limit

@@ -1,0 +1,14 @@
+-- Tickets and SLA per priority for the week starting $period_start, in the order $priorities.
+select
+    priority,
+    tickets,
+    met,
+    breached,
+    sla_rate,
+    complaint_sla_rate,
+    median_first_response_hours,
+    median_resolution_hours,
+    satisfaction_mean
+from service_period
+where period_type = 'week' and period_start = $period_start
+order by coalesce(list_position($priorities, priority), len($priorities) + 1), priority
