@@ -44,4 +44,4 @@ RATE_KPIS: frozenset[str] = frozenset(KPI_NAMES) - {"nps"}
 KPI_DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 
 # the flags kpi_board.sql writes into kpi_daily.flag
-KPI_FLAGS: tuple[str, ...] = ("on_target", "off_target", "alert", "no_target", "no_data")
+KPI_FLAGS: tuple[str, ...] = ("ok", "off_target", "alert", "no_target", "no_data")
