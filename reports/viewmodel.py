@@ -14,8 +14,8 @@ from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
 from loyalty.vocab import KPI_FLAGS
 
-# kpi_daily.flag -> the flag's label and icon key (flag_<key> in reports/i18n.py). kpi_board.sql
-# writes 'ok' for the flag loyalty.vocab.KPI_FLAGS names 'on_target'.
+# kpi_daily.flag (one of loyalty.vocab.KPI_FLAGS) -> the flag's label and icon key (flag_<key> in
+# reports/i18n.py); the labels call a met target 'on_target'.
 FLAG_KEYS = {**{flag: flag for flag in KPI_FLAGS}, "ok": "on_target"}
 FLAG_COLOURS = {"on_target": "#1b7f5b", "off_target": "#975a16", "alert": "#c0392b"}
 TONE_COLOURS = {"good": "#1b7f5b", "bad": "#c0392b"}
