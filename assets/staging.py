@@ -1,30 +1,10 @@
-"""Staging: the counted-order rule, SLA targets and survey scales applied once (SPEC §4).
-
-All three are views (always current, free to rebuild); the settings `stg_tickets` needs (SLA hours,
-the complaint category) are written to the one-row table `ticket_settings` that its view reads.
-"""
+"""Staging assets: the views of `loyalty.marts.staging` (the counted-order rule, SLA targets and
+survey scales applied once, SPEC §4)."""
 
 import dagster as dg
-import duckdb
 from loyalty.assets.metric_results import preview_metadata
-from loyalty.engine import execute_file
-from loyalty.metric_params import metric_params
+from loyalty.marts.staging import build_staging
 from loyalty.orchestration.resources import LoyaltyResource
-from loyalty.settings import Settings
-
-STAGING = ("stg_orders", "stg_tickets", "stg_surveys")
-
-
-def build_staging(conn: duckdb.DuckDBPyConnection, settings: Settings, name: str) -> None:
-    # databases written before every staging model became a view may hold it as a table
-    legacy = conn.execute(
-        "select count(*) from information_schema.tables "
-        "where table_name = ? and table_type = 'BASE TABLE'",
-        [name],
-    ).fetchall()[0][0]
-    if legacy:
-        conn.execute(f"drop table {name}")
-    execute_file(conn, f"staging/{name}.sql", metric_params(settings))
 
 
 def _staging_asset(name: str, source: str, description: str) -> dg.AssetsDefinition:
@@ -37,8 +17,7 @@ def _staging_asset(name: str, source: str, description: str) -> dg.AssetsDefinit
         kinds={"duckdb", "sql"},
     )
     def _asset(loyalty: LoyaltyResource) -> dg.MaterializeResult:
-        settings = loyalty.get_settings()
-        with loyalty.connect() as conn:
+        with loyalty.session() as (settings, conn):
             build_staging(conn, settings, name)
             return dg.MaterializeResult(metadata=preview_metadata(conn, name))
 

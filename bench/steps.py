@@ -148,7 +148,7 @@ def step_snapshot_sql(args: dict) -> dict:
     """The same day through the asset's SQL function alone (no Dagster): what the run costs over
     the query itself."""
     from loyalty import engine
-    from loyalty.assets.snapshot import compute_snapshot
+    from loyalty.marts.snapshot import compute_snapshot
 
     s = _settings(args)
     day = dt.date.fromisoformat(args["as_of"])
@@ -200,7 +200,7 @@ def step_reports(args: dict) -> dict:
 
 def _nights_before(p: Pipeline, s, day: dt.date) -> None:
     from loyalty import engine
-    from loyalty.assets.snapshot import compute_snapshot
+    from loyalty.marts.snapshot import compute_snapshot
 
     with engine.connect(s) as conn:
         stored = {r[0] for r in conn.execute("select as_of from snapshot_params").fetchall()}

@@ -1,8 +1,21 @@
-"""Opening the DuckDB file, and running the SQL files under `sql/`.
+"""Opening the DuckDB file, running the SQL files under `sql/`, and materialising models.
 
 Every connection gets the memory limit and spill directory from the settings and is closed in
 `finally`: DuckDB allows one read-write process per file, so a connection left open blocks the next
-step (and, through the concurrency pool, the whole queue).
+step (and, through the concurrency pool, the whole queue). Every connection also gets the shared
+macros of `sql/macros.sql`.
+
+A model is a SQL file holding one `select` (`sql/<model>.sql`, or `sql/<model>/<table>.sql` for a
+table built in several steps, whose folder is named after it). How its rows are stored is decided
+here, never by editing SQL text:
+
+    create_view      create or replace view <table> as <select>   (no parameters)
+    create_table     create or replace [temp] table <table> as <select>
+    create_declared  the table with its declared column types, if absent (<folder>/schema.sql)
+    insert_by_name   insert into <table> by name <select>
+    replace_days     delete the days $start_date..$end_date, insert by name; one transaction
+    replace_keys     incremental: delete the keys not kept, insert by name; one transaction
+    intermediate     temp tables of a model's steps, dropped when the block succeeds
 """
 
 from __future__ import annotations
@@ -11,14 +24,14 @@ import importlib.resources
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
 from loyalty.settings import Settings
-from loyalty.sqlsafe import checked_tz
+from loyalty.sqlsafe import checked_tz, quote_ident
 
 SQL_DIR = Path(str(importlib.resources.files("loyalty.sql")))
 
@@ -42,6 +55,8 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
         # the business time zone is the session zone, so casts and date parts agree with "day D"
         # (set after connecting: ICU is loaded lazily and cannot be configured at open time)
         conn.execute(f"set TimeZone = '{checked_tz(settings.timezone)}'")
+        # temporary macros: part of the connection, nothing stored in the file (read-only too)
+        execute_file(conn, "macros.sql")
         yield conn
     finally:
         conn.close()
@@ -65,25 +80,9 @@ def _open_waiting_for_lock(path: str, read_only: bool, config: dict) -> duckdb.D
             delay = min(delay * 2, 5.0)
 
 
-_UNITS = {
-    "b": 1,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-
-
 def memory_limit_bytes(settings: Settings) -> int:
     """`duckdb.memory_limit` in bytes (DuckDB's reading: GB = 10^9, GiB = 2^30)."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", settings.duckdb.memory_limit)
-    if not m or m.group(2).lower() not in _UNITS:
-        raise ValueError(f"unusable memory limit {settings.duckdb.memory_limit!r}")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    return settings.duckdb.memory_limit_bytes
 
 
 @contextmanager
@@ -101,22 +100,38 @@ def memory_lent(
         conn.execute(f"set memory_limit = '{memory_limit_bytes(settings)}B'")
 
 
+# connections inside a `transaction` block: an inner block joins the outer one (DuckDB has no
+# nested transactions), so a materialisation that is atomic on its own can also be one part of a
+# larger unit (a snapshot's days and the thresholds stored with them)
+_IN_TRANSACTION: set[int] = set()
+
+
 @contextmanager
 def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One transaction around the block: committed at its end, rolled back on any error, so that
-    readers see everything the block wrote or nothing of it."""
+    readers see everything the block wrote or nothing of it. Inside another `transaction` block on
+    the same connection it is part of that one."""
+    if id(conn) in _IN_TRANSACTION:
+        yield
+        return
     conn.execute("begin transaction")
+    _IN_TRANSACTION.add(id(conn))
     try:
         yield
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
+    finally:
+        _IN_TRANSACTION.discard(id(conn))
 
+
+# ------------------------------------------------------------------------------------------------
+# SQL files and bound parameters
 
 
 def sql_text(name: str) -> str:
-    """The text of `sql/<name>` (name like 'marts/customer_snapshot.sql')."""
+    """The text of `sql/<name>` (name like 'marts/report_periods.sql')."""
     path = SQL_DIR / name
     return path.read_text(encoding="utf-8")
 
@@ -131,17 +146,31 @@ def _only_comments(stmt: str) -> bool:
     return all(not ln.strip() or ln.strip().startswith("--") for ln in stmt.splitlines())
 
 
+def _strip_comments(stmt: str) -> str:
+    return "\n".join(ln.split("--", 1)[0] for ln in stmt.splitlines())
+
+
+def _used(stmt: str) -> set[str]:
+    return set(_PARAM.findall(_strip_comments(stmt)))
+
+
+def _bound(stmt: str, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The `$name` parameters `stmt` uses, taken from `params` (extra keys are ignored, a missing
+    one is an error): values are always bound, never formatted into SQL."""
+    used = _used(stmt)
+    given = params or {}
+    missing = used - set(given)
+    if missing:
+        raise KeyError(f"SQL parameter(s) {sorted(missing)} not given")
+    return {k: given[k] for k in used} if used else None
+
+
 def execute_sql(
     conn: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, Any] | None = None
 ) -> None:
-    """Run every statement of `text`, binding `$name` parameters (never string-formatting values)."""
-    params = dict(params or {})
+    """Run every statement of `text`, binding `$name` parameters (never formatting values in)."""
     for stmt in split_statements(text):
-        used = set(_PARAM.findall(_strip_comments(stmt)))
-        missing = used - set(params)
-        if missing:
-            raise KeyError(f"SQL parameter(s) {sorted(missing)} not given")
-        conn.execute(stmt, {k: params[k] for k in used} if used else None)
+        conn.execute(stmt, _bound(stmt, params))
 
 
 def execute_file(
@@ -164,18 +193,9 @@ def query_sql(
     stmts = split_statements(text)
     if len(stmts) != 1:
         raise ValueError(f"a query file holds one statement, not {len(stmts)}")
-    params = dict(params or {})
-    used = set(_PARAM.findall(_strip_comments(stmts[0])))
-    missing = used - set(params)
-    if missing:
-        raise KeyError(f"SQL parameter(s) {sorted(missing)} not given")
-    cur = conn.execute(stmts[0], {k: params[k] for k in used} if used else None)
-    cols = [d[0] for d in cur.description]
+    cur = conn.execute(stmts[0], _bound(stmts[0], params))
+    cols = [d[0] for d in cur.description or ()]
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-
-def _strip_comments(stmt: str) -> str:
-    return "\n".join(ln.split("--", 1)[0] for ln in stmt.splitlines())
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -189,3 +209,149 @@ def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any
     is only partly fetched, so never use fetchone() on a result you do not drain.)"""
     rows = conn.execute(sql, params).fetchall()
     return rows[0][0] if rows else None
+
+
+# ------------------------------------------------------------------------------------------------
+# models and their materialisation
+
+
+def model_file(model: str) -> str:
+    """`sql/<model>.sql`, or `sql/<model>/<table>.sql` for a model in a folder of its own."""
+    direct = f"{model}.sql"
+    if (SQL_DIR / direct).is_file():
+        return direct
+    in_folder = f"{model}/{table_of(model)}.sql"
+    if (SQL_DIR / in_folder).is_file():
+        return in_folder
+    raise FileNotFoundError(f"no model {model!r}: neither sql/{direct} nor sql/{in_folder}")
+
+
+def table_of(model: str) -> str:
+    """The table a model writes: its file (or folder) name."""
+    return PurePosixPath(model).name
+
+
+def model_select(model: str) -> str:
+    """The one `select` of a model (materialised by the functions below, never run as written)."""
+    stmts = split_statements(sql_text(model_file(model)))
+    if len(stmts) != 1:
+        raise ValueError(f"model {model!r} holds one select, not {len(stmts)} statements")
+    return stmts[0]
+
+
+def query_model(
+    conn: duckdb.DuckDBPyConnection, model: str, params: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of a model's select, as dicts (a check's verdict, a summary)."""
+    return query_file(conn, model_file(model), params)
+
+
+def _run(
+    conn: duckdb.DuckDBPyConnection, head: str, model: str, params: Mapping[str, Any] | None
+) -> None:
+    select = model_select(model)
+    conn.execute(f"{head}\n{select}\n", _bound(select, params))
+
+
+def create_view(conn: duckdb.DuckDBPyConnection, model: str, name: str | None = None) -> None:
+    """`create or replace view`: always current, nothing stored. A view keeps no bound values, so
+    a view model takes no parameters (settings it needs are a one-row table it reads)."""
+    if _used(model_select(model)):
+        raise ValueError(f"view model {model!r} uses parameters")
+    _run(conn, f"create or replace view {quote_ident(name or table_of(model))} as", model, None)
+
+
+def create_table(
+    conn: duckdb.DuckDBPyConnection,
+    model: str,
+    params: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    temp: bool = False,
+) -> None:
+    """`create or replace [temp] table ... as select`: the new table replaces the old one
+    atomically, readers never see a half-built table."""
+    kind = "temp table" if temp else "table"
+    target = quote_ident(name or table_of(model))
+    _run(conn, f"create or replace {kind} {target} as", model, params)
+
+
+def create_declared(conn: duckdb.DuckDBPyConnection, model: str) -> None:
+    """Create the model's table with its declared column types and order, if it does not exist
+    (`sql/<model>/schema.sql`; also adds columns that older databases lack)."""
+    execute_file(conn, f"{model}/schema.sql")
+
+
+def insert_by_name(
+    conn: duckdb.DuckDBPyConnection,
+    model: str,
+    params: Mapping[str, Any] | None = None,
+    into: str | None = None,
+) -> None:
+    _run(conn, f"insert into {quote_ident(into or table_of(model))} by name", model, params)
+
+
+def replace_days(
+    conn: duckdb.DuckDBPyConnection,
+    model: str,
+    params: Mapping[str, Any],
+    into: str | None = None,
+    day_column: str = "as_of",
+) -> None:
+    """Replace the days `$start_date..$end_date` of a day-partitioned table by the model's rows,
+    in one transaction: readers see the old days or the new ones; a re-run replaces exactly them."""
+    table = quote_ident(into or table_of(model))
+    days = {"start_date": params["start_date"], "end_date": params["end_date"]}
+    with transaction(conn):
+        day = quote_ident(day_column)
+        conn.execute(f"delete from {table} where {day} between $start_date and $end_date", days)
+        insert_by_name(conn, model, params, into)
+
+
+def replace_keys(
+    conn: duckdb.DuckDBPyConnection,
+    model: str,
+    params: Mapping[str, Any],
+    key: Sequence[str],
+    keep: str,
+    into: str | None = None,
+) -> None:
+    """Incremental build: the rows whose `key` is among the rows of the query model `keep` stay,
+    every other row is replaced by the model's rows (which cover the keys not kept), in one
+    transaction. The model computes only what changed (a bound parameter such as `$since`)."""
+    table = into or table_of(model)
+    fresh = f"{table}__new"
+    cols = ", ".join(quote_ident(k) for k in key)
+    kept = model_select(keep)
+    with transaction(conn):
+        create_table(conn, model, params, name=fresh, temp=True)
+        conn.execute(
+            f"delete from {quote_ident(table)} where ({cols}) not in "
+            f"(select {cols} from (\n{kept}\n))",
+            _bound(kept, params),
+        )
+        conn.execute(
+            f"insert into {quote_ident(table)} by name select * from {quote_ident(fresh)}"
+        )
+        conn.execute(f"drop table {quote_ident(fresh)}")
+
+
+class Intermediate:
+    """The temp tables of a model built in steps, each named after its file."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection):
+        self.conn = conn
+        self.names: list[str] = []
+
+    def create(self, model: str, params: Mapping[str, Any] | None = None) -> None:
+        create_table(self.conn, model, params, temp=True)
+        self.names.append(table_of(model))
+
+
+@contextmanager
+def intermediate(conn: duckdb.DuckDBPyConnection) -> Iterator[Intermediate]:
+    """Steps' temp tables, dropped when the block succeeds. On an error they are left to the
+    enclosing transaction's rollback (an aborted transaction accepts no further statement)."""
+    steps = Intermediate(conn)
+    yield steps
+    for name in dict.fromkeys(reversed(steps.names)):
+        conn.execute(f"drop table if exists {quote_ident(name)}")

@@ -12,17 +12,7 @@ import json
 from typing import Any
 
 from loyalty.settings import Settings
-
-# The KPI board rows, in display order. Their targets, alerts, directions and owners are settings
-# (`kpis:`); which KPIs exist is fixed by SPEC §4, so the list lives with the SQL contract here.
-KPI_NAMES: tuple[str, ...] = (
-    "churn_rate",
-    "tier_a_kept_rate",
-    "complaint_timeliness",
-    "tier_d_activation",
-    "nps",
-    "repurchase_rate",
-)
+from loyalty.vocab import ALL, KPI_NAMES, PERIOD_TYPES, PRIORITY_KEYS, TIER_KEYS, TIERS
 
 # Placeholder edges when explicit RFM bins are off (the SQL ignores them then, but a list parameter
 # still needs a value of the right type).
@@ -74,6 +64,25 @@ def metric_params(settings: Settings) -> dict[str, Any]:
         "kpi_direction": [k.direction for k in kpis],
         "kpi_owner": [k.owner for k in kpis],
     }
+
+
+def vocab_params() -> dict[str, Any]:
+    """The fixed lists of names the SQL iterates over (loyalty.vocab), as bound parameters: the
+    tier and priority grids of the period marts, the period types, the KPI board's rows."""
+    return {
+        "tiers": list(TIERS),
+        "all_key": ALL,
+        "tier_keys": list(TIER_KEYS),
+        "priority_keys": list(PRIORITY_KEYS),
+        "period_types": list(PERIOD_TYPES),
+        "kpi_names": list(KPI_NAMES),
+    }
+
+
+def model_params(settings: Settings) -> dict[str, Any]:
+    """Everything a model may bind: the metric parameters and the vocabulary lists. (Only
+    `metric_params` is stored as a build's fingerprint: the vocabulary is fixed by the code.)"""
+    return {**metric_params(settings), **vocab_params()}
 
 
 def range_params(start: dt.date, end: dt.date) -> dict[str, Any]:

@@ -108,8 +108,8 @@ def add_survey(
 
 def build_snapshots(settings: Settings, start: str, end: str | None = None) -> None:
     """Staging, then customer_snapshot for start..end in one range (as a backfill does)."""
-    from loyalty.assets.snapshot import compute_snapshot
-    from loyalty.assets.staging import STAGING, build_staging
+    from loyalty.marts.snapshot import compute_snapshot
+    from loyalty.marts.staging import STAGING, build_staging
 
     with connect(settings) as conn:
         for name in STAGING:
@@ -118,14 +118,14 @@ def build_snapshots(settings: Settings, start: str, end: str | None = None) -> N
 
 
 def build_periods(settings: Settings) -> None:
-    from loyalty.assets.periods import compute_periods
+    from loyalty.marts.periods import compute_periods
 
     with connect(settings) as conn:
         compute_periods(conn, settings)
 
 
 def build_kpis(settings: Settings, start: str, end: str | None = None) -> None:
-    from loyalty.assets.kpis import compute_kpis
+    from loyalty.marts.kpis import compute_kpis
 
     with connect(settings) as conn:
         compute_kpis(conn, settings, day(start), day(end or start))

@@ -1,11 +1,15 @@
-"""Opening the DuckDB file: settings applied, and a second process waits for the lock."""
+"""Opening the DuckDB file (settings applied, a second process waits for the lock) and the engine's
+materialisations (a day range replaced whole or not at all, incremental builds, views)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import time
 
+import duckdb
+import pytest
 from loyalty import engine
 from loyalty.settings import load_settings
 
@@ -18,7 +22,8 @@ def test_connections_apply_memory_limit_and_business_time_zone(tmp_path):
     )
     with engine.connect(settings) as conn:
         tz, limit, temp = conn.execute(
-            "select current_setting('TimeZone'), current_setting('memory_limit'), current_setting('temp_directory')"
+            "select current_setting('TimeZone'), current_setting('memory_limit'), "
+            "current_setting('temp_directory')"
         ).fetchall()[0]
     assert tz == "Asia/Shanghai"
     assert limit.replace(" ", "") in ("488.2MiB", "512.0MB", "488.2MB")
@@ -63,3 +68,99 @@ def test_memory_lent_lowers_the_limit_for_a_while_and_restores_it(tmp_path):
         except RuntimeError:
             pass
         assert limit(conn) == configured
+
+
+# ------------------------------------------------------------------------------------------------
+# materialisation: how a model's rows are stored is the engine's, the model is a plain select
+
+
+def _models(folder, monkeypatch, **files: str) -> None:
+    """Model files in a folder of their own, read instead of the package's sql/."""
+    for name, text in files.items():
+        (folder / f"{name}.sql").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(engine, "SQL_DIR", folder)
+
+
+def _days(conn) -> list[tuple]:
+    return conn.execute("select as_of::varchar, v from t order by as_of").fetchall()
+
+
+DAYS = (
+    "-- grain: one row per day in $start_date..$end_date\n"
+    "select range::date as as_of, $v as v\n"
+    "from range($start_date::date, $end_date::date + 1, interval 1 day)\n"
+)
+
+
+def test_a_rerun_replaces_exactly_its_days_and_a_failed_one_changes_nothing(tmp_path, monkeypatch):
+    settings = load_settings(write_settings(tmp_path))
+    models = tmp_path / "models"
+    models.mkdir()
+    with engine.connect(settings) as conn:
+        _models(models, monkeypatch, t=DAYS, broken=DAYS + "where error('disk full') is null\n")
+        conn.execute("create table t (as_of date, v integer)")
+        week = {"start_date": dt.date(2024, 1, 1), "end_date": dt.date(2024, 1, 5), "v": 0}
+        engine.replace_days(conn, "t", week)
+        engine.replace_days(conn, "t", {**week, "start_date": dt.date(2024, 1, 2),
+                                        "end_date": dt.date(2024, 1, 3), "v": 1})  # fmt: skip
+        assert [v for _, v in _days(conn)] == [0, 1, 1, 0, 0]
+        before = _days(conn)
+        with pytest.raises(duckdb.Error, match="disk full"):
+            engine.replace_days(conn, "broken", {**week, "v": 2}, into="t")
+        assert _days(conn) == before  # the delete of those days was rolled back with the insert
+
+
+def test_steps_in_one_transaction_are_undone_together(tmp_path, monkeypatch):
+    settings = load_settings(write_settings(tmp_path))
+    models = tmp_path / "models"
+    models.mkdir()
+    with engine.connect(settings) as conn:
+        _models(models, monkeypatch, t=DAYS)
+        conn.execute("create table t (as_of date, v integer)")
+        day = {"start_date": dt.date(2024, 1, 1), "end_date": dt.date(2024, 1, 1), "v": 0}
+        with pytest.raises(RuntimeError), engine.transaction(conn):
+            engine.replace_days(conn, "t", day)  # joins the outer transaction
+            with engine.intermediate(conn) as steps:
+                steps.create("t", day)  # a temp table `t` of this step
+            raise RuntimeError("the next step failed")
+        assert _days(conn) == []
+
+
+def test_an_incremental_build_replaces_every_key_it_does_not_keep(tmp_path, monkeypatch):
+    settings = load_settings(write_settings(tmp_path))
+    models = tmp_path / "models"
+    models.mkdir()
+    with engine.connect(settings) as conn:
+        _models(
+            models,
+            monkeypatch,
+            marts=(
+                "-- grain: one row per key k >= $since\n"
+                "select k, 'new' as v from range(1, 5) as r (k) where k >= $since\n"
+            ),
+            unchanged="-- grain: one row per key k < $since\nselect range as k from range(1, 5) "
+            "where range < $since\n",
+        )
+        conn.execute("create table marts as select range as k, 'old' as v from range(0, 4)")
+        engine.replace_keys(conn, "marts", {"since": 3}, key=["k"], keep="unchanged")
+        rows = conn.execute("select k, v from marts order by k").fetchall()
+    # 1 and 2 kept, 3 rebuilt, 4 new, and 0 (no longer a key at all) gone
+    assert rows == [(1, "old"), (2, "old"), (3, "new"), (4, "new")]
+
+
+def test_a_view_model_refuses_parameters_and_read_only_connections_have_the_macros(
+    tmp_path, monkeypatch
+):
+    settings = load_settings(write_settings(tmp_path))
+    with engine.connect(settings) as conn:
+        conn.execute("create table t (v integer)")
+    with engine.connect(settings, read_only=True) as conn:
+        # percent rank 0 -> score 1; the top of five customers -> 5
+        assert conn.execute("select rfm_rank_score(0, 5), rfm_rank_score(4, 5)").fetchall() == [
+            (1, 5)
+        ]
+    models = tmp_path / "models"
+    models.mkdir()
+    with engine.connect(settings) as conn, pytest.raises(ValueError, match="parameters"):
+        _models(models, monkeypatch, v="select $x as x\n")
+        engine.create_view(conn, "v")

@@ -1,6 +1,6 @@
 """kpi_daily reads each customer's state from the stored snapshots of the day and of its window
-start when both are stored and current, else from the orders (assets/kpis.py). On generated data
-both give the same board, and a late order makes the run fall back to the orders."""
+start when both are stored and current, else from the orders (loyalty.marts.kpis). On generated
+data both give the same board, and a late order makes the run fall back to the orders."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import datetime as dt
 import math
 
 from loyalty import engine
-from loyalty.assets.kpis import compute_kpis
-from loyalty.assets.snapshot import compute_snapshot
 from loyalty.ingest import ingest_source
-from loyalty.metric_params import metric_params
+from loyalty.marts.kpis import compute_kpis
+from loyalty.marts.snapshot import compute_snapshot
+from loyalty.marts.staging import build_staging
 
 from tests.test_snapshot_scale import END, _loaded
 
@@ -28,7 +28,7 @@ def test_the_board_from_snapshots_equals_the_board_from_orders(tmp_path):
     window = settings.metrics.kpi_window_days
     with engine.connect(settings) as conn:
         ingest_source(conn, settings, "surveys")
-        engine.execute_file(conn, "staging/stg_surveys.sql", metric_params(settings))
+        build_staging(conn, settings, "stg_surveys")
         compute_snapshot(conn, settings, END - dt.timedelta(days=window + 10), END)
         compute_kpis(conn, settings, END - dt.timedelta(days=7), END - dt.timedelta(days=7))
         assert compute_kpis(conn, settings, END, END, states="orders") == "orders"

@@ -1,5 +1,5 @@
-"""The per-period marts are built incrementally (assets/periods.py): after new snapshot days, a late
-order and new tickets, an incremental build must equal a build from scratch, row for row."""
+"""The per-period marts are built incrementally (loyalty.marts.periods): after new snapshot days, a
+late order and new tickets, an incremental build must equal a build from scratch, row for row."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import datetime as dt
 import math
 
 from loyalty import engine
-from loyalty.assets.periods import INCREMENTAL, compute_period_table, compute_periods
-from loyalty.assets.snapshot import compute_snapshot
 from loyalty.ingest import ingest_source
-from loyalty.metric_params import metric_params
+from loyalty.marts.periods import INCREMENTAL, compute_period_table, compute_periods
+from loyalty.marts.snapshot import compute_snapshot
+from loyalty.marts.staging import build_staging
 
 from tests.test_snapshot_scale import END, _loaded
 
@@ -33,7 +33,7 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path):
     settings = _loaded(tmp_path, None)
     with engine.connect(settings) as conn:
         ingest_source(conn, settings, "surveys")
-        engine.execute_file(conn, "staging/stg_surveys.sql", metric_params(settings))
+        build_staging(conn, settings, "stg_surveys")
     first = END - dt.timedelta(days=70)
     middle = END - dt.timedelta(days=10)
     with engine.connect(settings) as conn:

@@ -1,9 +1,9 @@
-"""customer_snapshot has three ways to compute days (assets/snapshot.py): `range` (the state at the
-first day plus the orders and complaints entering or leaving each window inside the range), `day`
-(one aggregate over all orders) and `carry` (the stored day before plus the orders of the days that
-enter or leave a window). On generated data, a range computed in one run must equal the same days
-computed one at a time (the first by `day`, the rest by `carry`), flagged_since included; and a late
-order dated in the past must stop the carry."""
+"""customer_snapshot has three ways to compute days (loyalty.marts.snapshot): `range` (the state at
+the first day plus the orders and complaints entering or leaving each window inside the range),
+`day` (one aggregate over all orders) and `carry` (the stored day before plus the orders of the
+days that enter or leave a window). On generated data, a range computed in one run must equal the
+same days computed one at a time (the first by `day`, the rest by `carry`), flagged_since included;
+and a late order dated in the past must stop the carry."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from loyalty import engine
-from loyalty.assets.snapshot import compute_snapshot
 from loyalty.generate import generate
 from loyalty.ingest import ingest_source
-from loyalty.metric_params import metric_params
+from loyalty.marts.snapshot import compute_snapshot
+from loyalty.marts.staging import build_staging
 from loyalty.settings import load_settings
 
 from tests.conftest import write_settings
@@ -46,8 +46,8 @@ def _loaded(folder: Path, metrics: dict | None):
     with engine.connect(settings) as conn:
         for kind in ("orders", "tickets"):
             ingest_source(conn, settings, kind)
-        for name in ("staging/stg_orders.sql", "staging/stg_tickets.sql"):
-            engine.execute_file(conn, name, metric_params(settings))
+        for name in ("stg_orders", "stg_tickets"):
+            build_staging(conn, settings, name)
     return settings
 
 

@@ -3,7 +3,6 @@
 -- size-weighted average over the cohorts whose cell k is complete. share = customers of the
 -- cohort with a counted order in month cohort_month + k, over the cohort size. Data up to the last
 -- stored snapshot day; a cell whose month has not ended by then has is_complete = false.
-create or replace table cohort_retention as
 with last_day as (
     select max(as_of) as last_day from customer_snapshot
 ),
@@ -82,4 +81,4 @@ final as (
 )
 
 select * from final
-order by row_type desc, cohort_month, k;
+order by row_type desc, cohort_month asc, k asc

@@ -3,9 +3,10 @@
 -- promoters 9-10, passives 7-8, detractors 0-6; nps = 100 * (P - D) / n with the 95 % margin of
 -- error 1.96 * 100 * sqrt((p + d - (p - d)^2) / n). CSAT and CES count every answer on their scale.
 -- Tier rows use the start snapshot's tier; respondents outside it count only in 'all'.
-create or replace table nps_period as
 with periods as (
+    -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
+    where end_as_of >= $since
 ),
 
 period_responses as (
@@ -38,7 +39,7 @@ nps_rows as (
         and l.period_start = t.period_start
         and l.customer_id = t.customer_id
     union all
-    select period_type, period_start, 'all' as tier, nps_group from latest_nps
+    select period_type, period_start, $all_key as tier, nps_group from latest_nps
 ),
 
 nps_counts as (
@@ -62,7 +63,7 @@ answer_rows as (
         and r.period_start = t.period_start
         and r.customer_id = t.customer_id
     union all
-    select period_type, period_start, 'all' as tier, csat, ces from period_responses
+    select period_type, period_start, $all_key as tier, csat, ces from period_responses
 ),
 
 answer_counts as (
@@ -83,7 +84,7 @@ answer_counts as (
 grid as (
     select p.*, t.tier
     from periods as p
-    cross join (select unnest(['all', 'A', 'B', 'C', 'D']) as tier) as t
+    cross join (select unnest($tier_keys) as tier) as t
 ),
 
 joined as (
@@ -143,4 +144,4 @@ final as (
 )
 
 select * from final
-order by period_type, period_start, tier;
+order by period_type, period_start, tier

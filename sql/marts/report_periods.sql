@@ -2,7 +2,6 @@
 -- period marts report on. A period is reported when the snapshot of the day before it (its
 -- "start") is stored; it is complete when its last day is stored too, otherwise it is the current
 -- partial period, measured up to the last stored snapshot day (end_as_of) and is_complete = false.
-create or replace table report_periods as
 with stored_days as (
     -- one row per stored snapshot day, written with it (not a scan of every snapshot row)
     select distinct as_of from snapshot_params
@@ -13,7 +12,7 @@ last_stored as (
 ),
 
 period_types as (
-    select unnest(['week', 'month', 'quarter']) as period_type
+    select unnest($period_types) as period_type
 ),
 
 candidates as (
@@ -53,4 +52,4 @@ final as (
 )
 
 select * from final
-order by period_type, period_start;
+order by period_type, period_start

@@ -3,9 +3,10 @@
 -- Tier rows use the start snapshot's tier, so a first-time buyer of the period (no start tier)
 -- counts only in 'all'. lifetime_repeat_rate (a separate metric) is the share of the population at
 -- end_as_of with >= 2 counted orders ever, by end tier.
-create or replace table repurchase_period as
 with periods as (
+    -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
+    where end_as_of >= $since
 ),
 
 period_orders as (
@@ -28,7 +29,7 @@ with_start_tier as (
 buyer_rows as (
     select period_type, period_start, tier, orders from with_start_tier where tier is not null
     union all
-    select period_type, period_start, 'all' as tier, orders from with_start_tier
+    select period_type, period_start, $all_key as tier, orders from with_start_tier
 ),
 
 buyer_counts as (
@@ -52,7 +53,7 @@ lifetime_counts as (
     select
         period_type,
         period_start,
-        coalesce(tier, 'all') as tier,
+        coalesce(tier, $all_key) as tier,
         count(*) as lifetime_customers,
         count(*) filter (where lifetime_orders >= 2) as lifetime_repeat_customers
     from lifetime_rows
@@ -62,7 +63,7 @@ lifetime_counts as (
 grid as (
     select p.*, t.tier
     from periods as p
-    cross join (select unnest(['all', 'A', 'B', 'C', 'D']) as tier) as t
+    cross join (select unnest($tier_keys) as tier) as t
 ),
 
 final as (
@@ -87,4 +88,4 @@ final as (
 )
 
 select * from final
-order by period_type, period_start, tier;
+order by period_type, period_start, tier

@@ -3,9 +3,10 @@
 -- stored day of a partial period). Active and tier come from those snapshots, so every count can
 -- be traced to customer_snapshot rows. Start-side measures use the start tier; end_count and
 -- new_count use the end tier (new customers have no start tier). Empty denominators give NULL.
-create or replace table retention_period as
 with periods as (
+    -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
+    where end_as_of >= $since
 ),
 
 start_state as (
@@ -59,7 +60,7 @@ members as (
 tiered as (
     select *, start_tier as start_key, end_tier as end_key from members
     union all
-    select *, 'all' as start_key, 'all' as end_key from members
+    select *, $all_key as start_key, $all_key as end_key from members
 ),
 
 by_start as (
@@ -96,7 +97,7 @@ by_end as (
 grid as (
     select p.*, t.tier
     from periods as p
-    cross join (select unnest(['all', 'A', 'B', 'C', 'D']) as tier) as t
+    cross join (select unnest($tier_keys) as tier) as t
 ),
 
 counts as (
@@ -150,4 +151,4 @@ final as (
 )
 
 select * from final
-order by period_type, period_start, tier;
+order by period_type, period_start, tier

@@ -4,9 +4,10 @@
 -- (before judged_at) without a resolution in time; otherwise still open (not in sla_rate).
 -- sla_rate = met / (met + breached); complaint_sla_rate is the same over complaint tickets
 -- ("complaint resolution timeliness").
-create or replace table service_period as
 with periods as (
+    -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
+    where end_as_of >= $since
 ),
 
 judged as (
@@ -31,7 +32,7 @@ period_tickets as (
 ticket_rows as (
     select * from period_tickets
     union all
-    select * replace ('all' as priority) from period_tickets
+    select * replace ($all_key as priority) from period_tickets
 ),
 
 counts as (
@@ -62,7 +63,7 @@ active_at_end as (
 grid as (
     select p.*, t.priority
     from periods as p
-    cross join (select unnest(['all', 'urgent', 'important', 'general']) as priority) as t
+    cross join (select unnest($priority_keys) as priority) as t
 ),
 
 final as (
@@ -97,4 +98,4 @@ final as (
 )
 
 select * from final
-order by period_type, period_start, priority;
+order by period_type, period_start, priority

@@ -1,6 +1,5 @@
 -- grain: one row per order (every status), with the counted-order rule of SPEC §4 applied once.
 -- A view, so it always reflects the latest ingest at no storage cost.
-create or replace view stg_orders as
 with source as (
     select * from orders
 ),
@@ -21,4 +20,4 @@ final as (
     from source
 )
 
-select * from final;
+select * from final

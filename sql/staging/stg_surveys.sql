@@ -1,5 +1,5 @@
 -- grain: one row per survey response; scores outside their scale become NULL (not an answer).
-create or replace view stg_surveys as
+-- A view, so it always reflects the latest ingest at no storage cost.
 with source as (
     select * from surveys
 ),
@@ -21,4 +21,4 @@ final as (
     from source
 )
 
-select * from final;
+select * from final

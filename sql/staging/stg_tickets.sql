@@ -1,17 +1,9 @@
 -- grain: one row per service ticket, with its SLA target and deadline.
--- The settings it depends on (SLA hours per priority, the complaint category) are written to the
--- one-row table ticket_settings, so that stg_tickets can be a view: always current, nothing to
--- rebuild when a day of tickets arrives. A view cannot hold bound parameters; a table can.
+-- A view, so it always reflects the latest ingest: nothing to rebuild when a day of tickets
+-- arrives. A view cannot hold bound parameters, so the settings it depends on (SLA hours per
+-- priority, the complaint category) are the one-row table ticket_settings (ticket_settings.sql).
 -- Met/breached depend on the moment the ticket is judged; marts judge it "as of" a day with
 -- is_resolved_in_sla and deadline_at (a ticket unresolved past its deadline is a breach).
-create or replace table ticket_settings as
-select
-    $sla_urgent_hours::double as sla_urgent_hours,
-    $sla_important_hours::double as sla_important_hours,
-    $sla_general_hours::double as sla_general_hours,
-    $complaint_category::varchar as complaint_category;
-
-create or replace view stg_tickets as
 with source as (
     select * from tickets
 ),
@@ -53,4 +45,4 @@ final as (
     from targets
 )
 
-select * from final;
+select * from final

@@ -1,8 +1,8 @@
--- Part of kpi_daily (see kpi_daily.sql): every customer's state on each day of kpi_days, from the
--- orders (the last counted order by the window start and by the day, the orders in between)
--- and the stored snapshot of the window start (its tier). Used when those snapshots cannot be
--- used for everything (kpi_states_snapshots.sql).
-create or replace temp table kpi_states as
+-- grain: one row per (as_of, customer_id) for each day of kpi_days and each customer with a
+-- counted order by then (a step of kpi_daily, a temp table): the customer's state from the orders
+-- (the last counted order by the window start and by the day, the orders in between) and the
+-- stored snapshot of the window start (its tier). Used when those snapshots cannot be used for
+-- everything (snapshots/kpi_states.sql).
 with order_days as (
     select
         customer_id,
@@ -45,4 +45,4 @@ states as (
         on s.as_of = c.window_start and s.customer_id = c.customer_id
 )
 
-select * from states;
+select * from states

@@ -1,10 +1,10 @@
--- Part of kpi_daily (see kpi_daily.sql): every customer's state on each day of kpi_days, read from
--- the stored snapshots of the day and of its window start, when both are stored and current
--- (assets/kpis.py checks). The same states kpi_states_orders.sql derives from the orders:
+-- grain: one row per (as_of, customer_id) for each day of kpi_days and each customer of that day's
+-- snapshot (a step of kpi_daily, a temp table), read from the stored snapshots of the day and of
+-- its window start, when both are stored and current (loyalty.marts.kpis checks). The same states
+-- orders/kpi_states.sql derives from the orders:
 --   population on the day = the day's snapshot; in_start_population = in the window start's;
 --   active_start / active_end = is_active there; window_orders = the difference of lifetime_orders
 --   (counted orders in (window_start, as_of]); start_tier = the window start's tier.
-create or replace temp table kpi_states as
 select
     d.as_of,
     d.window_start,
@@ -16,4 +16,4 @@ select
     s.tier as start_tier
 from kpi_days as d
 inner join customer_snapshot as e on e.as_of = d.as_of
-left join customer_snapshot as s on s.as_of = d.window_start and s.customer_id = e.customer_id;
+left join customer_snapshot as s on s.as_of = d.window_start and s.customer_id = e.customer_id

@@ -1,62 +1,62 @@
--- Part of the customer_snapshot computation (see customer_snapshot.sql): reads snapshot_days,
--- snapshot_segments and snapshot_last_clear, inserts the days, drops the temporary tables.
--- (6) scores, tier, segment, flagged_since
-insert into customer_snapshot by name
+-- grain: one row per (as_of, customer_id) for every day as_of in $start_date..$end_date and every
+-- customer of that day's population (at least one counted order on or before as_of).
+-- The last step of customer_snapshot (loyalty.marts.snapshot runs them, in one transaction, and
+-- replaces exactly the days $start_date..$end_date with these rows). Earlier steps, temp tables:
+--   snapshot_segments   runs of days over which a customer's counts stay the same, by one of
+--     day/snapshot_segments.sql    one day: a single aggregate over the orders;
+--     carry/snapshot_segments.sql  one day: the stored day before carried forward;
+--     range/snapshot_segments.sql  a range of days, set-based, no per-day loop: the state at the
+--                                  first day (snapshot_start_state) plus the orders and complaints
+--                                  entering or leaving each window (snapshot_changes);
+--   snapshot_days        segments -> one narrow row per day and customer, with the churn flags;
+--   snapshot_last_clear  where a run of churn_risk days starts (empty for one day).
+-- Here: ranks, scores, tier, segment, flagged_since. How: docs/metrics.md, Performance.
 -- percent_rank = (rank - 1) / (population - 1) with rank = 1 + customers ranked below; counted
 -- over one row per (day, value) instead of sorting every customer (values tie a lot)
-with recency_ranks as (
+with recency_values as (
+    select as_of, recency_days, count(*) as customers from snapshot_days group by all
+),
+
+recency_ranks as (
     select
         as_of,
         recency_days,
-        least(5, 1 + floor(5 * case
-            when population > 1 then (below::double) / (population - 1)::double else 0
-        end))::integer as pct_score
-    from (
-        select
-            as_of,
-            recency_days,
-            sum(customers) over (partition by as_of order by recency_days desc
-                rows between unbounded preceding and 1 preceding) as below_or_null,
-            coalesce(below_or_null, 0) as below,
-            sum(customers) over (partition by as_of) as population
-        from (select as_of, recency_days, count(*) as customers from snapshot_days group by all)
-    )
+        -- more recent ranks higher
+        rfm_rank_score(
+            customers_below(customers, as_of, -recency_days),
+            sum(customers) over (partition by as_of)
+        ) as pct_score
+    from recency_values
+),
+
+frequency_values as (
+    select as_of, frequency, count(*) as customers from snapshot_days group by all
 ),
 
 frequency_ranks as (
     select
         as_of,
         frequency,
-        least(5, 1 + floor(5 * case
-            when population > 1 then (below::double) / (population - 1)::double else 0
-        end))::integer as pct_score
-    from (
-        select
-            as_of,
-            frequency,
-            coalesce(sum(customers) over (partition by as_of order by frequency
-                rows between unbounded preceding and 1 preceding), 0) as below,
-            sum(customers) over (partition by as_of) as population
-        from (select as_of, frequency, count(*) as customers from snapshot_days group by all)
-    )
+        rfm_rank_score(
+            customers_below(customers, as_of, frequency),
+            sum(customers) over (partition by as_of)
+        ) as pct_score
+    from frequency_values
+),
+
+monetary_values as (
+    select as_of, monetary_cents, count(*) as customers from snapshot_days group by all
 ),
 
 monetary_ranks as (
     select
         as_of,
         monetary_cents,
-        least(5, 1 + floor(5 * case
-            when population > 1 then (below::double) / (population - 1)::double else 0
-        end))::integer as pct_score
-    from (
-        select
-            as_of,
-            monetary_cents,
-            coalesce(sum(customers) over (partition by as_of order by monetary_cents
-                rows between unbounded preceding and 1 preceding), 0) as below,
-            sum(customers) over (partition by as_of) as population
-        from (select as_of, monetary_cents, count(*) as customers from snapshot_days group by all)
-    )
+        rfm_rank_score(
+            customers_below(customers, as_of, monetary_cents),
+            sum(customers) over (partition by as_of)
+        ) as pct_score
+    from monetary_values
 ),
 
 scored as (
@@ -64,30 +64,15 @@ scored as (
         x.*,
         sg.* exclude (customer_key, may_clear, frequency, monetary_cents),
         case
-            when $use_bins then 5 - (
-                (x.recency_days >= $r_edges[1])::integer
-                + (x.recency_days >= $r_edges[2])::integer
-                + (x.recency_days >= $r_edges[3])::integer
-                + (x.recency_days >= $r_edges[4])::integer
-            )
+            when $use_bins then 5 - edges_reached(x.recency_days, $r_edges)
             else rr.pct_score
         end::integer as r,
         case
-            when $use_bins then 1 + (
-                (x.frequency >= $f_edges[1])::integer
-                + (x.frequency >= $f_edges[2])::integer
-                + (x.frequency >= $f_edges[3])::integer
-                + (x.frequency >= $f_edges[4])::integer
-            )
+            when $use_bins then 1 + edges_reached(x.frequency, $f_edges)
             else fr.pct_score
         end::integer as f,
         case
-            when $use_bins then 1 + (
-                (sg.monetary >= $m_edges[1])::integer
-                + (sg.monetary >= $m_edges[2])::integer
-                + (sg.monetary >= $m_edges[3])::integer
-                + (sg.monetary >= $m_edges[4])::integer
-            )
+            when $use_bins then 1 + edges_reached(sg.monetary, $m_edges)
             else mr.pct_score
         end::integer as m
     from snapshot_days as x
@@ -180,14 +165,4 @@ final as (
     from flagged
 )
 
-select * from final;
-
-drop table if exists snapshot_start_state;
-
-drop table if exists snapshot_changes;
-
-drop table snapshot_days;
-
-drop table snapshot_segments;
-
-drop table snapshot_last_clear;
+select * from final

@@ -1,15 +1,5 @@
--- grain: one row per (as_of, customer_id) for every day as_of in $start_date..$end_date and every
--- customer of that day's population (at least one counted order on or before as_of).
--- The table and the delete of the days about to be written. assets/snapshot.py runs, in one
--- transaction, this file, then one of two files that build `snapshot_segments` (runs of days over
--- which a customer's counts stay the same):
---   snapshot_state_day.sql    one day: a single aggregate over the orders (the nightly case);
---   snapshot_state_range.sql  a range of days, set-based, no per-day loop: the state at the first
---                             day plus the orders and complaints entering or leaving each window;
--- then snapshot_days.sql (segments -> one narrow row per day and customer, with the churn flags),
--- snapshot_last_clear.sql (range only: where a run of churn_risk days starts) and
--- snapshot_score.sql (ranks, scores, tier, segment, flagged_since; the insert). A re-run replaces
--- exactly these days. How: docs/metrics.md, Performance.
+-- grain: one row per (as_of, customer_id); the declared column types and order of customer_snapshot
+-- (created once; customer_snapshot.sql in this folder computes the rows).
 create table if not exists customer_snapshot (
     as_of               date not null,
     customer_id         varchar not null,
@@ -41,5 +31,3 @@ create table if not exists customer_snapshot (
     drop_history_orders integer not null,     -- counted orders in that window
     complaint_count     integer not null      -- complaint tickets opened in the complaint window
 );
-
-delete from customer_snapshot where as_of between $start_date and $end_date;

@@ -1,8 +1,7 @@
--- Part of the customer_snapshot computation (see customer_snapshot.sql), for one day D
--- ($start_date = $end_date): snapshot_segments is every customer's state at D, from one aggregate
--- over the counted orders (the same measures snapshot_state_range.sql derives for a range, and a
--- test checks both give the same rows). Each customer is one segment of one day.
-create or replace temp table snapshot_segments as
+-- grain: one row per customer of the population at D = $start_date = $end_date (a step of
+-- customer_snapshot, a temp table): every customer's state at D from one aggregate over the counted
+-- orders (the same measures range/snapshot_segments.sql derives for a range, and a test checks both
+-- give the same rows). Each customer is one segment of one day.
 with per_customer as (
     select
         customer_id,
@@ -26,8 +25,8 @@ with per_customer as (
     group by customer_id
 ),
 
--- complaints and previous_day are the same lookups as in snapshot_state_range.sql (the state at
--- its first day); tests/test_snapshot_scale.py checks both paths give the same rows
+-- complaints and previous_day are the same lookups as in range/snapshot_start_state.sql (the
+-- state at its first day); tests/test_snapshot_scale.py checks both paths give the same rows
 complaints as (
     select customer_id, count(*) as complaint_count
     from stg_tickets
@@ -65,9 +64,4 @@ select
     (p.monetary * 100)::bigint as monetary_cents
 from per_customer as p
 left join complaints as c on p.customer_id = c.customer_id
-left join previous_day as prev on p.customer_id = prev.customer_id;
-
--- one day has no earlier day in the range to clear a churn_risk run
-create or replace temp table snapshot_last_clear as
-select null::bigint as customer_key, null::date as as_of, null::date as last_clear_day
-where false;
+left join previous_day as prev on p.customer_id = prev.customer_id

@@ -1,14 +1,13 @@
--- Part of the customer_snapshot computation (see customer_snapshot.sql), for one day D
--- ($start_date = $end_date) when the day before is stored and still valid (assets/snapshot.py
--- checks: the same thresholds, and no order or ticket dated on or before it loaded or replaced
--- since). snapshot_segments is the stored state of D - 1 carried forward by the orders and
+-- grain: one row per customer of the population at D = $start_date = $end_date (a step of
+-- customer_snapshot, a temp table), when the day before is stored and still valid
+-- (loyalty.marts.snapshot checks: the same thresholds, and no order or ticket dated on or before it
+-- loaded or replaced since): the stored state of D - 1 carried forward by the orders and
 -- complaints of the few days that enter or leave a window at D, so the nightly run reads one
 -- stored day plus those days' orders, not the whole history. Each window (a, b] moves by one day:
 --   lifetime, frequency, recent, complaints: + day D;  frequency: - day D - rfm_window_days;
 --   recent: - day D - drop_window_days, which joins the activity-drop history;
 --   activity-drop history: - day D - drop_lookback_days.
 -- A customer whose first counted order is on D joins the population with that day's counts.
-create or replace temp table snapshot_segments as
 with day_orders as (
     -- each range is a separate scan so that the ordered_at zone maps skip the rest of the history
     select customer_id, 'today' as role, ordered_at, value
@@ -152,9 +151,4 @@ select
     complaint_count,
     false as may_clear,
     (monetary * 100)::bigint as monetary_cents
-from carried;
-
--- one day has no earlier day in the range to clear a churn_risk run
-create or replace temp table snapshot_last_clear as
-select null::bigint as customer_key, null::date as as_of, null::date as last_clear_day
-where false;
+from carried

@@ -1,6 +1,13 @@
--- Part of kpi_daily (see kpi_daily.sql): the board of every day of the range, from kpi_days and
--- kpi_states; then the temporary tables are dropped.
-insert into kpi_daily by name
+-- grain: one row per (as_of, kpi) for every day as_of in $start_date..$end_date and every KPI of
+-- the board. Each KPI is measured over the trailing window (as_of - kpi_window_days, as_of]:
+-- window_start = as_of - kpi_window_days is "start" (tiers from that day's stored snapshot),
+-- window_end = as_of is "end". Targets, alert levels, directions and owners are settings.
+-- change_7d = value - value of the same KPI 7 days earlier: the stored board of that day when it
+-- is stored and outside the range, else recomputed here (NULL when it has no value).
+-- The last step of kpi_daily (loyalty.marts.kpis runs them and replaces exactly the days
+-- $start_date..$end_date with these rows). Earlier steps, temp tables: kpi_days.sql (the days
+-- computed), then every customer's state on each of them, kpi_states, from the stored snapshots
+-- (snapshots/kpi_states.sql) or from the orders (orders/kpi_states.sql).
 with order_kpis as (
     select
         as_of,
@@ -104,7 +111,7 @@ kpi_values as (
                     'n': buyers
                 }
             ], recursive := true)
-        )
+        ) as board_rows
 ),
 
 -- values 7 days before a day of the range: computed here, or the stored board of that day
@@ -155,8 +162,4 @@ final as (
     where v.as_of between $start_date and $end_date
 )
 
-select * from final;
-
-drop table kpi_states;
-
-drop table kpi_days;
+select * from final

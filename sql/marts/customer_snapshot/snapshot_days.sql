@@ -1,8 +1,6 @@
--- Part of the customer_snapshot computation (see customer_snapshot.sql): snapshot_segments ->
--- snapshot_days.
--- (4) one narrow row per (day, customer): the segment it belongs to, the measures that change from
--- day to day, and the churn flags (they need no ranks); the constant columns stay in the segment
-create or replace temp table snapshot_days as
+-- grain: one row per (as_of, customer_id) of the days computed (a step of customer_snapshot, a
+-- temp table): the segment the day belongs to, the measures that change from day to day, and the
+-- churn flags (they need no ranks); the constant columns stay in snapshot_segments.
 with expanded as (
     select
         s.*,
@@ -55,4 +53,4 @@ select
     complaints,
     activity_drop,
     churn_risk
-from flags;
+from flags

@@ -1,0 +1,67 @@
+"""The asset checks' queries on the metric marts (sql/checks/): a wrong number must not reach a
+report (SPEC §4, §10). A check's verdict is one row: each `violations: <rule>` column counts the
+breaches of one rule, the check passes when all are zero, and the other columns say how much was
+checked. Only counts are reported, never customer rows, so a failure explains itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+from loyalty import engine
+from loyalty.metric_params import vocab_params
+
+VIOLATIONS = "violations: "
+
+# check -> the table it checks; the first is built in steps (see `_snapshot_steps`)
+SNAPSHOT_CHECK = "snapshot_tiers_and_segments_partition_population"
+CHECKED_TABLE = {
+    SNAPSHOT_CHECK: "customer_snapshot",
+    "retention_counts_reconcile": "retention_period",
+    "repurchase_shares_valid": "repurchase_period",
+    "nps_within_bounds": "nps_period",
+    "service_rates_valid": "service_period",
+    "cohort_shares_valid": "cohort_retention",
+    "kpi_board_complete": "kpi_daily",
+}
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    # every count of the verdict, then `failed`: the rules broken, or "none"
+    metadata: dict[str, Any]
+
+
+def run_check(conn: duckdb.DuckDBPyConnection, check: str) -> CheckOutcome:
+    """Run one check of CHECKED_TABLE and return its verdict."""
+    if check not in CHECKED_TABLE:
+        raise ValueError(f"no such check: {check!r}")
+    if check == SNAPSHOT_CHECK:
+        with engine.intermediate(conn) as steps:
+            _snapshot_steps(steps)
+            return _verdict(conn, check)
+    return _verdict(conn, check)
+
+
+def _snapshot_steps(steps: engine.Intermediate) -> None:
+    """The snapshot days just written, counted in one pass (check_days); the population counted
+    independently from the orders (check_population): a distinct count for one day, first order
+    days for a range."""
+    folder = f"checks/{SNAPSHOT_CHECK}"
+    steps.create(f"{folder}/check_days", vocab_params())
+    days = engine.scalar(steps.conn, "select count(*) from check_days")
+    steps.create(f"{folder}/{'one_day' if days == 1 else 'range'}/check_population")
+
+
+def _verdict(conn: duckdb.DuckDBPyConnection, check: str) -> CheckOutcome:
+    row = engine.query_model(conn, f"checks/{check}", vocab_params())[0]
+    counts = {name: int(n or 0) for name, n in row.items()}
+    failed = sorted(
+        name.removeprefix(VIOLATIONS)
+        for name, n in counts.items()
+        if name.startswith(VIOLATIONS) and n
+    )
+    metadata: dict[str, Any] = {**counts, "failed": ", ".join(failed) if failed else "none"}
+    return CheckOutcome(passed=not failed, metadata=metadata)

@@ -1,0 +1,53 @@
+"""`kpi_daily`: the KPI board per day (SPEC §4), a range of days in one run. The steps are the
+models in sql/marts/kpi_daily/ (its kpi_daily.sql explains them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+from loyalty import engine
+from loyalty.marts.snapshot import stored_days_current
+from loyalty.marts.summary import markdown_table
+from loyalty.metric_params import model_params, range_params, snapshot_params_json
+from loyalty.settings import Settings
+
+BOARD = "marts/kpi_daily"
+
+# where the customers' states on each day come from -> its step (the temp table kpi_states)
+STATES = {"snapshots": f"{BOARD}/snapshots/kpi_states", "orders": f"{BOARD}/orders/kpi_states"}
+
+
+def compute_kpis(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    start: dt.date,
+    end: dt.date,
+    states: str | None = None,
+) -> str:
+    """Replace the KPI board of days start..end atomically. The customers' states come from the
+    stored snapshots when every day computed and its window start are stored and current, else
+    from the orders (`states` forces one: "snapshots" or "orders"); returns which was used."""
+    params = {**model_params(settings), **range_params(start, end)}
+    with engine.transaction(conn):
+        engine.create_declared(conn, BOARD)
+        with engine.intermediate(conn) as steps:
+            steps.create(f"{BOARD}/kpi_days", params)
+            if states is None:
+                days = conn.execute("select as_of, window_start from kpi_days").fetchall()
+                needed = [d for pair in days for d in pair]
+                current = stored_days_current(conn, needed, snapshot_params_json(settings))
+                states = "snapshots" if current else "orders"
+            steps.create(STATES[states], params)
+            engine.replace_days(conn, BOARD, params)
+    return states
+
+
+def board_on(conn: duckdb.DuckDBPyConnection, day: dt.date) -> str:
+    """Markdown: the board of `day`."""
+    return markdown_table(
+        conn,
+        "select kpi, round(value, 4) as value, target, change_7d, flag, n "
+        "from kpi_daily where as_of = $end order by kpi",
+        {"end": day},
+    )

@@ -1,0 +1,146 @@
+"""Period marts (SPEC §4, §10): retention, repurchase, NPS, service per week/month/quarter, and the
+cohort matrix. They cover every period the stored snapshots cover (`sql/marts/report_periods.sql`)
+and always agree with the snapshots. The four per-period tables are built incrementally: a run
+recomputes the periods that end on or after the first day whose snapshot was (re)computed or whose
+orders, tickets or surveys were loaded since the last build, and everything when thresholds changed
+or a loaded row replaced an older one (`period_build_state` remembers each build)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Literal
+
+import duckdb
+from loyalty import engine
+from loyalty.marts.summary import markdown_table
+from loyalty.metric_params import metric_params, vocab_params
+from loyalty.settings import Settings
+from loyalty.sqlsafe import quote_ident
+
+# every period table, in build order (report_periods first: the others read it)
+PERIOD_TABLES = (
+    "report_periods",
+    "retention_period",
+    "repurchase_period",
+    "nps_period",
+    "service_period",
+    "cohort_retention",
+)
+
+# tables with one row per (period_type, period_start[, key]) whose periods are independent of each
+# other: a run recomputes only the periods that something changed since their last build
+INCREMENTAL = ("retention_period", "repurchase_period", "nps_period", "service_period")
+PERIOD_KEY = ("period_type", "period_start")
+# `$since` of a full build: every reported period
+EVERY_PERIOD = dt.date.min
+
+_FULL: Literal["all"] = "all"
+
+
+def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, name: str) -> str:
+    """Build `name`; returns what was done: `full`, `unchanged` or `from <day>` (the periods ending
+    on or after that day were recomputed)."""
+    if name not in PERIOD_TABLES:
+        raise ValueError(f"not a period table: {name!r}")
+    params = metric_params(settings)
+    model = f"marts/{name}"
+    bound = {**params, **vocab_params(), "since": EVERY_PERIOD}
+    if name not in INCREMENTAL:
+        engine.create_table(conn, model, bound)
+        return "full"
+    engine.execute_file(conn, "bookkeeping/period_build_state.sql")
+    fingerprint = json.dumps(params, sort_keys=True, default=str)
+    since = _changed_since(conn, name, fingerprint)
+    loads_seen = (
+        engine.scalar(conn, "select max(load_id) from ingest_log")
+        if engine.table_exists(conn, "ingest_log")
+        else None
+    )
+    state = [name, dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen, fingerprint]
+    if since == _FULL:
+        with engine.transaction(conn):
+            engine.create_table(conn, model, bound)
+            _record_build(conn, state)
+        return "full"
+    if since is None:
+        if not _periods_gone(conn, name):
+            return "unchanged"
+        since = dt.date.max  # recompute nothing, drop the periods report_periods no longer holds
+    with engine.transaction(conn):
+        engine.replace_keys(
+            conn,
+            model,
+            {**bound, "since": since},
+            key=PERIOD_KEY,
+            keep="marts/report_periods_before",
+        )
+        _record_build(conn, state)
+    return f"from {since}"
+
+
+def compute_periods(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    for name in PERIOD_TABLES:
+        compute_period_table(conn, settings, name)
+
+
+def _record_build(conn: duckdb.DuckDBPyConnection, state: list) -> None:
+    conn.execute("insert or replace into period_build_state values (?, ?, ?, ?)", state)
+
+
+def _periods_gone(conn: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Periods stored in `name` that report_periods no longer holds."""
+    return engine.scalar(
+        conn,
+        f"select count(*) from {quote_ident(name)} where (period_type, period_start) not in "
+        "(select period_type, period_start from report_periods)",
+    )
+
+
+def _changed_since(
+    conn: duckdb.DuckDBPyConnection, name: str, fingerprint: str
+) -> dt.date | Literal["all"] | None:
+    """The first day whose data changed since `name` was last built ("all" for a first build or
+    other thresholds, None when nothing changed): the earliest snapshot day computed since, and
+    the earliest order, ticket or survey day loaded since."""
+    last = conn.execute(
+        "select built_at, loads_seen, params_json from period_build_state where table_name = ?",
+        [name],
+    ).fetchall()
+    if not last or last[0][2] != fingerprint or not engine.table_exists(conn, name):
+        return _FULL
+    built_at, seen, _ = last[0]
+    days = [
+        engine.scalar(
+            conn, "select min(as_of) from snapshot_params where computed_at >= ?", [built_at]
+        )
+    ]
+    for table, column in (
+        ("orders", "ordered_at"),
+        ("tickets", "opened_at"),
+        ("surveys", "responded_at"),
+    ):
+        if seen is None:
+            return _FULL
+        if engine.table_exists(conn, table):
+            days.append(
+                engine.scalar(
+                    conn, f"select min({column})::date from {table} where _load_id > ?", [seen]
+                )
+            )
+    if seen is not None and engine.scalar(
+        conn, "select count(*) from ingest_log where load_id > ? and keys_replaced > 0", [seen]
+    ):
+        return _FULL  # a replaced row's old day is unknown
+    found = [d for d in days if d is not None]
+    return min(found) if found else None
+
+
+def periods_in(conn: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Markdown: how many periods of each type `name` holds, the first and the last."""
+    return markdown_table(
+        conn,
+        f"select period_type, count(distinct period_start) as periods, "
+        f"min(period_start) as first, max(period_start) as last from {quote_ident(name)} "
+        f"group by period_type order by period_type",
+    )

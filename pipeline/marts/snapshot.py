@@ -1,0 +1,126 @@
+"""`customer_snapshot`: one row per (day, customer) with RFM, tier, segment, lifecycle and churn
+flags (SPEC §4, §10), a range of days computed in one run, set-based, with the thresholds used
+stored beside them in `snapshot_params`. The steps are the models in sql/marts/customer_snapshot/
+(its customer_snapshot.sql explains them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+from loyalty import engine
+from loyalty.marts.summary import markdown_table
+from loyalty.metric_params import model_params, range_params, snapshot_params_json
+from loyalty.settings import Settings
+
+SNAPSHOT = "marts/customer_snapshot"
+PARAMS = "marts/snapshot_params"
+
+# how a run computes its days -> the steps that build snapshot_segments (temp tables)
+PATHS: dict[str, str] = {
+    "carry": "carry: the stored day before plus the orders entering or leaving a window today",
+    "day": "day: one aggregate over all counted orders",
+    "range": "range: the state at the first day plus the changes inside the range",
+}
+_SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
+    "carry": ("carry/snapshot_segments",),
+    "day": ("day/snapshot_segments",),
+    "range": (
+        "range/snapshot_start_state",
+        "range/snapshot_changes",
+        "range/snapshot_segments",
+    ),
+}
+# then, for every path: one row per day and customer, and where runs of churn_risk days start
+_DAY_STEPS = ("snapshot_days", "snapshot_last_clear")
+
+
+def compute_snapshot(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    start: dt.date,
+    end: dt.date,
+    run_id: str | None = None,
+) -> str:
+    """Replace the snapshot days start..end (and the thresholds stored with them) atomically.
+    Returns how they were computed: `carry`, `day` or `range` (see `snapshot_path`)."""
+    params_json = snapshot_params_json(settings)
+    loads_seen = (
+        engine.scalar(conn, "select max(load_id) from ingest_log")
+        if engine.table_exists(conn, "ingest_log")
+        else None
+    )
+    params = {
+        **model_params(settings),
+        **range_params(start, end),
+        "params_json": params_json,
+        "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        "run_id": run_id,
+        "loads_seen": loads_seen,
+    }
+    path = snapshot_path(conn, start, end, params_json)
+    with engine.transaction(conn):
+        engine.create_declared(conn, SNAPSHOT)
+        with engine.intermediate(conn) as steps:
+            for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS):
+                steps.create(f"{SNAPSHOT}/{step}", params)
+            engine.replace_days(conn, SNAPSHOT, params)
+        engine.create_declared(conn, PARAMS)
+        engine.replace_days(conn, PARAMS, params)
+    return path
+
+
+def snapshot_path(
+    conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, params_json: str
+) -> str:
+    """`range` for several days; for one day D, `carry` when the stored day D - 1 can be carried
+    forward (see `stored_days_current`), else `day` (from all orders)."""
+    if start != end:
+        return "range"
+    base = start - dt.timedelta(days=1)
+    return "carry" if stored_days_current(conn, [base], params_json) else "day"
+
+
+def stored_days_current(
+    conn: duckdb.DuckDBPyConnection, days: list[dt.date], params_json: str
+) -> bool:
+    """Whether the stored snapshot of every one of `days` still holds: it exists, was computed
+    with these thresholds, and no order or ticket dated on or before it was loaded, and no order or
+    ticket key replaced, after it was computed (`snapshot_params.loads_seen`)."""
+    if not all(engine.table_exists(conn, t) for t in ("snapshot_params", "ingest_log")):
+        return False
+    if not engine.scalar(
+        conn,
+        "select count(*) from information_schema.columns "
+        "where table_name = 'snapshot_params' and column_name = 'loads_seen'",
+    ):
+        return False
+    for day in sorted(set(days)):
+        stored = conn.execute(
+            "select params_json, loads_seen from snapshot_params where as_of = ?", [day]
+        ).fetchall()
+        if not stored or stored[0][0] != params_json or stored[0][1] is None:
+            return False
+        changes = engine.query_model(
+            conn,
+            "bookkeeping/snapshot_day_changes",
+            {
+                "seen": stored[0][1],
+                "next": dt.datetime.combine(day + dt.timedelta(days=1), dt.time()),
+                "day": day,
+            },
+        )
+        if changes[0]["changed"]:
+            return False
+    return True
+
+
+def tiers_on(conn: duckdb.DuckDBPyConnection, day: dt.date) -> str:
+    """Markdown: customers, active and at risk per tier on `day`."""
+    return markdown_table(
+        conn,
+        "select tier, count(*) as customers, count(*) filter (is_active) as active, "
+        "count(*) filter (churn_risk) as at_risk from customer_snapshot "
+        "where as_of = $end group by tier order by tier",
+        {"end": day},
+    )

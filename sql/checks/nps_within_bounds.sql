@@ -1,0 +1,23 @@
+-- grain: one row: the verdict of the check on nps_period. Each "violations: ..." column counts the
+-- breaches of one rule (the check passes when all are 0): one row per key; promoters + passives +
+-- detractors = responses; NPS within [-100, 100]; CSAT share within [0, 1].
+with duplicates as (
+    select period_type, period_start, tier
+    from nps_period
+    group by all
+    having count(*) > 1
+),
+
+verdict as (
+    select
+        (select count(*) from duplicates)
+        as "violations: duplicate (period_type, period_start, tier)",
+        (select count(*) from nps_period where promoters + passives + detractors <> responses)
+        as "violations: groups do not add up to responses",
+        (select count(*) from nps_period where nps not between -100 and 100)
+        as "violations: nps outside [-100,100]",
+        (select count(*) from nps_period where csat not between 0 and 1)
+        as "violations: csat outside [0,1]"
+)
+
+select * from verdict

@@ -1,0 +1,23 @@
+-- grain: one row: the verdict of the check on repurchase_period. Each "violations: ..." column
+-- counts the breaches of one rule (the check passes when all are 0): one row per key; repeat
+-- buyers never exceed buyers; rates within [0, 1].
+with duplicates as (
+    select period_type, period_start, tier
+    from repurchase_period
+    group by all
+    having count(*) > 1
+),
+
+verdict as (
+    select
+        (select count(*) from duplicates)
+        as "violations: duplicate (period_type, period_start, tier)",
+        (select count(*) from repurchase_period where repeat_buyers > buyers)
+        as "violations: repeat_buyers > buyers",
+        (select count(*) from repurchase_period where repurchase_rate not between 0 and 1)
+        as "violations: repurchase_rate outside [0,1]",
+        (select count(*) from repurchase_period where lifetime_repeat_rate not between 0 and 1)
+        as "violations: lifetime_repeat_rate outside [0,1]"
+)
+
+select * from verdict

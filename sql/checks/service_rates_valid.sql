@@ -1,0 +1,35 @@
+-- grain: one row: the verdict of the check on service_period. Each "violations: ..." column counts
+-- the breaches of one rule (the check passes when all are 0): one row per key; met + breached <=
+-- tickets; priorities add up to 'all'; rates in [0, 1].
+with duplicates as (
+    select period_type, period_start, priority
+    from service_period
+    group by all
+    having count(*) > 1
+),
+
+priority_sums as (
+    select
+        period_type,
+        period_start,
+        sum(tickets) filter (where priority <> $all_key) as by_priority,
+        sum(tickets) filter (where priority = $all_key) as total
+    from service_period
+    group by all
+),
+
+verdict as (
+    select
+        (select count(*) from duplicates)
+        as "violations: duplicate (period_type, period_start, priority)",
+        (select count(*) from service_period where met + breached > tickets)
+        as "violations: met + breached > tickets",
+        (select count(*) from priority_sums where by_priority <> total)
+        as "violations: priorities do not sum to all",
+        (select count(*) from service_period where sla_rate not between 0 and 1)
+        as "violations: sla_rate outside [0,1]",
+        (select count(*) from service_period where complaint_sla_rate not between 0 and 1)
+        as "violations: complaint_sla_rate outside [0,1]"
+)
+
+select * from verdict
