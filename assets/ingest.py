@@ -2,6 +2,7 @@
 `ingest_log` and `quarantine` tables (SPEC §3)."""
 
 import dagster as dg
+
 from loyalty import ingest
 from loyalty.contracts import CONTRACTS
 from loyalty.ingest import checks

@@ -2,6 +2,7 @@
 `loyalty.marts.kpis`."""
 
 import dagster as dg
+
 from loyalty.assets.daily_range import run_days
 from loyalty.assets.metric_results import preview_metadata
 from loyalty.marts.kpis import board_on, compute_kpis

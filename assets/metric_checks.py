@@ -6,6 +6,7 @@ rows) so a failure explains itself.
 """
 
 import dagster as dg
+
 from loyalty.marts.checks import run_check
 from loyalty.orchestration.resources import LoyaltyResource
 

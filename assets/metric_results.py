@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+
 from loyalty import engine
 from loyalty.marts.summary import markdown_table
 

@@ -3,6 +3,7 @@ and the cohort matrix, built by `loyalty.marts.periods`. Not partitioned: they c
 the stored snapshots cover and always agree with the snapshots."""
 
 import dagster as dg
+
 from loyalty.assets.metric_results import preview_metadata
 from loyalty.marts.periods import compute_period_table, periods_in
 from loyalty.orchestration.resources import LoyaltyResource

@@ -6,6 +6,7 @@ into step failures.
 """
 
 import dagster as dg
+
 from loyalty.orchestration.partitions import weekly_partitions
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.reports.email import EmailDeliveryError, send_weekly_email

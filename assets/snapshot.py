@@ -2,6 +2,7 @@
 `loyalty.marts.snapshot`."""
 
 import dagster as dg
+
 from loyalty.assets.daily_range import run_days
 from loyalty.assets.metric_results import preview_metadata
 from loyalty.marts.snapshot import PATHS, compute_snapshot, tiers_on

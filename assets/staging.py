@@ -2,6 +2,7 @@
 survey scales applied once, SPEC §4)."""
 
 import dagster as dg
+
 from loyalty.assets.metric_results import preview_metadata
 from loyalty.marts.staging import build_staging
 from loyalty.orchestration.resources import LoyaltyResource

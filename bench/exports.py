@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import polars as pl
-from loyalty.generate import DEFAULT_END, TS_FORMAT
 
 from bench.measure import run_measured
+from loyalty.generate import DEFAULT_END, TS_FORMAT
 
 DAYS = 730
 ORDERS_PER_CUSTOMER = 3.45
@@ -84,9 +84,23 @@ def ensure_exports(data_dir: Path, label: str, seed: int, log=print) -> Exports:
     customers = customers_for(target)
     raw = folder / "raw"
     log(f"generating exports: {customers:,} customers x {DAYS} days, seed {seed} -> {folder}")
-    cmd = [sys.executable, "-m", "loyalty.generate", "--customers", str(customers),
-           "--days", str(DAYS), "--seed", str(seed), "--end", DEFAULT_END.isoformat(),
-           "--format", "both", "--out", str(raw)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "loyalty.generate",
+        "--customers",
+        str(customers),
+        "--days",
+        str(DAYS),
+        "--seed",
+        str(seed),
+        "--end",
+        DEFAULT_END.isoformat(),
+        "--format",
+        "both",
+        "--out",
+        str(raw),
+    ]
     folder.mkdir(parents=True)
     m = run_measured(cmd, folder / "generate.log")
     if m.returncode != 0:
@@ -101,10 +115,22 @@ def ensure_exports(data_dir: Path, label: str, seed: int, log=print) -> Exports:
         for p in raw.glob(f"*.{sub}"):
             p.rename(folder / sub / p.name)
     raw.rmdir()
-    e = Exports(folder, label, seed, customers, DAYS, DEFAULT_END, rows["orders.csv"], rows,
-                m.wall_seconds, m.peak_rss_mb)
+    e = Exports(
+        folder,
+        label,
+        seed,
+        customers,
+        DAYS,
+        DEFAULT_END,
+        rows["orders.csv"],
+        rows,
+        m.wall_seconds,
+        m.peak_rss_mb,
+    )
     write_next_day(e)
-    meta.write_text(json.dumps({**asdict(e), "folder": str(folder), "end": e.end.isoformat()}, indent=1))
+    meta.write_text(
+        json.dumps({**asdict(e), "folder": str(folder), "end": e.end.isoformat()}, indent=1)
+    )
     return e
 
 

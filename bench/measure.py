@@ -29,15 +29,17 @@ class Measured:
     result: dict = field(default_factory=dict)  # what the step printed after RESULT_TAG
 
 
-def run_measured(cmd: list[str], log_path: Path, env: dict | None = None,
-                 timeout: float | None = None) -> Measured:
+def run_measured(
+    cmd: list[str], log_path: Path, env: dict | None = None, timeout: float | None = None
+) -> Measured:
     """Run `cmd` from the repository root, output to `log_path`; wall time and peak RSS. After
     `timeout` seconds the process (and only it) is stopped and the result says so."""
     started = time.perf_counter()
     timed_out = False
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -49,12 +51,13 @@ def run_measured(cmd: list[str], log_path: Path, env: dict | None = None,
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped above; keep Popen consistent
     if timed_out:
-        return Measured(proc.returncode, wall, usage.ru_maxrss / 1024,
-                        {"na": f"> {timeout:.0f} s (stopped)"})
+        return Measured(
+            proc.returncode, wall, usage.ru_maxrss / 1024, {"na": f"> {timeout:.0f} s (stopped)"}
+        )
     result = {}
     for line in log_path.read_text(errors="replace").splitlines():
         if line.startswith(RESULT_TAG):
-            result = json.loads(line[len(RESULT_TAG):])
+            result = json.loads(line[len(RESULT_TAG) :])
     return Measured(proc.returncode, wall, usage.ru_maxrss / 1024, result)
 
 

@@ -1,7 +1,7 @@
 """The pipeline's per-customer RFM for one day D (SPEC §4), written three more ways over the Parquet
 orders: one bare DuckDB query, one Polars lazy query, and plain vectorised pandas.
 
-They follow `sql/marts/customer_snapshot.sql` to the letter, so that any difference is a bug:
+They follow `sql/marts/customer_snapshot/` to the letter, so that any difference is a bug:
 - counted order: status 'completed', value = amount - coalesce(refund_amount, 0), day = ordered_at's
   date; population: customers with a counted order on or before D;
 - recency_days = D - day of the last counted order; frequency and monetary over (D - window, D];
@@ -22,8 +22,17 @@ from pathlib import Path
 
 from loyalty.settings import Settings
 
-COLUMNS = ["customer_id", "recency_days", "frequency", "monetary_cents", "r", "f", "m",
-           "rfm_score", "tier"]
+COLUMNS = [
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary_cents",
+    "r",
+    "f",
+    "m",
+    "rfm_score",
+    "tier",
+]
 
 
 @dataclass(frozen=True)
@@ -43,8 +52,16 @@ class RfmParams:
         if m.rfm_bins is not None:
             raise ValueError("the benchmark's reference RFM implements percent ranks, not rfm_bins")
         w = m.rfm_weights
-        return cls(as_of, m.rfm_window_days, float(w.r), float(w.f), float(w.m),
-                   float(m.tiers.A), float(m.tiers.B), float(m.tiers.C))
+        return cls(
+            as_of,
+            m.rfm_window_days,
+            float(w.r),
+            float(w.f),
+            float(w.m),
+            float(m.tiers.A),
+            float(m.tiers.B),
+            float(m.tiers.C),
+        )
 
     @property
     def next_day(self) -> dt.datetime:  # counted orders are those before this instant
@@ -102,11 +119,21 @@ def rfm_duckdb(path: Path, p: RfmParams, memory_limit: str | None = None, temp: 
         config["temp_directory"] = str(temp)
     conn = duckdb.connect(config=config)
     try:
-        return conn.execute(DUCKDB_SQL, {
-            "path": str(path), "next_day": p.next_day, "as_of": p.as_of,
-            "window_start": p.window_start, "w_r": p.w_r, "w_f": p.w_f, "w_m": p.w_m,
-            "tier_a": p.tier_a, "tier_b": p.tier_b, "tier_c": p.tier_c,
-        }).to_arrow_table()
+        return conn.execute(
+            DUCKDB_SQL,
+            {
+                "path": str(path),
+                "next_day": p.next_day,
+                "as_of": p.as_of,
+                "window_start": p.window_start,
+                "w_r": p.w_r,
+                "w_f": p.w_f,
+                "w_m": p.w_m,
+                "tier_a": p.tier_a,
+                "tier_b": p.tier_b,
+                "tier_c": p.tier_c,
+            },
+        ).to_arrow_table()
     finally:
         conn.close()
 
@@ -128,16 +155,26 @@ def _polars_tier(p: RfmParams):
     import polars as pl
 
     s = pl.col("rfm_score")
-    return (pl.when(s >= p.tier_a).then(pl.lit("A")).when(s >= p.tier_b).then(pl.lit("B"))
-            .when(s > p.tier_c).then(pl.lit("C")).otherwise(pl.lit("D")))
+    return (
+        pl.when(s >= p.tier_a)
+        .then(pl.lit("A"))
+        .when(s >= p.tier_b)
+        .then(pl.lit("B"))
+        .when(s > p.tier_c)
+        .then(pl.lit("C"))
+        .otherwise(pl.lit("D"))
+    )
 
 
 def rfm_polars(path: Path, p: RfmParams):
     import polars as pl
 
     in_window = pl.col("order_date") > p.window_start
-    score = 100.0 * (p.w_r * pl.col("r") + p.w_f * pl.col("f") + p.w_m * pl.col("m")) \
+    score = (
+        100.0
+        * (p.w_r * pl.col("r") + p.w_f * pl.col("f") + p.w_m * pl.col("m"))
         / (5.0 * (p.w_r + p.w_f + p.w_m))
+    )
     return (
         pl.scan_parquet(path)
         .filter((pl.col("status") == "completed") & (pl.col("ordered_at") < p.next_day))
@@ -145,11 +182,14 @@ def rfm_polars(path: Path, p: RfmParams):
             "customer_id",
             pl.col("ordered_at").dt.date().alias("order_date"),
             ((pl.col("amount") - pl.col("refund_amount").fill_null(0)) * 100)
-            .cast(pl.Int64).alias("cents"),
+            .cast(pl.Int64)
+            .alias("cents"),
         )
         .group_by("customer_id")
         .agg(
-            (pl.lit(p.as_of) - pl.col("order_date").max()).dt.total_days().cast(pl.Int32)
+            (pl.lit(p.as_of) - pl.col("order_date").max())
+            .dt.total_days()
+            .cast(pl.Int32)
             .alias("recency_days"),
             in_window.sum().cast(pl.Int32).alias("frequency"),
             pl.col("cents").filter(in_window).sum().alias("monetary_cents"),
@@ -183,32 +223,42 @@ def rfm_pandas(path: Path, p: RfmParams):
     import numpy as np
     import pandas as pd
 
-    df = pd.read_parquet(path, columns=["customer_id", "ordered_at", "amount", "status",
-                                        "refund_amount"])
+    df = pd.read_parquet(
+        path, columns=["customer_id", "ordered_at", "amount", "status", "refund_amount"]
+    )
     df = df[(df["status"] == "completed") & (df["ordered_at"] < pd.Timestamp(p.next_day))]
     value = df["amount"].astype(float) - df["refund_amount"].astype(float).fillna(0.0)
     order_date = df["ordered_at"].dt.normalize()
     in_window = order_date > pd.Timestamp(p.window_start)
-    work = pd.DataFrame({
-        "customer_id": df["customer_id"],
-        "order_date": order_date,
-        "in_window": in_window,
-        # whole cents, so that equal sums tie exactly (floats would break ties at random)
-        "cents_in_window": (value * 100).round().astype("int64").where(in_window, 0),
-    })
-    out = work.groupby("customer_id", sort=False).agg(
-        last_date=("order_date", "max"),
-        frequency=("in_window", "sum"),
-        monetary_cents=("cents_in_window", "sum"),
-    ).reset_index()
+    work = pd.DataFrame(
+        {
+            "customer_id": df["customer_id"],
+            "order_date": order_date,
+            "in_window": in_window,
+            # whole cents, so that equal sums tie exactly (floats would break ties at random)
+            "cents_in_window": (value * 100).round().astype("int64").where(in_window, 0),
+        }
+    )
+    out = (
+        work.groupby("customer_id", sort=False)
+        .agg(
+            last_date=("order_date", "max"),
+            frequency=("in_window", "sum"),
+            monetary_cents=("cents_in_window", "sum"),
+        )
+        .reset_index()
+    )
     out["recency_days"] = (pd.Timestamp(p.as_of) - out["last_date"]).dt.days.astype("int32")
     out["frequency"] = out["frequency"].astype("int32")
     out["r"] = _pandas_score(out["recency_days"], ascending=False)
     out["f"] = _pandas_score(out["frequency"], ascending=True)
     out["m"] = _pandas_score(out["monetary_cents"], ascending=True)
     out["rfm_score"] = np.round(
-        100.0 * (p.w_r * out["r"] + p.w_f * out["f"] + p.w_m * out["m"])
-        / (5.0 * (p.w_r + p.w_f + p.w_m)), 4)
+        100.0
+        * (p.w_r * out["r"] + p.w_f * out["f"] + p.w_m * out["m"])
+        / (5.0 * (p.w_r + p.w_f + p.w_m)),
+        4,
+    )
     s = out["rfm_score"]
     out["tier"] = np.select([s >= p.tier_a, s >= p.tier_b, s > p.tier_c], ["A", "B", "C"], "D")
     return out[COLUMNS]
@@ -218,7 +268,9 @@ def rfm_pandas(path: Path, p: RfmParams):
 # agreement
 
 
-def compare_with_pipeline(database: Path, as_of: dt.date, results: dict[str, Path]) -> dict[str, dict]:
+def compare_with_pipeline(
+    database: Path, as_of: dt.date, results: dict[str, Path]
+) -> dict[str, dict]:
     """Per implementation: rows, customers only on one side, and rows whose recency, frequency,
     monetary (to the cent), r, f, m or tier differ from the pipeline's customer_snapshot of D."""
     import duckdb
@@ -260,9 +312,14 @@ def compare_with_pipeline(database: Path, as_of: dt.date, results: dict[str, Pat
                 {"path": str(path)},
             ).fetchall()[0]
             rows, only_pipeline, only_other, differ, examples = row
-            out[name] = {"rows": rows, "only_in_pipeline": only_pipeline, "only_here": only_other,
-                         "differ": differ, "examples": examples or [],
-                         "agrees": only_pipeline == 0 and only_other == 0 and differ == 0}
+            out[name] = {
+                "rows": rows,
+                "only_in_pipeline": only_pipeline,
+                "only_here": only_other,
+                "differ": differ,
+                "examples": examples or [],
+                "agrees": only_pipeline == 0 and only_other == 0 and differ == 0,
+            }
         return out
     finally:
         conn.close()

@@ -49,11 +49,17 @@ def write_settings(work: Path, e: Exports, memory_limit: str) -> Path:
     first_day = e.end - dt.timedelta(days=e.days - 1)
     data = {
         "timezone": "UTC",
-        "paths": {"landing": "landing", "database": "loyalty.duckdb", "output": "reports",
-                  "temp": "tmp"},
+        "paths": {
+            "landing": "landing",
+            "database": "loyalty.duckdb",
+            "output": "reports",
+            "temp": "tmp",
+        },
         "duckdb": {"memory_limit": memory_limit},
-        "sources": {kind: {"files": f"{kind}*.csv"}
-                    for kind in ("orders", "tickets", "surveys", "customers")},
+        "sources": {
+            kind: {"files": f"{kind}*.csv"}
+            for kind in ("orders", "tickets", "surveys", "customers")
+        },
         "schedules": {"start_date": first_day.isoformat()},
     }
     path = work / "settings.yaml"
@@ -76,8 +82,10 @@ def run_step(step: str, args: dict, work: Path, timeout: float) -> Measured:
         return m
     if m.returncode != 0:
         tail = (work / f"{step}.log").read_text(errors="replace").strip().splitlines()[-15:]
-        raise SystemExit(f"step {step} failed (exit {m.returncode}); last lines of {work / f'{step}.log'}:\n"
-                         + "\n".join(tail))
+        raise SystemExit(
+            f"step {step} failed (exit {m.returncode}); last lines of {work / f'{step}.log'}:\n"
+            + "\n".join(tail)
+        )
     return m
 
 
@@ -88,41 +96,65 @@ def code_version() -> str:
 
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                                  check=True).stdout.rstrip("\n")
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+            ).stdout.rstrip("\n")
         except (OSError, subprocess.CalledProcessError):
             return ""
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     dirty = git("status", "--porcelain", "--", "pipeline", "assets", "sql", "reports").splitlines()
-    return head + (f" with uncommitted changes in {', '.join(ln[3:] for ln in dirty)}" if dirty else "")
+    return head + (
+        f" with uncommitted changes in {', '.join(ln[3:] for ln in dirty)}" if dirty else ""
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--orders", required=True, help="target order count: 20k, 1M, 10M, 50M ...")
-    ap.add_argument("--data-dir", type=Path, default=REPO / "bench" / "data",
-                    help="exports (reused per size and seed) and run folders (default bench/data)")
-    ap.add_argument("--memory-limit", default="2GB", help="duckdb.memory_limit in the settings file")
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=REPO / "bench" / "data",
+        help="exports (reused per size and seed) and run folders (default bench/data)",
+    )
+    ap.add_argument(
+        "--memory-limit", default="2GB", help="duckdb.memory_limit in the settings file"
+    )
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--steps", nargs="+", choices=ALL_STEPS, default=list(ALL_STEPS),
-                    help="steps to run (default all); without 'load' the last run's database is reused")
-    ap.add_argument("--step-timeout", type=float, default=3600,
-                    help="stop a step after this many seconds and report it as such (default 3600)")
+    ap.add_argument(
+        "--steps",
+        nargs="+",
+        choices=ALL_STEPS,
+        default=list(ALL_STEPS),
+        help="steps to run (default all); without 'load' the last run's database is reused",
+    )
+    ap.add_argument(
+        "--step-timeout",
+        type=float,
+        default=3600,
+        help="stop a step after this many seconds and report it as such (default 3600)",
+    )
     opts = ap.parse_args(argv)
 
     target = parse_size(opts.orders)
     data_dir = opts.data_dir.resolve()
     host = machine()
-    print(f"machine: {host['cores']} cores, {host['ram_gb']} GB RAM, {host['cpu']}; "
-          f"load average at start {host['load_avg'][0]:.2f}")
+    print(
+        f"machine: {host['cores']} cores, {host['ram_gb']} GB RAM, {host['cpu']}; "
+        f"load average at start {host['load_avg'][0]:.2f}"
+    )
     print(f"code: {code_version()}")
-    print(f"target {target:,} orders -> {customers_for(target):,} customers x 730 days, seed {opts.seed}")
+    print(
+        f"target {target:,} orders -> {customers_for(target):,} customers x 730 days, seed {opts.seed}"
+    )
     e = ensure_exports(data_dir, opts.orders, opts.seed)
-    print(f"exports: {e.orders:,} orders (actual), {e.customers:,} customers, "
-          f"{e.rows.get('tickets.csv', 0):,} tickets, {e.rows.get('surveys.csv', 0):,} surveys; "
-          f"history {e.end - dt.timedelta(days=e.days - 1)} .. {e.end}; generated in "
-          f"{e.generate_seconds:.1f} s, peak {e.generate_peak_mb:,.0f} MB")
+    print(
+        f"exports: {e.orders:,} orders (actual), {e.customers:,} customers, "
+        f"{e.rows.get('tickets.csv', 0):,} tickets, {e.rows.get('surveys.csv', 0):,} surveys; "
+        f"history {e.end - dt.timedelta(days=e.days - 1)} .. {e.end}; generated in "
+        f"{e.generate_seconds:.1f} s, peak {e.generate_peak_mb:,.0f} MB"
+    )
 
     work = data_dir / f"run-{opts.orders}-seed{opts.seed}"
     steps = [s for s in ALL_STEPS if s in opts.steps]
@@ -142,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         "backfill": {**common, "days": BACKFILL_DAYS},
         "reports": {**common, "days": BACKFILL_DAYS},
         "nightly": {**common, "day": e.next_day.isoformat()},
-        **{b: {**common, "parquet": str(e.orders_parquet), "out": str(work / f"rfm_{b}.parquet")}
-           for b in BARE_STEPS},
+        **{
+            b: {**common, "parquet": str(e.orders_parquet), "out": str(work / f"rfm_{b}.parquet")}
+            for b in BARE_STEPS
+        },
     }
 
     measured: dict[str, Measured] = {}
@@ -155,13 +189,17 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         measured[step] = m = run_step(step, step_args[step], work, opts.step_timeout)
         note = m.result.get("na") or f"{m.result.get('seconds', 0):.2f} s"
-        print(f"  {step}: {note} (process {time.perf_counter() - started:.1f} s, peak {m.peak_rss_mb:,.0f} MB)")
+        print(
+            f"  {step}: {note} (process {time.perf_counter() - started:.1f} s, peak {m.peak_rss_mb:,.0f} MB)"
+        )
 
     # agreement before anything is printed as a result
     bare = {b: work / f"rfm_{b}.parquet" for b in BARE_STEPS if b in measured}
     if bare:
         if not (work / "loyalty.duckdb").exists():
-            raise SystemExit("the agreement check needs the pipeline's snapshot: include load and snapshot")
+            raise SystemExit(
+                "the agreement check needs the pipeline's snapshot: include load and snapshot"
+            )
         from bench.rfm_reference import compare_with_pipeline
 
         agreement = compare_with_pipeline(work / "loyalty.duckdb", e.end, bare)
@@ -170,20 +208,35 @@ def main(argv: list[str] | None = None) -> int:
         if n == 0 or bad:
             print(f"DISAGREEMENT on {as_of}: pipeline has {n:,} customers", file=sys.stderr)
             for k, v in bad.items():
-                print(f"  {k}: {v['rows']:,} rows, {v['only_in_pipeline']:,} only in the pipeline, "
-                      f"{v['only_here']:,} only in {k}, {v['differ']:,} differ; e.g. {v['examples']}",
-                      file=sys.stderr)
+                print(
+                    f"  {k}: {v['rows']:,} rows, {v['only_in_pipeline']:,} only in the pipeline, "
+                    f"{v['only_here']:,} only in {k}, {v['differ']:,} differ; e.g. {v['examples']}",
+                    file=sys.stderr,
+                )
             return 1
-        print(f"agreement on {as_of}: the pipeline's customer_snapshot and {', '.join(bare)} agree for "
-              f"all {n:,} customers (same customers; recency, frequency, r/f/m, tier identical; "
-              f"monetary to the cent)")
+        print(
+            f"agreement on {as_of}: the pipeline's customer_snapshot and {', '.join(bare)} agree for "
+            f"all {n:,} customers (same customers; recency, frequency, r/f/m, tier identical; "
+            f"monetary to the cent)"
+        )
 
     print_table(measured, e, opts, host)
-    results = {"code": code_version(), "orders": e.orders, "customers": e.customers, "memory_limit": opts.memory_limit,
-               "machine": host, "steps": {k: {"wall_seconds": m.result.get("seconds"),
-                                              "process_seconds": m.wall_seconds,
-                                              "peak_rss_mb": m.peak_rss_mb, **m.result}
-                                          for k, m in measured.items()}}
+    results = {
+        "code": code_version(),
+        "orders": e.orders,
+        "customers": e.customers,
+        "memory_limit": opts.memory_limit,
+        "machine": host,
+        "steps": {
+            k: {
+                "wall_seconds": m.result.get("seconds"),
+                "process_seconds": m.wall_seconds,
+                "peak_rss_mb": m.peak_rss_mb,
+                **m.result,
+            }
+            for k, m in measured.items()
+        },
+    }
     (work / "results.json").write_text(json.dumps(results, indent=1, default=str))
     return 0
 
@@ -199,45 +252,73 @@ def link_landing_file(src: Path, landing: Path) -> None:
 
 def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> None:
     print()
-    print(f"benchmark: {e.orders:,} orders, {e.customers:,} customers; DuckDB memory_limit "
-          f"{opts.memory_limit}; {host['cores']} cores, {host['ram_gb']} GB RAM, {host['cpu']}")
+    print(
+        f"benchmark: {e.orders:,} orders, {e.customers:,} customers; DuckDB memory_limit "
+        f"{opts.memory_limit}; {host['cores']} cores, {host['ram_gb']} GB RAM, {host['cpu']}"
+    )
     head = f"| {'step':48s} | {'wall s':>8s} | {'peak RSS MB':>11s} | {'RSS after imports MB':>20s} | {'process s':>9s} |"
     print(head)
-    print("|" + "-" * 50 + "|" + "-" * 9 + ":|" + "-" * 12 + ":|" + "-" * 21 + ":|" + "-" * 10 + ":|")
+    print(
+        "|" + "-" * 50 + "|" + "-" * 9 + ":|" + "-" * 12 + ":|" + "-" * 21 + ":|" + "-" * 10 + ":|"
+    )
     for step, m in measured.items():
         r = m.result
         if "na" in r:
-            print(f"| {LABELS[step]:48s} | {r['na']:>8s} | {m.peak_rss_mb:11,.0f} | {'':>20s} | "
-                  f"{m.wall_seconds:9.1f} |")
+            print(
+                f"| {LABELS[step]:48s} | {r['na']:>8s} | {m.peak_rss_mb:11,.0f} | {'':>20s} | "
+                f"{m.wall_seconds:9.1f} |"
+            )
             continue
-        print(f"| {LABELS[step]:48s} | {r['seconds']:8.2f} | {m.peak_rss_mb:11,.0f} | "
-              f"{r['base_rss_mb']:20,.0f} | {m.wall_seconds:9.1f} |")
+        print(
+            f"| {LABELS[step]:48s} | {r['seconds']:8.2f} | {m.peak_rss_mb:11,.0f} | "
+            f"{r['base_rss_mb']:20,.0f} | {m.wall_seconds:9.1f} |"
+        )
         parts = []
         if step == "nightly":
-            parts = [("  of which ingest (history files skipped)", "ingest_seconds"),
-                     (f"  of which that day's snapshot ({r.get('computed_by', '')})",
-                      "snapshot_seconds")]
+            parts = [
+                ("  of which ingest (history files skipped)", "ingest_seconds"),
+                (
+                    f"  of which that day's snapshot ({r.get('computed_by', '')})",
+                    "snapshot_seconds",
+                ),
+            ]
         if step in ("snapshot", "nightly") and "asset_step_seconds" in r:
-            parts += [(f"  {'  ' if step == 'nightly' else ''}the asset step (Dagster's step time)",
-                       "asset_step_seconds"),
-                      (f"  {'  ' if step == 'nightly' else ''}its asset check step",
-                       "check_step_seconds")]
+            parts += [
+                (
+                    f"  {'  ' if step == 'nightly' else ''}the asset step (Dagster's step time)",
+                    "asset_step_seconds",
+                ),
+                (
+                    f"  {'  ' if step == 'nightly' else ''}its asset check step",
+                    "check_step_seconds",
+                ),
+            ]
         if step == "nightly" and "job_seconds" in r:
             label = "  (untimed, first: 30 nights before, see docs)"
-            print(f"| {label:48s} | {r['night_before_seconds']:8.2f} | {'':>11s} | {'':>20s} "
-                  f"| {'':>9s} |")
-            parts += [(f"  rest of the nightly job: KPI board ({r.get('kpi_states', '')})",
-                       "kpi_seconds"),
-                      ("  rest of the nightly job: period marts", "period_marts_seconds"),
-                      ("  the whole nightly job as scheduled", "job_seconds")]
+            print(
+                f"| {label:48s} | {r['night_before_seconds']:8.2f} | {'':>11s} | {'':>20s} "
+                f"| {'':>9s} |"
+            )
+            parts += [
+                (
+                    f"  rest of the nightly job: KPI board ({r.get('kpi_states', '')})",
+                    "kpi_seconds",
+                ),
+                ("  rest of the nightly job: period marts", "period_marts_seconds"),
+                ("  the whole nightly job as scheduled", "job_seconds"),
+            ]
         for label, key in parts:
             print(f"| {label:48s} | {r[key]:8.2f} | {'':>11s} | {'':>20s} | {'':>9s} |")
         if step == "reports" and "inputs_seconds" in r:
-            print(f"| {'  (inputs before it: KPI board, period marts)':48s} | {r['inputs_seconds']:8.2f} | "
-                  f"{'':>11s} | {'':>20s} | {'':>9s} |")
+            print(
+                f"| {'  (inputs before it: KPI board, period marts)':48s} | {r['inputs_seconds']:8.2f} | "
+                f"{'':>11s} | {'':>20s} | {'':>9s} |"
+            )
     print()
-    print("wall s: the step's own work; process s: the whole process incl. interpreter start and "
-          "imports; peak RSS: the step's process (os.wait4).")
+    print(
+        "wall s: the step's own work; process s: the whole process incl. interpreter start and "
+        "imports; peak RSS: the step's process (os.wait4)."
+    )
     measured = {k: m for k, m in measured.items() if "seconds" in m.result}  # completed steps
     snap = measured.get("snapshot")
     if snap:
@@ -245,33 +326,45 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
         for b in BARE_STEPS:
             if b in measured:
                 bm = measured[b]
-                print(f"snapshot step (1 day) / {b}: time {t / bm.result['seconds']:.2f}x, "
-                      f"peak RSS {snap.peak_rss_mb / bm.peak_rss_mb:.2f}x")
+                print(
+                    f"snapshot step (1 day) / {b}: time {t / bm.result['seconds']:.2f}x, "
+                    f"peak RSS {snap.peak_rss_mb / bm.peak_rss_mb:.2f}x"
+                )
         fastest = [measured[b].result["seconds"] for b in ("duckdb", "polars") if b in measured]
         if fastest:
             ratio = t / min(fastest)
-            print(f"  target: within 1.5x of the faster bare query: {ratio:.2f}x -> "
-                  f"{'met' if ratio <= 1.5 else 'MISSED'}")
+            print(
+                f"  target: within 1.5x of the faster bare query: {ratio:.2f}x -> "
+                f"{'met' if ratio <= 1.5 else 'MISSED'}"
+            )
             if "asset_step_seconds" in snap.result:
                 asset = snap.result["asset_step_seconds"] / min(fastest)
-                print(f"  (the asset step alone, without the run around it and its check: "
-                      f"{asset:.2f}x; computed by: {snap.result['computed_by']})")
+                print(
+                    f"  (the asset step alone, without the run around it and its check: "
+                    f"{asset:.2f}x; computed by: {snap.result['computed_by']})"
+                )
         if "pandas" in measured:
             pm = measured["pandas"]
             ahead = t < pm.result["seconds"] and snap.peak_rss_mb < pm.peak_rss_mb
-            print(f"  target: ahead of pandas in time and peak memory -> {'met' if ahead else 'MISSED'}")
+            print(
+                f"  target: ahead of pandas in time and peak memory -> {'met' if ahead else 'MISSED'}"
+            )
     if "nightly" in measured and "load" in measured:
         ratio = measured["nightly"].result["seconds"] / measured["load"].result["seconds"]
         r = measured["nightly"].result
-        print(f"nightly incremental / full load: {ratio:.1%} -> target < 5 %: "
-              f"{'met' if ratio < 0.05 else 'MISSED'}; the nightly ingest read "
-              f"{r['bytes_read_by_ingest'] / 2**20:,.0f} MB through read() "
-              f"(history CSVs: {sum(p.stat().st_size for p in e.csv_dir.glob('*.csv')) / 2**20:,.0f} MB); "
-              f"files: {r['new_files']}")
+        print(
+            f"nightly incremental / full load: {ratio:.1%} -> target < 5 %: "
+            f"{'met' if ratio < 0.05 else 'MISSED'}; the nightly ingest read "
+            f"{r['bytes_read_by_ingest'] / 2**20:,.0f} MB through read() "
+            f"(history CSVs: {sum(p.stat().st_size for p in e.csv_dir.glob('*.csv')) / 2**20:,.0f} MB); "
+            f"files: {r['new_files']}"
+        )
         if "job_seconds" in r:
             job = r["job_seconds"] / measured["load"].result["seconds"]
-            print(f"  the whole nightly job as scheduled (also the KPI board and the period marts) "
-                  f"/ full load: {job:.1%}")
+            print(
+                f"  the whole nightly job as scheduled (also the KPI board and the period marts) "
+                f"/ full load: {job:.1%}"
+            )
 
 
 if __name__ == "__main__":

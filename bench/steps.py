@@ -28,6 +28,7 @@ class Pipeline:
         # the code location reads its partitions from this file when it is imported
         os.environ["LOYALTY_SETTINGS"] = settings_file
         import dagster as dg
+
         from loyalty import definitions
 
         self.dg = dg
@@ -57,7 +58,8 @@ class Pipeline:
         )
         failures = [
             f"{ev.step_key}: {ev.step_failure_data.error.message.strip() if ev.step_failure_data.error else ''}"
-            for ev in result.all_events if ev.event_type_value == "STEP_FAILURE"
+            for ev in result.all_events
+            if ev.event_type_value == "STEP_FAILURE"
         ]
         failures += [
             f"check {ev.check_name}: {ev.description or ''}"
@@ -74,7 +76,8 @@ class Pipeline:
         }
         self.metadata = {
             ev.asset_key.to_user_string(): {
-                k: getattr(v, "value", v) for k, v in ev.step_materialization_data.materialization.metadata.items()
+                k: getattr(v, "value", v)
+                for k, v in ev.step_materialization_data.materialization.metadata.items()
             }
             for ev in result.all_events
             if ev.event_type_value == "ASSET_MATERIALIZATION"
@@ -119,8 +122,12 @@ def step_load(args: dict) -> dict:
         per_source = conn.execute(
             "select source, sum(rows_loaded), sum(rows_quarantined) from ingest_log group by 1 order by 1"
         ).fetchall()
-    return {"seconds": seconds, "base_rss_mb": base, "loaded": per_source,
-            "db_mb": s.database_path.stat().st_size / 2**20}
+    return {
+        "seconds": seconds,
+        "base_rss_mb": base,
+        "loaded": per_source,
+        "db_mb": s.database_path.stat().st_size / 2**20,
+    }
 
 
 def step_snapshot(args: dict) -> dict:
@@ -128,8 +135,9 @@ def step_snapshot(args: dict) -> dict:
     p = Pipeline(args["settings"])
     base = rss_mb()
     day = args["as_of"]
-    seconds = _timed(lambda: p.materialize([p.key("customer_snapshot")], f"snapshot {day}",
-                                           partition_key=day))
+    seconds = _timed(
+        lambda: p.materialize([p.key("customer_snapshot")], f"snapshot {day}", partition_key=day)
+    )
     rows = _scalar(_settings(args), "select count(*) from customer_snapshot where as_of = ?", [day])
     return {"seconds": seconds, "base_rss_mb": base, "rows": rows, **_snapshot_steps(p)}
 
@@ -138,10 +146,13 @@ def _snapshot_steps(p: Pipeline) -> dict:
     """The customer_snapshot run's step times: the asset step and its check step(s), and how the
     asset computed the day (`computed_by`)."""
     asset = p.step_seconds.get("customer_snapshot", 0.0)
-    return {"asset_step_seconds": asset,
-            "check_step_seconds": sum(p.step_seconds.values()) - asset,
-            "computed_by": str(p.metadata.get("customer_snapshot", {}).get("computed_by", ""))
-            .split(":")[0]}
+    return {
+        "asset_step_seconds": asset,
+        "check_step_seconds": sum(p.step_seconds.values()) - asset,
+        "computed_by": str(p.metadata.get("customer_snapshot", {}).get("computed_by", "")).split(
+            ":"
+        )[0],
+    }
 
 
 def step_snapshot_sql(args: dict) -> dict:
@@ -164,10 +175,16 @@ def step_backfill(args: dict) -> dict:
     base = rss_mb()
     end = dt.date.fromisoformat(args["as_of"])
     start = end - dt.timedelta(days=args["days"] - 1)
-    seconds = _timed(lambda: p.materialize([p.key("customer_snapshot")], "backfill",
-                                           tags=p.range_tags(start, end)))
-    rows = _scalar(_settings(args), "select count(*) from customer_snapshot where as_of between ? and ?",
-                   [start, end])
+    seconds = _timed(
+        lambda: p.materialize(
+            [p.key("customer_snapshot")], "backfill", tags=p.range_tags(start, end)
+        )
+    )
+    rows = _scalar(
+        _settings(args),
+        "select count(*) from customer_snapshot where as_of between ? and ?",
+        [start, end],
+    )
     return {"seconds": seconds, "base_rss_mb": base, "rows": rows, "days": f"{start} .. {end}"}
 
 
@@ -176,8 +193,13 @@ def step_reports(args: dict) -> dict:
     p = Pipeline(args["settings"])
     dg = p.dg
     report_keys = [
-        k for k in p.keys(lambda n: n.group_name == "reports"
-                          and isinstance(n.partitions_def, dg.WeeklyPartitionsDefinition))
+        k
+        for k in p.keys(
+            lambda n: (
+                n.group_name == "reports"
+                and isinstance(n.partitions_def, dg.WeeklyPartitionsDefinition)
+            )
+        )
         if k.to_user_string() != "weekly_email"
     ]
     if not report_keys:
@@ -187,15 +209,29 @@ def step_reports(args: dict) -> dict:
     start = end - dt.timedelta(days=args["days"] - 1)
     week_end = end - dt.timedelta(days=end.isoweekday() % 7)
     week_start = week_end - dt.timedelta(days=6)
-    daily = p.keys(lambda n: n.group_name == "marts"
-                   and isinstance(n.partitions_def, dg.DailyPartitionsDefinition))
+    daily = p.keys(
+        lambda n: (
+            n.group_name == "marts" and isinstance(n.partitions_def, dg.DailyPartitionsDefinition)
+        )
+    )
     daily = [k for k in daily if k != p.key("customer_snapshot")]
     periods = p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None)
-    inputs = _timed(lambda: (p.materialize(daily, "report inputs (daily)", tags=p.range_tags(start, end)),
-                             p.materialize(periods, "report inputs (periods)")))
-    seconds = _timed(lambda: p.materialize(report_keys, "reports", partition_key=week_start.isoformat()))
-    return {"seconds": seconds, "base_rss_mb": base, "inputs_seconds": inputs,
-            "assets": [k.to_user_string() for k in report_keys], "week": f"{week_start} .. {week_end}"}
+    inputs = _timed(
+        lambda: (
+            p.materialize(daily, "report inputs (daily)", tags=p.range_tags(start, end)),
+            p.materialize(periods, "report inputs (periods)"),
+        )
+    )
+    seconds = _timed(
+        lambda: p.materialize(report_keys, "reports", partition_key=week_start.isoformat())
+    )
+    return {
+        "seconds": seconds,
+        "base_rss_mb": base,
+        "inputs_seconds": inputs,
+        "assets": [k.to_user_string() for k in report_keys],
+        "week": f"{week_start} .. {week_end}",
+    }
 
 
 def _nights_before(p: Pipeline, s, day: dt.date) -> None:
@@ -210,8 +246,10 @@ def _nights_before(p: Pipeline, s, day: dt.date) -> None:
                 compute_snapshot(conn, s, night, night)
     week_before = (day - dt.timedelta(days=7)).isoformat()
     p.materialize([p.key("kpi_daily")], f"kpi board {week_before}", partition_key=week_before)
-    p.materialize(p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None),
-                  "period marts, the night before")
+    p.materialize(
+        p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None),
+        "period marts, the night before",
+    )
 
 
 def step_nightly(args: dict) -> dict:
@@ -232,12 +270,15 @@ def step_nightly(args: dict) -> dict:
     io_before = psutil.Process().io_counters()
     ingest = _timed(lambda: p.materialize(p.group("ingest") + p.group("staging"), "nightly ingest"))
     io_after = psutil.Process().io_counters()
-    snapshot = _timed(lambda: p.materialize([p.key("customer_snapshot")], f"snapshot {day}",
-                                            partition_key=day))
+    snapshot = _timed(
+        lambda: p.materialize([p.key("customer_snapshot")], f"snapshot {day}", partition_key=day)
+    )
     snapshot_steps = _snapshot_steps(p)
-    # the rest of the scheduled `nightly` job (pipeline/jobs.py): that day's KPI board, then the
+    # the rest of the scheduled `nightly` job (loyalty.orchestration.jobs): that day's KPI board, then the
     # period marts (unpartitioned: they recompute every period the stored snapshots cover)
-    kpis = _timed(lambda: p.materialize([p.key("kpi_daily")], f"kpi board {day}", partition_key=day))
+    kpis = _timed(
+        lambda: p.materialize([p.key("kpi_daily")], f"kpi board {day}", partition_key=day)
+    )
     kpi_states = str(p.metadata.get("kpi_daily", {}).get("customer_states_from", ""))
     period_marts = _timed(lambda: p.materialize(periods, "period marts"))
     from loyalty import engine
@@ -248,11 +289,21 @@ def step_nightly(args: dict) -> dict:
             [last_load],
         ).fetchall()
         rows = engine.scalar(conn, "select count(*) from customer_snapshot where as_of = ?", [day])
-    return {"seconds": ingest + snapshot, "base_rss_mb": base, "ingest_seconds": ingest,
-            "snapshot_seconds": snapshot, **snapshot_steps, "kpi_seconds": kpis,
-            "period_marts_seconds": period_marts, "kpi_states": kpi_states, "night_before_seconds": night_before,
-            "job_seconds": ingest + snapshot + kpis + period_marts, "rows": rows, "new_files": loaded,
-            "bytes_read_by_ingest": io_after.read_chars - io_before.read_chars}
+    return {
+        "seconds": ingest + snapshot,
+        "base_rss_mb": base,
+        "ingest_seconds": ingest,
+        "snapshot_seconds": snapshot,
+        **snapshot_steps,
+        "kpi_seconds": kpis,
+        "period_marts_seconds": period_marts,
+        "kpi_states": kpi_states,
+        "night_before_seconds": night_before,
+        "job_seconds": ingest + snapshot + kpis + period_marts,
+        "rows": rows,
+        "new_files": loaded,
+        "bytes_read_by_ingest": io_after.read_chars - io_before.read_chars,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,8 +328,11 @@ def step_duckdb(args: dict) -> dict:
     from bench.rfm_reference import rfm_duckdb
 
     s = _settings(args)
-    return _bare(args, lambda path, p: rfm_duckdb(path, p, s.duckdb.memory_limit, s.temp_path),
-                 lambda t, out: pq.write_table(t, out))
+    return _bare(
+        args,
+        lambda path, p: rfm_duckdb(path, p, s.duckdb.memory_limit, s.temp_path),
+        lambda t, out: pq.write_table(t, out),
+    )
 
 
 def step_polars(args: dict) -> dict:

@@ -4,6 +4,7 @@ sensors and the executor. docs/operations.md explains how they run."""
 from __future__ import annotations
 
 import dagster as dg
+
 from loyalty import assets
 from loyalty.orchestration.jobs import build_jobs
 from loyalty.orchestration.partitions import location_settings, settings_file

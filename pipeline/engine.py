@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
+
 from loyalty.settings import Settings
 from loyalty.sqlsafe import checked_tz, quote_ident
 
@@ -329,9 +330,7 @@ def replace_keys(
             f"(select {cols} from (\n{kept}\n))",
             _bound(kept, params),
         )
-        conn.execute(
-            f"insert into {quote_ident(table)} by name select * from {quote_ident(fresh)}"
-        )
+        conn.execute(f"insert into {quote_ident(table)} by name select * from {quote_ident(fresh)}")
         conn.execute(f"drop table {quote_ident(fresh)}")
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import dagster as dg
+
 from loyalty import engine
 from loyalty.orchestration.jobs import select_keys
 from loyalty.settings import Settings, load_settings

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pandera.polars as pa
 import polars as pl
-from loyalty.contracts import Contract
 from pandera.errors import SchemaErrors
+
+from loyalty.contracts import Contract
 
 _DTYPES = {"VARCHAR": pl.Utf8, "TIMESTAMP": pl.Datetime, "INTEGER": pl.Int32}
 

@@ -43,5 +43,5 @@ KPI_NAMES: tuple[str, ...] = (
 RATE_KPIS: frozenset[str] = frozenset(KPI_NAMES) - {"nps"}
 KPI_DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 
-# the flags kpi_board.sql writes into kpi_daily.flag
+# the flags sql/marts/kpi_daily/kpi_daily.sql writes into kpi_daily.flag
 KPI_FLAGS: tuple[str, ...] = ("ok", "off_target", "alert", "no_target", "no_data")

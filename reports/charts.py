@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
 from loyalty.vocab import ALL, CHURN_FLAGS, RATE_KPIS, TIERS

@@ -24,6 +24,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 import duckdb
+
 from loyalty import engine
 from loyalty.reports import charts, excel, html, smtp
 from loyalty.reports import viewmodel as vm

@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from xlsxwriter.worksheet import Worksheet
+
 from loyalty.reports import sheets
 from loyalty.reports.export import csv_name
 from loyalty.reports.i18n import Translator
@@ -18,7 +20,6 @@ from loyalty.reports.model import SegmentData, WeekData
 from loyalty.reports.viewmodel import flag_key
 from loyalty.reports.xlsx import Book
 from loyalty.vocab import ALL
-from xlsxwriter.worksheet import Worksheet
 
 
 def _title(book: Book, ws: Worksheet, data: WeekData, segment: str) -> int:

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import duckdb
+
 from loyalty.reports import lists
 from loyalty.weeks import Week
 

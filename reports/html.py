@@ -12,12 +12,13 @@ from typing import Any
 
 import jinja2
 import plotly.graph_objects as go
+from markupsafe import Markup
+
 from loyalty.reports import charts
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.i18n import Translator
-from loyalty.reports.model import WeekData
+from loyalty.reports.model import SegmentData, WeekData
 from loyalty.vocab import ALL
-from markupsafe import Markup
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PLOTLY_CONFIG = {
@@ -84,10 +85,8 @@ def _common(
     }
 
 
-def render_segment(
-    data: WeekData, segment: str, t: Translator, generated: dt.datetime, low_n: int, top_n: int
-) -> str:
-    seg = data.segments[segment]
+def _charts(data: WeekData, seg: SegmentData, t: Translator) -> list[dict[str, Any]]:
+    """The report's charts, in page order, each embedded once (Plotly's script once per file)."""
     embed = _ChartEmbedder()
     chart_list = [
         ("kpi_trend", charts.kpi_trend(data, seg, t), t("kpi_trend_note")),
@@ -98,15 +97,22 @@ def render_segment(
         ("sla", charts.sla_by_priority(data, t), t("sla_note")),
         ("cohort", charts.cohort_heatmap(data, t), t("cohort_note")),
     ]
+    return [
+        {"id": key, "title": t(key), "html": embed(fig), "note": note}
+        for key, fig, note in chart_list
+    ]
+
+
+def render_segment(
+    data: WeekData, segment: str, t: Translator, generated: dt.datetime, low_n: int, top_n: int
+) -> str:
+    seg = data.segments[segment]
     model = {
         **_common(data, t, segment, generated, low_n),
         "overview": False,
         "cards_title": t.segment_name(segment),
         "cards": vm.segment_cards(seg, t, low_n),
-        "charts": [
-            {"id": key, "title": t(key), "html": embed(fig), "note": note}
-            for key, fig, note in chart_list
-        ],
+        "charts": _charts(data, seg, t),
         "segment_distribution": vm.segment_distribution_table(seg, t),
         "at_risk": vm.at_risk_table(seg, t),
         "at_risk_note": t("at_risk_note", n=top_n),
@@ -117,26 +123,13 @@ def render_segment(
 
 def render_overview(data: WeekData, t: Translator, generated: dt.datetime, low_n: int) -> str:
     seg = data.segments.get(ALL) or next(iter(data.segments.values()))
-    embed = _ChartEmbedder()
-    chart_list = [
-        ("kpi_trend", charts.kpi_trend(data, seg, t), t("kpi_trend_note")),
-        ("nps_trend", charts.nps_trend(seg, t), t("nps_trend_note")),
-        ("tier_distribution", charts.tier_distribution(data, seg, t), ""),
-        ("tier_migration", charts.tier_migration(seg, t), t("tier_migration_note")),
-        ("churn_reasons", charts.churn_reasons(seg, t), ""),
-        ("sla", charts.sla_by_priority(data, t), t("sla_note")),
-        ("cohort", charts.cohort_heatmap(data, t), t("cohort_note")),
-    ]
     links = {s: file_name(data.week.label, s, "html") for s in data.segments}
     model = {
         **_common(data, t, "overview", generated, low_n),
         "overview": True,
         "cards_title": t.segment_name(seg.segment),
         "cards": vm.segment_cards(seg, t, low_n),
-        "charts": [
-            {"id": key, "title": t(key), "html": embed(fig), "note": note}
-            for key, fig, note in chart_list
-        ],
+        "charts": _charts(data, seg, t),
         "segment_distribution": None,
         "at_risk": None,
         "at_risk_note": "",

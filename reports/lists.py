@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 import duckdb
+
 from loyalty import engine
 from loyalty.vocab import ALL, TIERS
 

@@ -20,6 +20,7 @@ import json
 from typing import Any
 
 import duckdb
+
 from loyalty import engine
 from loyalty.contracts import CONTRACTS
 from loyalty.reports import lists

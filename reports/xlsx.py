@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from loyalty.reports.i18n import Translator
 from xlsxwriter.worksheet import Worksheet
+
+from loyalty.reports.i18n import Translator
 
 EXCEL_MAX_ROWS = 1_048_575  # one row is the header
 RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

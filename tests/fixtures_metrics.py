@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import yaml
+
 from loyalty.engine import connect, execute_file
 from loyalty.settings import Settings, load_settings
 

@@ -15,16 +15,39 @@ def test_benchmark_at_1m_orders_agrees_and_prints_the_table(tmp_path: Path) -> N
     # tests cover it; the rest takes about a minute and a half on 2 cores
     steps = ["load", "snapshot", "backfill", "nightly", "duckdb", "polars", "pandas"]
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--orders", "1M", "--data-dir", str(tmp_path),
-         "--memory-limit", "1GB", "--steps", *steps],
-        cwd=REPO, capture_output=True, text=True, timeout=1200,
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--orders",
+            "1M",
+            "--data-dir",
+            str(tmp_path),
+            "--memory-limit",
+            "1GB",
+            "--steps",
+            *steps,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
-    assert "agreement on 2026-11-15: the pipeline's customer_snapshot and duckdb, polars, pandas agree" in out
+    assert (
+        "agreement on 2026-11-15: the pipeline's customer_snapshot and duckdb, polars, pandas agree"
+        in out
+    )
     assert "| step" in out and "peak RSS MB" in out
-    for label in ("full initial load", "snapshot step, 1 day", "snapshot backfill, 30 days",
-                  "nightly incremental", "bare DuckDB", "bare Polars", "pandas by hand"):
+    for label in (
+        "full initial load",
+        "snapshot step, 1 day",
+        "snapshot backfill, 30 days",
+        "nightly incremental",
+        "bare DuckDB",
+        "bare Polars",
+        "pandas by hand",
+    ):
         assert label in out, f"{label!r} missing from the table:\n{out}"
     assert "nightly incremental / full load" in out
     assert "DuckDB memory_limit 1GB" in out

@@ -7,7 +7,6 @@ from loyalty.contracts import CONTRACTS, ORDERS, TICKETS
 from loyalty.engine import connect
 from loyalty.ingest import ensure_tables
 from loyalty.settings import load_settings
-
 from tests.conftest import write_settings
 
 

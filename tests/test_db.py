@@ -10,9 +10,9 @@ import time
 
 import duckdb
 import pytest
+
 from loyalty import engine
 from loyalty.settings import load_settings
-
 from tests.conftest import write_settings
 
 

@@ -14,12 +14,12 @@ import zipfile
 import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
+
 from loyalty import engine
 from loyalty.reports.alerts import send_alert
 from loyalty.reports.email import EmailDeliveryError, send_weekly_email
 from loyalty.reports.render import write_week_reports
 from loyalty.settings import load_settings
-
 from tests import test_reports_fixture_db as fx
 from tests.test_reports_fixture_db import report_db  # noqa: F401 (fixture)
 

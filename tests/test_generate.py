@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
 from loyalty.contracts import CONTRACTS
 from loyalty.generate import generate, main
 

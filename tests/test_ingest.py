@@ -8,13 +8,11 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-import dagster as dg
 import pytest
+
 from loyalty.engine import connect
 from loyalty.ingest import IngestError, ingest_source
-from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import SettingsError, load_settings
-
 from tests.conftest import write_settings
 
 ORDERS_HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
@@ -325,45 +323,6 @@ def test_run_overrides_change_one_setting_and_are_validated(workdir):
         load_settings(workdir / "settings.yaml", "metrics: {tiers: {A: 10, B: 20}}")
 
 
-def test_ingest_assets_materialise_and_the_quarantine_check_blocks(workdir):
-    from loyalty.assets import ingest as ingest_assets
-
-    _write(
-        workdir,
-        "orders_1.csv",
-        ORDERS_HEADER
-        + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
-        + "O2,,2024-01-01 10:00:00,10,completed,0,web\n",
-    )  # 50 % quarantined
-    resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
-    result = dg.materialize(
-        [ingest_assets.orders, *ingest_assets.orders_checks],
-        resources={"loyalty": resource},
-        raise_on_error=False,
-    )
-    assert result.success is False  # the blocking check failed the run
-    evals = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert evals["orders_keys_unique_not_null"] is True
-    assert evals["orders_quarantine_share"] is False
-    mat = result.asset_materializations_for_node("orders")[0]
-    assert mat.metadata["dagster/row_count"].value == 1
-    assert mat.metadata["rows_quarantined"].value == 1
-
-
-def test_an_ingest_error_is_a_clean_dagster_failure(workdir):
-    from loyalty.assets import ingest as ingest_assets
-
-    _write(workdir, "orders_1.csv", "order_id,amount\nO1,1\n")
-    resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
-    result = dg.materialize(
-        [ingest_assets.orders], resources={"loyalty": resource}, raise_on_error=False
-    )
-    assert not result.success
-    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
-    assert "orders_1.csv" in failure.step_failure_data.error.message
-    assert "customer_id" in failure.step_failure_data.error.message
-
-
 def test_a_nightly_load_does_not_reread_files_it_has_loaded(workdir, monkeypatch):
     import os
 
@@ -389,23 +348,3 @@ def test_a_nightly_load_does_not_reread_files_it_has_loaded(workdir, monkeypatch
     _, result = _load(workdir)
     assert hashed == [] and result.files == []
     assert _query(settings, "select count(*), sum(amount) from orders") == [(2, Decimal("15.00"))]
-
-
-def test_each_ingest_step_reads_the_settings_file_once(workdir, monkeypatch):
-    from loyalty.assets import ingest as ingest_assets
-    from loyalty.orchestration import resources
-
-    _write(
-        workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
-    )
-    parsed: list[str] = []
-    real_load = resources.load_settings
-    monkeypatch.setattr(
-        resources, "load_settings", lambda *a, **k: parsed.append("once") or real_load(*a, **k)
-    )
-    resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
-    result = dg.materialize(
-        [ingest_assets.orders, *ingest_assets.orders_checks], resources={"loyalty": resource}
-    )
-    steps = [e for e in result.all_events if e.event_type_value == "STEP_START"]
-    assert len(steps) >= 2 and len(parsed) == len(steps)

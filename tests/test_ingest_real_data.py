@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 import yaml
+
 from loyalty.engine import connect
 from loyalty.ingest import ingest_source
 from loyalty.settings import load_settings
-
 from tests.conftest import REPO, real_data
 
 pytestmark = pytest.mark.realdata

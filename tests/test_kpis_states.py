@@ -12,7 +12,6 @@ from loyalty.ingest import ingest_source
 from loyalty.marts.kpis import compute_kpis
 from loyalty.marts.snapshot import compute_snapshot
 from loyalty.marts.staging import build_staging
-
 from tests.test_snapshot_scale import END, _loaded
 
 

@@ -4,11 +4,11 @@ replaces exactly that day, the period marts, and their asset checks passing."""
 from __future__ import annotations
 
 import dagster as dg
+
 from loyalty.assets import kpis, metric_checks, periods, snapshot, staging
 from loyalty.engine import connect
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import load_settings
-
 from tests.fixtures_metrics import (
     add_order,
     add_survey,

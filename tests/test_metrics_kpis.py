@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from loyalty.engine import connect
 
+from loyalty.engine import connect
 from tests.fixtures_metrics import (
     add_order,
     build_kpis,
@@ -101,7 +101,9 @@ def test_change_7d_reuses_the_stored_board_of_a_week_earlier(tmp_path):
     recomputed = _board(settings)  # 03-03 was not stored: recomputed for change_7d
     build_kpis(settings, "2024-03-03")  # now it is stored
     with connect(settings) as conn:
-        conn.execute("update kpi_daily set value = value + 0.25 where as_of = ?", [day("2024-03-03")])
+        conn.execute(
+            "update kpi_daily set value = value + 0.25 where as_of = ?", [day("2024-03-03")]
+        )
     build_kpis(settings, D)
     reused = _board(settings)
     churn_before = _board(settings, "2024-03-03")["churn_rate"]["value"]

@@ -10,9 +10,9 @@ from collections import defaultdict
 from decimal import Decimal
 
 import numpy as np
+
 from loyalty.engine import connect
 from loyalty.settings import Settings
-
 from tests.fixtures_metrics import build_snapshots, create_tables, make_settings, snapshot_on
 
 D = dt.date(2024, 6, 30)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from loyalty.engine import connect
 
+from loyalty.engine import connect
 from tests.fixtures_metrics import (
     add_order,
     add_ticket,

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+
 from loyalty.engine import connect
 from loyalty.ingest import ingest_source
 from loyalty.settings import load_settings
-
 from tests.conftest import REPO, real_data, write_settings
 from tests.fixtures_metrics import build_snapshots
 

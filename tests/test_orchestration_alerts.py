@@ -8,13 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+
 from loyalty.orchestration.alerting import AlertOutbox
 from loyalty.orchestration.jobs import build_jobs
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.orchestration.sensors import run_failure_alert
 from loyalty.reports.alerts import AlertDeliveryError, compose_alert, send_alert
 from loyalty.settings import load_settings
-
 from tests.conftest import REPO
 from tests.test_orchestration_support import smtp_sink, tiny_landing  # noqa: F401 (fixture)
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from loyalty.engine import connect
 from loyalty.ingest import ingest_source
 from loyalty.settings import load_settings
-
 from tests.conftest import REPO, write_settings
 
 HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"

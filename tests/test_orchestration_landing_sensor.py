@@ -7,10 +7,10 @@ import os
 import time
 
 import dagster as dg
+
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.orchestration.sensors import build_landing_files_sensor
 from loyalty.settings import load_settings
-
 from tests.test_orchestration_support import tiny_landing
 
 

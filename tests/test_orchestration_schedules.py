@@ -8,6 +8,7 @@ import zoneinfo
 
 import dagster as dg
 import pytest
+
 from loyalty.orchestration.schedules import nightly_partition, weekly_partition
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")

@@ -11,7 +11,6 @@ from loyalty.ingest import ingest_source
 from loyalty.marts.periods import INCREMENTAL, compute_period_table, compute_periods
 from loyalty.marts.snapshot import compute_snapshot
 from loyalty.marts.staging import build_staging
-
 from tests.test_snapshot_scale import END, _loaded
 
 

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from loyalty import engine
 from loyalty.settings import Settings, load_settings
 from loyalty.sqlsafe import quote_ident
 from loyalty.weeks import Week
-
 from tests.conftest import write_settings
 
 WEEK_KEY = "2026-11-09"  # Monday of 2026-W46

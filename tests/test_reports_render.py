@@ -9,10 +9,10 @@ import zipfile
 import markupsafe
 import openpyxl
 import pytest
+
 from loyalty import engine
 from loyalty.reports.i18n import LABELS
 from loyalty.reports.render import write_week_reports
-
 from tests import test_reports_fixture_db as fx
 from tests.test_reports_fixture_db import report_db  # noqa: F401 (fixture)
 
@@ -324,6 +324,7 @@ def test_cell_writes_nan_inf_of_any_numeric_type_as_empty(tmp_path):
     from decimal import Decimal
 
     import numpy as np
+
     from loyalty.reports.i18n import Translator
     from loyalty.reports.xlsx import Book
 

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from loyalty.reports.render import write_week_reports
 
+from loyalty.reports.render import write_week_reports
 from tests import test_reports_fixture_db as fx
 from tests.test_reports_fixture_db import report_db  # noqa: F401 (fixture)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from loyalty import weeks
 from loyalty.weeks import Week
 

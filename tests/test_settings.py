@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from loyalty import vocab
-from loyalty.settings import DuckDBSettings, Settings, SettingsError, SlaHours, load_settings
 from pydantic import BaseModel
 
+from loyalty import vocab
+from loyalty.settings import DuckDBSettings, Settings, SettingsError, SlaHours, load_settings
 from tests.conftest import REPO, write_settings
 
 

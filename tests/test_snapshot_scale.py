@@ -11,13 +11,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
 from loyalty import engine
 from loyalty.generate import generate
 from loyalty.ingest import ingest_source
 from loyalty.marts.snapshot import compute_snapshot
 from loyalty.marts.staging import build_staging
 from loyalty.settings import load_settings
-
 from tests.conftest import write_settings
 
 END = dt.date(2026, 3, 31)

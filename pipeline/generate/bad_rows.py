@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+
 from loyalty.generate.calendar import Calendar, random_stream
 from loyalty.generate.frames import Widths
 

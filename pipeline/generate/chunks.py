@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from loyalty.generate.calendar import Calendar, random_stream
 from loyalty.generate.customers import Customers, draw_spells, draw_traits
 from loyalty.generate.orders import make_orders

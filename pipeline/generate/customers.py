@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from loyalty.generate.calendar import DAY, Calendar, choice, random_stream
 from loyalty.generate.labels import REGION_P
 

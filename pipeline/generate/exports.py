@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
 from loyalty.contracts import CUSTOMERS, ORDERS, SURVEYS, TICKETS
 from loyalty.generate.bad_rows import BadRows
 from loyalty.generate.calendar import DAY, DEFAULT_END, Calendar, make_calendar

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import pyarrow as pa
+
 from loyalty.generate.customers import Customers
 from loyalty.generate.labels import (
     COMMENTS,

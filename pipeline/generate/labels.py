@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from loyalty import vocab
 
 ORDER_STATUSES = vocab.ORDER_STATUSES  # codes: 0 completed, 1 cancelled, 2 refunded

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from loyalty.generate.calendar import DAY, Calendar, random_stream, sample_days, sample_hours
 from loyalty.generate.customers import Spells, Traits
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from loyalty.generate.calendar import DAY, Calendar
 from loyalty.generate.customers import Traits
 from loyalty.generate.labels import COMMENTS_DETRACTOR, COMMENTS_PASSIVE, COMMENTS_PROMOTER

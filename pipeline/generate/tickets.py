@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from loyalty.generate.calendar import DAY, Calendar, choice
 from loyalty.generate.customers import Spells, Traits
 from loyalty.generate.labels import SLA_HOURS

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+
 from loyalty import engine
 from loyalty.contracts import CONTRACTS
 from loyalty.sqlsafe import quote_ident

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
 from loyalty import engine
 from loyalty.ingest.errors import IngestError
 from loyalty.settings import Settings, SourceMapping

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pyarrow as pa
+
 from loyalty import engine
 from loyalty.contracts import Contract
 from loyalty.ingest.casts import create_typed_sql

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import duckdb
+
 from loyalty import engine
 from loyalty.contracts import Contract
 from loyalty.ingest.discovery import Unit

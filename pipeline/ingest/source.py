@@ -6,6 +6,7 @@ import contextlib
 import sys
 
 import duckdb
+
 from loyalty import engine
 from loyalty.contracts import CONTRACTS
 from loyalty.ingest.discovery import discover, known_files

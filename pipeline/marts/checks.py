@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+
 from loyalty import engine
 from loyalty.metric_params import vocab_params
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+
 from loyalty import engine
 from loyalty.marts.snapshot import stored_days_current
 from loyalty.marts.summary import markdown_table

@@ -12,6 +12,7 @@ import json
 from typing import Literal
 
 import duckdb
+
 from loyalty import engine
 from loyalty.marts.summary import markdown_table
 from loyalty.metric_params import metric_params, vocab_params

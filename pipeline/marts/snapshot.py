@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+
 from loyalty import engine
 from loyalty.marts.summary import markdown_table
 from loyalty.metric_params import model_params, range_params, snapshot_params_json

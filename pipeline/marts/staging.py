@@ -8,6 +8,7 @@ settings `stg_tickets` needs (SLA hours, the complaint category) are the one-row
 from __future__ import annotations
 
 import duckdb
+
 from loyalty import engine
 from loyalty.metric_params import metric_params
 from loyalty.settings import Settings

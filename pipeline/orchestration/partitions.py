@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+
 from loyalty.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
+
 from loyalty import engine
 from loyalty.settings import Settings, load_settings
 

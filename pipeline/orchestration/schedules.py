@@ -16,6 +16,7 @@ import datetime as dt
 import zoneinfo
 
 import dagster as dg
+
 from loyalty import weeks
 from loyalty.settings import Settings
 

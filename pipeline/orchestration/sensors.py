@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+
 from loyalty.orchestration.alerting import AlertOutbox
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.reports.alerts import compose_alert, send_alert
