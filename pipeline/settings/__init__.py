@@ -31,6 +31,7 @@ from loyalty.settings.metrics import (
     Weights,
     _default_kpis,
 )
+from loyalty.settings.model import ModelSettings, StatusBands
 from loyalty.settings.sources import ReaderOptions, SourceMapping
 from loyalty.sizes import ByteSize
 
@@ -41,6 +42,7 @@ __all__ = [
     "Kpi",
     "Lifecycle",
     "Metrics",
+    "ModelSettings",
     "ReaderOptions",
     "RfmBins",
     "SegmentRule",
@@ -48,6 +50,7 @@ __all__ = [
     "SettingsError",
     "SlaHours",
     "SourceMapping",
+    "StatusBands",
     "TierThresholds",
     "Weights",
     "deep_merge",
@@ -121,6 +124,7 @@ class Settings(_Strict):
     ingest: Ingest = Ingest()
     sources: dict[str, SourceMapping] = Field(default_factory=dict)
     metrics: Metrics = Metrics()
+    model: ModelSettings = ModelSettings()
     kpis: dict[str, Kpi] = Field(default_factory=_default_kpis)
     reports: Reports = Reports()
     email: EmailSettings = EmailSettings()
