@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "loyalty.ingest": 2,
     "loyalty.marts": 2,
     "loyalty.generate": 2,
+    "loyalty.model": 2,
     # 3 reports: read -> view model -> HTML/Excel/email, no Dagster
     "loyalty.reports": 3,
     # 4 Dagster: thin assets and checks, resources, partitions, jobs, schedules, sensors
