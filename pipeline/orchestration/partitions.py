@@ -2,7 +2,8 @@
 (ISO weeks starting Monday, for reports and email), in the business time zone.
 
 Partition definitions are fixed when the code location loads, so they are read from the settings file
-named by LOYALTY_SETTINGS (default: settings.yaml at the repo root). Only the YAML is read here; the
+named by LOYALTY_SETTINGS (default: settings.yaml at the repo root, or in the current directory
+for an installed package). Only the YAML is read here; the
 database is never opened at import time.
 """
 
@@ -19,7 +20,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def settings_file() -> str:
-    return os.environ.get("LOYALTY_SETTINGS", str(REPO_ROOT / "settings.yaml"))
+    """LOYALTY_SETTINGS; else settings.yaml of the checkout the code runs from; else (an installed
+    package, no checkout) settings.yaml in the current directory."""
+    if "LOYALTY_SETTINGS" in os.environ:
+        return os.environ["LOYALTY_SETTINGS"]
+    in_checkout = REPO_ROOT / "settings.yaml"
+    return str(in_checkout if in_checkout.is_file() else Path.cwd() / "settings.yaml")
 
 
 def location_settings() -> Settings:
