@@ -1,0 +1,74 @@
+"""The optimiser both models share: maximise a weighted mean log-likelihood over log-parameters
+with L-BFGS-B and its analytic gradient, from a few starts, and say honestly whether it converged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+# Objective: log-parameters -> (mean log-likelihood, its gradient w.r.t. the log-parameters).
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+LOG_BOUND = 15.0  # parameters stay within e^-15 .. e^15; a fit that ends on the bound is degenerate
+GRAD_TOL = 1e-4  # largest |d mean-LL / d log-parameter| accepted at the optimum
+
+
+@dataclass(frozen=True)
+class Optimum:
+    log_params: np.ndarray
+    mean_ll: float
+    converged: bool
+    message: str
+
+
+def maximise(objective: Objective, starts: Sequence[Sequence[float]]) -> Optimum:
+    """The best of L-BFGS-B runs from `starts`; converged when the optimiser reports success, the
+    gradient is small and no parameter sits on its bound. Stops at the first converged start."""
+
+    def negative(z: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, grad = objective(z)
+        if not np.isfinite(ll) or not np.all(np.isfinite(grad)):
+            return 1e10, np.zeros_like(z)
+        return -ll, -grad
+
+    best: Optimum | None = None
+    for start in starts:
+        z0 = np.asarray(start, dtype=float)
+        res = minimize(
+            negative,
+            z0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(z0),
+            options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
+        )
+        ll, grad = objective(res.x)
+        grad_norm = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else np.inf
+        on_bound = bool(np.any(np.abs(res.x) >= LOG_BOUND - 1e-6))
+        ok = bool(res.success) and np.isfinite(ll) and grad_norm < GRAD_TOL and not on_bound
+        if ok:
+            why = f"converged in {res.nit} iterations (max |gradient| {grad_norm:.1e})"
+        elif on_bound:
+            why = "a parameter ran to its bound (the data do not identify the model)"
+        else:
+            why = f"did not converge: {res.message} (max |gradient| {grad_norm:.1e})"
+        found = Optimum(np.asarray(res.x), float(ll), ok, why)
+        if best is None or (found.converged, found.mean_ll) > (best.converged, best.mean_ll):
+            best = found
+        if ok:
+            break
+    assert best is not None
+    return best
+
+
+def as_weights(n: int, weight: np.ndarray | Sequence[float] | None) -> np.ndarray:
+    """Counts per row (1 each when not given), as floats."""
+    if weight is None:
+        return np.ones(n)
+    w = np.asarray(weight, dtype=float)
+    if w.shape != (n,):
+        raise ValueError(f"weight has shape {w.shape}, expected ({n},)")
+    return w
