@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from loyalty.reports import lists
+from loyalty.reports.model import ValueData
 from loyalty.weeks import Week
 
 
@@ -23,9 +24,16 @@ def csv_name(week_label: str, segment: str, kind: str) -> str:
 
 
 def write_segment_csvs(
-    conn: duckdb.DuckDBPyConnection, week: Week, segments: list[str], folder: Path
+    conn: duckdb.DuckDBPyConnection,
+    week: Week,
+    segments: list[str],
+    folder: Path,
+    value: ValueData | None = None,
 ) -> dict[str, dict[str, Path]]:
-    """Write the customers and churn-warnings CSVs of each segment; returns {segment: {kind: path}}."""
+    """Write the customers and churn-warnings CSVs of each segment; returns {segment: {kind: path}}.
+
+    The churn-warnings file has the at-risk list's source: the model's when `value` says its scores
+    are used, else the rules' (reports/lists.py)."""
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, dict[str, Path]] = {}
     for seg in segments:
@@ -33,7 +41,7 @@ def write_segment_csvs(
         for kind in lists.KINDS:
             path = folder / csv_name(week.label, seg, kind)
             tmp = path.with_name(path.name + ".tmp")
-            lists.copy_csv(conn, kind, week.end, seg, str(tmp))
+            lists.copy_csv(conn, kind, week.end, seg, str(tmp), value)
             os.replace(tmp, path)
             paths[kind] = path
         out[seg] = paths

@@ -1,5 +1,10 @@
 """Customer-level lists of a segment on day D: every customer (`customers`) and every at-risk
-customer (`churn_warnings`), by value, one query each (sql/reports/<kind>.sql).
+customer (`churn_warnings`), one query each (sql/reports/<kind>.sql).
+
+The at-risk list has two sources with the same columns (reports/value.py, `list_query`): the model's
+customers with status at_risk by value at risk (sql/reports/churn_warnings_model.sql) when the
+model's scores are used, else the rules' churn_risk customers by value (churn_warnings.sql). The
+HTML, the Churn warnings sheet and the CSV always read the same source.
 
 The workbooks read their top rows (the query's own LIMIT), the HTML its top N as dicts, and the CSVs
 every row, streamed by DuckDB straight to disk (`COPY (select ...) TO ...`, values bound), so no
@@ -14,6 +19,8 @@ from typing import Any
 import duckdb
 
 from loyalty import engine
+from loyalty.reports.model import ValueData
+from loyalty.reports.value import list_query
 from loyalty.vocab import ALL, TIERS
 
 KINDS = ("customers", "churn_warnings")
@@ -24,39 +31,61 @@ def tiers_of(segment: str) -> list[str]:
     return list(TIERS) if segment == ALL else [segment]
 
 
-def _query(kind: str) -> str:
+def _source(
+    kind: str, day: dt.date, segment: str, limit: int | None, value: ValueData | None
+) -> tuple[str, dict[str, Any]]:
+    """The query file of a list and its parameters (exactly those the query uses)."""
     if kind not in KINDS:
         raise ValueError(f"unknown customer list {kind!r}; known: {KINDS}")
-    return f"reports/{kind}.sql"
-
-
-def _params(day: dt.date, segment: str, limit: int | None) -> dict[str, Any]:
-    return {"as_of": day, "tiers": tiers_of(segment), "row_limit": limit}
+    params: dict[str, Any] = {"as_of": day, "tiers": tiers_of(segment), "row_limit": limit}
+    name = kind
+    if kind == "churn_warnings" and value is not None:
+        name, list_day, extra = list_query(value)
+        params.update(extra, as_of=list_day or day)
+    return f"reports/{name}.sql", params
 
 
 def top_dicts(
-    conn: duckdb.DuckDBPyConnection, kind: str, day: dt.date, segment: str, limit: int
+    conn: duckdb.DuckDBPyConnection,
+    kind: str,
+    day: dt.date,
+    segment: str,
+    limit: int,
+    value: ValueData | None = None,
 ) -> list[dict[str, Any]]:
-    return engine.query_file(conn, _query(kind), _params(day, segment, limit))
+    name, params = _source(kind, day, segment, limit, value)
+    return engine.query_file(conn, name, params)
 
 
 def top_tuples(
-    conn: duckdb.DuckDBPyConnection, kind: str, day: dt.date, segment: str, limit: int
+    conn: duckdb.DuckDBPyConnection,
+    kind: str,
+    day: dt.date,
+    segment: str,
+    limit: int,
+    value: ValueData | None = None,
 ) -> list[tuple[Any, ...]]:
     """The first `limit` rows as plain tuples in the query's column order: compact, since up to
     2 x `reports.workbook_customer_rows` rows per segment are held while rendering."""
-    return conn.execute(engine.sql_text(_query(kind)), _params(day, segment, limit)).fetchall()
+    name, params = _source(kind, day, segment, limit, value)
+    return conn.execute(engine.sql_text(name), params).fetchall()
 
 
 def copy_csv(
-    conn: duckdb.DuckDBPyConnection, kind: str, day: dt.date, segment: str, path: str
+    conn: duckdb.DuckDBPyConnection,
+    kind: str,
+    day: dt.date,
+    segment: str,
+    path: str,
+    value: ValueData | None = None,
 ) -> None:
     """DuckDB writes every row of the list to `path` as CSV with a header.
 
     The path is not a bindable parameter of COPY: it is quoted as a SQL string literal."""
+    name, params = _source(kind, day, segment, None, value)
     target = "'" + str(path).replace("'", "''") + "'"
     conn.execute(
-        f"copy (\n{engine.sql_text(_query(kind))}\n) to {target} "
+        f"copy (\n{engine.sql_text(name)}\n) to {target} "
         "(format csv, header, force_quote (customer_id))",
-        _params(day, segment, None),
+        params,
     )

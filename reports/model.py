@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,34 @@ class SegmentData:
     retention: list[dict[str, Any]]
     repurchase: list[dict[str, Any]]
     nps: list[dict[str, Any]]
+    # the churn-and-value model (issue 11): customers per P(alive) bin and status (empty without
+    # scores) and whether the at-risk list and its count come from the model or from the rules
+    p_alive_bins: list[dict[str, Any]] = field(default_factory=list)
+    at_risk_source: str = "rules"  # "model" | "rules"
+
+
+@dataclass
+class ValueData:
+    """The churn-and-value model's results shown for the week (reports/value.py reads them); every
+    part is empty when the model tables or their rows are absent."""
+
+    value_day: dt.date | None = None  # the customer_value day shown: the latest on or before D
+    quality: dict[str, Any] | None = None  # the model_quality row (latest on or before D)
+    fits: list[dict[str, Any]] = field(default_factory=list)  # model_fit rows of quality's day
+    backtest: list[dict[str, Any]] = field(default_factory=list)  # model_backtest deciles
+    risk: list[dict[str, Any]] = field(default_factory=list)  # revenue_at_risk rows of value_day
+    risk_trend: list[dict[str, Any]] = field(default_factory=list)  # 'all' and tier rows per week
+    trend_days: list[dt.date] = field(default_factory=list)  # the last day of each trend week
+    horizon_days: int = 90
+    min_repeat_customers: int = 200
+
+    @property
+    def model_used(self) -> bool:
+        """The model's scores drive the statuses and the at-risk list (model_quality.model_used)."""
+        return bool(self.quality and self.quality["model_used"] and self.value_day)
+
+    def risk_row(self, dimension: str, key: str) -> dict[str, Any] | None:
+        return next((r for r in self.risk if r["dimension"] == dimension and r["key"] == key), None)
 
 
 @dataclass
@@ -45,3 +74,4 @@ class WeekData:
     quality: dict[str, Any]
     thresholds: list[tuple[str, str]]
     segments: dict[str, SegmentData] = field(default_factory=dict)
+    value: ValueData = field(default_factory=ValueData)

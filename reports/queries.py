@@ -10,7 +10,7 @@ comes from its mart. Names and orders (tiers, KPIs, priorities, churn flags) com
 Tables read: customer_snapshot, kpi_daily, retention_period, repurchase_period, nps_period,
 service_period, cohort_retention, snapshot_params (the thresholds used), ingest_log, quarantine and
 the contract tables (completeness, freshness), customers.email (masked inside SQL: the raw address
-never reaches Python).
+never reaches Python); the churn-and-value model's tables through reports/value.py.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import duckdb
 
 from loyalty import engine
 from loyalty.contracts import CONTRACTS
-from loyalty.reports import lists
-from loyalty.reports.model import SegmentData, WeekData
+from loyalty.reports import lists, value
+from loyalty.reports.model import SegmentData, ValueData, WeekData
 from loyalty.settings import Settings
 from loyalty.vocab import ALL, CHURN_FLAGS, KPI_NAMES, PRIORITIES, RATE_KPIS, TIER_KEYS
 from loyalty.weeks import Week
@@ -171,8 +171,13 @@ def segment_data(
     week: Week,
     segment: str,
     detail: bool = True,
+    model: ValueData | None = None,
 ) -> SegmentData:
-    """One segment's data; detail=False skips the customer-level lists (the email needs none)."""
+    """One segment's data; detail=False skips the customer-level lists (the email needs none).
+
+    When the model's scores are used (`model`), the at-risk count and list are the model's
+    (status at_risk, by value at risk), and the segment's value at risk is shown; else the rules'."""
+    model = model or ValueData()
     day = week.end
     weeks = [week.back(i) for i in range(settings.reports.trend_weeks - 1, -1, -1)]
     tiers = lists.tiers_of(segment)
@@ -205,6 +210,11 @@ def segment_data(
     }
     churn_reasons = {flag: counts[flag] for flag in CHURN_FLAGS}
     churn_reasons["churn_risk"] = counts["at_risk_customers"]
+    risk = value.segment_risk(model, segment)
+    cards["value_at_risk"] = risk["value_at_risk"] if risk else None
+    cards["clv"] = risk["clv"] if risk else None
+    if model.model_used:  # the at-risk list's source counts its customers
+        cards["at_risk_customers"] = risk["at_risk_customers"] if risk else 0
 
     def series(rows: list[dict], col: str) -> dict[dt.date, Any]:
         return {r["period_start"]: r[col] for r in rows if r["tier"] == segment}
@@ -222,10 +232,10 @@ def segment_data(
     if detail:
         # the sheets' rows: the top `workbook_customer_rows` by value, as plain tuples
         cap = settings.reports.workbook_customer_rows
-        churn_warnings = lists.top_tuples(conn, "churn_warnings", day, segment, cap)
+        churn_warnings = lists.top_tuples(conn, "churn_warnings", day, segment, cap, model)
         customers = lists.top_tuples(conn, "customers", day, segment, cap)
         at_risk = lists.top_dicts(
-            conn, "churn_warnings", day, segment, settings.reports.at_risk_top_n
+            conn, "churn_warnings", day, segment, settings.reports.at_risk_top_n, model
         )
         for r in at_risk:
             r["reasons"] = [flag for flag in CHURN_FLAGS if r[flag]]
@@ -250,10 +260,12 @@ def segment_data(
         churn_warnings=churn_warnings,
         customers=customers,
         customers_total=counts["customers"],
-        churn_warnings_total=counts["at_risk_customers"],
+        churn_warnings_total=cards["at_risk_customers"],
         retention=retention,
         repurchase=repurchase,
         nps=nps,
+        p_alive_bins=value.p_alive_bins(conn, model, tiers),
+        at_risk_source="model" if model.model_used else "rules",
     )
 
 
@@ -275,9 +287,10 @@ def week_data(
         sla=service_levels(conn, week),
         quality=data_quality(conn, settings, day),
         thresholds=thresholds_used(conn, settings, day),
+        value=value.value_data(conn, settings, week),
     )
     for seg in segments or settings.reports.segments:
-        data.segments[seg] = segment_data(conn, settings, week, seg, detail)
+        data.segments[seg] = segment_data(conn, settings, week, seg, detail, data.value)
     return data
 
 

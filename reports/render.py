@@ -103,6 +103,6 @@ def write_week_reports(
             )
         data = week_data(conn, settings, week)
         csvs = write_segment_csvs(
-            conn, week, list(data.segments), week_folder(settings, week.label)
+            conn, week, list(data.segments), week_folder(settings, week.label), data.value
         )
     return WeekReports(data=data, files=render_week(data, settings, generated), csvs=csvs)

@@ -1,6 +1,8 @@
--- Every at-risk customer of the segment (tiers $tiers) on day $as_of, by value (then id), with the
--- Churn warnings sheet's columns in order; at most $row_limit rows (NULL: all, for the CSV). The
--- email is masked here (a***@example.com): the raw address never leaves the database.
+-- The rules' at-risk list (used when the model's scores are not): every customer of the segment
+-- (tiers $tiers) flagged churn_risk on day $as_of, by value (then id), with the Churn warnings
+-- sheet's columns in order (those of churn_warnings_model.sql; the model's status, p_alive and
+-- value at risk are empty here); at most $row_limit rows (NULL: all, for the CSV). The email is
+-- masked here (a***@example.com): the raw address never leaves the database.
 select
     s.customer_id::varchar as customer_id,
     case
@@ -11,6 +13,9 @@ select
     end as masked_email,
     s.tier,
     s.segment,
+    null::varchar as status,
+    null::double as p_alive,
+    null::double as value_at_risk,
     s.last_order_at::date as last_order,
     s.recency_days,
     s.frequency,
