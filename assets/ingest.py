@@ -1,5 +1,5 @@
 """Ingest assets: one per kind of export, writing the contract table of the same name, plus the
-`ingest_log` and `quarantine` tables (SPEC §3)."""
+`ingest_log` and `quarantine` tables (README "Inputs")."""
 
 import dagster as dg
 

@@ -1,4 +1,4 @@
-"""`kpi_daily` asset: the KPI board per day (SPEC §4), daily partitions, a range in one run by
+"""`kpi_daily` asset: the KPI board per day (docs/metrics.md), daily partitions, a range in one run by
 `loyalty.marts.kpis`."""
 
 import dagster as dg

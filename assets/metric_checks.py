@@ -1,4 +1,4 @@
-"""Asset checks on the metric marts: a wrong number must not reach a report (SPEC §4, §10).
+"""Asset checks on the metric marts: a wrong number must not reach a report (docs/metrics.md).
 
 Each check's queries and verdict are `loyalty.marts.checks` (sql/checks/): every query counts
 violations, the check passes when all are zero, and the metadata shows every count (never customer

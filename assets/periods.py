@@ -1,4 +1,4 @@
-"""Period mart assets (SPEC §4, §10): retention, repurchase, NPS, service per week/month/quarter,
+"""Period mart assets (docs/metrics.md): retention, repurchase, NPS, service per week/month/quarter,
 and the cohort matrix, built by `loyalty.marts.periods`. Not partitioned: they cover every period
 the stored snapshots cover and always agree with the snapshots."""
 

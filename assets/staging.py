@@ -1,5 +1,5 @@
 """Staging assets: the views of `loyalty.marts.staging` (the counted-order rule, SLA targets and
-survey scales applied once, SPEC §4)."""
+survey scales applied once, docs/metrics.md)."""
 
 import dagster as dg
 

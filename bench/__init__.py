@@ -1,1 +1,1 @@
-"""Benchmark of the pipeline against bare DuckDB, Polars and pandas (SPEC §9); see docs/benchmark.md."""
+"""Benchmark of the pipeline against bare DuckDB, Polars and pandas (docs/benchmark.md); see docs/benchmark.md."""

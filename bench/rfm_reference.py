@@ -1,4 +1,4 @@
-"""The pipeline's per-customer RFM for one day D (SPEC §4), written three more ways over the Parquet
+"""The pipeline's per-customer RFM for one day D (docs/metrics.md), written three more ways over the Parquet
 orders: one bare DuckDB query, one Polars lazy query, and plain vectorised pandas.
 
 They follow `sql/marts/customer_snapshot/` to the letter, so that any difference is a bug:

@@ -1,4 +1,4 @@
-"""The input contracts of SPEC §3: what each kind of export must provide after its source mapping.
+"""The input contracts (README "Inputs"): what each kind of export must provide after its source mapping.
 
 One place defines, per kind, the columns, their DuckDB types, which are required, the key, and the
 value rules. Ingest builds its SQL casts and its pandera schema from this, and `sql/ingest/tables.sql`

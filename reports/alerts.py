@@ -1,4 +1,4 @@
-"""Run-failure alerts to `email.operators` (SPEC §6): what they say, and sending one (no Dagster).
+"""Run-failure alerts to `email.operators` (docs/operations.md): what they say, and sending one (no Dagster).
 
 An alert names the run, the job, the partition and the failed steps, and links to the run in the UI.
 It never carries the error text: an error can quote rows of an export (customer ids, emails).

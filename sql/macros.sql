@@ -1,7 +1,7 @@
 -- Macros shared by the models, created by the engine on every connection (temporary: they belong
 -- to the connection, nothing is stored in the database file). One definition per formula.
 
--- RFM score from a percent rank (SPEC §4): min(5, 1 + floor(5 * percent_rank)), where
+-- RFM score from a percent rank (docs/metrics.md): min(5, 1 + floor(5 * percent_rank)), where
 -- percent_rank = (rank - 1) / (population - 1) and rank - 1 = the customers ranked below
 create or replace temp macro rfm_rank_score(customers_below, population) as
 least(5, 1 + floor(5 * case

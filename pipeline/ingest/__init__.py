@@ -1,4 +1,4 @@
-"""Loading exports into the contract tables (SPEC §3).
+"""Loading exports into the contract tables (README "Inputs").
 
 For each kind (orders, tickets, surveys, customers) the files matching the mapping are found and
 hashed (`discovery`), read with explicit reader options after their header is checked against the

@@ -1,5 +1,5 @@
 """The asset checks' queries on the metric marts (sql/checks/): a wrong number must not reach a
-report (SPEC §4, §10). A check's verdict is one row: each `violations: <rule>` column counts the
+report (docs/metrics.md). A check's verdict is one row: each `violations: <rule>` column counts the
 breaches of one rule, the check passes when all are zero, and the other columns say how much was
 checked. Only counts are reported, never customer rows, so a failure explains itself."""
 

@@ -1,4 +1,4 @@
-"""Period marts (SPEC §4, §10): retention, repurchase, NPS, service per week/month/quarter, and the
+"""Period marts (docs/metrics.md): retention, repurchase, NPS, service per week/month/quarter, and the
 cohort matrix. They cover every period the stored snapshots cover (`sql/marts/report_periods.sql`)
 and always agree with the snapshots. The four per-period tables are built incrementally: a run
 recomputes the periods that end on or after the first day whose snapshot was (re)computed or whose

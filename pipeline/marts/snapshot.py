@@ -1,5 +1,5 @@
 """`customer_snapshot`: one row per (day, customer) with RFM, tier, segment, lifecycle and churn
-flags (SPEC §4, §10), a range of days computed in one run, set-based, with the thresholds used
+flags (docs/metrics.md), a range of days computed in one run, set-based, with the thresholds used
 stored beside them in `snapshot_params`. The steps are the models in sql/marts/customer_snapshot/
 (its customer_snapshot.sql explains them)."""
 

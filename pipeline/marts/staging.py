@@ -1,4 +1,4 @@
-"""Staging: the counted-order rule, SLA targets and survey scales applied once (SPEC §4).
+"""Staging: the counted-order rule, SLA targets and survey scales applied once (docs/metrics.md).
 
 All three are views (always current, free to rebuild). A view holds no bound parameters, so the
 settings `stg_tickets` needs (SLA hours, the complaint category) are the one-row table

@@ -1,4 +1,4 @@
-"""Schedules (SPEC §6), run by the Dagster daemon in the business time zone:
+"""Schedules (docs/operations.md), run by the Dagster daemon in the business time zone:
 
 - `nightly` (`schedules.nightly_cron`, default 02:00): the `nightly` job for yesterday's partition;
 - `weekly` (`schedules.weekly_cron`, default Monday 07:00): the `weekly` job for the last complete

@@ -1,4 +1,4 @@
-"""Sensors (SPEC §6), both cheap enough to run every minute: neither opens the DuckDB file.
+"""Sensors (docs/operations.md), both cheap enough to run every minute: neither opens the DuckDB file.
 
 - `landing_files_sensor` (off by default): lists the export files the settings' source globs match
   in the landing folder and, when one is new or changed (name, mtime, size against the cursor),

@@ -42,7 +42,7 @@ class ReaderOptions(_Strict):
 
 
 class SourceMapping(_Strict):
-    """How one kind of export maps onto its contract (SPEC §3).
+    """How one kind of export maps onto its contract (README "Inputs").
 
     Either `files` (one glob) with `columns` expressions over that file's columns, or `tables`
     (alias -> glob) with a `query` joining them, in which `{alias}` stands for that table.

@@ -1,4 +1,4 @@
--- grain: one row per order (every status), with the counted-order rule of SPEC §4 applied once.
+-- grain: one row per order (every status), with the counted-order rule of docs/metrics.md applied once.
 -- A view, so it always reflects the latest ingest at no storage cost.
 with source as (
     select * from orders
