@@ -17,6 +17,7 @@ from loyalty.reports import sheets
 from loyalty.reports.export import csv_name
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
+from loyalty.reports.model_sheet import model_sheet
 from loyalty.reports.viewmodel import flag_key
 from loyalty.reports.xlsx import Book
 from loyalty.vocab import ALL
@@ -85,6 +86,8 @@ def _write_cards(book: Book, ws: Worksheet, seg: SegmentData, top: int) -> int:
         ("week_retention_rate", c["week_retention_rate"], "pct"),
         ("week_repurchase_rate", c["week_repurchase_rate"], "pct"),
         ("week_nps", c["week_nps"], "pts"),
+        ("value_at_risk", c["value_at_risk"], "money"),
+        ("clv", c["clv"], "money"),
     ]
     for i, (key, value, kind) in enumerate(items, start=top + 1):
         book.text(ws, i, 0, t(key))
@@ -130,6 +133,7 @@ def write_segment_workbook(
         sheets.customers_sheet(book, data, seg)
         sheets.retention_sheet(book, seg)
         sheets.churn_sheet(book, data, seg)
+        model_sheet(book, data)
         sheets.nps_sheet(book, seg)
         sheets.service_sheet(book, data)
         sheets.quality_sheet(book, data)
@@ -162,6 +166,8 @@ def write_overview_workbook(target: str | Path | io.BytesIO, data: WeekData, t: 
             (t("week_nps"), "pts"),
             (t("nps_moe95"), "pts"),
             (t("n"), "int"),
+            (t("value_at_risk"), "money"),
+            (t("clv"), "money"),
         ]
         rows = []
         for name, seg in data.segments.items():
@@ -182,9 +188,12 @@ def write_overview_workbook(target: str | Path | io.BytesIO, data: WeekData, t: 
                     c["week_nps"],
                     c["week_nps_moe95"],
                     c["week_nps_n"],
+                    c["value_at_risk"],
+                    c["clv"],
                 ]
             )
         book.table(ws, 0, columns, rows, widths={0: 18})
+        model_sheet(book, data)
         if ALL in data.segments:
             sheets.retention_sheet(book, data.segments[ALL])
             sheets.nps_sheet(book, data.segments[ALL])

@@ -14,7 +14,8 @@ import jinja2
 import plotly.graph_objects as go
 from markupsafe import Markup
 
-from loyalty.reports import charts
+from loyalty.reports import charts, value_charts
+from loyalty.reports import value_view as vv
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
@@ -85,9 +86,10 @@ def _common(
     }
 
 
-def _charts(data: WeekData, seg: SegmentData, t: Translator) -> list[dict[str, Any]]:
+def _charts(
+    data: WeekData, seg: SegmentData, t: Translator, embed: _ChartEmbedder
+) -> list[dict[str, Any]]:
     """The report's charts, in page order, each embedded once (Plotly's script once per file)."""
-    embed = _ChartEmbedder()
     chart_list = [
         ("kpi_trend", charts.kpi_trend(data, seg, t), t("kpi_trend_note")),
         ("nps_trend", charts.nps_trend(seg, t), t("nps_trend_note")),
@@ -98,24 +100,65 @@ def _charts(data: WeekData, seg: SegmentData, t: Translator) -> list[dict[str, A
         ("cohort", charts.cohort_heatmap(data, t), t("cohort_note")),
     ]
     return [
-        {"id": key, "title": t(key), "html": embed(fig), "note": note}
+        {"id": key, "title": t(key), "html": embed(fig), "note": note, "empty": ""}
         for key, fig, note in chart_list
     ]
+
+
+def _model(
+    data: WeekData, seg: SegmentData, t: Translator, embed: _ChartEmbedder
+) -> dict[str, Any]:
+    """The churn-and-value section: whether the model is used (or why not), and its panels; a panel
+    without data says so in one line instead of drawing empty axes."""
+    value = data.value
+    empty = vv.panel_empty(value, t)
+    day = value.value_day
+    panels = [
+        ("backtest", value_charts.backtest(value, t), vv.backtest_note(value, t)),
+        (
+            "p_alive_distribution",
+            value_charts.p_alive_distribution(seg, t),
+            vv.p_alive_note(value.status_bands, t),
+        ),
+        (
+            "risk_by_segment",
+            value_charts.risk_by_segment(value, t),
+            t("risk_by_segment_note", day=t.date(day), h=value.horizon_days),
+        ),
+        ("risk_trend", value_charts.risk_trend(value, seg, t), t("risk_trend_note")),
+    ]
+    charts_out = []
+    for key, fig, note in panels:
+        charts_out.append(
+            {
+                "id": key,
+                "title": t(key),
+                "html": embed(fig),
+                "note": note if fig is not None else "",
+                "empty": empty if key != "backtest" else t("no_model_data"),
+            }
+        )
+    return {"note": vv.model_note(value, t), "charts": charts_out}
 
 
 def render_segment(
     data: WeekData, segment: str, t: Translator, generated: dt.datetime, low_n: int, top_n: int
 ) -> str:
     seg = data.segments[segment]
+    embed = _ChartEmbedder()
+    by_model = seg.at_risk_source == "model"
     model = {
         **_common(data, t, segment, generated, low_n),
         "overview": False,
         "cards_title": t.segment_name(segment),
-        "cards": vm.segment_cards(seg, t, low_n),
-        "charts": _charts(data, seg, t),
+        "cards": vm.segment_cards(seg, t, low_n) + vv.value_cards(seg, data.value, t),
+        "charts": _charts(data, seg, t, embed),
+        "model": _model(data, seg, t, embed),
         "segment_distribution": vm.segment_distribution_table(seg, t),
-        "at_risk": vm.at_risk_table(seg, t),
-        "at_risk_note": t("at_risk_note", n=top_n),
+        "at_risk": vv.at_risk_table_model(seg, t) if by_model else vm.at_risk_table(seg, t),
+        "at_risk_note": t("at_risk_note_model", n=top_n, h=data.value.horizon_days)
+        if by_model
+        else t("at_risk_note", n=top_n),
         "segments_table": None,
     }
     return _env.get_template("report.html.j2").render(**model)
@@ -124,12 +167,14 @@ def render_segment(
 def render_overview(data: WeekData, t: Translator, generated: dt.datetime, low_n: int) -> str:
     seg = data.segments.get(ALL) or next(iter(data.segments.values()))
     links = {s: file_name(data.week.label, s, "html") for s in data.segments}
+    embed = _ChartEmbedder()
     model = {
         **_common(data, t, "overview", generated, low_n),
         "overview": True,
         "cards_title": t.segment_name(seg.segment),
-        "cards": vm.segment_cards(seg, t, low_n),
-        "charts": _charts(data, seg, t),
+        "cards": vm.segment_cards(seg, t, low_n) + vv.value_cards(seg, data.value, t),
+        "charts": _charts(data, seg, t, embed),
+        "model": _model(data, seg, t, embed),
         "segment_distribution": None,
         "at_risk": None,
         "at_risk_note": "",

@@ -51,6 +51,7 @@ class ValueData:
     trend_days: list[dt.date] = field(default_factory=list)  # the last day of each trend week
     horizon_days: int = 90
     min_repeat_customers: int = 200
+    status_bands: dict[str, float] = field(default_factory=dict)  # settings.model.status_bands
 
     @property
     def model_used(self) -> bool:

@@ -237,6 +237,9 @@ def churn_sheet(book: Book, data: WeekData, seg: SegmentData) -> None:
         (t("masked_email"), "text"),
         (t("tier"), "text"),
         (t("segment_name"), "text"),
+        (t("status"), "text"),
+        (t("p_alive"), "pct"),
+        (t("value_at_risk"), "money"),
         (t("last_order"), "date"),
         (t("recency_days"), "int"),
         (t("frequency"), "int"),
@@ -251,8 +254,15 @@ def churn_sheet(book: Book, data: WeekData, seg: SegmentData) -> None:
     def yes(v: bool) -> str:
         return "✔" if v else ""
 
-    # tuples in the columns' order (sql/reports/churn_warnings.sql); the reason flags as ticks
-    rows = [(*r[:9], yes(r[9]), yes(r[10]), yes(r[11]), r[12]) for r in seg.churn_warnings]
+    def status(v: str | None) -> str:
+        return "" if v is None else t.label_or(f"status_{v}", v)
+
+    # tuples in the columns' order (sql/reports/churn_warnings.sql and churn_warnings_model.sql:
+    # the model's status, p_alive and value at risk are empty in the rules' list); flags as ticks
+    rows = [
+        (*r[:4], status(r[4]), *r[5:12], yes(r[12]), yes(r[13]), yes(r[14]), r[15])
+        for r in seg.churn_warnings
+    ]
     note = cap_note(
         t,
         len(rows),

@@ -48,6 +48,7 @@ def value_data(conn: duckdb.DuckDBPyConnection, settings: Settings, week: Week) 
     data = ValueData(
         horizon_days=settings.model.horizon_days,
         min_repeat_customers=settings.model.min_repeat_customers,
+        status_bands=settings.model.status_bands.model_dump(),
         trend_days=[week.back(i).end for i in range(settings.reports.trend_weeks - 1, -1, -1)],
     )
     day = week.end

@@ -41,6 +41,7 @@ KINDS: dict[str, tuple[str, int]] = {
     "score": ("score", 10),
     "date": ("date", 13),
     "datetime": ("datetime", 18),
+    "bool": ("text", 10),  # TRUE / FALSE cells
 }
 
 
