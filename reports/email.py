@@ -27,6 +27,7 @@ import duckdb
 
 from loyalty import engine
 from loyalty.reports import charts, excel, html, smtp
+from loyalty.reports import value_view as vv
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import WeekData
@@ -123,6 +124,8 @@ def build_content(
         "l": t.labels,
         "head": vm.header(data, t, "overview", dt.datetime.now().replace(microsecond=0)),
         "intro": t("email_intro", week=week.label, start=t.date(week.start), end=t.date(week.end)),
+        # revenue at risk and the at-risk customers of the whole base, when the model is used
+        "headline": vv.email_headline(data.value, t),
         "kpis": vm.kpi_cards(data, t),
         "changes": vm.top_changes(data, t),
         "segments": _segment_rows(data, t),
@@ -168,7 +171,10 @@ def _segment_rows(data: WeekData, t: Translator) -> list[dict[str, str]]:
 
 
 def _plain_text(model: dict, t: Translator) -> str:
-    lines = [model["head"]["title"], model["intro"], "", f"== {t('kpi_board')} =="]
+    lines = [model["head"]["title"], model["intro"]]
+    if model["headline"]:
+        lines += ["", model["headline"]]
+    lines += ["", f"== {t('kpi_board')} =="]
     for k in model["kpis"]:
         low = f" [{t('low_sample')}]" if k["low_sample"] else ""
         lines.append(

@@ -4,6 +4,7 @@ the captions of its panels, its cards, the model's at-risk table and the email h
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from loyalty.reports.i18n import Translator
@@ -11,21 +12,33 @@ from loyalty.reports.model import SegmentData, ValueData
 from loyalty.reports.value import segment_risk
 from loyalty.vocab import ALL
 
-# model_quality.reason -> the fallback sentence's key; a reason not listed (or worded otherwise) is
-# matched by its words, and one matching nothing is quoted as stored (model_reason_other)
-REASON_WORDS: tuple[tuple[str, str], ...] = (
-    ("disabled", "model_reason_disabled"),
-    ("repeat", "model_reason_too_few"),
-    ("converge", "model_reason_not_converged"),
-    ("baseline", "model_reason_not_better"),
-    ("beat", "model_reason_not_better"),
-    ("backtest", "model_reason_not_better"),
+# model_quality.reason (a sentence written by loyalty.marts.value) -> the key of the fallback
+# sentence in each locale, by the reason's words, first match wins; a reason matching nothing is
+# quoted as stored (model_reason_other)
+REASON_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("switched off", "disabled", "enabled"), "model_reason_disabled"),
+    (("repeat customers at the backtest",), "model_reason_too_few_backtest"),
+    (("repeat",), "model_reason_too_few"),
+    (("converge",), "model_reason_not_converged"),
+    (("finite",), "model_reason_not_finite"),
+    (("cannot rank",), "model_reason_cannot_rank"),
+    (("beat", "baseline"), "model_reason_not_better"),
 )
+_LEADING_COUNT = re.compile(r"^\s*(\d+)")
 
 
 def reason_key(reason: str | None) -> str:
     words = (reason or "").lower()
-    return next((key for word, key in REASON_WORDS if word in words), "model_reason_other")
+    return next(
+        (key for keys, key in REASON_WORDS if any(w in words for w in keys)),
+        "model_reason_other",
+    )
+
+
+def _repeat_count(reason: str | None, stored: int | None) -> int | None:
+    """The repeat buyers the guard counted (the reason's leading number), else the stored count."""
+    found = _LEADING_COUNT.match(reason or "")
+    return int(found.group(1)) if found else stored
 
 
 def auc(t: Translator, v: float | None) -> str:
@@ -51,7 +64,8 @@ def model_note(value: ValueData, t: Translator) -> dict[str, Any]:
     key = reason_key(q["reason"])
     text = t(
         key,
-        repeat=t.number(q["repeat_customers"]),
+        repeat=t.number(_repeat_count(q["reason"], q["repeat_customers"])),
+        h=value.horizon_days,
         min=t.number(value.min_repeat_customers),
         auc_model=auc(t, q["auc_model"]),
         auc_baseline=auc(t, q["auc_baseline"]),
