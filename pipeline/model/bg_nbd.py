@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1  # type: ignore[import-untyped]
 
 from loyalty.model.fit import as_weights, maximise
 from loyalty.model.types import BgNbdParams, Fit

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import minimize  # type: ignore[import-untyped]
 
 # Objective: log-parameters -> (mean log-likelihood, its gradient w.r.t. the log-parameters).
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
