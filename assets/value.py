@@ -1,0 +1,94 @@
+"""`customer_value` (with the model's tables model_fit, model_backtest, model_quality) and
+`revenue_at_risk`: daily partitions; a range computes its last day and every Sunday in it, by
+`loyalty.marts.value`. Metadata holds aggregates only, never a customer."""
+
+import dagster as dg
+
+from loyalty.assets.daily_range import run_days
+from loyalty.marts.value import (
+    check_customer_value,
+    compute_customer_value,
+    compute_revenue_at_risk,
+    quality_summary,
+    status_counts,
+    value_days,
+)
+from loyalty.orchestration.partitions import daily_partitions
+from loyalty.orchestration.resources import LoyaltyResource
+
+
+@dg.asset(
+    group_name="marts",
+    pool="duckdb",
+    deps=["customer_snapshot", "stg_orders"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"duckdb", "sql"},
+    description="One row per (as_of, customer_id), for the latest day and every Sunday: the "
+    "BG/NBD summary, p_alive, expected orders and value over the horizon, CLV, value at risk, "
+    "status (model or rules). Also model_fit, model_backtest and model_quality per day.",
+)
+def customer_value(
+    context: dg.AssetExecutionContext, loyalty: LoyaltyResource
+) -> dg.MaterializeResult:
+    start, end = run_days(context)
+    days = value_days(start, end)
+    with loyalty.session() as (settings, conn):
+        results = [compute_customer_value(conn, settings, d, context.run_id) for d in days]
+        last = results[-1]
+        metadata = {
+            "statuses_on_last_day": dg.MetadataValue.md(status_counts(conn, last.day)),
+            "backtest_quality_on_last_day": dg.MetadataValue.md(quality_summary(conn, last.day)),
+        }
+    metadata["days"] = dg.MetadataValue.text(", ".join(str(d) for d in days))
+    metadata["model_used_on"] = dg.MetadataValue.int(sum(r.model_used for r in results))
+    metadata["rules_on"] = dg.MetadataValue.int(sum(not r.model_used for r in results))
+    metadata["reason_on_last_day"] = dg.MetadataValue.text(last.reason or "model used")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(asset="customer_value", blocking=True, pool="duckdb")
+def customer_value_statuses_partition_population(
+    loyalty: LoyaltyResource,
+) -> dg.AssetCheckResult:
+    """On the latest day: one row per customer of customer_snapshot's population, a known status
+    and source each, model columns set exactly when the model is used, p_alive within [0, 1], value
+    at risk, CLV and expected orders not negative."""
+    with loyalty.session(read_only=True) as (_settings, conn):
+        outcome = check_customer_value(conn)
+    return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.metadata)
+
+
+@dg.asset(
+    group_name="marts",
+    pool="duckdb",
+    deps=["customer_value", "customer_snapshot"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"duckdb", "sql"},
+    description="One row per (as_of, dimension, key) for every stored customer_value day: "
+    "customers, at-risk customers, value at risk and CLV for all, each tier and each RFM segment.",
+)
+def revenue_at_risk(
+    context: dg.AssetExecutionContext, loyalty: LoyaltyResource
+) -> dg.MaterializeResult:
+    start, end = run_days(context)
+    with loyalty.session() as (_settings, conn):
+        days = compute_revenue_at_risk(conn, start, end)
+        rows = conn.execute(
+            "select customers, at_risk_customers, value_at_risk, clv from revenue_at_risk "
+            "where as_of = ? and dimension = 'all'",
+            [days[-1] if days else end],
+        ).fetchall()
+    metadata: dict = {"days": dg.MetadataValue.text(", ".join(str(d) for d in days))}
+    if rows:
+        customers, at_risk, value, clv = rows[0]
+        metadata["at_risk_customers_on_last_day"] = dg.MetadataValue.int(int(at_risk))
+        metadata["customers_on_last_day"] = dg.MetadataValue.int(int(customers))
+        metadata["value_at_risk_on_last_day"] = dg.MetadataValue.text(
+            "no model" if value is None else f"{value:,.2f}"
+        )
+        metadata["clv_on_last_day"] = dg.MetadataValue.text(
+            "no model" if clv is None else f"{clv:,.2f}"
+        )
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,189 @@
+"""The numpy side of `customer_value`: the summary rows aggregated for the fits, the fits of
+`loyalty.model`, the scores per customer and the backtest's ranking quality (no SQL here;
+`loyalty.marts.value` reads the summary and writes what this module returns)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from loyalty import model
+
+BG_NBD = "bg_nbd"
+GAMMA_GAMMA = "gamma_gamma"
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    BG_NBD: ("r", "alpha", "a", "b"),
+    GAMMA_GAMMA: ("p", "q", "v"),
+}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Per customer (row `k` of the work table value_summary): repeat purchase days `x`, first to
+    last purchase day `t_x`, first purchase day to the day `T`, mean repeat purchase value `m`
+    (0 without a repeat purchase)."""
+
+    k: np.ndarray
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    m: np.ndarray
+
+    @property
+    def repeat(self) -> int:
+        return int(np.count_nonzero(self.x > 0))
+
+
+@dataclass(frozen=True)
+class Fits:
+    bg_nbd: model.Fit
+    gamma_gamma: model.Fit
+
+    def failure(self) -> str | None:
+        """Why these fits cannot be used, or None."""
+        for name, fit in ((BG_NBD, self.bg_nbd), (GAMMA_GAMMA, self.gamma_gamma)):
+            if not fit.converged or fit.params is None:
+                return f"the {name} fit did not converge ({fit.message})"
+        return None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per customer, in the order of the summary: the model's columns of customer_value."""
+
+    p_alive: np.ndarray
+    expected_orders: np.ndarray
+    expected_order_value: np.ndarray
+    value_if_alive: np.ndarray
+
+    @property
+    def clv(self) -> np.ndarray:
+        return self.expected_orders * self.expected_order_value
+
+    @property
+    def value_at_risk(self) -> np.ndarray:
+        return (1 - self.p_alive) * self.value_if_alive
+
+    def finite(self) -> bool:
+        cols = (self.p_alive, self.expected_orders, self.expected_order_value, self.value_if_alive)
+        return all(bool(np.isfinite(c).all()) for c in cols)
+
+
+def distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The distinct rows of integer columns, their counts, and for every input row the index of
+    its distinct row (so values computed per distinct row spread back to every customer)."""
+    stacked = np.stack([np.asarray(c, dtype=np.int64) for c in columns], axis=1)
+    if len(stacked) == 0:
+        return [np.asarray(c)[:0] for c in columns], np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rows, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+    return [rows[:, i] for i in range(rows.shape[1])], counts, inverse.reshape(-1)
+
+
+def fit(s: Summary) -> Fits:
+    """BG/NBD on the distinct (x, t_x, T) rows with their counts as weights; Gamma-Gamma on the
+    repeat customers with a positive mean repeat value, on distinct (x, m in cents)."""
+    (x, t_x, T), counts, _ = distinct_rows(s.x, s.t_x, s.T)
+    bg = model.fit_bg_nbd(x, t_x, T, weight=counts)
+    spenders = (s.x > 0) & (s.m > 0)
+    cents = np.round(s.m[spenders] * 100)
+    (gx, gm), gcounts, _ = distinct_rows(s.x[spenders], cents)
+    gg = model.fit_gamma_gamma(gx, gm / 100, weight=gcounts)
+    return Fits(bg, gg)
+
+
+def score(s: Summary, fits: Fits, horizon_days: int) -> Scores:
+    """P(alive), expected purchase days in the next `horizon_days` (and if alive) per distinct
+    (x, t_x, T), spread to every customer; the expected order value per customer."""
+    bg = fits.bg_nbd.params
+    gg = fits.gamma_gamma.params
+    assert isinstance(bg, model.BgNbdParams) and isinstance(gg, model.GammaGammaParams)
+    (x, t_x, T), _, back = distinct_rows(s.x, s.t_x, s.T)
+    h = float(horizon_days)
+    alive = np.asarray(model.p_alive(bg, x, t_x, T))[back]
+    orders = np.asarray(model.expected_orders(bg, h, x, t_x, T))[back]
+    if_alive = np.asarray(model.expected_orders_if_alive(bg, h, x, t_x, T))[back]
+    value = np.asarray(model.expected_order_value(gg, s.x, s.m), dtype=float)
+    return Scores(alive, orders, value, if_alive * value)
+
+
+def scores_table(s: Summary, sc: Scores | None) -> pa.Table:
+    """The work table value_scores: the model's columns per summary row `k` (empty: no model)."""
+    if sc is None:
+        keep = np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=float)
+        return pa.table(
+            {
+                "k": keep,
+                **{
+                    c: empty
+                    for c in (
+                        "p_alive",
+                        "expected_orders",
+                        "expected_order_value",
+                        "clv",
+                        "value_if_alive",
+                        "value_at_risk",
+                    )
+                },
+            }
+        )
+    return pa.table(
+        {
+            "k": s.k,
+            "p_alive": sc.p_alive,
+            "expected_orders": sc.expected_orders,
+            "expected_order_value": sc.expected_order_value,
+            "clv": sc.clv,
+            "value_if_alive": sc.value_if_alive,
+            "value_at_risk": sc.value_at_risk,
+        }
+    )
+
+
+def fit_rows(purpose: str, fits: Fits) -> list[dict]:
+    """model_fit rows of one purpose: one per parameter of each model (value NULL when the fit
+    did not converge)."""
+    rows = []
+    for name, f in ((BG_NBD, fits.bg_nbd), (GAMMA_GAMMA, fits.gamma_gamma)):
+        for p in PARAMETERS[name]:
+            value = getattr(f.params, p) if f.params is not None else None
+            rows.append(
+                {
+                    "purpose": purpose,
+                    "model": name,
+                    "parameter": p,
+                    "value": None if value is None else float(value),
+                    "n_customers": int(f.n_customers),
+                    "n_repeat": int(f.n_repeat),
+                    "log_likelihood": _finite_or_none(f.log_likelihood),
+                    "converged": bool(f.converged),
+                    "fit_seconds": float(f.seconds),
+                }
+            )
+    return rows
+
+
+def _finite_or_none(v: float | None) -> float | None:
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def auc(score: np.ndarray, label: np.ndarray) -> float | None:
+    """Area under the ROC curve of `score` for the 0/1 `label`: the Mann-Whitney U of the
+    positives over n_pos * n_neg, ranks averaged over ties (a tie counts half). None when one class
+    is empty."""
+    label = np.asarray(label, dtype=bool)
+    n_pos = int(label.sum())
+    n_neg = len(label) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    values, inverse, counts = np.unique(
+        np.asarray(score, dtype=float), return_inverse=True, return_counts=True
+    )
+    # the average rank of each distinct value: the ranks before it plus (1 + its count) / 2
+    first = np.cumsum(counts) - counts
+    avg_rank = first + (counts + 1) / 2.0
+    rank_sum = float(avg_rank[inverse.reshape(-1)][label].sum())
+    u = rank_sum - n_pos * (n_pos + 1) / 2.0
+    return u / (n_pos * n_neg)

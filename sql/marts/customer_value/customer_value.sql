@@ -1,0 +1,47 @@
+-- grain: one row per (as_of, customer_id) for day $start_date (= $end_date) and every customer of
+-- that day's customer_snapshot population. Reads the work tables of loyalty.marts.value:
+-- value_summary (value_summary.sql) and value_scores (the model's scores per summary row `k`,
+-- empty when no trusted model). Status: silent longer than $lost_after_days -> lost (whatever the
+-- model says: BG/NBD keeps P(alive) = 1 for a one-time buyer however long ago, and high for a slow
+-- buyer); otherwise the P(alive) bands when the model is used, else the rules: the snapshot's
+-- churn_risk -> at_risk, else active.
+with scored as (
+    select
+        s.as_of,
+        s.customer_id,
+        v.frequency,
+        v.recency_days,
+        v.t_days,
+        v.monetary_repeat,
+        sc.p_alive,
+        sc.expected_orders,
+        round(sc.expected_order_value, 2)::decimal(18, 2) as expected_order_value,
+        round(sc.clv, 2)::decimal(18, 2) as clv,
+        round(sc.value_if_alive, 2)::decimal(18, 2) as value_if_alive,
+        round(sc.value_at_risk, 2)::decimal(18, 2) as value_at_risk,
+        s.recency_days as days_silent,
+        s.churn_risk
+    from customer_snapshot as s
+    inner join value_summary as v on s.customer_id = v.customer_id
+    left join value_scores as sc on v.k = sc.k and $model_used
+    where s.as_of = $end_date::date
+),
+
+final as (
+    select
+        * exclude (days_silent, churn_risk),
+        case
+            when days_silent > $lost_after_days then 'lost'
+            when not $model_used and churn_risk then 'at_risk'
+            when not $model_used then 'active'
+            when p_alive >= $band_active then 'active'
+            when p_alive >= $band_at_risk then 'at_risk'
+            when p_alive >= $band_lapsed then 'lapsed'
+            else 'lost'
+        end as status,
+        case when $model_used then 'model' else 'rules' end as status_source,
+        $horizon_days::integer as horizon_days
+    from scored
+)
+
+select * from final

@@ -1,0 +1,29 @@
+-- grain: one row per (as_of, decile) for day $end_date: the backtest's customers (first purchase
+-- day on or before C = D - H) in ten groups of predicted purchase days in (C, D], 1 = highest, with
+-- what they predicted and what happened. Reads the work tables value_summary and value_backtest
+-- (the predictions fitted on data through C, per summary row `k`).
+with ranked as (
+    select
+        b.predicted_orders,
+        b.predicted_value,
+        v.holdout_orders,
+        v.holdout_value,
+        ntile(10) over (order by b.predicted_orders desc, v.customer_id asc) as decile
+    from value_backtest as b
+    inner join value_summary as v on b.k = v.k
+),
+
+final as (
+    select
+        $end_date::date as as_of,
+        decile::integer as decile,
+        count(*)::integer as customers,
+        sum(predicted_orders) as predicted_orders,
+        sum(holdout_orders)::integer as actual_orders,
+        sum(predicted_value) as predicted_value,
+        sum(holdout_value)::decimal(18, 2) as actual_value
+    from ranked
+    group by decile
+)
+
+select * from final

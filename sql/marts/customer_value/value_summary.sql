@@ -1,0 +1,51 @@
+-- grain: one row per customer with a counted order on or before $as_of (day D): the BG/NBD summary
+-- at D and at the backtest's calibration end C = $calibration_end, and what the customer bought in
+-- (C, D]. One purchase per customer-day: a day's counted orders are summed into one purchase.
+-- A work table of loyalty.marts.value (temp): `k` numbers its rows for the scores joined back.
+with purchase_days as (
+    select customer_id, order_date as day, sum(value) as value
+    from stg_orders
+    where is_counted and order_date <= $as_of::date
+    group by all
+),
+
+per_customer as (
+    select
+        customer_id,
+        min(day) as first_day,
+        max(day) as last_day,
+        count(*) as days,
+        sum(value) as value,
+        arg_min(value, day) as first_value,
+        max(day) filter (where day <= $calibration_end::date) as cal_last_day,
+        count(*) filter (where day <= $calibration_end::date) as cal_days,
+        sum(value) filter (where day <= $calibration_end::date) as cal_value,
+        count(*) filter (where day > $calibration_end::date) as holdout_orders,
+        coalesce(sum(value) filter (where day > $calibration_end::date), 0) as holdout_value
+    from purchase_days
+    group by customer_id
+),
+
+final as (
+    select
+        row_number() over () as k,
+        customer_id,
+        first_day,
+        (days - 1)::integer as frequency,
+        date_diff('day', first_day, last_day)::integer as recency_days,
+        date_diff('day', first_day, $as_of::date)::integer as t_days,
+        round((value - first_value) / nullif(days - 1, 0), 2)::decimal(18, 2) as monetary_repeat,
+        -- the same at C, for customers whose first purchase day is on or before C (else NULL)
+        (cal_days - 1)::integer as cal_frequency,
+        date_diff('day', first_day, cal_last_day)::integer as cal_recency_days,
+        case
+            when cal_days > 0 then date_diff('day', first_day, $calibration_end::date)
+        end::integer as cal_t_days,
+        round((cal_value - first_value) / nullif(cal_days - 1, 0), 2)::decimal(18, 2) as cal_monetary_repeat,
+        date_diff('day', cal_last_day, $calibration_end::date)::integer as cal_days_silent,
+        holdout_orders::integer as holdout_orders,
+        holdout_value::decimal(18, 2) as holdout_value
+    from per_customer
+)
+
+select * from final

@@ -1,0 +1,55 @@
+-- grain: one row per (as_of, dimension, key) for every customer_value day in
+-- $start_date..$end_date: the whole base ('all'), each tier (every tier, zero when empty) and each
+-- RFM segment present that day, with tier and segment from that day's customer_snapshot.
+with customers as (
+    select v.as_of, v.status, v.status_source, v.value_at_risk, v.clv, s.tier, s.segment
+    from customer_value as v
+    inner join customer_snapshot as s on v.as_of = s.as_of and v.customer_id = s.customer_id
+    where v.as_of between $start_date::date and $end_date::date
+),
+
+keyed as (
+    select as_of, 'all' as dimension, $all_key as key, status, value_at_risk, clv from customers
+    union all
+    select as_of, 'tier' as dimension, tier as key, status, value_at_risk, clv from customers
+    union all
+    select as_of, 'segment' as dimension, segment as key, status, value_at_risk, clv from customers
+),
+
+-- the model columns are all set on a day or all NULL (no trusted model): sums are then NULL
+days as (
+    select as_of, bool_and(status_source = 'model') as model_used from customers group by as_of
+),
+
+tier_grid as (
+    select as_of, 'tier' as dimension, unnest($tiers) as key from days
+),
+
+totals as (
+    select
+        as_of,
+        dimension,
+        key,
+        count(*) as customers,
+        count(*) filter (where status = 'at_risk') as at_risk_customers,
+        sum(value_at_risk) filter (where status = 'at_risk') as value_at_risk,
+        sum(clv) as clv
+    from keyed
+    group by all
+),
+
+final as (
+    select
+        d.as_of,
+        coalesce(t.dimension, g.dimension) as dimension,
+        coalesce(t.key, g.key) as key,
+        coalesce(t.customers, 0)::integer as customers,
+        coalesce(t.at_risk_customers, 0)::integer as at_risk_customers,
+        case when d.model_used then coalesce(t.value_at_risk, 0) end::decimal(18, 2) as value_at_risk,
+        case when d.model_used then coalesce(t.clv, 0) end::decimal(18, 2) as clv
+    from totals as t
+    full outer join tier_grid as g on t.as_of = g.as_of and t.dimension = g.dimension and t.key = g.key
+    inner join days as d on coalesce(t.as_of, g.as_of) = d.as_of
+)
+
+select * from final
