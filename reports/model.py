@@ -52,6 +52,7 @@ class ValueData:
     horizon_days: int = 90
     min_repeat_customers: int = 200
     status_bands: dict[str, float] = field(default_factory=dict)  # settings.model.status_bands
+    inactive_days: int = 30  # the rule the backtest compares with (metrics.churn.inactive_days)
 
     @property
     def model_used(self) -> bool:

@@ -49,6 +49,7 @@ def value_data(conn: duckdb.DuckDBPyConnection, settings: Settings, week: Week) 
         horizon_days=settings.model.horizon_days,
         min_repeat_customers=settings.model.min_repeat_customers,
         status_bands=settings.model.status_bands.model_dump(),
+        inactive_days=settings.metrics.churn.inactive_days,
         trend_days=[week.back(i).end for i in range(settings.reports.trend_weeks - 1, -1, -1)],
     )
     day = week.end

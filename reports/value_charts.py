@@ -80,7 +80,7 @@ def p_alive_distribution(seg: SegmentData, t: Translator) -> go.Figure | None:
     )
     fig.update_yaxes(title=t("customers"))
     fig = _layout(fig, t("p_alive_distribution"))
-    fig.update_layout(legend={"y": -0.28})  # below the axis title
+    fig.update_layout(legend={"y": -0.28, "traceorder": "normal"})  # below the axis title
     return fig
 
 
@@ -89,7 +89,7 @@ def risk_by_segment(value: ValueData, t: Translator) -> go.Figure | None:
     rows = [
         r
         for r in value.risk
-        if r["dimension"] == DIMENSION_SEGMENT and r["value_at_risk"] is not None
+        if r["dimension"] == DIMENSION_SEGMENT and r["at_risk_customers"] and r["value_at_risk"]
     ]
     if not value.model_used or not rows:
         return None

@@ -57,6 +57,7 @@ def model_note(value: ValueData, t: Translator) -> dict[str, Any]:
             as_of=t.date(q["as_of"]),
             auc_model=auc(t, q["auc_model"]),
             auc_baseline=auc(t, q["auc_baseline"]),
+            days=value.inactive_days,
         )
         return {"used": True, "text": text}
     if not q:
