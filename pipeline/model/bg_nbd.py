@@ -142,11 +142,11 @@ def expected_orders_if_alive(
     a + b + x - 1; z), which stays finite for large x where the original form overflows."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x, _, t_cal = np.broadcast_arrays(*_arrays(frequency, recency, T))
+    if abs(a - 1) < 1e-6:  # a = 1 is a removable singularity: step just off it
+        a = 1 + 1e-6
     z = t / (alpha + t_cal + t)
     c = a + b + x - 1
     term = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
-    if abs(a - 1) < 1e-9:  # the a -> 1 limit of (1 - term) / (a - 1)
-        a = 1 + 1e-9
     return c / (a - 1) * (1 - term)
 
 
