@@ -27,6 +27,8 @@ EXPECTED_ASSETS = {
     "stg_surveys": ("staging", None),
     "customer_snapshot": ("marts", "daily"),
     "kpi_daily": ("marts", "daily"),
+    "customer_value": ("marts", "daily"),
+    "revenue_at_risk": ("marts", "daily"),
     "report_periods": ("marts", None),
     "retention_period": ("marts", None),
     "repurchase_period": ("marts", None),

@@ -26,6 +26,16 @@ per_customer as (
     group by customer_id
 ),
 
+-- the mean value of the repeat days rounded to the cent half away from zero, exactly: integer cents
+-- c over n days, sign(c) * ((2 |c| + n) // 2n)
+cents as (
+    select
+        *,
+        ((value - first_value) * 100)::bigint as repeat_cents,
+        ((cal_value - first_value) * 100)::bigint as cal_repeat_cents
+    from per_customer
+),
+
 final as (
     select
         row_number() over () as k,
@@ -34,18 +44,24 @@ final as (
         (days - 1)::integer as frequency,
         date_diff('day', first_day, last_day)::integer as recency_days,
         date_diff('day', first_day, $as_of::date)::integer as t_days,
-        round((value - first_value) / nullif(days - 1, 0), 2)::decimal(18, 2) as monetary_repeat,
+        (
+            sign(repeat_cents) * ((2 * abs(repeat_cents) + days - 1) // nullif(2 * (days - 1), 0))
+            * 0.01
+        )::decimal(18, 2) as monetary_repeat,
         -- the same at C, for customers whose first purchase day is on or before C (else NULL)
         (cal_days - 1)::integer as cal_frequency,
         date_diff('day', first_day, cal_last_day)::integer as cal_recency_days,
         case
             when cal_days > 0 then date_diff('day', first_day, $calibration_end::date)
         end::integer as cal_t_days,
-        round((cal_value - first_value) / nullif(cal_days - 1, 0), 2)::decimal(18, 2) as cal_monetary_repeat,
+        (
+            sign(cal_repeat_cents) * ((2 * abs(cal_repeat_cents) + cal_days - 1) // nullif(2 * (cal_days - 1), 0))
+            * 0.01
+        )::decimal(18, 2) as cal_monetary_repeat,
         date_diff('day', cal_last_day, $calibration_end::date)::integer as cal_days_silent,
         holdout_orders::integer as holdout_orders,
         holdout_value::decimal(18, 2) as holdout_value
-    from per_customer
+    from cents
 )
 
 select * from final
