@@ -2,6 +2,8 @@
 `revenue_at_risk`: daily partitions; a range computes its last day and every Sunday in it, by
 `loyalty.marts.value`. Metadata holds aggregates only, never a customer."""
 
+from typing import Any
+
 import dagster as dg
 
 from loyalty.assets.daily_range import run_days
@@ -36,7 +38,7 @@ def customer_value(
     with loyalty.session() as (settings, conn):
         results = [compute_customer_value(conn, settings, d, context.run_id) for d in days]
         last = results[-1]
-        metadata = {
+        metadata: dict[str, Any] = {
             "statuses_on_last_day": dg.MetadataValue.md(status_counts(conn, last.day)),
             "backtest_quality_on_last_day": dg.MetadataValue.md(quality_summary(conn, last.day)),
         }

@@ -1,4 +1,4 @@
-"""Benchmark (SPEC §9): the pipeline's steps at a given size against bare DuckDB, Polars and pandas.
+"""Benchmark (docs/benchmark.md): the pipeline's steps at a given size against bare DuckDB, Polars and pandas.
 
     .venv/bin/python bench/run.py --orders 1M [--data-dir bench/data] [--memory-limit 2GB] [--steps ...]
 
@@ -27,13 +27,14 @@ from bench.exports import Exports, customers_for, ensure_exports, link_landing, 
 from bench.measure import REPO, Measured, machine, run_measured
 
 BACKFILL_DAYS = 30
-PIPELINE_STEPS = ("load", "snapshot", "snapshot_sql", "nightly", "backfill", "reports")
+PIPELINE_STEPS = ("load", "snapshot", "snapshot_sql", "model", "nightly", "backfill", "reports")
 BARE_STEPS = ("duckdb", "polars", "pandas")
 ALL_STEPS = PIPELINE_STEPS + BARE_STEPS
 LABELS = {
     "load": "full initial load (ingest + staging)",
     "snapshot": "snapshot step, 1 day (customer_snapshot asset)",
     "snapshot_sql": "  same day, the asset's SQL alone",
+    "model": "customer-value model, 1 day (fits + scoring)",
     "backfill": f"snapshot backfill, {BACKFILL_DAYS} days in one run",
     "reports": "weekly report rendering",
     "nightly": "nightly incremental (ingest + snapshot)",
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "load": common,
         "snapshot": common,
         "snapshot_sql": common,
+        "model": common,
         "backfill": {**common, "days": BACKFILL_DAYS},
         "reports": {**common, "days": BACKFILL_DAYS},
         "nightly": {**common, "day": e.next_day.isoformat()},
@@ -307,6 +309,8 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
                 ("  rest of the nightly job: period marts", "period_marts_seconds"),
                 ("  the whole nightly job as scheduled", "job_seconds"),
             ]
+        if step == "model" and "fit_seconds" in r:
+            parts = [("  of which the four fits (score, backtest)", "fit_seconds")]
         for label, key in parts:
             print(f"| {label:48s} | {r[key]:8.2f} | {'':>11s} | {'':>20s} | {'':>9s} |")
         if step == "reports" and "inputs_seconds" in r:
@@ -349,6 +353,16 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
             print(
                 f"  target: ahead of pandas in time and peak memory -> {'met' if ahead else 'MISSED'}"
             )
+    if "model" in measured:
+        r = measured["model"].result
+        auc = "n/a" if r["auc_model"] is None else f"{r['auc_model']:.3f}"
+        rule = "n/a" if r["auc_baseline"] is None else f"{r['auc_baseline']:.3f}"
+        print(
+            f"model: {r['customers']:,} customers ({r['repeat_customers']:,} repeat) in "
+            f"{r['seconds']:.2f} s, peak {measured['model'].peak_rss_mb:,.0f} MB -> target < 60 s "
+            f"at 10 M orders; backtest AUC {auc} vs the rule {rule}; "
+            + ("model used" if r["model_used"] else f"rules in charge: {r['reason']}")
+        )
     if "nightly" in measured and "load" in measured:
         ratio = measured["nightly"].result["seconds"] / measured["load"].result["seconds"]
         r = measured["nightly"].result

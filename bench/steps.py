@@ -169,6 +169,43 @@ def step_snapshot_sql(args: dict) -> dict:
     return {"seconds": seconds, "base_rss_mb": base}
 
 
+def step_model(args: dict) -> dict:
+    """The customer-value model for day D (after the snapshot step): the summary, the four fits
+    (BG/NBD and Gamma-Gamma through D and through D - H), scoring every customer, the backtest and
+    the writes, through loyalty.marts.value alone (no Dagster)."""
+    from loyalty import engine
+    from loyalty.marts.value import compute_customer_value
+
+    s = _settings(args)
+    day = dt.date.fromisoformat(args["as_of"])
+    base = rss_mb()
+    with engine.connect(s) as conn:
+        out: list = []
+        seconds = _timed(lambda: out.append(compute_customer_value(conn, s, day)))
+        fit_seconds = engine.scalar(
+            conn,
+            "select coalesce(sum(fit_seconds), 0) from (select distinct purpose, model, "
+            "fit_seconds from model_fit where as_of = ?)",
+            [day],
+        )
+        q = conn.execute(
+            "select customers, repeat_customers, auc_model, auc_baseline from model_quality "
+            "where as_of = ?",
+            [day],
+        ).fetchall()[0]
+    return {
+        "seconds": seconds,
+        "base_rss_mb": base,
+        "fit_seconds": fit_seconds,
+        "customers": q[0],
+        "repeat_customers": q[1],
+        "auc_model": q[2],
+        "auc_baseline": q[3],
+        "model_used": out[0].model_used,
+        "reason": out[0].reason,
+    }
+
+
 def step_backfill(args: dict) -> dict:
     """customer_snapshot over a 30-day partition range in one run (single-run backfill)."""
     p = Pipeline(args["settings"])
@@ -356,6 +393,7 @@ STEPS = {
     "load": step_load,
     "snapshot": step_snapshot,
     "snapshot_sql": step_snapshot_sql,
+    "model": step_model,
     "backfill": step_backfill,
     "reports": step_reports,
     "nightly": step_nightly,

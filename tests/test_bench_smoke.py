@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 def test_benchmark_at_1m_orders_agrees_and_prints_the_table(tmp_path: Path) -> None:
     # the report step is left out: it is the slowest step (about 2 minutes at 1 M) and the report
     # tests cover it; the rest takes about a minute and a half on 2 cores
-    steps = ["load", "snapshot", "backfill", "nightly", "duckdb", "polars", "pandas"]
+    steps = ["load", "snapshot", "model", "backfill", "nightly", "duckdb", "polars", "pandas"]
     proc = subprocess.run(
         [
             sys.executable,
@@ -42,6 +42,7 @@ def test_benchmark_at_1m_orders_agrees_and_prints_the_table(tmp_path: Path) -> N
     for label in (
         "full initial load",
         "snapshot step, 1 day",
+        "customer-value model, 1 day",
         "snapshot backfill, 30 days",
         "nightly incremental",
         "bare DuckDB",
