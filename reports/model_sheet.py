@@ -34,6 +34,7 @@ def model_sheet(book: Book, data: WeekData) -> None:
     note = vv.model_note(value, t)
     ws.write_string(0, 0, t("model_section"), book.fmt["title"])
     ws.write_string(1, 0, note["text"], book.fmt["subtle" if note["used"] else "note"])
+    ws.freeze_panes(2, 0)  # the title and the model-used (or why not) sentence stay in view
 
     row = 3
     ws.write_string(row, 0, t("model_quality"), book.fmt["section"])

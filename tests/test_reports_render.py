@@ -139,6 +139,7 @@ def test_workbook_numbers_equal_the_database(rendered):
         "Customers",
         "Retention",
         "Churn warnings",
+        "Model",
         "NPS",
         "Service",
         "Data quality",
