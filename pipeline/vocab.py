@@ -27,6 +27,9 @@ PERIOD_TYPES: tuple[str, ...] = ("week", "month", "quarter")
 # lifecycle stages by tenure
 LIFECYCLE_STAGES: tuple[str, ...] = ("new", "growing", "mature")
 
+# a customer's status in customer_value (P(alive) bands, docs/model.md), best first
+CUSTOMER_STATUSES: tuple[str, ...] = ("active", "at_risk", "lapsed", "lost")
+
 # churn flags of customer_snapshot, in the order churn_reasons lists them
 CHURN_FLAGS: tuple[str, ...] = ("inactive", "complaints", "activity_drop")
 

@@ -26,7 +26,7 @@ from loyalty.marts import value_model as vm
 from loyalty.marts.checks import VIOLATIONS, CheckOutcome
 from loyalty.marts.summary import markdown_table
 from loyalty.settings import Settings
-from loyalty.vocab import ALL, TIERS
+from loyalty.vocab import ALL, CUSTOMER_STATUSES, TIERS
 
 VALUE = "marts/customer_value"
 SUMMARY = f"{VALUE}/value_summary"
@@ -35,9 +35,7 @@ REVENUE = "marts/revenue_at_risk"
 DAY_TABLES = ("customer_value", "model_fit", "model_backtest", "model_quality")
 
 # the statuses of customer_value, best first
-STATUSES: tuple[str, ...] = ("active", "at_risk", "lapsed", "lost")
-# the rules' status (no trusted model): a customer silent longer than this is lost, not at risk
-RULES_LOST_AFTER_DAYS = 365
+STATUSES = CUSTOMER_STATUSES
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ def compute_customer_value(
         "start_date": day,
         "end_date": day,
         "horizon_days": horizon,
-        "lost_after_days": RULES_LOST_AFTER_DAYS,
+        "lost_after_days": cfg.lost_after_days,
         "band_active": cfg.status_bands.active,
         "band_at_risk": cfg.status_bands.at_risk,
         "band_lapsed": cfg.status_bands.lapsed,
@@ -162,7 +160,15 @@ def _run_model(
     """Fits, scores and backtest, and the guards: the first reason not to trust the model wins."""
     cfg = settings.model
     quality: dict[str, Any] = dict.fromkeys(
-        ("mae_orders", "bias_orders", "auc_model", "auc_baseline", "model_beats_baseline", "reason")
+        (
+            "mae_orders",
+            "bias_orders",
+            "auc_model",
+            "auc_baseline",
+            "auc_p_alive",
+            "model_beats_baseline",
+            "reason",
+        )
     )
 
     def untrusted(reason: str, rows: list[dict], backtest: pa.Table = _NO_BACKTEST) -> _Run:
@@ -211,6 +217,8 @@ def _run_model(
         auc_model=vm.auc(predicted.expected_orders, ordered_again),
         # the seeds' rule as a score: not inactive (1) ranks above inactive (0)
         auc_baseline=vm.auc((silent <= inactive_days).astype(float), ordered_again),
+        # shown beside them: P(alive) alone, the measure the issue names, ties its one-time buyers
+        auc_p_alive=vm.auc(predicted.p_alive, ordered_again),
     )
     m, b = quality["auc_model"], quality["auc_baseline"]
     if m is None or b is None:
@@ -293,6 +301,7 @@ _QUALITY_SCHEMA = pa.schema(
         ("bias_orders", pa.float64()),
         ("auc_model", pa.float64()),
         ("auc_baseline", pa.float64()),
+        ("auc_p_alive", pa.float64()),
         ("model_beats_baseline", pa.bool_()),
         ("model_used", pa.bool_()),
         ("reason", pa.string()),

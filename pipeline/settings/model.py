@@ -29,3 +29,6 @@ class ModelSettings(_Strict):
     # below this many repeat buyers no model is fitted and the rules stay in charge
     min_repeat_customers: int = Field(default=200, ge=1)
     status_bands: StatusBands = StatusBands()
+    # a customer silent longer than this is `lost`, whatever P(alive) says (BG/NBD gives P(alive) 1
+    # to every customer without a repeat purchase, however long ago): docs/model.md
+    lost_after_days: int = Field(default=365, ge=1)

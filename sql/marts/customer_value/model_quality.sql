@@ -11,6 +11,7 @@ with final as (
         bias_orders,
         auc_model,
         auc_baseline,
+        auc_p_alive,
         model_beats_baseline,
         model_used,
         reason

@@ -55,6 +55,7 @@ create table if not exists model_quality (
     bias_orders          double,            -- backtest: mean (predicted - actual)
     auc_model            double,            -- expected orders at C ranking "orders again in (C, as_of]"
     auc_baseline         double,            -- the rule "inactive > inactive_days" at C, 0/1
+    auc_p_alive          double,            -- P(alive) at C ranking the same (1 for one-time buyers)
     model_beats_baseline boolean,
     model_used           boolean not null,  -- scores drive status and the at-risk list
     reason               varchar            -- why not used; NULL when used
