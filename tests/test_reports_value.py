@@ -11,6 +11,8 @@ expected value is read from the database in the test, never written down.
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import html as htmllib
 import re
 from pathlib import Path
@@ -19,6 +21,7 @@ import openpyxl
 import pytest
 
 from loyalty import engine
+from loyalty.reports.email import send_weekly_email
 from loyalty.reports.i18n import LABELS, Translator
 from loyalty.reports.render import write_week_reports
 from loyalty.settings import Settings
@@ -386,3 +389,58 @@ def test_without_model_tables_the_report_says_so(tmp_path, report_db):  # noqa: 
     assert "No model results are stored for this day, so the at-risk list uses the rules" in model
     assert model.count("No model data for this day.") == 4
     assert 'class="plotly-graph-div' not in model
+
+
+# ------------------------------------------------------------------------------------------------
+# the email
+
+
+def _email_parts(settings: Settings) -> dict[str, str]:
+    """Send the week's email in dry-run; its text and HTML parts, decoded."""
+    send_weekly_email(settings, fx.WEEK)
+    raw = (settings.output_path / fx.WEEK_LABEL / "email" / "manager@example.com.eml").read_bytes()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    return {
+        p.get_content_type(): p.get_content()
+        for p in msg.walk()
+        if p.get_content_type() in ("text/plain", "text/html")
+    }
+
+
+def test_email_headline_carries_revenue_at_risk_and_no_customer(tmp_path, model_db):
+    settings = fx.workspace(
+        tmp_path,
+        model_db,
+        email={"dry_run": True, "recipients": ["manager@example.com"]},
+    )
+    parts = _email_parts(settings)
+    ((at_risk, value),) = _rows(
+        settings,
+        """select at_risk_customers, value_at_risk::double from revenue_at_risk
+           where as_of = ? and dimension = 'all'""",
+        [DAY],
+    )
+    t = Translator("en", settings.reports.currency)
+    headline = (
+        f"Revenue at risk over the next {settings.model.horizon_days} days: {t.money(value)} "
+        f"from {t.number(at_risk)} at-risk customers."
+    )
+    assert headline in parts["text/plain"]
+    assert htmllib.escape(headline, quote=False) in parts["text/html"]
+    ids = [
+        r[0]
+        for r in _rows(settings, "select customer_id from customer_value where as_of = ?", [DAY])
+    ]
+    for part in ("text/plain", "text/html"):
+        assert not any(i in parts[part] for i in ids if len(i) > 3)
+
+
+def test_email_without_the_model_has_todays_headline(tmp_path, model_db):
+    settings = fx.workspace(
+        tmp_path, model_db, email={"dry_run": True, "recipients": ["manager@example.com"]}
+    )
+    with engine.connect(settings) as conn:
+        engine.execute_sql(conn, NOT_BETTER.replace("DATE", f"date '{DAY.isoformat()}'"))
+    parts = _email_parts(settings)
+    assert "Weekly loyalty report" in parts["text/plain"]
+    assert "Revenue at risk" not in parts["text/plain"] + parts["text/html"]
