@@ -61,3 +61,8 @@ def test_report_renders_in_headless_chromium(tmp_path, report_db):  # noqa: F811
     # every chart drawn: one Plotly SVG root per chart, cohort included
     assert dom.count('class="main-svg"') >= 7 * 2, dom[:500]
     assert "Customer loyalty report" in dom
+    # the churn-and-value section is drawn: its note, and each panel a chart or its one line
+    model = dom[dom.index('id="model"') :]
+    assert "Churn and value forecast" in model
+    for panel in ("backtest", "p_alive_distribution", "risk_by_segment", "risk_trend"):
+        assert f'id="chart-{panel}"' in model, panel
