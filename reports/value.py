@@ -17,11 +17,10 @@ import duckdb
 from loyalty import engine
 from loyalty.reports.model import ValueData
 from loyalty.settings import Settings
-from loyalty.vocab import ALL, TIERS
+from loyalty.vocab import ALL, CUSTOMER_STATUSES, TIERS
 from loyalty.weeks import Week
 
-# customer_value.status, best first (the contract of issue 11: P(alive) bands of settings.model)
-STATUSES: tuple[str, ...] = ("active", "at_risk", "lapsed", "lost")
+STATUSES = CUSTOMER_STATUSES  # customer_value.status, best first
 AT_RISK = "at_risk"
 # revenue_at_risk.dimension
 DIMENSION_ALL, DIMENSION_TIER, DIMENSION_SEGMENT = "all", "tier", "segment"
