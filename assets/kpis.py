@@ -13,7 +13,7 @@ from loyalty.orchestration.resources import LoyaltyResource
 @dg.asset(
     group_name="marts",
     pool="duckdb",
-    deps=["customer_snapshot", "stg_orders", "stg_tickets", "stg_surveys"],
+    deps=["customer_snapshot", "revenue_at_risk", "stg_orders", "stg_tickets", "stg_surveys"],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"duckdb", "sql"},

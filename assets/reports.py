@@ -22,6 +22,8 @@ MART_DEPS = [
     "nps_period",
     "service_period",
     "cohort_retention",
+    "customer_value",
+    "revenue_at_risk",
 ]
 
 

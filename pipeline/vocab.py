@@ -42,8 +42,11 @@ KPI_NAMES: tuple[str, ...] = (
     "tier_d_activation",
     "nps",
     "repurchase_rate",
+    "revenue_at_risk",
 )
-RATE_KPIS: frozenset[str] = frozenset(KPI_NAMES) - {"nps"}
+# money (the report's currency), from the churn-and-value model (docs/model.md)
+MONEY_KPIS: frozenset[str] = frozenset({"revenue_at_risk"})
+RATE_KPIS: frozenset[str] = frozenset(KPI_NAMES) - {"nps"} - MONEY_KPIS
 KPI_DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 
 # the flags sql/marts/kpi_daily/kpi_daily.sql writes into kpi_daily.flag

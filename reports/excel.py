@@ -68,7 +68,9 @@ def _write_kpis(book: Book, ws: Worksheet, data: WeekData, top: int) -> int:
     columns, rows = _kpi_rows(data, book.t)
     # rate KPIs in %, NPS in points: a per-row kind, so each cell is written once (and NaN stays empty)
     pct = {1: "pct", 2: "pct", 4: "pct"}
+    money = {1: "money", 2: "money", 4: "money"}
     kinds = {i: pct for i, k in enumerate(data.kpis) if k["is_rate"]}
+    kinds.update({i: money for i, k in enumerate(data.kpis) if k.get("is_money")})
     return book.table(ws, top, columns, rows, widths={0: 30, 3: 16, 5: 12, 8: 16}, row_kinds=kinds)
 
 

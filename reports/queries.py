@@ -26,7 +26,15 @@ from loyalty.contracts import CONTRACTS
 from loyalty.reports import lists, value
 from loyalty.reports.model import SegmentData, ValueData, WeekData
 from loyalty.settings import Settings
-from loyalty.vocab import ALL, CHURN_FLAGS, KPI_NAMES, PRIORITIES, RATE_KPIS, TIER_KEYS
+from loyalty.vocab import (
+    ALL,
+    CHURN_FLAGS,
+    KPI_NAMES,
+    MONEY_KPIS,
+    PRIORITIES,
+    RATE_KPIS,
+    TIER_KEYS,
+)
 from loyalty.weeks import Week
 
 
@@ -44,6 +52,7 @@ def kpi_board(conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date)
         kpi_settings = settings.kpis.get(r["kpi"])
         r["low_sample"] = r["n"] < settings.metrics.nps_low_sample
         r["is_rate"] = r["kpi"] in RATE_KPIS
+        r["is_money"] = r["kpi"] in MONEY_KPIS
         r["owner"] = r["owner"] or (kpi_settings.owner if kpi_settings else "")
     return rows
 

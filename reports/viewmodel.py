@@ -40,6 +40,9 @@ def kpi_value_text(
         if signed:
             return "–" if v is None else f"{100 * v:+.1f} pp"
         return t.percent(v)
+    if kpi.get("is_money"):
+        text = t.money(v)
+        return f"+{text}" if signed and v is not None and v > 0 else text
     return t.points(v, signed=signed)
 
 
@@ -325,7 +328,10 @@ def top_changes(data: WeekData, t: Translator, n: int = 3) -> list[dict[str, str
         ch = k.get("change_7d") or 0
         return abs(ch) if k["is_rate"] else abs(ch) / 100
 
-    ranked = sorted((k for k in data.kpis if k.get("change_7d")), key=size, reverse=True)[:n]
+    # a change in money does not compare with a change in points: the model's value at risk has its
+    # own headline (reports/value_view.py)
+    changed = (k for k in data.kpis if k.get("change_7d") and not k.get("is_money"))
+    ranked = sorted(changed, key=size, reverse=True)[:n]
     out = []
     for k in ranked:
         arrow, tone = trend_arrow(k)

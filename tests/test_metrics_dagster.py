@@ -9,6 +9,7 @@ from loyalty.assets import kpis, metric_checks, periods, snapshot, staging
 from loyalty.engine import connect
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import load_settings
+from loyalty.vocab import KPI_NAMES
 from tests.fixtures_metrics import (
     add_order,
     add_survey,
@@ -79,7 +80,7 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
         settings, "select as_of, count(*) as n from customer_snapshot group by as_of order by as_of"
     )
     assert len(days) == 10 and days[0]["n"] == 12
-    assert rows(settings, "select count(*) as n from kpi_daily")[0]["n"] == 10 * 6
+    assert rows(settings, "select count(*) as n from kpi_daily")[0]["n"] == 10 * len(KPI_NAMES)
 
     before = rows(settings, "select * from customer_snapshot order by as_of, customer_id")
     computed = rows(settings, "select as_of, computed_at from snapshot_params order by as_of")

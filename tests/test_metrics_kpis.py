@@ -52,6 +52,7 @@ def test_board_values_flags_and_change_vs_a_week_earlier(tmp_path):
         "tier_d_activation",
         "nps",
         "repurchase_rate",
+        "revenue_at_risk",
     }
     churn = board["churn_rate"]
     # active at 03-03 {kept, lost}; lost has lapsed by 03-10 -> 1 / 2
@@ -68,6 +69,9 @@ def test_board_values_flags_and_change_vs_a_week_earlier(tmp_path):
     # no surveys and no complaint tickets: no data, not zero
     assert board["nps"]["value"] is None and board["nps"]["flag"] == "no_data"
     assert board["complaint_timeliness"]["flag"] == "no_data"
+    # no churn model was run for the day: the value at risk is no data, not zero
+    assert board["revenue_at_risk"]["value"] is None
+    assert board["revenue_at_risk"]["flag"] == "no_data"
 
 
 def test_tier_kpis_use_the_stored_snapshot_at_the_window_start(tmp_path):

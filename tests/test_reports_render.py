@@ -13,6 +13,7 @@ import pytest
 from loyalty import engine
 from loyalty.reports.i18n import LABELS
 from loyalty.reports.render import write_week_reports
+from loyalty.vocab import KPI_NAMES
 from tests import test_reports_fixture_db as fx
 from tests.test_reports_fixture_db import report_db  # noqa: F401 (fixture)
 
@@ -98,7 +99,7 @@ def test_html_board_flags_are_text_not_colour_only_and_low_samples_marked(render
     text = _path(folder, "all", "html").read_text(encoding="utf-8")
     board = text[text.index('id="kpi-board"') : text.index('id="segment"')]
     assert re.search(r"(on target|off target|alert|no target)", board)
-    assert board.count("n = ") == 6  # n beside every KPI
+    assert board.count("n = ") == len(KPI_NAMES)  # n beside every KPI
     # fixture NPS n on DAY is below 30 or not: the mark follows the table
     with engine.connect(rendered[0], read_only=True) as conn:
         n = conn.execute(
@@ -173,8 +174,9 @@ def test_workbook_numbers_equal_the_database(rendered):
         "tier_d_activation": "Tier-D activation",
         "nps": "NPS",
         "repurchase_rate": "Repurchase rate",
+        "revenue_at_risk": "Revenue at risk (model)",
     }
-    assert len(board) == len(kpis) == 6
+    assert len(board) == len(kpis) == len(KPI_NAMES)
     for kpi, value, n in kpis:
         assert _same(board[names[kpi]]["Value"], value), kpi
         assert board[names[kpi]]["n"] == n

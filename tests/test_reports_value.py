@@ -359,7 +359,7 @@ def test_fallback_sentence_and_rules_list_when_the_model_is_not_used(tmp_path, m
     assert [r[0] for r in shown] == [r[0] for r in rules[:TOP_N]]
     csv = written.csvs["all"]["churn_warnings"].read_text(encoding="utf-8").splitlines()
     assert len(csv) - 1 == len(rules) == written.data.segments["all"].cards["at_risk_customers"]
-    assert "Revenue at risk" not in text
+    assert "Revenue at risk over" not in text  # no headline (the board still lists the KPI)
 
 
 def test_too_few_repeat_buyers_is_said_with_the_pipelines_numbers(tmp_path, report_db):  # noqa: F811
@@ -443,4 +443,4 @@ def test_email_without_the_model_has_todays_headline(tmp_path, model_db):
         engine.execute_sql(conn, NOT_BETTER.replace("DATE", f"date '{DAY.isoformat()}'"))
     parts = _email_parts(settings)
     assert "Weekly loyalty report" in parts["text/plain"]
-    assert "Revenue at risk" not in parts["text/plain"] + parts["text/html"]
+    assert "Revenue at risk over" not in parts["text/plain"] + parts["text/html"]

@@ -32,6 +32,8 @@ def compute_kpis(
     params = {**model_params(settings), **range_params(start, end)}
     with engine.transaction(conn):
         engine.create_declared(conn, BOARD)
+        # the board reads the model's value at risk; the table exists (empty) before any model run
+        engine.create_declared(conn, "marts/revenue_at_risk")
         with engine.intermediate(conn) as steps:
             steps.create(f"{BOARD}/kpi_days", params)
             if states is None:

@@ -157,4 +157,5 @@ def _default_kpis() -> dict[str, Kpi]:
         "tier_d_activation": Kpi(target=0.20, direction="higher", owner="Marketing"),
         "nps": Kpi(target=40, direction="higher", owner="CX"),
         "repurchase_rate": Kpi(target=None, direction="higher", owner="CRM lead"),
+        "revenue_at_risk": Kpi(target=None, direction="lower", owner="CRM lead"),
     }

@@ -76,11 +76,16 @@ measured as (
         c.met as complaint_met,
         coalesce(n.responses, 0) as responses,
         n.promoters,
-        n.detractors
+        n.detractors,
+        r.value_at_risk,
+        r.at_risk_customers
     from kpi_days as d
     left join order_kpis as o on d.as_of = o.as_of
     left join complaint_kpis as c on d.as_of = c.as_of
     left join nps_kpis as n on d.as_of = n.as_of
+    -- the churn model's value at risk, on the days customer_value keeps (docs/model.md)
+    left join revenue_at_risk as r
+        on d.as_of = r.as_of and r.dimension = $all_key and r.key = $all_key
 ),
 
 kpi_values as (
@@ -109,6 +114,11 @@ kpi_values as (
                     'kpi': 'repurchase_rate',
                     'value': repeat_buyers / nullif(buyers, 0),
                     'n': buyers
+                },
+                {
+                    'kpi': 'revenue_at_risk',
+                    'value': value_at_risk::double,
+                    'n': coalesce(at_risk_customers, 0)
                 }
             ], recursive := true)
         ) as board_rows
