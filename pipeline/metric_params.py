@@ -12,7 +12,16 @@ import json
 from typing import Any
 
 from loyalty.settings import Settings
-from loyalty.vocab import ALL, KPI_NAMES, PERIOD_TYPES, PRIORITY_KEYS, TIER_KEYS, TIERS
+from loyalty.vocab import (
+    ALL,
+    KPI_NAMES,
+    MONEY_KPIS,
+    PERIOD_TYPES,
+    PRIORITY_KEYS,
+    RATE_KPIS,
+    TIER_KEYS,
+    TIERS,
+)
 
 # Placeholder edges when explicit RFM bins are off (the SQL ignores them then, but a list parameter
 # still needs a value of the right type).
@@ -76,6 +85,8 @@ def vocab_params() -> dict[str, Any]:
         "priority_keys": list(PRIORITY_KEYS),
         "period_types": list(PERIOD_TYPES),
         "kpi_names": list(KPI_NAMES),
+        "rate_kpis": sorted(RATE_KPIS),
+        "money_kpis": sorted(MONEY_KPIS),
     }
 
 
