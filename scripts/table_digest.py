@@ -7,7 +7,9 @@
 A digest is the row count and a SHA-256 over the rows sorted on every column, each value written
 in a canonical text form. Columns that hold wall-clock times of the run or the run's id (when a
 row was written, not what it says) are left out; they are listed in VOLATILE. File names are
-reduced to their base name, so two checkouts in different folders compare equal.
+reduced to their base name, so two checkouts in different folders compare equal. Floating-point
+values are written with 12 significant digits: a parallel sum may add the same numbers in another
+order and differ in the last bits, which is not a change of behaviour.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ VOLATILE = {
     ("period_build_state", "built_at"),
     ("email_log", "sent_at"),
     ("email_log", "message_id"),
+    ("model_fit", "fit_seconds"),
 }
 
 
@@ -47,21 +50,15 @@ def digests(path: Path) -> dict[str, dict]:
         ]
         out = {}
         for t in tables:
-            cols = [
-                r[0]
-                for r in conn.execute(
-                    "select column_name from information_schema.columns "
+            types = dict(
+                conn.execute(
+                    "select column_name, data_type from information_schema.columns "
                     "where table_schema = 'main' and table_name = ? order by ordinal_position",
                     [t],
                 ).fetchall()
-            ]
-            kept = [c for c in cols if (t, c) not in VOLATILE]
-            exprs = [
-                f"regexp_replace(cast({_q(c)} as varchar), '^.*/', '')"
-                if c in ("file_name", "path")
-                else f"cast({_q(c)} as varchar)"
-                for c in kept
-            ]
+            )
+            kept = [c for c in types if (t, c) not in VOLATILE]
+            exprs = [_canonical(c, types[c]) for c in kept]
             rows = conn.execute(
                 f"select {', '.join(exprs)} from {_q(t)} order by all nulls first"
             ).fetchall()
@@ -73,6 +70,15 @@ def digests(path: Path) -> dict[str, dict]:
         return out
     finally:
         conn.close()
+
+
+def _canonical(column: str, data_type: str) -> str:
+    """The column as canonical text (see the module docstring)."""
+    if column in ("file_name", "path"):
+        return f"regexp_replace(cast({_q(column)} as varchar), '^.*/', '')"
+    if data_type in ("DOUBLE", "FLOAT", "REAL"):
+        return f"format('{{:.12g}}', {_q(column)})"
+    return f"cast({_q(column)} as varchar)"
 
 
 def _q(name: str) -> str:

@@ -1,7 +1,8 @@
 -- grain: one row per customer with a counted order on or before $as_of (day D): the BG/NBD summary
 -- at D and at the backtest's calibration end C = $calibration_end, and what the customer bought in
 -- (C, D]. One purchase per customer-day: a day's counted orders are summed into one purchase.
--- A work table of loyalty.marts.value (temp): `k` numbers its rows for the scores joined back.
+-- A work table of loyalty.marts.value (temp): `k` numbers its rows (by customer id, so that sums
+-- over them are the same in every run) for the scores joined back.
 with purchase_days as (
     select customer_id, order_date as day, sum(value) as value
     from stg_orders
@@ -38,7 +39,7 @@ cents as (
 
 final as (
     select
-        row_number() over () as k,
+        row_number() over (order by customer_id) as k,
         customer_id,
         first_day,
         (days - 1)::integer as frequency,
