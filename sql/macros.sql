@@ -21,3 +21,12 @@ create or replace temp macro edges_reached(value, edges) as
 + (value >= edges[2])::integer
 + (value >= edges[3])::integer
 + (value >= edges[4])::integer;
+
+-- an email as the reports show it: the first letter and the domain (a***@example.com); the raw
+-- address never leaves the database
+create or replace temp macro masked_email(email) as
+case
+    when email is null then null
+    when position('@' in email) > 1 then left(email, 1) || '***@' || split_part(email, '@', 2)
+    else '***'
+end;

@@ -5,12 +5,7 @@
 -- masked here (a***@example.com): the raw address never leaves the database.
 select
     s.customer_id::varchar as customer_id,
-    case
-        when c.email is null then null
-        when position('@' in c.email) > 1
-            then left(c.email, 1) || '***@' || split_part(c.email, '@', 2)
-        else '***'
-    end as masked_email,
+    masked_email(c.email) as masked_email,
     s.tier,
     s.segment,
     null::varchar as status,
