@@ -12,9 +12,11 @@ TIERS: tuple[str, ...] = ("A", "B", "C", "D")
 ALL = "all"
 TIER_KEYS: tuple[str, ...] = (ALL, *TIERS)
 
-# order status (the orders contract); only `COUNTED_STATUS` orders count in the metrics
-ORDER_STATUSES: tuple[str, ...] = ("completed", "cancelled", "refunded")
+# order status (the orders contract); only `COUNTED_STATUS` orders count in the metrics;
+# a `RETURN_STATUS` row is a return or credit note: it lowers the customer's value, not an order
+ORDER_STATUSES: tuple[str, ...] = ("completed", "cancelled", "refunded", "returned")
 COUNTED_STATUS = "completed"
+RETURN_STATUS = "returned"
 
 # ticket priority (the tickets contract), most urgent first, with their default SLA hours
 PRIORITIES: tuple[str, ...] = ("urgent", "important", "general")
