@@ -14,8 +14,13 @@ final as (
         lower(status) = 'completed' as is_counted,
         amount,
         coalesce(refund_amount, 0) as refund_amount,
-        -- value of a counted order: what the customer finally paid
-        amount - coalesce(refund_amount, 0) as value,
+        -- value of a counted order: what the customer finally paid; of a return (status
+        -- `returned`, a credit note: never a counted order, it lowers the customer's value on its
+        -- day): what was given back, always negative whichever sign the export writes it with
+        case
+            when lower(status) = 'returned' then -abs(amount)
+            else amount - coalesce(refund_amount, 0)
+        end as value,
         channel
     from source
 )

@@ -7,28 +7,30 @@
 --   lifetime, frequency, recent, complaints: + day D;  frequency: - day D - rfm_window_days;
 --   recent: - day D - drop_window_days, which joins the activity-drop history;
 --   activity-drop history: - day D - drop_lookback_days.
--- A customer whose first counted order is on D joins the population with that day's counts.
+-- A customer whose first counted order is on D joins the population with that day's counts (and
+-- the returns dated before it). Returns (status `returned`) move only the money: lifetime value
+-- + day D, monetary + day D - day D - rfm_window_days.
 with day_orders as (
     -- each range is a separate scan so that the ordered_at zone maps skip the rest of the history
-    select customer_id, 'today' as role, ordered_at, value
+    select customer_id, 'today' as role, ordered_at, value, is_counted
     from stg_orders
-    where is_counted
+    where (is_counted or status = 'returned')
         and ordered_at >= $start_date::date::timestamp
         and ordered_at < ($start_date::date + 1)::timestamp
     union all
-    select customer_id, 'leaves_rfm', ordered_at, value
+    select customer_id, 'leaves_rfm', ordered_at, value, is_counted
     from stg_orders
-    where is_counted
+    where (is_counted or status = 'returned')
         and ordered_at >= ($start_date::date - $rfm_window_days)::timestamp
         and ordered_at < ($start_date::date - $rfm_window_days + 1)::timestamp
     union all
-    select customer_id, 'leaves_recent', ordered_at, value
+    select customer_id, 'leaves_recent', ordered_at, value, is_counted
     from stg_orders
     where is_counted
         and ordered_at >= ($start_date::date - $drop_window_days)::timestamp
         and ordered_at < ($start_date::date - $drop_window_days + 1)::timestamp
     union all
-    select customer_id, 'leaves_history', ordered_at, value
+    select customer_id, 'leaves_history', ordered_at, value, is_counted
     from stg_orders
     where is_counted
         and ordered_at >= ($start_date::date - $drop_lookback_days)::timestamp
@@ -38,11 +40,11 @@ with day_orders as (
 order_changes as (
     select
         customer_id,
-        min(ordered_at) filter (role = 'today') as first_at,
-        max(ordered_at) filter (role = 'today') as last_at,
-        count(*) filter (role = 'today') as n_today,
+        min(ordered_at) filter (role = 'today' and is_counted) as first_at,
+        max(ordered_at) filter (role = 'today' and is_counted) as last_at,
+        count(*) filter (role = 'today' and is_counted) as n_today,
         coalesce(sum(value) filter (role = 'today'), 0) as v_today,
-        count(*) filter (role = 'leaves_rfm') as n_leaves_rfm,
+        count(*) filter (role = 'leaves_rfm' and is_counted) as n_leaves_rfm,
         coalesce(sum(value) filter (role = 'leaves_rfm'), 0) as v_leaves_rfm,
         count(*) filter (role = 'leaves_recent') as n_leaves_recent,
         count(*) filter (role = 'leaves_history') as n_leaves_history
@@ -95,6 +97,20 @@ newcomer_complaints as (
     group by t.customer_id
 ),
 
+-- their returns dated before D (before their first counted order): lifetime value, and monetary
+-- for those in the RFM window (one scan of the returns' rows, for these few customers)
+newcomer_returns as (
+    select
+        o.customer_id,
+        sum(o.value) as v_before,
+        coalesce(sum(o.value) filter (o.order_date > $start_date::date - $rfm_window_days), 0)
+        as v_rfm_before
+    from stg_orders as o
+    semi join newcomers as n on o.customer_id = n.customer_id
+    where o.status = 'returned' and o.order_date < $start_date
+    group by o.customer_id
+),
+
 carried as (
     select
         p.customer_id,
@@ -120,15 +136,16 @@ carried as (
         null,
         oc.last_at,
         oc.n_today,
-        oc.v_today,
+        oc.v_today + coalesce(nr.v_before, 0),
         oc.n_today,
-        oc.v_today,
+        oc.v_today + coalesce(nr.v_rfm_before, 0),
         oc.n_today,
         0,
         coalesce(nc.complaint_count, 0)
     from order_changes as oc
     semi join newcomers as n on oc.customer_id = n.customer_id
     left join newcomer_complaints as nc on oc.customer_id = nc.customer_id
+    left join newcomer_returns as nr on oc.customer_id = nr.customer_id
 )
 
 select

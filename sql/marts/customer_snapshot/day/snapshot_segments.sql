@@ -1,28 +1,33 @@
 -- grain: one row per customer of the population at D = $start_date = $end_date (a step of
 -- customer_snapshot, a temp table): every customer's state at D from one aggregate over the counted
--- orders (the same measures range/snapshot_segments.sql derives for a range, and a test checks both
--- give the same rows). Each customer is one segment of one day.
+-- orders and returns (the same measures range/snapshot_segments.sql derives for a range, and a
+-- test checks both give the same rows). Each customer is one segment of one day.
 with per_customer as (
+    -- counted orders and returns (status `returned`): a return lowers lifetime_value and monetary on
+    -- its day but is no order (docs/metrics.md, "Returns")
     select
         customer_id,
-        min(ordered_at) as first_order_at,
+        min(ordered_at) filter (is_counted) as first_order_at,
         -- order_date is ordered_at::date (stg_orders), so the days follow from the instants
         first_order_at::date as first_order_date,
-        max(ordered_at) as last_order_at,
+        max(ordered_at) filter (is_counted) as last_order_at,
         last_order_at::date as last_order_date,
-        count(*) as lifetime_orders,
+        count(*) filter (is_counted) as lifetime_orders,
         sum(value) as lifetime_value,
-        count(*) filter (order_date > $start_date::date - $rfm_window_days) as frequency,
+        count(*) filter (is_counted and order_date > $start_date::date - $rfm_window_days) as frequency,
         coalesce(sum(value) filter (order_date > $start_date::date - $rfm_window_days), 0)
         as monetary,
-        count(*) filter (order_date > $start_date::date - $drop_window_days) as orders_recent,
+        count(*) filter (is_counted and order_date > $start_date::date - $drop_window_days)
+        as orders_recent,
         count(*) filter (
-            order_date <= $start_date::date - $drop_window_days
+            is_counted
+            and order_date <= $start_date::date - $drop_window_days
             and order_date > $start_date::date - $drop_lookback_days
         ) as drop_history_orders
     from stg_orders
-    where is_counted and order_date <= $start_date
+    where (is_counted or status = 'returned') and order_date <= $start_date
     group by customer_id
+    having count(*) filter (is_counted) > 0
 ),
 
 -- complaints and previous_day are the same lookups as in range/snapshot_start_state.sql (the

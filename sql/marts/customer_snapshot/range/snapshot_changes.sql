@@ -1,11 +1,17 @@
 -- grain: one row per (customer_id, day) on which a customer's counts change after the first day
 -- $start_date (a step of customer_snapshot for a range of days, a temp table): an order day enters
 -- and later leaves each window, a complaint enters and leaves its window; the counts are running
--- sums from $start_date, valid from `day` to `until_day`.
+-- sums from $start_date, valid from `day` to `until_day`. A return (status `returned`) changes only
+-- the money (lifetime value, monetary) on its day and when it leaves the RFM window.
 with window_orders as (
-    select customer_id, order_date, max(ordered_at) as last_at, count(*) as n, sum(value) as v
+    select
+        customer_id,
+        order_date,
+        max(ordered_at) filter (is_counted) as last_at,
+        count(*) filter (is_counted) as n,
+        sum(value) as v
     from stg_orders
-    where is_counted and order_date <= $end_date and (
+    where (is_counted or status = 'returned') and order_date <= $end_date and (
         order_date > $start_date
         or (order_date + $rfm_window_days > $start_date and order_date + $rfm_window_days <= $end_date)
         or (order_date + $drop_window_days > $start_date and order_date + $drop_window_days <= $end_date)
@@ -26,7 +32,7 @@ complaint_days as (
 ),
 
 events as (
-    select customer_id, order_date as day, order_date as last_day, last_at,
+    select customer_id, order_date as day, case when n > 0 then order_date end as last_day, last_at,
         n as d_orders, v as d_value, n as d_frequency, v as d_monetary, n as d_recent,
         0 as d_history, 0 as d_complaints
     from window_orders where order_date > $start_date
@@ -37,11 +43,13 @@ events as (
     union all
     select customer_id, order_date + $drop_window_days, null, null, 0, 0, 0, 0, -n, n, 0
     from window_orders
-    where order_date + $drop_window_days > $start_date and order_date + $drop_window_days <= $end_date
+    where n > 0
+        and order_date + $drop_window_days > $start_date and order_date + $drop_window_days <= $end_date
     union all
     select customer_id, order_date + $drop_lookback_days, null, null, 0, 0, 0, 0, 0, -n, 0
     from window_orders
-    where order_date + $drop_lookback_days > $start_date
+    where n > 0
+        and order_date + $drop_lookback_days > $start_date
         and order_date + $drop_lookback_days <= $end_date
     union all
     select customer_id, opened_date, null, null, 0, 0, 0, 0, 0, 0, k
