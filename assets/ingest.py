@@ -4,6 +4,7 @@
 import dagster as dg
 
 from loyalty import ingest
+from loyalty.assets.metric_results import column_profile
 from loyalty.contracts import CONTRACTS
 from loyalty.ingest import checks
 from loyalty.orchestration.resources import LoyaltyResource
@@ -38,11 +39,8 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
             except ingest.IngestError as e:
                 # a clear message for the UI; the data stays as it was (the load rolled back)
                 raise dg.Failure(description=str(e), allow_retries=False) from None
-            preview = conn.execute(
-                f"select * exclude (_load_id, _line) from {quote_ident(kind)} "
-                f"order by {quote_ident(contract.key)} limit 5"
-            ).fetchall()
-            preview_cols = [d[0] for d in conn.description]
+            # aggregates per column only: no row of an export reaches Dagster's storage
+            preview = column_profile(conn, quote_ident(kind))
             quarantined_by_reason = checks.quarantined_by_reason(conn, kind)
         for f in result.files:
             context.log.info(
@@ -50,9 +48,6 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
                 f"quarantined {f.rows_quarantined}, filtered {f.rows_filtered}"
                 + (f" ({f.note})" if f.note else "")
             )
-        # previews of contract tables never show PII columns
-        pii = {c.name for c in contract.columns if c.pii}
-        keep = [i for i, c in enumerate(preview_cols) if c not in pii]
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.table_rows,
@@ -84,12 +79,7 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
                     if quarantined_by_reason
                     else "nothing quarantined"
                 ),
-                "preview": dg.MetadataValue.md(
-                    _markdown_table(
-                        [tuple(r[i] for i in keep) for r in preview],
-                        [preview_cols[i] for i in keep],
-                    )
-                ),
+                "preview": dg.MetadataValue.md(preview),
             }
         )
 

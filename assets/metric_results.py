@@ -1,4 +1,11 @@
-"""What every metric asset reports about the table it wrote: row count and a markdown preview."""
+"""What every asset reports about the table it wrote: row count and a per-column profile.
+
+Dagster keeps metadata in its run and event storage, which is neither access-controlled like the
+database nor deleted with it. So a preview never holds a row: it holds one line per column with
+aggregates only (type, filled and distinct counts, and for numbers and dates their range). Text
+columns show no value at all (no customer id, no email, no survey comment), and no `*_id` column
+shows its range.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +15,59 @@ import dagster as dg
 import duckdb
 
 from loyalty import engine
-from loyalty.marts.summary import markdown_table
+from loyalty.sqlsafe import quote_ident
 
-PREVIEW_ROWS = 10
+RANGED_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "FLOAT", "REAL")
+RANGED_PREFIXES = ("DECIMAL", "DATE", "TIMESTAMP", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
+
+
+def _ranged(name: str, type_: str) -> bool:
+    """Whether a column's min and max may be shown: numbers and dates, never an identifier."""
+    if name.lower().endswith("_id") or name.lower() == "id":
+        return False
+    return type_ in RANGED_TYPES or type_.startswith(RANGED_PREFIXES) or type_ == "BOOLEAN"
+
+
+def column_profile(
+    conn: duckdb.DuckDBPyConnection, table: str, where: str = "true", params: Any = None
+) -> str:
+    """A markdown table, one line per column of `table`: aggregates only, never a value of a text
+    column (table names and filters are ours, never input; values are bound)."""
+    columns = conn.execute(f"describe select * from {table}").fetchall()
+    if not columns:
+        return "no columns"
+    parts = []
+    for name, type_, *_ in columns:
+        col = quote_ident(name)
+        parts.append(f"count({col})")
+        parts.append(f"approx_count_distinct({col})")
+        if _ranged(name, type_):
+            parts.append(f"min({col})::varchar")
+            parts.append(f"max({col})::varchar")
+        else:
+            parts.append("null")
+            parts.append("null")
+    row = conn.execute(f"select {', '.join(parts)} from {table} where {where}", params).fetchone()
+    values = list(row or [])
+    lines = [
+        "| column | type | filled | distinct (approx.) | min | max |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for i, (name, type_, *_) in enumerate(columns):
+        filled, distinct, lo, hi = values[4 * i : 4 * i + 4]
+        lines.append(
+            f"| {name} | {type_} | {filled} | {distinct} | {'' if lo is None else lo} | "
+            f"{'' if hi is None else hi} |"
+        )
+    return "\n".join(lines)
 
 
 def preview_metadata(
     conn: duckdb.DuckDBPyConnection, table: str, where: str = "true", params: Any = None
 ) -> dict[str, Any]:
-    """Row count and first rows of `table` (table names are ours, never input; values are bound)."""
+    """Row count and the column profile of `table` (rows selected by `where`)."""
     count = engine.scalar(conn, f"select count(*) from {table} where {where}", params)
     return {
         "dagster/row_count": dg.MetadataValue.int(int(count)),
-        "preview": dg.MetadataValue.md(
-            markdown_table(
-                conn, f"select * from {table} where {where} limit {PREVIEW_ROWS}", params
-            )
-        ),
+        "preview": dg.MetadataValue.md(column_profile(conn, table, where, params)),
     }

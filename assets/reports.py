@@ -106,8 +106,13 @@ def weekly_email(
             "week": week.label,
             "mode": report.mode,
             "status": report.status,
-            "sent_now": dg.MetadataValue.json(report.sent),
-            "already_sent": dg.MetadataValue.json(report.already_sent),
-            "eml_files": dg.MetadataValue.json([str(p) for p in report.files]),
+            # counts only: recipients' addresses stay out of Dagster's storage (and the .eml
+            # files are named after them, so only their folder is recorded)
+            "sent_now": dg.MetadataValue.int(len(report.sent)),
+            "already_sent": dg.MetadataValue.int(len(report.already_sent)),
+            "eml_files": dg.MetadataValue.int(len(report.files)),
+            "eml_folder": dg.MetadataValue.text(
+                str(report.files[0].parent) if report.files else ""
+            ),
         }
     )
