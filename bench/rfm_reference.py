@@ -4,7 +4,9 @@ orders: one bare DuckDB query, one Polars lazy query, and plain vectorised panda
 They follow `sql/marts/customer_snapshot/` to the letter, so that any difference is a bug:
 - counted order: status 'completed', value = amount - coalesce(refund_amount, 0), day = ordered_at's
   date; population: customers with a counted order on or before D;
-- recency_days = D - day of the last counted order; frequency and monetary over (D - window, D];
+- return: status 'returned', value = -|amount|: in monetary (on its day), never an order;
+- recency_days = D - day of the last counted order; frequency (counted orders) and monetary
+  (counted orders and returns) over (D - window, D];
 - r, f, m = least(5, 1 + floor(5 * percent_rank)) with percent_rank = (rank - 1) / (n - 1) in double
   precision (0 when n = 1), rank = the lowest rank of the ties; recency ranked in descending order
   of days (a long-ago buyer ranks first, so more recent is a higher score), frequency and monetary
@@ -77,18 +79,20 @@ class RfmParams:
 
 DUCKDB_SQL = """
 with counted as (
-    select customer_id, ordered_at::date as order_date,
-           amount - coalesce(refund_amount, 0) as value
+    select customer_id, ordered_at::date as order_date, status = 'completed' as is_counted,
+           case when status = 'returned' then -abs(amount)
+                else amount - coalesce(refund_amount, 0) end as value
     from read_parquet($path)
-    where status = 'completed' and ordered_at < $next_day
+    where status in ('completed', 'returned') and ordered_at < $next_day
 ),
 per_customer as (
     select customer_id,
-           ($as_of - max(order_date))::integer as recency_days,
-           count(*) filter (where order_date > $window_start)::integer as frequency,
+           ($as_of - max(order_date) filter (where is_counted))::integer as recency_days,
+           count(*) filter (where is_counted and order_date > $window_start)::integer as frequency,
            coalesce(sum(value) filter (where order_date > $window_start), 0) as monetary
     from counted
     group by customer_id
+    having count(*) filter (where is_counted) > 0
 ),
 scored as (
     select *,
@@ -177,23 +181,33 @@ def rfm_polars(path: Path, p: RfmParams):
     )
     return (
         pl.scan_parquet(path)
-        .filter((pl.col("status") == "completed") & (pl.col("ordered_at") < p.next_day))
+        .filter(
+            pl.col("status").is_in(["completed", "returned"]) & (pl.col("ordered_at") < p.next_day)
+        )
         .select(
             "customer_id",
             pl.col("ordered_at").dt.date().alias("order_date"),
-            ((pl.col("amount") - pl.col("refund_amount").fill_null(0)) * 100)
+            (pl.col("status") == "completed").alias("is_counted"),
+            (
+                pl.when(pl.col("status") == "returned")
+                .then(-pl.col("amount").abs())
+                .otherwise(pl.col("amount") - pl.col("refund_amount").fill_null(0))
+                * 100
+            )
             .cast(pl.Int64)
             .alias("cents"),
         )
         .group_by("customer_id")
         .agg(
-            (pl.lit(p.as_of) - pl.col("order_date").max())
+            (pl.lit(p.as_of) - pl.col("order_date").filter(pl.col("is_counted")).max())
             .dt.total_days()
             .cast(pl.Int32)
             .alias("recency_days"),
-            in_window.sum().cast(pl.Int32).alias("frequency"),
+            (in_window & pl.col("is_counted")).sum().cast(pl.Int32).alias("frequency"),
             pl.col("cents").filter(in_window).sum().alias("monetary_cents"),
+            pl.col("is_counted").any().alias("bought"),
         )
+        .filter(pl.col("bought"))
         .with_columns(
             _polars_score("recency_days", descending=True).alias("r"),
             _polars_score("frequency", descending=False).alias("f"),
@@ -226,15 +240,23 @@ def rfm_pandas(path: Path, p: RfmParams):
     df = pd.read_parquet(
         path, columns=["customer_id", "ordered_at", "amount", "status", "refund_amount"]
     )
-    df = df[(df["status"] == "completed") & (df["ordered_at"] < pd.Timestamp(p.next_day))]
-    value = df["amount"].astype(float) - df["refund_amount"].astype(float).fillna(0.0)
+    df = df[
+        df["status"].isin(["completed", "returned"]) & (df["ordered_at"] < pd.Timestamp(p.next_day))
+    ]
+    is_counted = df["status"] == "completed"
+    amount = df["amount"].astype(float)
+    value = (amount - df["refund_amount"].astype(float).fillna(0.0)).where(
+        is_counted, -amount.abs()
+    )
     order_date = df["ordered_at"].dt.normalize()
     in_window = order_date > pd.Timestamp(p.window_start)
     work = pd.DataFrame(
         {
             "customer_id": df["customer_id"],
-            "order_date": order_date,
-            "in_window": in_window,
+            # a return is no order: it has no day of its own for recency, nor counts in frequency
+            "order_date": order_date.where(is_counted),
+            "in_window": in_window & is_counted,
+            "bought": is_counted,
             # whole cents, so that equal sums tie exactly (floats would break ties at random)
             "cents_in_window": (value * 100).round().astype("int64").where(in_window, 0),
         }
@@ -245,9 +267,11 @@ def rfm_pandas(path: Path, p: RfmParams):
             last_date=("order_date", "max"),
             frequency=("in_window", "sum"),
             monetary_cents=("cents_in_window", "sum"),
+            bought=("bought", "any"),
         )
         .reset_index()
     )
+    out = out[out["bought"]].reset_index(drop=True)
     out["recency_days"] = (pd.Timestamp(p.as_of) - out["last_date"]).dt.days.astype("int32")
     out["frequency"] = out["frequency"].astype("int32")
     out["r"] = _pandas_score(out["recency_days"], ascending=False)

@@ -141,3 +141,39 @@ def test_the_models_spend_is_net_of_returns(settings):
     assert x["cal_monetary_repeat"] == Decimal("50.00")
     assert x["holdout_orders"] == 0
     assert x["holdout_value"] == Decimal("-30.00")
+
+
+def test_the_benchmarks_reference_rfm_treats_returns_the_same_way(settings, tmp_path):
+    # bench/rfm_reference.py re-implements the RFM three ways (DuckDB, Polars, pandas) over the
+    # orders as Parquet; on this fixture each must equal the pipeline's snapshot, returns included
+    import pyarrow.parquet as pq
+
+    from bench.rfm_reference import (
+        RfmParams,
+        compare_with_pipeline,
+        rfm_duckdb,
+        rfm_pandas,
+        rfm_polars,
+    )
+
+    build_snapshots(settings, D)
+    path = tmp_path / "orders.parquet"
+    with connect(settings) as conn:
+        conn.execute(f"copy (select * from orders) to '{path}' (format parquet)")
+    params = RfmParams.from_settings(settings, day(D))
+    results = {}
+    for name, table in (
+        ("duckdb", rfm_duckdb(path, params)),
+        ("polars", rfm_polars(path, params).to_arrow()),
+        ("pandas", rfm_pandas(path, params)),
+    ):
+        out = tmp_path / f"{name}.parquet"
+        if name == "pandas":
+            table.to_parquet(out)
+        else:
+            pq.write_table(table, out)
+        results[name] = out
+    report = compare_with_pipeline(settings.database_path, day(D), results)
+    assert report["pipeline"]["rows"] == 3  # x, y, w; z only returned
+    for name in results:
+        assert report[name]["agrees"], (name, report[name])
