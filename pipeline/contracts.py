@@ -22,6 +22,8 @@ class ContractColumn:
     max_value: float | None = None
     default_sql: str | None = None  # value used when the mapping gives NULL
     pii: bool = False
+    # an optional score: out of range it becomes NULL (counted in ingest_log.note), the row is kept
+    out_of_range_to_null: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,8 @@ SURVEYS = Contract(
         ContractColumn("customer_id", "VARCHAR", required=True),
         ContractColumn("responded_at", "TIMESTAMP", required=True),
         ContractColumn("nps", "INTEGER", min_value=0, max_value=10),
-        ContractColumn("csat", "INTEGER", min_value=1, max_value=5),
-        ContractColumn("ces", "INTEGER", min_value=1, max_value=7),
+        ContractColumn("csat", "INTEGER", min_value=1, max_value=5, out_of_range_to_null=True),
+        ContractColumn("ces", "INTEGER", min_value=1, max_value=7, out_of_range_to_null=True),
         ContractColumn("comment", "VARCHAR"),
     ),
 )

@@ -194,24 +194,35 @@ def test_bad_rows_go_to_quarantine_with_reasons_and_nothing_is_lost(workdir):
     assert "31/12/2024" in record
 
 
-def test_survey_scores_out_of_range_are_quarantined(workdir):
+def test_an_out_of_range_nps_is_quarantined_but_a_bad_csat_or_ces_only_loses_that_score(workdir):
     _write(
         workdir,
         "surveys_1.csv",
         "response_id,customer_id,responded_at,nps,csat,ces,comment\n"
         "R1,C1,2024-01-01 10:00:00,10,5,7,great\n"
         "R2,C1,2024-01-02 10:00:00,11,,,\n"
-        "R3,C2,2024-01-02 10:00:00,,0,,\n"
-        "R4,C3,2024-01-02 10:00:00,,,8,\n"
+        "R3,C2,2024-01-02 10:00:00,9,0,,\n"
+        "R4,C3,2024-01-02 10:00:00,3,2,8,\n"
         'R5,C4,2024-01-02 10:00:00,0,1,1,"says ""hi"", ok"\n',
     )
     settings, result = _load(workdir, "surveys")
-    assert _query(settings, "select response_id from surveys order by 1") == [("R1",), ("R5",)]
+    # the responses with a bad optional score keep their NPS and their valid scores
+    assert _query(settings, "select response_id, nps, csat, ces from surveys order by 1") == [
+        ("R1", 10, 5, 7),
+        ("R3", 9, None, None),
+        ("R4", 3, 2, None),
+        ("R5", 0, 1, 1),
+    ]
+    # an NPS out of range is the whole response's problem
     assert _query(settings, "select line, column_name, reason_code from quarantine order by 1") == [
         (3, "nps", "out_of_range"),
-        (4, "csat", "out_of_range"),
-        (5, "ces", "out_of_range"),
     ]
+    f = result.files[0]
+    assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.rows_filtered == 5
+    # only the bad field is reported, with its line
+    assert "csat outside 1–5 on 1 row(s)" in f.note and "line 4" in f.note
+    assert "ces outside 1–7 on 1 row(s)" in f.note and "line 5" in f.note
+    assert _query(settings, "select note from ingest_log") == [(f.note,)]
     assert _query(settings, "select comment from surveys where response_id = 'R5'") == [
         ('says "hi", ok',)
     ]

@@ -9,7 +9,8 @@ balance: rows_read = rows_loaded + rows_quarantined + rows_filtered.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -19,18 +20,22 @@ import pyarrow as pa
 from loyalty import engine
 from loyalty.contracts import Contract
 from loyalty.ingest.casts import create_typed_sql
-from loyalty.ingest.discovery import Unit
+from loyalty.ingest.discovery import Unit, already_loaded
 from loyalty.ingest.errors import IngestError
+from loyalty.ingest.failures import load_failure, mapping_failure
+from loyalty.ingest.fields import mark_too_long, null_optional_scores
 from loyalty.ingest.mapping import (
     binder_to_ingest_error,
+    column_exprs,
     first_line,
     line_numbered_source,
     mapped_select_glob,
     mapped_select_query,
     mapped_select_query_result,
 )
-from loyalty.ingest.reader import check_header, read_csv_call, read_header
+from loyalty.ingest.reader import check_header, name_blank_columns, read_csv_call, read_header
 from loyalty.ingest.results import FileResult
+from loyalty.ingest.textfiles import Transcoded, transcode
 from loyalty.ingest.worktables import BAD, GOOD, MAPPED, RAW, REJECTS, TYPED
 from loyalty.settings import Settings, SourceMapping
 from loyalty.sqlsafe import quote_ident
@@ -55,6 +60,10 @@ class Load:
     load_id: int
     loaded_at: dt.datetime  # ingest_log.loaded_at and quarantine.quarantined_at (UTC)
     run_id: str | None
+    notes: list[str] = field(default_factory=list)  # ingest_log.note
+    # per contract column, a query for the first line its mapping fails on (line-level sources)
+    line_queries: dict[str, str] = field(default_factory=dict)
+    transcoded: list[Transcoded] = field(default_factory=list)  # temp files, removed after reading
 
     @property
     def kind(self) -> str:
@@ -67,7 +76,30 @@ class Load:
             "kind": self.kind,
             "file": self.unit.name,
             "now": self.loaded_at,
+            "max_chars": self.settings.ingest.max_field_chars,
         }
+
+    def readable(self, path: Path) -> Path:
+        """`path`, or its UTF-8 transcoding in the temp folder (textfiles.transcode); the lines
+        whose bytes did not decode are noted when they are replaced by U+FFFD."""
+        reader = self.mapping.reader
+        t = transcode(
+            path,
+            self.unit.name,
+            reader.encoding,
+            reader.on_bad_encoding,
+            self.settings.temp_path,
+            f"{self.load_id}_{len(self.transcoded)}",
+        )
+        self.transcoded.append(t)
+        if t.bad_lines and reader.on_bad_encoding == "replace":
+            shown = "" if path.name == self.unit.name else path.name
+            self.notes.append(t.replaced_note(reader.encoding, shown))
+        return t.path
+
+    def remove_transcoded(self) -> None:
+        for t in self.transcoded:
+            t.remove()
 
 
 def load_unit(
@@ -80,10 +112,12 @@ def load_unit(
 ) -> FileResult:
     """Load one unit: its rows are in the contract table and `quarantine`, its row in
     `ingest_log`, all uncommitted (the caller commits after every unit of the source)."""
-    seen, original = _already_loaded(conn, contract.kind, unit)
+    seen, original = already_loaded(conn, contract.kind, unit)
     load_id = engine.query_file(conn, "ingest/next_load_id.sql")[0]["load_id"]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     load = Load(conn, settings, contract, mapping, unit, load_id, now, run_id)
+    if unit.problem:
+        return _log(load, FileResult(unit.name, "skipped", note=unit.problem))
     if seen:
         # touched but unchanged (original is None): log it once so its new modification time is known
         note = f"same content as {original or unit.name}, already loaded"
@@ -91,20 +125,31 @@ def load_unit(
 
     engine.execute_file(conn, "ingest/drop_work_tables.sql")
     if mapping.files:
-        header = read_header(unit.paths["_"][0], mapping.reader)
+        header = read_header(unit.paths["_"][0], mapping.reader, unit.name)
         if header is None:
             return _log(load, FileResult(unit.name, "empty", note="empty file"))
-        source_sql = _read_file(load, header)
+        header, blank_notes = name_blank_columns(header)
+        load.notes.extend(blank_notes)
     else:
         header = None
-        source_sql = _read_query(load)
-    mapped_types = _create_mapped(load, source_sql, header)
-    _create_typed(load, mapped_types)
-    _validate(load)
-    _mark_duplicates(load)
-    rows_read, rows_filtered = _read_and_filtered(load)
-    rows_quarantined = _quarantine(load)
-    keys_loaded, keys_replaced, rows_loaded = _upsert(load)
+    try:
+        try:
+            source_sql = _read_file(load, header) if header is not None else _read_query(load)
+        finally:
+            load.remove_transcoded()
+        mapped_types = _create_mapped(load, source_sql, header)
+        _create_typed(load, mapped_types, header)
+        load.notes.extend(null_optional_scores(conn, contract))
+        _validate(load)
+        mark_too_long(conn, contract, settings.ingest.max_field_chars)
+        _mark_duplicates(load)
+        rows_read, rows_filtered = _read_and_filtered(load)
+        rows_quarantined = _quarantine(load)
+        keys_loaded, keys_replaced, rows_loaded = _upsert(load)
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error as e:
+        raise load_failure(e, unit.name, settings.temp_path, "loading") from None
     fr = FileResult(
         unit.name,
         "loaded",
@@ -114,6 +159,7 @@ def load_unit(
         rows_filtered=rows_filtered,
         keys_loaded=keys_loaded,
         keys_replaced=keys_replaced,
+        note="; ".join(load.notes),
     )
     if fr.rows_read != fr.rows_loaded + fr.rows_quarantined + fr.rows_filtered:
         raise IngestError(
@@ -123,26 +169,6 @@ def load_unit(
     _log(load, fr)
     engine.execute_file(conn, "ingest/drop_work_tables.sql")
     return fr
-
-
-def _already_loaded(
-    conn: duckdb.DuckDBPyConnection, kind: str, unit: Unit
-) -> tuple[bool, str | None]:
-    """(seen, original): whether this content was logged before, and the name it was first loaded
-    under when that is another name (None when this very file was seen before)."""
-    rows = engine.query_file(
-        conn,
-        "ingest/loads_of_content.sql",
-        {"source": kind, "content_hash": unit.content_hash},
-    )
-    if not rows:
-        return False, None
-    if unit.name in {r["file_name"] for r in rows}:
-        return True, None
-    first_loaded = next(
-        (r["file_name"] for r in rows if r["status"] in ("loaded", "empty")), rows[0]["file_name"]
-    )
-    return True, first_loaded
 
 
 # --------------------------------------------------------------------------------------------------
@@ -155,21 +181,41 @@ def _read_file(load: Load, header: list[str]) -> str:
     reader = load.mapping.reader
     check_header(load.unit.name, header)
     call, params = read_csv_call(reader, header, "p", REJECTS)
-    params["p"] = str(load.unit.paths["_"][0])
-    load.conn.execute(f"create temp table {RAW} as select * from {call}", params)
+    params["p"] = str(load.readable(load.unit.paths["_"][0]))
+    try:
+        load.conn.execute(f"create temp table {RAW} as select * from {call}", params)
+    except duckdb.Error as e:
+        raise load_failure(e, load.unit.name, load.settings.temp_path, "reading the file") from None
     first_data_line = reader.skip + (2 if reader.header else 1)
     lines = line_numbered_source(load.conn, first_data_line)
-    return mapped_select_glob(load.contract, load.mapping, header, lines, load.unit.name)
+    mapped = mapped_select_glob(load.contract, load.mapping, header, lines, load.unit.name)
+    where = f"where ({load.mapping.filter})" if load.mapping.filter else ""
+    group = f"group by ({load.mapping.aggregate_by})" if load.mapping.aggregate_by else ""
+    for col, expr in column_exprs(load.contract, load.mapping, header).items():
+        # the first line (of the first group) whose value the expression fails on
+        first = "min(_line)" if group else "_line"
+        load.line_queries[col] = (
+            f"select min(_first) from (select {first} as _first, "
+            f"try(({expr}) is null) as _ok from {lines} {where} {group}) where _ok is null"
+        )
+    return mapped
 
 
 def _read_query(load: Load) -> str:
     """Query mode: the query's result into RAW, numbered in result order; returns the mapped select
     over it. No line is rejected by a query (REJECTS stays empty)."""
-    query, params = mapped_select_query(load.contract, load.mapping, load.unit)
-    load.conn.execute(
-        f"create temp table {RAW} as select row_number() over () as _line, * from ({query})",
-        params,
-    )
+    query, params = mapped_select_query(load.contract, load.mapping, load.unit, load.readable)
+    try:
+        load.conn.execute(
+            f"create temp table {RAW} as select row_number() over () as _line, * from ({query})",
+            params,
+        )
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error as e:
+        raise load_failure(
+            e, load.unit.name, load.settings.temp_path, f"the {load.kind} query"
+        ) from None
     engine.execute_file(load.conn, "ingest/empty_rejects.sql")
     return mapped_select_query_result(load.conn, load.contract, load.mapping, load.unit.name)
 
@@ -192,14 +238,31 @@ def _create_mapped(load: Load, source_sql: str, header: list[str] | None) -> dic
 # type and validate
 
 
-def _create_typed(load: Load, mapped_types: dict[str, str]) -> None:
+def _create_typed(load: Load, mapped_types: dict[str, str], header: list[str] | None) -> None:
     sql, params = create_typed_sql(
         load.contract,
         mapped_types,
         load.mapping.reader.timestamp_format,
         load.settings.timezone,
     )
-    load.conn.execute(sql, params or None)
+    try:
+        load.conn.execute(sql, params or None)
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error as e:
+        if header is not None:
+            # the failed statement aborted the transaction (the load is failing: everything rolls
+            # back anyway); the file is read again in a new one to find the column and the line
+            load.conn.execute("rollback")
+            load.conn.execute("begin transaction")
+            engine.execute_file(load.conn, "ingest/drop_work_tables.sql")
+            try:
+                _read_file(load, header)
+            finally:
+                load.remove_transcoded()
+        raise mapping_failure(
+            load.conn, e, load.unit.name, load.settings.temp_path, load.line_queries
+        ) from None
 
 
 def _validate(load: Load) -> None:
@@ -263,10 +326,18 @@ def _quarantine(load: Load) -> int:
     parse, into `quarantine`; returns the input records quarantined."""
     columns = load.contract.columns
     record = ", ".join(f"{quote_ident(c.name)} := m.{quote_ident(c.name)}" for c in columns)
+    # a too_long record is stored with every value cut to the limit
+    cut = ", ".join(
+        f"{quote_ident(c.name)} := left(cast(m.{quote_ident(c.name)} as varchar), $max_chars)"
+        for c in columns
+    )
     load.conn.execute(
         f"""insert into quarantine
             select $load_id, $kind, $file, t._line, t._line_count, b.reason_code, b.column_name,
-                   b.reason, to_json(struct_pack({record})), $now
+                   b.reason,
+                   case when b.reason_code = 'too_long' then to_json(struct_pack({cut}))
+                        else to_json(struct_pack({record})) end,
+                   $now
             from {BAD} b join {TYPED} t using (_row)
             join {MAPPED} m on m._line = b._row""",
         load.quarantine_params,

@@ -9,6 +9,8 @@ row: lines of an order for line-level sources).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -17,7 +19,7 @@ from loyalty import engine
 from loyalty.contracts import Contract
 from loyalty.ingest.discovery import Unit
 from loyalty.ingest.errors import IngestError
-from loyalty.ingest.reader import check_header, read_csv_call, read_header
+from loyalty.ingest.reader import check_header, name_blank_columns, read_csv_call, read_header
 from loyalty.ingest.worktables import RAW, RAW_LINES
 from loyalty.settings import SourceMapping
 from loyalty.sqlsafe import quote_ident
@@ -50,6 +52,12 @@ def _source_expr(mapping: SourceMapping, header: list[str], col: str) -> str | N
     return None
 
 
+def column_exprs(contract: Contract, mapping: SourceMapping, header: list[str]) -> dict[str, str]:
+    """The source expression of every contract column the file gives."""
+    exprs = {c.name: _source_expr(mapping, header, c.name) for c in contract.columns}
+    return {k: v for k, v in exprs.items() if v is not None}
+
+
 def mapped_select_glob(
     contract: Contract, mapping: SourceMapping, header: list[str], src: str, file_name: str
 ) -> str:
@@ -79,14 +87,18 @@ def mapped_select_glob(
 
 
 def mapped_select_query(
-    contract: Contract, mapping: SourceMapping, unit: Unit
+    contract: Contract,
+    mapping: SourceMapping,
+    unit: Unit,
+    readable: Callable[[Path], Path] = lambda p: p,
 ) -> tuple[str, dict[str, Any]]:
-    """Query mode: `{alias}` in the query becomes a read_csv over that alias's files."""
+    """Query mode: `{alias}` in the query becomes a read_csv over that alias's files (each as
+    `readable` gives it: transcoded to UTF-8 when needed)."""
     reader = mapping.reader
     params: dict[str, Any] = {}
     query = mapping.query or ""
     for i, (alias, paths) in enumerate(sorted(unit.paths.items())):
-        headers = [read_header(p, reader) for p in paths]
+        headers = [_named(read_header(p, reader)) for p in paths]
         header = next((h for h in headers if h), None)
         if header is None:
             raise IngestError(f"{', '.join(map(str, paths))}: empty file(s) for table {alias!r}")
@@ -97,13 +109,17 @@ def mapped_select_query(
                     f"{p.name}: header {h} differs from {paths[0].name}'s {header} (table {alias!r})"
                 )
         call, p_params = read_csv_call(reader, header, f"t{i}", None)
-        p_params[f"t{i}"] = [str(p) for p in paths]
+        p_params[f"t{i}"] = [str(readable(p)) for p in paths]
         params.update(p_params)
         query = query.replace("{" + alias + "}", call)
     leftover = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", query)
     if leftover:
         raise IngestError(f"the {contract.kind} query names unknown table(s) {leftover}")
     return query, params
+
+
+def _named(header: list[str] | None) -> list[str] | None:
+    return None if header is None else name_blank_columns(header)[0]
 
 
 def mapped_select_query_result(

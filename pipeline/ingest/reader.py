@@ -4,45 +4,54 @@ option explicit. Nothing is sniffed, and nothing is mapped by position."""
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from loyalty.ingest.errors import IngestError
+from loyalty.ingest.textfiles import check_is_text, header_lines
 from loyalty.settings import ReaderOptions
 
-_PYTHON_ENCODING = {"utf-8": "utf-8-sig", "utf-16": "utf-16", "latin-1": "latin-1"}
 
-
-def read_header(path: Path, reader: ReaderOptions) -> list[str] | None:
+def read_header(
+    path: Path, reader: ReaderOptions, file_name: str | None = None
+) -> list[str] | None:
     """The column names of a CSV file, read by Python's csv module from the first record after
-    `skip` lines; None for an empty file. Without a header, columns are named column0, column1, …"""
-    with _open_text(path, reader.encoding) as f:
-        for _ in range(reader.skip):
-            if not f.readline():
-                return None
-        rows = csv.reader(
-            f,
-            delimiter=reader.delimiter,
-            quotechar=reader.quote,
-            escapechar=None if reader.escape == reader.quote else reader.escape,
-            doublequote=reader.escape == reader.quote,
-        )
+    `skip` lines; None for an empty file. Without a header, columns are named column0, column1, …
+    A file that is not text, a corrupt gzip or an undecodable header is an IngestError naming the
+    file (and the line)."""
+    name = file_name or path.name
+    check_is_text(path, name, reader.encoding)
+    rows = csv.reader(
+        header_lines(path, name, reader.encoding, reader.skip),
+        delimiter=reader.delimiter,
+        quotechar=reader.quote,
+        escapechar=None if reader.escape == reader.quote else reader.escape,
+        doublequote=reader.escape == reader.quote,
+    )
+    try:
         for first in rows:
             if not any(c.strip() for c in first):
                 continue
             if reader.header:
                 return [c.strip().lstrip("\ufeff") for c in first]
             return [f"column{i}" for i in range(len(first))]
+    except csv.Error as e:
+        raise IngestError(f"{name}: the header cannot be read as CSV: {e}") from None
     return None
 
 
-def _open_text(path: Path, encoding: str) -> IO[str]:
-    enc = _PYTHON_ENCODING[encoding]
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding=enc, newline="")
-    return path.open("r", encoding=enc, newline="")
+def name_blank_columns(header: list[str]) -> tuple[list[str], list[str]]:
+    """A column without a name (as R writes its row-name column) gets its position's name,
+    column<i> (from column0), the name a header-less file would give it; returns the header and
+    a notice per column named so."""
+    named, notes = [], []
+    for i, name in enumerate(header):
+        if name:
+            named.append(name)
+        else:
+            named.append(f"column{i}")
+            notes.append(f"column {i + 1} of the header has no name: read as column{i}")
+    return named, notes
 
 
 def check_header(file_name: str, header: list[str]) -> None:
@@ -93,7 +102,8 @@ def read_csv_call(
         f"{param}_delim": reader.delimiter,
         f"{param}_quote": reader.quote,
         f"{param}_escape": reader.escape,
-        f"{param}_enc": reader.encoding,
+        # every other encoding was transcoded to UTF-8 first (textfiles.transcode)
+        f"{param}_enc": "utf-8",
         f"{param}_cols": types,
     }
     return "read_csv(" + ", ".join(opts) + ")", params

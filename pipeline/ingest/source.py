@@ -10,6 +10,7 @@ import duckdb
 from loyalty import engine
 from loyalty.contracts import CONTRACTS
 from loyalty.ingest.discovery import discover, known_files
+from loyalty.ingest.failures import is_spill_full, spill_full
 from loyalty.ingest.results import SourceResult
 from loyalty.settings import Settings
 from loyalty.sqlsafe import checked_tz, quote_ident
@@ -50,11 +51,13 @@ def ingest_source(
                 result.files.append(fr)
         _set_time_zone(conn, settings.timezone)
         conn.execute("commit")
-    except BaseException:
+    except BaseException as e:
         # a failed commit has already ended the transaction; anything else is rolled back here
         with contextlib.suppress(duckdb.TransactionException):
             conn.execute("rollback")
         _set_time_zone(conn, settings.timezone)
+        if is_spill_full(e):
+            raise spill_full(e, settings.temp_path) from None
         raise
     result.table_rows = _table_rows(conn, kind)
     return result

@@ -82,6 +82,8 @@ class DuckDBSettings(_Strict):
 class Ingest(_Strict):
     quarantine_threshold: float = Field(default=0.05, ge=0, le=1)
     freshness_days: int = Field(default=2, ge=0)
+    # a longer value (in characters) quarantines its record with reason too_long
+    max_field_chars: int = Field(default=100_000, ge=1)
 
 
 class Reports(_Strict):
@@ -118,7 +120,7 @@ class Schedules(_Strict):
 
 class Settings(_Strict):
     timezone: str = "UTC"
-    locale: Literal["en", "zh-CN"] = "en"
+    locale: Literal["en", "zh-CN"] | list[Literal["en", "zh-CN"]] = "en"  # one or several
     paths: Paths = Paths()
     duckdb: DuckDBSettings = DuckDBSettings()
     ingest: Ingest = Ingest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -16,7 +18,10 @@ class ReaderOptions(_Strict):
     header: bool = True
     quote: str = '"'
     escape: str = '"'
-    encoding: Literal["utf-8", "utf-16", "latin-1"] = "utf-8"
+    encoding: Literal["utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252", "cp850"] = "utf-8"
+    # a line whose bytes are not valid in `encoding`: quarantined (reason bad_encoding) or loaded
+    # with U+FFFD in place of the bad bytes (counted in ingest_log.note)
+    on_bad_encoding: Literal["quarantine", "replace"] = "quarantine"
     skip: int = Field(default=0, ge=0)
     # strptime formats for text timestamps/dates; None means ISO 8601 (with or without offset)
     timestamp_format: str | None = None
@@ -59,6 +64,20 @@ class SourceMapping(_Strict):
     filter: str | None = None
     enabled: bool = True
 
+    @field_validator("files")
+    @classmethod
+    def _files_inside_landing(cls, v: str | None) -> str | None:
+        if v is not None:
+            _check_glob(v)
+        return v
+
+    @field_validator("tables")
+    @classmethod
+    def _tables_inside_landing(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for pattern in (v or {}).values():
+            _check_glob(pattern)
+        return v
+
     @model_validator(mode="after")
     def _one_mode(self) -> SourceMapping:
         if bool(self.files) == bool(self.tables):
@@ -68,3 +87,17 @@ class SourceMapping(_Strict):
         if self.query and not self.tables:
             raise ValueError("'query' needs 'tables' (alias: glob) to read from")
         return self
+
+
+def _check_glob(pattern: str) -> None:
+    """A glob is relative to the landing folder and stays inside it."""
+    if PurePosixPath(pattern).is_absolute() or PureWindowsPath(pattern).is_absolute():
+        raise ValueError(
+            f"glob {pattern!r} is an absolute path; give it relative to paths.landing "
+            "(files are only read from the landing folder)"
+        )
+    if ".." in re.split(r"[/\\]", pattern):
+        raise ValueError(
+            f"glob {pattern!r} climbs out of the landing folder with '..'; give it relative to "
+            "paths.landing, or move paths.landing"
+        )

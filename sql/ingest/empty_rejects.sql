@@ -4,5 +4,6 @@ create temp table ingest_rejects (
     line bigint,
     column_idx bigint,
     csv_line varchar,
+    error_type varchar,
     error_message varchar
 );
