@@ -102,10 +102,6 @@ def test_asset_metadata_in_dagster_storage_holds_no_customer_data(workdir):
         ).fetchone()
     finally:
         con.close()
-    assert (
-        f"| amount | DECIMAL(18,3) | {n} |" in orders_preview
-        or f"| {lo} | {hi} |" in orders_preview
-    )
     amount_line = next(x for x in orders_preview.splitlines() if x.startswith("| amount |"))
     assert amount_line.endswith(f"| {lo} | {hi} |"), amount_line
     id_line = next(x for x in orders_preview.splitlines() if x.startswith("| customer_id |"))
