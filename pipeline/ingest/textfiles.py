@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from loyalty.ingest.errors import IngestError
 
@@ -69,7 +69,7 @@ class Transcoded:
 def open_binary(path: Path) -> IO[bytes]:
     """The file's bytes, decompressed when it ends in .gz."""
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return path.open("rb")
 
 

@@ -16,7 +16,8 @@ create table if not exists ingest_log (
     content_hash       varchar not null,   -- sha256 of the file bytes (of all files for a query source)
     size_bytes         bigint,
     status             varchar not null,   -- loaded | skipped | empty
-    note               varchar,
+    note               varchar,            -- why skipped; notices of a load (blank header names,
+                                           -- lines read with U+FFFD, scores set to NULL)
     rows_read          bigint not null,    -- records in the file (lines for line-level sources)
     rows_loaded        bigint not null,    -- records that made it into the contract table
     rows_quarantined   bigint not null,
@@ -39,7 +40,8 @@ create table if not exists quarantine (
     line           bigint,               -- physical line of the record in the file (header is 1)
     line_count     bigint not null,      -- input records behind this row (lines of an order)
     reason_code    varchar not null,     -- missing_value | bad_type | out_of_range | not_allowed |
-                                         -- duplicate_key | unparseable_line
+                                         -- duplicate_key | unparseable_line | too_long |
+                                         -- bad_encoding
     column_name    varchar,
     reason         varchar not null,     -- human readable
     record         varchar,              -- the rejected record as JSON (may hold PII: never logged)
