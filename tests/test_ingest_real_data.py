@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 
+import polars as pl
 import pytest
 import yaml
 
@@ -38,19 +40,38 @@ def test_online_retail_accounts_for_every_invoice(tmp_path):
         assert (
             f.rows_loaded + f.rows_quarantined + f.rows_filtered == f.rows_read
         )  # ... accounted for
-        orders, completed, cancelled, customers, buyers = conn.execute(
+        orders, completed, returned, customers, buyers = conn.execute(
             """select count(*), count(*) filter (where status = 'completed'),
-                      count(*) filter (where status = 'cancelled'), count(distinct customer_id),
+                      count(*) filter (where status = 'returned'), count(distinct customer_id),
                       count(distinct customer_id) filter (where status = 'completed')
                from orders"""
         ).fetchall()[0]
-        assert (orders, completed, cancelled) == (22_190, 18_536, 3_654)
+        # the cancellation invoices (C...) are returns: credit notes that lower the spend
+        assert (orders, completed, returned) == (22_190, 18_536, 3_654)
         assert (customers, buyers) == (4_372, 4_339)
+        returns = conn.execute(
+            "select sum(amount) from orders where status = 'returned'"
+        ).fetchall()[0][0]
         # the invoices without a customer are in quarantine with that reason, not dropped
         assert conn.execute(
             "select reason_code, column_name, count(*), sum(line_count) from quarantine group by all"
         ).fetchall() == [("missing_value", "customer_id", 3_710, 135_080)]
         assert orders + 3_710 == 25_900
+    # independently, from the raw lines: the C invoices with a customer, each summed to the cent
+    raw = pl.read_csv(next(landing.glob("*.csv.gz")), infer_schema=False)
+    credit_notes = (
+        raw.filter(pl.col("CustomerID").is_not_null() & pl.col("InvoiceNo").str.starts_with("C"))
+        .group_by("InvoiceNo")
+        .agg(
+            (pl.col("Quantity").cast(pl.Int64) * pl.col("UnitPrice").cast(pl.Decimal(18, 3))).sum()
+        )
+    )
+    assert credit_notes.height == 3_654
+    expected = sum(
+        Decimal(str(v)).quantize(Decimal("0.01")) for v in credit_notes["Quantity"].to_list()
+    )
+    assert returns == expected
+    assert round(returns / 1_000_000, 2) == Decimal("-0.61")  # the issue's "£0.61 M of returns"
 
 
 def test_olist_keys_orders_by_the_person_not_the_order_customer(tmp_path):

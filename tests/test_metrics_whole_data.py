@@ -190,22 +190,56 @@ def test_online_retail_population_and_repeat_buyers_on_2011_12_09(tmp_path):
             """select count(*), count(*) filter (where lifetime_orders >= 2), sum(lifetime_value)
                from customer_snapshot where as_of = date '2011-12-09'"""
         ).fetchall()[0]
+        net = dict(
+            conn.execute(
+                """select customer_id, lifetime_value from customer_snapshot
+                   where as_of = date '2011-12-09'"""
+            ).fetchall()
+        )
+        c12346 = conn.execute(
+            """select frequency, lifetime_orders, monetary, lifetime_value from customer_snapshot
+               where as_of = date '2011-12-09' and customer_id = '12346'"""
+        ).fetchall()[0]
 
-    # independently, from the raw lines: invoices with a customer, not cancellations (C...)
+    # independently, from the raw lines: invoices with a customer; cancellations (C...) are
+    # returns (credit notes, negative): they lower the customer's spend but are no orders
     raw = pl.read_csv(next(landing.glob("*.csv.gz")), infer_schema=False)
-    lines = raw.filter(
-        pl.col("CustomerID").is_not_null() & ~pl.col("InvoiceNo").str.starts_with("C")
+    invoices = (
+        raw.filter(pl.col("CustomerID").is_not_null())
+        .group_by("InvoiceNo")
+        .agg(
+            customer=pl.col("CustomerID").first(),
+            value=(
+                pl.col("Quantity").cast(pl.Int64) * pl.col("UnitPrice").cast(pl.Decimal(18, 3))
+            ).sum(),
+        )
+        .with_columns(is_return=pl.col("InvoiceNo").str.starts_with("C"))
     )
-    invoices = lines.group_by("InvoiceNo").agg(
-        customer=pl.col("CustomerID").first(),
-        value=(
-            pl.col("Quantity").cast(pl.Int64) * pl.col("UnitPrice").cast(pl.Decimal(18, 3))
-        ).sum(),
-    )
-    per_customer = invoices.group_by("customer").agg(n=pl.len(), value=pl.col("value").sum())
+    orders = invoices.filter(~pl.col("is_return"))
+    per_customer = orders.group_by("customer").agg(n=pl.len())
     assert population == per_customer.height == 4_339
     assert repeaters == per_customer.filter(pl.col("n") >= 2).height == 2_845
-    expected_revenue = sum(
-        Decimal(str(v)).quantize(Decimal("0.01")) for v in invoices["value"].to_list()
+    # each invoice to the cent (as loaded), then summed per buying customer, returns included
+    cents = {}
+    for customer, value in (
+        invoices.filter(pl.col("customer").is_in(per_customer["customer"].implode()))
+        .select("customer", "value")
+        .iter_rows()
+    ):
+        cents[customer] = cents.get(customer, Decimal(0)) + Decimal(str(value)).quantize(
+            Decimal("0.01")
+        )
+    assert net == cents
+    assert revenue == sum(cents.values())
+    # the issue's customer: £77,183.60 bought and credited the same day: one order, net spend £0
+    assert c12346 == (1, 1, Decimal("0.00"), Decimal("0.00"))
+    returned = sum(
+        Decimal(str(v)).quantize(Decimal("0.01"))
+        for v in invoices.filter(
+            pl.col("is_return") & pl.col("customer").is_in(per_customer["customer"].implode())
+        )["value"].to_list()
     )
-    assert revenue == expected_revenue
+    assert round(returned / 1_000_000, 2) == Decimal("-0.60")  # returns of buying customers
+    assert revenue - returned == sum(
+        Decimal(str(v)).quantize(Decimal("0.01")) for v in orders["value"].to_list()
+    )
