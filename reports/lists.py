@@ -21,6 +21,7 @@ import duckdb
 from loyalty import engine
 from loyalty.reports.model import ValueData
 from loyalty.reports.value import list_query
+from loyalty.sqlsafe import quote_ident
 from loyalty.vocab import ALL, TIERS
 
 KINDS = ("customers", "churn_warnings")
@@ -84,8 +85,32 @@ def copy_csv(
     The path is not a bindable parameter of COPY: it is quoted as a SQL string literal."""
     name, params = _source(kind, day, segment, None, value)
     target = "'" + str(path).replace("'", "''") + "'"
+    query, params = neutralised(conn, engine.sql_text(name), params)
     conn.execute(
-        f"copy (\n{engine.sql_text(name)}\n) to {target} "
-        "(format csv, header, force_quote (customer_id))",
-        params,
+        f"copy (\n{query}\n) to {target} (format csv, header, force_quote (customer_id))", params
     )
+
+
+# a cell a spreadsheet reads as a formula starts with one of these (OWASP, "CSV Injection")
+FORMULA_START = "^[=+@\t\r-]"
+
+
+def neutralised(
+    conn: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """`query` with every text value that starts like a formula (`=`, `+`, `-`, `@`, tab, CR)
+    prefixed with a single quote, as OWASP recommends: a spreadsheet shows the text and runs
+    nothing. Numbers, dates and empty cells are untouched. Column names come from the query's own
+    result (quoted); the pattern is the bound parameter `$formula_start`."""
+    described = conn.execute(f"select * from (\n{query}\n) limit 0", params).description or ()
+    text = [quote_ident(d[0]) for d in described if str(d[1]).upper() in ("VARCHAR", "STRING")]
+    if not text:
+        return query, params
+    replace = ", ".join(
+        f"case when regexp_matches({c}, $formula_start) then chr(39) || {c} else {c} end as {c}"
+        for c in text
+    )
+    return f"select * replace ({replace}) from (\n{query}\n)", {
+        **params,
+        "formula_start": FORMULA_START,
+    }
