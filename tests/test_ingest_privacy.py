@@ -79,3 +79,33 @@ def test_a_failing_query_mapping_does_not_quote_the_value_either(tmp_path):
     msg = str(e.value)
     assert MARKER not in msg and "resp.csv" in msg and "surveys query" in msg
     assert MARKER not in "".join(traceback.format_exception(e.value))
+
+
+def test_a_failing_aggregate_mapping_names_the_column_without_the_value(tmp_path):
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "landing" / "lines_1.csv").write_text(
+        "Inv,Qty,Stamp,Cust\n"
+        "1001,2,2024-02-01 10:00:00,17\n"
+        "1002,1,2024-02-02 10:00:00,18\n"
+        f"1002,{MARKER},2024-02-02 10:00:00,18\n",
+        encoding="utf-8",
+    )
+    extra = {
+        "sources": {
+            "orders": {
+                "files": "lines*.csv",
+                "aggregate_by": "Inv",
+                "columns": {
+                    "order_id": "Inv",
+                    "customer_id": "min(Cust)",
+                    "ordered_at": "min(Stamp)",
+                    "amount": "sum(cast(Qty as integer))",
+                },
+            }
+        }
+    }
+    with pytest.raises(IngestError) as e:
+        _ingest(tmp_path, "orders", extra)
+    msg = str(e.value)
+    assert MARKER not in msg
+    assert msg.startswith("lines_1.csv: the mapping of column 'amount' fails on a value")

@@ -53,24 +53,33 @@ def mapping_failure(
     e: duckdb.Error,
     file_name: str,
     temp_dir: Path,
-    line_queries: dict[str, str],
+    queries: dict[str, str],
+    by_line: bool = True,
 ) -> IngestError:
     """A mapping expression that fails on some value (e.g. a cast without try_cast): the column
-    whose expression fails and the first line it fails on, found by evaluating each column's
-    expression under try() (`line_queries[column]`: a query returning that line, or NULL). The
-    value is never quoted."""
+    whose expression fails and, line by line, the first line it fails on. `queries[column]`
+    returns that line, found by evaluating the column's expression under try() (NULL: it does not
+    fail); for aggregated sources (`by_line` false; try() cannot hold an aggregate) it evaluates
+    the column's expression alone and raises when it fails, so the column is named without a line.
+    The value is never quoted."""
     if is_spill_full(e):
         return spill_full(e, temp_dir, file_name)
-    for column, query in line_queries.items():
+    kind = type(e).__name__.removesuffix("Exception").lower()
+    for column, query in queries.items():
         try:
             line = conn.execute(query).fetchall()[0][0]
         except duckdb.Error:
-            continue
-        if line is not None:
-            kind = type(e).__name__.removesuffix("Exception").lower()
-            return IngestError(
-                f"{file_name}: line {line}: the mapping of column {column!r} fails on a value of "
-                f"the file ({kind} error; the value is not shown, it may be personal data); use "
-                "try_cast(...) in the mapping to quarantine such values instead"
-            )
+            if by_line:
+                continue
+            return _failing_column(file_name, "", column, kind)
+        if by_line and line is not None:
+            return _failing_column(file_name, f"line {line}: ", column, kind)
     return load_failure(e, file_name, temp_dir, "applying the mapping")
+
+
+def _failing_column(file_name: str, at: str, column: str, kind: str) -> IngestError:
+    return IngestError(
+        f"{file_name}: {at}the mapping of column {column!r} fails on a value of the file ({kind} "
+        "error; the value is not shown, it may be personal data); use try_cast(...) in the "
+        "mapping to quarantine such values instead"
+    )

@@ -26,7 +26,7 @@ from loyalty.ingest.failures import load_failure, mapping_failure
 from loyalty.ingest.fields import mark_too_long, null_optional_scores
 from loyalty.ingest.mapping import (
     binder_to_ingest_error,
-    column_exprs,
+    failure_probes,
     first_line,
     line_numbered_source,
     mapped_select_glob,
@@ -61,7 +61,8 @@ class Load:
     loaded_at: dt.datetime  # ingest_log.loaded_at and quarantine.quarantined_at (UTC)
     run_id: str | None
     notes: list[str] = field(default_factory=list)  # ingest_log.note
-    # per contract column, a query for the first line its mapping fails on (line-level sources)
+    # per contract column, a query for the first line its mapping fails on (aggregated sources:
+    # a query that fails when the column's mapping does)
     line_queries: dict[str, str] = field(default_factory=dict)
     transcoded: list[Transcoded] = field(default_factory=list)  # temp files, removed after reading
 
@@ -189,15 +190,7 @@ def _read_file(load: Load, header: list[str]) -> str:
     first_data_line = reader.skip + (2 if reader.header else 1)
     lines = line_numbered_source(load.conn, first_data_line)
     mapped = mapped_select_glob(load.contract, load.mapping, header, lines, load.unit.name)
-    where = f"where ({load.mapping.filter})" if load.mapping.filter else ""
-    group = f"group by ({load.mapping.aggregate_by})" if load.mapping.aggregate_by else ""
-    for col, expr in column_exprs(load.contract, load.mapping, header).items():
-        # the first line (of the first group) whose value the expression fails on
-        first = "min(_line)" if group else "_line"
-        load.line_queries[col] = (
-            f"select min(_first) from (select {first} as _first, "
-            f"try(({expr}) is null) as _ok from {lines} {where} {group}) where _ok is null"
-        )
+    load.line_queries.update(failure_probes(load.contract, load.mapping, header, lines))
     return mapped
 
 
@@ -261,7 +254,12 @@ def _create_typed(load: Load, mapped_types: dict[str, str], header: list[str] | 
             finally:
                 load.remove_transcoded()
         raise mapping_failure(
-            load.conn, e, load.unit.name, load.settings.temp_path, load.line_queries
+            load.conn,
+            e,
+            load.unit.name,
+            load.settings.temp_path,
+            load.line_queries,
+            by_line=not load.mapping.aggregate_by,
         ) from None
 
 

@@ -58,6 +58,29 @@ def column_exprs(contract: Contract, mapping: SourceMapping, header: list[str]) 
     return {k: v for k, v in exprs.items() if v is not None}
 
 
+def failure_probes(
+    contract: Contract, mapping: SourceMapping, header: list[str], src: str
+) -> dict[str, str]:
+    """Per contract column, the query that finds where its mapping fails on a value (only run
+    after the mapping failed; see failures.mapping_failure): line by line, the first line whose
+    value the expression fails on under try() (NULL: none); aggregated, try() cannot hold an
+    aggregate, so the column's expression evaluated alone, which raises when it fails."""
+    where = f"where ({mapping.filter})" if mapping.filter else ""
+    group = f"group by ({mapping.aggregate_by})" if mapping.aggregate_by else ""
+    probes = {}
+    for col, expr in column_exprs(contract, mapping, header).items():
+        if group:
+            probes[col] = (
+                f"select count(_v) from (select ({expr}) as _v from {src} {where} {group})"
+            )
+        else:
+            probes[col] = (
+                f"select min(_line) from {src} {where} "
+                f"{'and' if where else 'where'} try(({expr}) is null) is null"
+            )
+    return probes
+
+
 def mapped_select_glob(
     contract: Contract, mapping: SourceMapping, header: list[str], src: str, file_name: str
 ) -> str:
