@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--rebuild",
         action="store_true",
-        help="recompute every daily snapshot, not only missing days",
+        help="recompute everything: every daily snapshot, not only missing days, and the rest "
+        "even when nothing is new since the last run",
     )
     run.add_argument(
         "--set", dest="overrides", default="", help="YAML mapping of settings for this run only"
@@ -87,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             log=print,
         )
     except RunFailed as e:
-        print(f"error: {e}", file=sys.stderr)
+        # one line per failed step or check, in the words of the message that explains it
+        for line in str(e).splitlines() or ["run failed"]:
+            print(f"error: {line}", file=sys.stderr)
         return 1
     print(f"done in {time.monotonic() - started:.1f} s")
     for line in summary:

@@ -11,10 +11,15 @@ Steps, each one Dagster materialisation (so the same asset code runs as under th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
+import re
 import zoneinfo
 from collections.abc import Callable, Iterable
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -37,16 +42,43 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+# a quoted value or an email address in an error we did not write ourselves (e.g. DuckDB's
+# "Could not convert string 'x@example.com' to INT32") may be a customer's data
+_QUOTED = re.compile(r"'[^'\n]*'")  # DuckDB quotes values in single quotes, names in double
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Failure): ")
+
+
+def redact(text: str) -> str:
+    """`text` without the values it quotes ('...') and without email addresses."""
+    return _EMAIL.sub("<email>", _QUOTED.sub("<value>", text))
+
+
+def step_message(step_key: str, data) -> str:
+    """What to print about a failed step: a `dagster.Failure`'s own description (our message,
+    written to name the file, column and line without a value), else the innermost error's class
+    and message with quoted values and emails redacted, never a Dagster class name or a stack."""
+    failure = getattr(data, "user_failure_data", None)
+    if failure is not None and failure.description:
+        return failure.description.strip()
+    err = data.error
+    # the innermost cause is the user's error; its stack belongs in the run log, not here
+    while err is not None and err.cause is not None:
+        err = err.cause
+    if err is None:
+        return f"{step_key} failed (see the run's log)"
+    text = _CLASS_PREFIX.sub("", err.message.strip())
+    if err.cls_name and "Failure" in err.cls_name:
+        return text
+    kind = (err.cls_name or "error").rsplit(".", 1)[-1]
+    return f"{step_key} failed: {kind}: {redact(text)} (values hidden: the run's log has it all)"
+
+
 def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     msgs = []
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
-            err = ev.step_failure_data.error
-            # the innermost cause is the user's error; its stack belongs in the run log, not here
-            while err is not None and err.cause is not None:
-                err = err.cause
-            text = err.message.strip() if err else "failed"
-            msgs.append(f"{ev.step_key}: {text}")
+            msgs.append(step_message(ev.step_key or "step", ev.step_failure_data))
     for check in result.get_asset_check_evaluations():
         if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
             msgs.append(f"check {check.check_name} failed: {check.description or ''}")
@@ -122,8 +154,7 @@ def run_all(
         )
         if not result.success:
             raise RunFailed(
-                f"{what} failed:\n  "
-                + "\n  ".join(_failure_messages(result) or ["see the run's log"])
+                "\n".join(_failure_messages(result) or [f"{what} failed (see the run's log)"])
             )
         return result
 
@@ -168,6 +199,27 @@ def run_all(
     # the last day is always recomputed: its exports may have been completed since
     if as_of not in todo:
         todo.append(as_of)
+    week_end = as_of - dt.timedelta(days=(as_of.isoweekday() % 7))  # the Sunday on or before D
+    week_start = week_end - dt.timedelta(days=6)
+    iso = week_start.isocalendar()
+    folder = settings.output_path / f"{iso.year}-W{iso.week:02d}"
+    summary = [f"database: {settings.database_path}"]
+    has_week = week_start >= start
+    email_keys = [k for k in report_keys if k.to_user_string() == "weekly_email"]
+
+    state = None if rebuild or todo != [as_of] else current_state(settings, as_of)
+    if state is not None and has_week and unchanged_since_last_run(settings, state):
+        log(
+            "nothing new since the last run: no new export file, the same settings, and day "
+            f"{as_of}'s snapshot, KPI board, period marts, model and week {week_start} .. "
+            f"{week_end}'s reports are already there (--rebuild recomputes everything)"
+        )
+        if email:
+            log(f"[4/4] email for week {week_start} .. {week_end}")
+            result = materialize(email_keys, "email", partition_key=week_start.isoformat())
+            log(f"      {email_summary(result)}")
+        return [*summary, f"reports: {folder}"]
+
     log(f"[2/4] daily snapshots and KPI board up to {as_of}: {len(todo)} day(s)")
     for lo, hi in _ranges(todo):
         tags = {RANGE_START: lo.isoformat(), RANGE_END: hi.isoformat()}
@@ -177,19 +229,122 @@ def run_all(
     log(f"[3/4] period marts: {', '.join(k.to_user_string() for k in period_keys)}")
     materialize(period_keys, "period marts")
 
-    summary = [f"database: {settings.database_path}"]
-    week_end = as_of - dt.timedelta(days=(as_of.isoweekday() % 7))  # the Sunday on or before D
-    week_start = week_end - dt.timedelta(days=6)
-    if week_start < start:
+    if not has_week:
         log("[4/4] reports: no complete week after schedules.start_date yet")
         return summary
-    selection = [k for k in report_keys if email or k.to_user_string() != "weekly_email"]
+    selection = [k for k in report_keys if email or k not in email_keys]
     log(f"[4/4] reports for week {week_start} .. {week_end}" + (" and email" if email else ""))
-    materialize(selection, "reports", partition_key=week_start.isoformat())
-    iso = week_start.isocalendar()
-    folder = settings.output_path / f"{iso.year}-W{iso.week:02d}"
-    if folder.exists():
-        # the files first, then the two places to look: the last lines a user reads
-        files = [f"  {p}" for p in sorted(folder.rglob("*")) if p.is_file()]
-        summary = ["files written:", *files, *summary, f"reports: {folder}"]
+    result = materialize(selection, "reports", partition_key=week_start.isoformat())
+    if email:
+        log(f"      {email_summary(result)}")
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    record_run(settings, current_state(settings, as_of), files)
+    if files:
+        # the files first, then the two places to look: the last lines a user reads. The .eml
+        # files are named after their recipients: their folder and count only
+        eml = [p for p in files if p.suffix == ".eml"]
+        shown = [f"  {p}" for p in files if p.suffix != ".eml"]
+        if eml:
+            shown.append(f"  {eml[0].parent}{os.sep} ({len(eml)} .eml file(s))")
+        summary = ["files written:", *shown, *summary, f"reports: {folder}"]
     return summary
+
+
+# --- a re-run with nothing new -------------------------------------------------------------------
+# "Nothing new" means, after this run's ingest: no export file was loaded (every ingest_log row newer
+# than the last run is a `skipped` file with content already loaded), the settings resolve to the
+# same values (every key, overrides included) with the same package version, every day up to D is
+# stored, and day D's snapshot (snapshot_params), KPI board, model (customer_value), revenue at
+# risk and every incrementally built period mart (period_build_state) are exactly the rows the last
+# successful run left, and each report file it wrote is still on disk. The last successful run
+# records that state in <output>/.loyalty_last_run.json.
+
+LAST_RUN = ".loyalty_last_run.json"
+
+
+def _settings_fingerprint(settings: Settings) -> str:
+    text = json.dumps(settings.model_dump(mode="json"), sort_keys=True, default=str)
+    try:
+        package = metadata.version("loyalty-pipeline")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a checkout without install
+        package = "unknown"
+    return hashlib.sha256(f"{package}\n{text}".encode()).hexdigest()
+
+
+def current_state(settings: Settings, as_of: dt.date) -> dict[str, Any] | None:
+    """What the database holds for day D, as JSON-able values; None when something is missing."""
+    needed = ("ingest_log", "snapshot_params", "kpi_daily", "customer_value", "period_build_state")
+    with engine.connect(settings, read_only=True) as conn:
+        if not all(engine.table_exists(conn, t) for t in needed):
+            return None
+        day = conn.execute(
+            "select computed_at, loads_seen, params_json from snapshot_params where as_of = ?",
+            [as_of],
+        ).fetchall()
+        counts = conn.execute(
+            "select (select count(*) from kpi_daily where as_of = $d), "
+            "(select count(*) from customer_value where as_of = $d)",
+            {"d": as_of},
+        ).fetchone()
+        if not day or not counts or 0 in counts:
+            return None
+        state = {
+            "as_of": as_of.isoformat(),
+            "settings": _settings_fingerprint(settings),
+            "newest_load": engine.scalar(
+                conn, "select max(load_id) from ingest_log where status <> 'skipped'"
+            ),
+            "snapshot": [str(v) for v in day[0]],
+            "rows_on_day": list(counts),
+            "periods": [
+                [str(v) for v in row]
+                for row in conn.execute(
+                    "select table_name, built_at, loads_seen, params_json "
+                    "from period_build_state order by table_name"
+                ).fetchall()
+            ],
+        }
+    return json.loads(json.dumps(state, default=str))
+
+
+def unchanged_since_last_run(settings: Settings, state: dict[str, Any]) -> bool:
+    path = settings.output_path / LAST_RUN
+    try:
+        last = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return last.get("state") == state and all(Path(p).is_file() for p in last.get("files") or [0])
+
+
+def record_run(settings: Settings, state: dict[str, Any] | None, files: list[Path]) -> None:
+    path = settings.output_path / LAST_RUN
+    if state is None or not files:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"state": state, "files": [str(p) for p in files]}), "utf-8")
+    os.replace(tmp, path)
+
+
+def email_summary(result: dg.ExecuteInProcessResult | None) -> str:
+    """What the weekly email did, in counts (never an address)."""
+    mats = result.asset_materializations_for_node("weekly_email") if result else []
+    if not mats:
+        return "email: not run"
+    md = {k: getattr(v, "value", v) for k, v in mats[-1].metadata.items()}
+    if "sent_now" not in md:
+        return f"email: {md.get('status', 'nothing sent')}"
+    sent, before, files = md["sent_now"], md["already_sent"], md.get("eml_files", 0)
+    if md.get("mode") == "dry_run":
+        line = (
+            f"email (dry run, nothing sent): {files} .eml file(s) written to {md['eml_folder']}"
+            if files
+            else "email (dry run): no .eml file written"
+        )
+    elif sent:
+        line = f"email: sent to {sent} recipient(s)"
+    else:
+        line = "email: nothing sent"
+    if before:
+        line += f"; already sent before to {before} recipient(s), not sent again"
+    return line

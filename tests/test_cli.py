@@ -1,0 +1,146 @@
+"""`loyalty run` as a user sees it, on a small generated data set: plain error messages, what the
+email did (in counts), and a re-run with nothing new that is skipped, says so and takes seconds,
+while a changed setting, a new export file or `--rebuild` still compute."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO, write_settings
+
+pytestmark = pytest.mark.slow
+
+LOYALTY = [sys.executable, "-m", "loyalty.cli"]
+END = "2026-11-15"  # the generated data's last day
+RECIPIENTS = ["first.reader@example.org", "second.reader@example.org"]
+NOTHING_NEW = "nothing new since the last run"
+
+
+def run(args: list[str]) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    done = subprocess.run([*LOYALTY, *args], cwd=REPO, capture_output=True, text=True, timeout=900)
+    return done, time.monotonic() - started
+
+
+def generated_landing(folder: Path) -> None:
+    """60 customers over 120 days up to END, written by the project's generator."""
+    subprocess.run(
+        [
+            *LOYALTY,
+            "generate",
+            *("--customers", "60", "--days", "120", "--seed", "5", "--end", END),
+            *("--out", str(folder)),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def small_settings(work: Path, extra: dict | None = None) -> Path:
+    return write_settings(
+        work,
+        {
+            "schedules": {"start_date": "2026-07-19"},
+            "email": {"enabled": True, "dry_run": True, "recipients": RECIPIENTS},
+            **(extra or {}),
+        },
+    )
+
+
+def reports_folder(out: str) -> Path:
+    """The week's folder, as the last line of a run says it."""
+    return Path(next(x for x in reversed(out.splitlines()) if x.startswith("reports: "))[9:])
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = ["orders", "customer_snapshot", "kpi_daily", "retention_period", "customer_value"]
+        return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    work = tmp_path_factory.mktemp("cli")
+    generated_landing(work / "landing")
+    settings = small_settings(work)
+    first = run(["run", "--settings", str(settings), "--email"])
+    assert first[0].returncode == 0, first[0].stderr[-3000:]
+    counts = table_counts(work / "loyalty.duckdb")
+    second = run(["run", "--settings", str(settings), "--email"])
+    return work, settings, first, second, counts
+
+
+def test_the_cli_says_what_the_email_did_in_counts(two_runs):
+    _, _, (first, _), (second, _), _ = two_runs
+    eml = sorted((reports_folder(first.stdout) / "email").glob("*.eml"))
+    assert len(eml) == len(RECIPIENTS)
+    assert (
+        f"email (dry run, nothing sent): {len(RECIPIENTS)} .eml file(s) written to "
+        f"{eml[0].parent}" in first.stdout
+    )
+    assert f"already sent before to {len(RECIPIENTS)} recipient(s), not sent again" in second.stdout
+    for address in RECIPIENTS:
+        assert address not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_a_rerun_with_nothing_new_is_skipped_says_so_and_takes_seconds(two_runs):
+    work, _, (first, first_s), (second, second_s), counts = two_runs
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert NOTHING_NEW not in first.stdout
+    assert NOTHING_NEW in second.stdout
+    assert "[2/4]" not in second.stdout and "[3/4]" not in second.stdout
+    assert table_counts(work / "loyalty.duckdb") == counts
+    # the skipped run does the ingest step only: well under the full run's time
+    assert second_s < first_s * 0.6, (first_s, second_s)
+    print(f"first run {first_s:.1f} s, re-run with nothing new {second_s:.1f} s")
+
+
+def test_a_changed_setting_a_new_file_or_rebuild_computes_again(two_runs):
+    work, settings, *_ = two_runs
+    changed, _ = run(["run", "--settings", str(settings), "--set", "metrics: {active_days: 61}"])
+    assert changed.returncode == 0, changed.stderr[-3000:]
+    assert NOTHING_NEW not in changed.stdout and "[2/4]" in changed.stdout
+    # the settings file's own values differ from the last run's again: computed once more
+    back, _ = run(["run", "--settings", str(settings)])
+    assert NOTHING_NEW not in back.stdout
+    # now nothing is new ...
+    again, _ = run(["run", "--settings", str(settings)])
+    assert NOTHING_NEW in again.stdout
+    # ... until an export file arrives
+    orders = work / "landing" / "orders_late.csv"
+    shutil.copy(next((work / "landing").glob("orders*.csv")), orders)
+    lines = orders.read_text(encoding="utf-8").splitlines()
+    header, row = lines[0], lines[1].split(",")
+    row[0] = "LATE-ORDER-1"
+    orders.write_text(header + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    new_file, _ = run(["run", "--settings", str(settings)])
+    assert new_file.returncode == 0, new_file.stderr[-3000:]
+    assert NOTHING_NEW not in new_file.stdout and "[2/4]" in new_file.stdout
+    rebuilt, _ = run(["run", "--settings", str(settings), "--rebuild"])
+    assert NOTHING_NEW not in rebuilt.stdout and "[2/4]" in rebuilt.stdout
+
+
+def test_a_broken_export_prints_the_readmes_plain_message(tmp_path):
+    settings = write_settings(tmp_path)
+    (tmp_path / "landing" / "orders_x.csv").write_text(
+        "order_id,client,ordered_at,amount\nO1,C1,2024-01-01,1\n", encoding="utf-8"
+    )
+    result, _ = run(["run", "--settings", str(settings)])
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[0].startswith("error: orders_x.csv: "), result.stderr
+    assert "customer_id" in lines[0]
+    for noise in ("dagster.", "Failure", "Traceback", "ingest failed"):
+        assert noise not in result.stderr, noise
