@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from loyalty.reports import smtp
-from loyalty.reports.i18n import Translator
+from loyalty.reports.i18n import Translator, primary_locale
 from loyalty.reports.smtp import SmtpConfig, describe_error
 from loyalty.settings import Settings
 
@@ -79,7 +79,7 @@ def compose_alert(
 
 
 def build_alert(settings: Settings, subject: str, body_text: str) -> EmailMessage:
-    t = Translator(settings.locale)
+    t = Translator(primary_locale(settings))
     msg = EmailMessage()
     msg["Subject"] = f"{settings.email.subject_prefix} {subject}".strip()
     msg["From"] = settings.email.sender

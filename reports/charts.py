@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import plotly.graph_objects as go
 
 from loyalty.reports.i18n import Translator
@@ -14,6 +16,12 @@ FONT = (
 )
 TIER_COLOURS = {"A": "#1b7f5b", "B": "#3a7dc9", "C": "#c99a2e", "D": "#c0392b"}
 PALETTE = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#4a5568"]
+
+
+def date_axis(fig: go.Figure, t: Translator) -> None:
+    """Dates on the x axis without English month names in zh-CN (plotly.js ships English only)."""
+    if t.locale == "zh-CN":
+        fig.update_xaxes(tickformat="%Y-%m-%d", hoverformat="%Y-%m-%d")
 
 
 def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
@@ -30,34 +38,48 @@ def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
     return fig
 
 
-def kpi_trend(data: WeekData, seg: SegmentData, t: Translator) -> go.Figure:
+def kpi_trend(data: WeekData, seg: SegmentData, t: Translator) -> go.Figure | None:
+    """The rate KPIs (each over its trailing window ending on the week's last day) and, in a tier
+    report, the tier's weekly kept and repurchase rates; every point at its week's last day, and the
+    legend names each line's window."""
     fig = go.Figure()
     kpis = [k for k in dict.fromkeys(r["kpi"] for r in data.kpi_trend) if k in RATE_KPIS]
+    window = t("kpi_window", days=data.kpi_window_days)
+    drawn = False
     for i, k in enumerate(kpis):
-        pts = [r for r in data.kpi_trend if r["kpi"] == k]
+        pts = [r for r in data.kpi_trend if r["kpi"] == k and r["value"] is not None]
+        drawn = drawn or bool(pts)
         fig.add_scatter(
             x=[r["as_of"] for r in pts],
             y=[r["value"] for r in pts],
-            name=t.label_or(f"kpi_{k}", k),
+            name=f"{t.label_or(f'kpi_{k}', k)} ({window})",
             mode="lines+markers",
             line={"color": PALETTE[i % len(PALETTE)], "width": 2},
         )
     if seg.segment != ALL:
         for key, dash in (("kept_rate", "dash"), ("repurchase_rate", "dot")):
+            pts = [r for r in seg.segment_trend if r[key] is not None]
+            drawn = drawn or bool(pts)
             fig.add_scatter(
-                x=[r["period_start"] for r in seg.segment_trend],
-                y=[r[key] for r in seg.segment_trend],
-                name=f"{t(key)} · {t.segment_name(seg.segment)}",
+                x=[r["week_end"] for r in pts],
+                y=[r[key] for r in pts],
+                name=f"{t(key)} · {t.segment_name(seg.segment)} ({t('weekly')})",
                 mode="lines+markers",
                 line={"color": TIER_COLOURS.get(seg.segment, "#333"), "dash": dash},
             )
+    if not drawn:
+        return None
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    date_axis(fig, t)
     return _layout(fig, t("kpi_trend"))
 
 
-def nps_trend(seg: SegmentData, t: Translator) -> go.Figure:
+def nps_trend(seg: SegmentData, t: Translator) -> go.Figure | None:
+    """Weekly NPS at each week's last day (the KPI trend's anchor), with its 95 % margin."""
     pts = [r for r in seg.nps_trend if r["nps"] is not None]
-    x = [r["period_start"] for r in pts]
+    if not pts:
+        return None
+    x = [r["period_start"] + dt.timedelta(days=6) for r in pts]
     y = [r["nps"] for r in pts]
     moe = [r["nps_moe95"] or 0 for r in pts]
     fig = go.Figure()
@@ -83,9 +105,12 @@ def nps_trend(seg: SegmentData, t: Translator) -> go.Figure:
             "symbol": ["circle-open" if r["low_sample"] else "circle" for r in pts],
         },
         customdata=[[r["responses"], t("low_sample") if r["low_sample"] else ""] for r in pts],
-        hovertemplate="%{x|%Y-%m-%d}: %{y:.1f} (n=%{customdata[0]}) %{customdata[1]}<extra></extra>",
+        hovertemplate="%{x|%Y-%m-%d}: %{y:.1f} ("
+        + t("n")
+        + "=%{customdata[0]}) %{customdata[1]}<extra></extra>",
     )
     fig.update_yaxes(range=[-100, 100], zeroline=True)
+    date_axis(fig, t)
     return _layout(fig, t("nps_trend"))
 
 
@@ -131,8 +156,10 @@ def cohort_heatmap(data: WeekData, t: Translator) -> go.Figure | None:
     return _layout(fig, f"{t('cohort')} (* {t('incomplete')})", height=height)
 
 
-def tier_distribution(data: WeekData, seg: SegmentData, t: Translator) -> go.Figure:
+def tier_distribution(data: WeekData, seg: SegmentData, t: Translator) -> go.Figure | None:
     rows = data.tier_distribution
+    if not any(r["customers"] for r in rows):
+        return None
     colours = [
         TIER_COLOURS.get(r["tier"], "#888")
         if seg.segment in (ALL, r["tier"])
@@ -153,7 +180,9 @@ def tier_distribution(data: WeekData, seg: SegmentData, t: Translator) -> go.Fig
     return _layout(fig, t("tier_distribution"))
 
 
-def tier_migration(seg: SegmentData, t: Translator) -> go.Figure:
+def tier_migration(seg: SegmentData, t: Translator) -> go.Figure | None:
+    if not any(r["customers"] for r in seg.migration):
+        return None
     order = [*TIERS, "new", "left"]
     prev = [p for p in order if any(r["prev_tier"] == p for r in seg.migration)]
     cur = [c for c in order if any(r["cur_tier"] == c for r in seg.migration)]
@@ -181,7 +210,9 @@ def tier_migration(seg: SegmentData, t: Translator) -> go.Figure:
     return fig
 
 
-def churn_reasons(seg: SegmentData, t: Translator) -> go.Figure:
+def churn_reasons(seg: SegmentData, t: Translator) -> go.Figure | None:
+    if not seg.cards.get("customers"):
+        return None  # no customers in the segment on D: nothing to count
     labels = [t(f"reason_{k}") for k in CHURN_FLAGS] + [t("churn_risk_any")]
     values = [seg.churn_reasons[k] for k in CHURN_FLAGS] + [seg.churn_reasons["churn_risk"]]
     fig = go.Figure(
@@ -199,8 +230,10 @@ def churn_reasons(seg: SegmentData, t: Translator) -> go.Figure:
     return _layout(fig, t("churn_reasons"), height=300)
 
 
-def sla_by_priority(data: WeekData, t: Translator) -> go.Figure:
+def sla_by_priority(data: WeekData, t: Translator) -> go.Figure | None:
     rows = data.sla
+    if not any(r["tickets"] for r in rows):
+        return None  # no ticket opened in the week
     fig = go.Figure(
         go.Bar(
             x=[t.label_or(f"priority_{r['priority']}", r["priority"]) for r in rows],
@@ -208,7 +241,7 @@ def sla_by_priority(data: WeekData, t: Translator) -> go.Figure:
             marker_color=["#4a5568" if r["priority"] == ALL else "#2b6cb0" for r in rows],
             text=[
                 ("–" if r["sla_rate"] is None else f"{100 * r['sla_rate']:.0f}%")
-                + f" (n={(r['met'] or 0) + (r['breached'] or 0)})"
+                + f" ({t('n')}={(r['met'] or 0) + (r['breached'] or 0)})"
                 for r in rows
             ],
             textposition="auto",

@@ -29,8 +29,9 @@ from loyalty import engine
 from loyalty.reports import charts, excel, html, smtp
 from loyalty.reports import value_view as vv
 from loyalty.reports import viewmodel as vm
-from loyalty.reports.i18n import Translator
+from loyalty.reports.i18n import Translator, primary_locale
 from loyalty.reports.model import WeekData
+from loyalty.reports.notes import order_warning
 from loyalty.reports.queries import week_data
 from loyalty.reports.render import translator, week_folder
 from loyalty.reports.smtp import SmtpConfig, describe_error, mode_of
@@ -112,12 +113,14 @@ def build_content(
     t = translator(settings)
     week = data.week
     seg = data.segments.get(ALL) or next(iter(data.segments.values()))
-    figures = {
+    drawn = {
         "kpi-trend": charts.kpi_trend(data, seg, t),
         "nps-trend": charts.nps_trend(seg, t),
         "tier-distribution": charts.tier_distribution(data, seg, t),
     }
-    pngs = render_pngs(figures)
+    # a chart without data is left out (no image of empty axes)
+    figures = {cid: fig for cid, fig in drawn.items() if fig is not None}
+    pngs = render_pngs(figures) if figures else {}
     folder = week_folder(settings, week.label)
     model = {
         "lang": t.locale,
@@ -126,6 +129,8 @@ def build_content(
         "intro": t("email_intro", week=week.label, start=t.date(week.start), end=t.date(week.end)),
         # revenue at risk and the at-risk customers of the whole base, when the model is used
         "headline": vv.email_headline(data.value, t),
+        # the report week has almost no orders (reports/viewmodel.py order_warning)
+        "order_warning": order_warning(data, t),
         "kpis": vm.kpi_cards(data, t),
         "changes": vm.top_changes(data, t),
         "segments": _segment_rows(data, t),
@@ -136,6 +141,7 @@ def build_content(
                 ("nps-trend", "nps_trend"),
                 ("tier-distribution", "tier_distribution"),
             )
+            if cid in pngs
         ],
         "freshness": vm.quality_view(data, t)["freshness"],
         "attachment_note": t("email_attachment_note", folder=str(folder)),
@@ -148,7 +154,9 @@ def build_content(
         text=_plain_text(model, t),
         html=html.render_email_html(model),
         images=list(pngs.items()),
-        attachment_name=html.file_name(week.label, "overview", "xlsx"),
+        attachment_name=html.file_name(
+            week.label, "overview", "xlsx", html.locale_suffix(t.locale)
+        ),
         attachment=attachment,
     )
 
@@ -172,6 +180,8 @@ def _segment_rows(data: WeekData, t: Translator) -> list[dict[str, str]]:
 
 def _plain_text(model: dict, t: Translator) -> str:
     lines = [model["head"]["title"], model["intro"]]
+    if model["order_warning"]:
+        lines += ["", f"! {model['order_warning']}"]
     if model["headline"]:
         lines += ["", model["headline"]]
     lines += ["", f"== {t('kpi_board')} =="]
@@ -333,7 +343,7 @@ def send_weekly_email(
             return DeliveryReport(week=week.label, mode=mode, already_sent=_recipients(settings))
         data = week_data(conn, settings, week, detail=False)
     attachment_path = week_folder(settings, week.label) / html.file_name(
-        week.label, "overview", "xlsx"
+        week.label, "overview", "xlsx", html.locale_suffix(primary_locale(settings))
     )
     attachment = attachment_path.read_bytes() if attachment_path.exists() else None
     content = build_content(data, settings, attachment)

@@ -18,7 +18,7 @@ from loyalty.reports.export import csv_name
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
 from loyalty.reports.model_sheet import model_sheet
-from loyalty.reports.viewmodel import flag_key
+from loyalty.reports.viewmodel import FLAG_COLOURS, flag_key, shown_change
 from loyalty.reports.xlsx import Book
 from loyalty.vocab import ALL
 
@@ -48,17 +48,20 @@ def _kpi_rows(data: WeekData, t: Translator) -> tuple[list, list]:
     rows = []
     for k in data.kpis:
         fk = flag_key(k["flag"])
+        change = shown_change(k)  # 0.0 when it rounds to zero where shown
+        if change is not None and k["is_rate"]:
+            change = 100 * change  # a rate's change in percentage points
         rows.append(
             [
                 t.label_or(f"kpi_{k['kpi']}", k["kpi"]),
                 k["value"],
                 k["target"],
                 t("lower_better" if k["direction"] == "lower" else "higher_better"),
-                k["change_7d"],
+                change,
                 t(f"flag_{fk}") if fk != "unknown" else str(k["flag"]),
                 k["n"],
                 t("low_sample") if k["low_sample"] else "",
-                k["owner"],
+                t.value("owner", k["owner"]) if k["owner"] else "",
             ]
         )
     return columns, rows
@@ -66,12 +69,25 @@ def _kpi_rows(data: WeekData, t: Translator) -> tuple[list, list]:
 
 def _write_kpis(book: Book, ws: Worksheet, data: WeekData, top: int) -> int:
     columns, rows = _kpi_rows(data, book.t)
-    # rate KPIs in %, NPS in points: a per-row kind, so each cell is written once (and NaN stays empty)
-    pct = {1: "pct", 2: "pct", 4: "pct"}
+    # rate KPIs in % with their change in signed percentage points, NPS in points with a signed
+    # change, money in the currency: a per-row kind, so each cell is written once (NaN stays empty)
+    pct = {1: "pct", 2: "pct", 4: "pp"}
     money = {1: "money", 2: "money", 4: "money"}
-    kinds = {i: pct for i, k in enumerate(data.kpis) if k["is_rate"]}
+    kinds: dict[int, dict[int, str]] = {i: {4: "signed"} for i in range(len(data.kpis))}
+    kinds.update({i: pct for i, k in enumerate(data.kpis) if k["is_rate"]})
     kinds.update({i: money for i, k in enumerate(data.kpis) if k.get("is_money")})
-    return book.table(ws, top, columns, rows, widths={0: 30, 3: 16, 5: 12, 8: 16}, row_kinds=kinds)
+    nxt = book.table(
+        ws, top, columns, rows, widths={0: 30, 3: 16, 4: 14, 5: 12, 8: 16}, row_kinds=kinds
+    )
+    t = book.t
+    book.colour_status(
+        ws,
+        top + 1,
+        top + len(rows),
+        5,
+        {t(f"flag_{key}"): colour for key, colour in FLAG_COLOURS.items()},
+    )
+    return nxt
 
 
 def _write_cards(book: Book, ws: Worksheet, seg: SegmentData, top: int) -> int:

@@ -7,20 +7,25 @@ offline from an email attachment or a file share. Templates get a ready view-mod
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import plotly.graph_objects as go
 from markupsafe import Markup
+from plotly.offline import get_plotlyjs
 
 from loyalty.reports import charts, value_charts
 from loyalty.reports import value_view as vv
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
+from loyalty.reports.notes import order_warning
+from loyalty.reports.thresholds_view import threshold_rows
 from loyalty.vocab import ALL
 
+DEFAULT_LOCALE = "en"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PLOTLY_CONFIG = {
     "displaylogo": False,
@@ -37,52 +42,120 @@ _env = jinja2.Environment(
 )
 
 
-class _ChartEmbedder:
-    """Embeds figures as HTML, plotly.js inline with the first one only."""
+# plotly.js ships English only: the zh-CN report registers this locale (modebar buttons, month and
+# day names, number separators) right after the bundle and selects it in every chart's config
+PLOTLY_LOCALES = {
+    "zh-CN": {
+        "moduleType": "locale",
+        "name": "zh-CN",
+        "dictionary": {
+            "Autoscale": "自动缩放",
+            "Box Select": "矩形选择",
+            "Click to enter Colorscale title": "点击输入色阶标题",
+            "Compare data on hover": "悬停时比较数据",
+            "Double-click to zoom back out": "双击还原",
+            "Download plot": "下载图表",
+            "Download plot as a png": "下载为 PNG 图片",
+            "Lasso Select": "套索选择",
+            "Orbital rotation": "轨道旋转",
+            "Pan": "平移",
+            "Produced with Plotly.js": "由 Plotly.js 生成",
+            "Reset": "重置",
+            "Reset axes": "重置坐标轴",
+            "Reset view": "重置视图",
+            "Show closest data on hover": "悬停时显示最近的数据",
+            "Snapshot succeeded": "截图成功",
+            "Sorry, there was a problem downloading your snapshot!": "抱歉，下载截图时出错！",
+            "Taking snapshot - this may take a few seconds": "正在截图，可能需要几秒钟",
+            "Toggle Spike Lines": "切换辅助线",
+            "Toggle show closest data on hover": "切换悬停显示最近数据",
+            "Zoom": "缩放",
+            "Zoom in": "放大",
+            "Zoom out": "缩小",
+            "trace": "序列",
+        },
+        "format": {
+            "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+            "shortDays": ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+            "months": [f"{m}月" for m in range(1, 13)],
+            "shortMonths": [f"{m}月" for m in range(1, 13)],
+            "date": "%Y-%m-%d",
+            "decimal": ".",
+            "thousands": ",",
+        },
+    }
+}
 
-    def __init__(self) -> None:
+
+class _ChartEmbedder:
+    """Embeds figures as HTML, plotly.js inline with the first one only (and the locale's plotly.js
+    dictionary right after it)."""
+
+    def __init__(self, locale: str = "en") -> None:
         self.first = True
+        self.locale = locale
 
     def __call__(self, fig: go.Figure | None) -> Markup | None:
         if fig is None:
             return None
+        config = dict(PLOTLY_CONFIG)
+        if self.locale in PLOTLY_LOCALES:
+            config["locale"] = self.locale
         html = fig.to_html(
             full_html=False,
-            include_plotlyjs=self.first,  # True = the whole bundle inline, never a CDN
+            include_plotlyjs=False,
             include_mathjax=False,
-            config=PLOTLY_CONFIG,
+            config=config,
             default_width="100%",
             default_height=f"{fig.layout.height or 340}px",
         )
+        if self.first:  # the whole bundle inline, never a CDN
+            head = f'<script type="text/javascript">{get_plotlyjs()}</script>'
+            if self.locale in PLOTLY_LOCALES:
+                locale_js = json.dumps(PLOTLY_LOCALES[self.locale], ensure_ascii=False)
+                head += f'<script type="text/javascript">Plotly.register({locale_js});</script>'
+            html = head + html
         self.first = False
         return Markup(html)
 
 
-def file_name(week_label: str, segment: str, ext: str) -> str:
-    return f"loyalty_{week_label}_{segment}.{ext}"
+def file_name(week_label: str, segment: str, ext: str, suffix: str = "") -> str:
+    """`loyalty_<week>_<segment>[_<locale>].<ext>` (suffix from `locale_suffix`)."""
+    return f"loyalty_{week_label}_{segment}{suffix}.{ext}"
 
 
-def _nav(data: WeekData, t: Translator, current: str) -> list[dict[str, Any]]:
+def locale_suffix(locale: str) -> str:
+    """English files keep the names they always had (links, bookmarks and scripts keep working);
+    every other locale's files carry `_<locale>`, so a zh-CN run never overwrites English files."""
+    return "" if locale == DEFAULT_LOCALE else f"_{locale}"
+
+
+def _nav(data: WeekData, t: Translator, current: str, suffix: str) -> list[dict[str, Any]]:
     items = [("overview", t("overview"))] + [(s, t.segment_name(s)) for s in data.segments]
     return [
-        {"name": name, "href": file_name(data.week.label, key, "html"), "current": key == current}
+        {
+            "name": name,
+            "href": file_name(data.week.label, key, "html", suffix),
+            "current": key == current,
+        }
         for key, name in items
     ]
 
 
 def _common(
-    data: WeekData, t: Translator, segment: str, generated: dt.datetime, low_n: int
+    data: WeekData, t: Translator, segment: str, generated: dt.datetime, low_n: int, suffix: str
 ) -> dict:
     return {
         "lang": t.locale,
         "l": t.labels,
         "head": vm.header(data, t, segment, generated),
-        "nav": _nav(data, t, segment),
+        "nav": _nav(data, t, segment, suffix),
         "kpis": vm.kpi_cards(data, t),
         "quality": vm.quality_view(data, t),
         "sla_table": vm.sla_table(data, t),
-        "thresholds": [{"name": k, "value": v} for k, v in data.thresholds],
+        "thresholds": [{"name": k, "value": v} for k, v in threshold_rows(t, data.thresholds)],
         "low_n": low_n,
+        "order_warning": order_warning(data, t),
     }
 
 
@@ -91,7 +164,11 @@ def _charts(
 ) -> list[dict[str, Any]]:
     """The report's charts, in page order, each embedded once (Plotly's script once per file)."""
     chart_list = [
-        ("kpi_trend", charts.kpi_trend(data, seg, t), t("kpi_trend_note")),
+        (
+            "kpi_trend",
+            charts.kpi_trend(data, seg, t),
+            t("kpi_trend_note", days=data.kpi_window_days),
+        ),
         ("nps_trend", charts.nps_trend(seg, t), t("nps_trend_note")),
         ("tier_distribution", charts.tier_distribution(data, seg, t), ""),
         ("tier_migration", charts.tier_migration(seg, t), t("tier_migration_note")),
@@ -99,8 +176,15 @@ def _charts(
         ("sla", charts.sla_by_priority(data, t), t("sla_note")),
         ("cohort", charts.cohort_heatmap(data, t), t("cohort_note")),
     ]
+    # a chart without data says so in one line instead of drawing empty axes
     return [
-        {"id": key, "title": t(key), "html": embed(fig), "note": note, "empty": ""}
+        {
+            "id": key,
+            "title": t(key),
+            "html": embed(fig),
+            "note": note if fig is not None else "",
+            "empty": t("no_chart_data"),
+        }
         for key, fig, note in chart_list
     ]
 
@@ -142,13 +226,19 @@ def _model(
 
 
 def render_segment(
-    data: WeekData, segment: str, t: Translator, generated: dt.datetime, low_n: int, top_n: int
+    data: WeekData,
+    segment: str,
+    t: Translator,
+    generated: dt.datetime,
+    low_n: int,
+    top_n: int,
+    suffix: str = "",
 ) -> str:
     seg = data.segments[segment]
-    embed = _ChartEmbedder()
+    embed = _ChartEmbedder(t.locale)
     by_model = seg.at_risk_source == "model"
     model = {
-        **_common(data, t, segment, generated, low_n),
+        **_common(data, t, segment, generated, low_n, suffix),
         "overview": False,
         "cards_title": t.segment_name(segment),
         "cards": vm.segment_cards(seg, t, low_n) + vv.value_cards(seg, data.value, t),
@@ -164,12 +254,14 @@ def render_segment(
     return _env.get_template("report.html.j2").render(**model)
 
 
-def render_overview(data: WeekData, t: Translator, generated: dt.datetime, low_n: int) -> str:
+def render_overview(
+    data: WeekData, t: Translator, generated: dt.datetime, low_n: int, suffix: str = ""
+) -> str:
     seg = data.segments.get(ALL) or next(iter(data.segments.values()))
-    links = {s: file_name(data.week.label, s, "html") for s in data.segments}
-    embed = _ChartEmbedder()
+    links = {s: file_name(data.week.label, s, "html", suffix) for s in data.segments}
+    embed = _ChartEmbedder(t.locale)
     model = {
-        **_common(data, t, "overview", generated, low_n),
+        **_common(data, t, "overview", generated, low_n, suffix),
         "overview": True,
         "cards_title": t.segment_name(seg.segment),
         "cards": vm.segment_cards(seg, t, low_n) + vv.value_cards(seg, data.value, t),

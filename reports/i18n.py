@@ -13,6 +13,19 @@ from loyalty.vocab import ALL
 
 LOCALES = ("en", "zh-CN")
 
+
+def locales(settings: object) -> list[str]:
+    """The report locales of `settings.locale` (one name or a list), first = primary, no repeats."""
+    value = getattr(settings, "locale", "en")
+    names = [value] if isinstance(value, str) else list(value)
+    return list(dict.fromkeys(names)) or ["en"]
+
+
+def primary_locale(settings: object) -> str:
+    """The first locale: the email, the alerts and the unsuffixed report file names use it."""
+    return locales(settings)[0]
+
+
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "report_title": "Customer loyalty report",
@@ -60,12 +73,12 @@ LABELS: dict[str, dict[str, str]] = {
         "week_repurchase_rate": "Repurchase rate (week)",
         "week_nps": "NPS (week)",
         "kpi_trend": "KPI trend",
-        "kpi_trend_note": "Value of each KPI on the last day of each week.",
+        "kpi_trend_note": "Every point is plotted at its week's last day: a KPI over its trailing {days}-day window ending that day, a weekly series over that Monday-to-Sunday week.",
         "nps_trend": "NPS trend",
         "nps_trend_note": "Weekly NPS with its 95 % margin of error (shaded).",
         "nps_band": "95 % margin",
         "cohort": "Cohort retention",
-        "cohort_note": "Share of each first-order month's customers who ordered again k months later; hatched cells are incomplete months.",
+        "cohort_note": "Share of each first-order month's customers who ordered again k months later; cells marked * are incomplete months.",
         "cohort_month": "Cohort",
         "cohort_size": "Size",
         "month_offset": "Month +k",
@@ -265,6 +278,19 @@ LABELS: dict[str, dict[str, str]] = {
         "model_used": "Model used",
         "reason": "Why not used",
         "email_headline": "Revenue at risk over the next {h} days: {value} from {n} at-risk customers.",
+        # issue 13: windows, empty panels, few orders, open tickets, thresholds
+        "kpi_window": "{days}-day KPI",
+        "pp": "pp",
+        "weekly": "week",
+        "open_tickets": "Open",
+        "no_chart_data": "No data for this chart in this week.",
+        "low_orders_warning": "Few orders this week: {orders} against a weekly average of {average} over the previous {weeks} weeks, so this week's rates rest on little data.",
+        "no_orders_warning": "No orders this week (a weekly average of {average} over the previous {weeks} weeks): check that the week's data was loaded.",
+        "yes": "yes",
+        "no": "no",
+        "percent_rank": "percent rank",
+        "days_unit": "{n} days",
+        "segment_rule": "R {r} · FM {fm}",
     },
     "zh-CN": {
         "report_title": "客户忠诚度报告",
@@ -312,12 +338,12 @@ LABELS: dict[str, dict[str, str]] = {
         "week_repurchase_rate": "本周复购率",
         "week_nps": "本周 NPS",
         "kpi_trend": "指标趋势",
-        "kpi_trend_note": "各指标在每周最后一天的数值。",
+        "kpi_trend_note": "每个点都画在该周的最后一天：指标为截至当天的 {days} 天滚动窗口，周度序列为该周（周一至周日）。",
         "nps_trend": "NPS 趋势",
         "nps_trend_note": "每周 NPS 及其 95% 误差范围（阴影）。",
         "nps_band": "95% 误差范围",
         "cohort": "同期群留存",
-        "cohort_note": "按首单月份分组的客户在第 k 个月再次下单的比例；斜线格为尚未结束的月份。",
+        "cohort_note": "按首单月份分组的客户在第 k 个月再次下单的比例；标 * 的格为尚未结束的月份。",
         "cohort_month": "同期群",
         "cohort_size": "人数",
         "month_offset": "第 k 月",
@@ -517,8 +543,188 @@ LABELS: dict[str, dict[str, str]] = {
         "model_used": "已采用模型",
         "reason": "未采用原因",
         "email_headline": "未来 {h} 天的风险收入：{value}，来自 {n} 位有流失风险的客户。",
+        # issue 13: windows, empty panels, few orders, open tickets, thresholds
+        "kpi_window": "{days} 天指标",
+        "pp": "个百分点",
+        "weekly": "周度",
+        "open_tickets": "未结",
+        "no_chart_data": "本周该图表没有数据。",
+        "low_orders_warning": "本周订单很少：{orders} 单，而周平均为 {average} 单（前 {weeks} 周），本周的比率依据的数据很少。",
+        "no_orders_warning": "本周没有订单（周平均为 {average} 单，前 {weeks} 周）：请检查本周数据是否已导入。",
+        "yes": "是",
+        "no": "否",
+        "percent_rank": "百分位排名",
+        "days_unit": "{n} 天",
+        "segment_rule": "R {r} · FM {fm}",
     },
 }
+
+# Data values shown in the reports (RFM segment names of the default segment map, lifecycle stages,
+# tags, default KPI owners, quarantine reasons, sources, contract columns, threshold names), looked
+# up by "<kind>:<value>"; a value without an entry (a custom segment name or owner) is shown as is.
+VALUES: dict[str, dict[str, str]] = {
+    "en": {
+        "rfmseg:Champions": "Champions",
+        "rfmseg:Potential loyalists": "Potential loyalists",
+        "rfmseg:New": "New",
+        "rfmseg:Loyal": "Loyal",
+        "rfmseg:Needs attention": "Needs attention",
+        "rfmseg:About to sleep": "About to sleep",
+        "rfmseg:Can't lose them": "Can't lose them",
+        "rfmseg:At risk": "At risk",
+        "rfmseg:Hibernating": "Hibernating",
+        "rfmseg:Lost": "Lost",
+        "lifecycle:new": "new",
+        "lifecycle:growing": "growing",
+        "lifecycle:mature": "mature",
+        "tag:new": "new",
+        "tag:growing": "growing",
+        "tag:mature": "mature",
+        "tag:active": "active",
+        "tag:inactive": "inactive",
+        "tag:complaints": "complaints",
+        "tag:activity_drop": "activity drop",
+        "tag:churn_risk": "churn risk",
+        "owner:CRM lead": "CRM lead",
+        "owner:Key accounts": "Key accounts",
+        "owner:Service desk": "Service desk",
+        "owner:Marketing": "Marketing",
+        "owner:CX": "CX",
+        "qreason:missing_value": "missing value",
+        "qreason:bad_type": "wrong type",
+        "qreason:out_of_range": "out of range",
+        "qreason:not_allowed": "value not allowed",
+        "qreason:invalid": "invalid",
+        "qreason:duplicate_key": "duplicate key",
+        "qreason:unparseable_line": "unreadable line",
+        "qreason:too_long": "field too long",
+        "qreason:bad_encoding": "bad encoding",
+        "source:orders": "orders",
+        "source:customers": "customers",
+        "source:tickets": "tickets",
+        "source:surveys": "surveys",
+        "column:status": "status",
+        "column:refund_amount": "refund amount",
+        "column:channel": "channel",
+        "column:first_response_at": "first response",
+        "column:resolved_at": "resolved",
+        "column:satisfaction": "satisfaction",
+        "column:nps": "NPS score",
+        "column:csat": "CSAT score",
+        "column:ces": "CES score",
+        "column:comment": "comment",
+        "column:signed_up_at": "sign-up date",
+        "column:email": "email",
+        "column:region": "region",
+        "column:member_level": "member level",
+        "th:active_days": "Active: an order within (days)",
+        "th:rfm_window_days": "RFM window (days)",
+        "th:rfm_weights.r": "RFM weight, recency",
+        "th:rfm_weights.f": "RFM weight, frequency",
+        "th:rfm_weights.m": "RFM weight, monetary",
+        "th:rfm_bins": "RFM bins",
+        "th:rfm_bins.recency_days": "RFM bin edges, recency (days)",
+        "th:rfm_bins.frequency": "RFM bin edges, frequency",
+        "th:rfm_bins.monetary": "RFM bin edges, monetary",
+        "th:tiers.A": "Tier A: score at least",
+        "th:tiers.B": "Tier B: score at least",
+        "th:tiers.C": "Tier C: score above (D: at most)",
+        "th:lifecycle.new_max_days": "Lifecycle new: tenure up to (days)",
+        "th:lifecycle.growing_max_days": "Lifecycle growing: tenure up to (days)",
+        "th:churn.inactive_days": "Churn: inactive after (days)",
+        "th:churn.complaint_window_days": "Churn: complaint window (days)",
+        "th:churn.complaint_max": "Churn: complaints allowed in the window",
+        "th:churn.complaint_category": "Churn: complaint ticket category",
+        "th:churn.drop_window_days": "Churn: activity-drop window (days)",
+        "th:churn.drop_ratio": "Churn: activity drop below this share of own average",
+        "th:churn.drop_lookback_days": "Churn: activity-drop lookback (days)",
+        "th:churn.drop_min_history_days": "Churn: activity drop needs history of (days)",
+        "th:churn.drop_min_orders": "Churn: activity drop needs orders",
+        "th:segment_map": "RFM segment",
+    },
+    "zh-CN": {
+        "rfmseg:Champions": "冠军客户",
+        "rfmseg:Potential loyalists": "潜力忠诚客户",
+        "rfmseg:New": "新客户",
+        "rfmseg:Loyal": "忠诚客户",
+        "rfmseg:Needs attention": "需关注客户",
+        "rfmseg:About to sleep": "即将沉睡客户",
+        "rfmseg:Can't lose them": "不能流失的客户",
+        "rfmseg:At risk": "风险客户",
+        "rfmseg:Hibernating": "休眠客户",
+        "rfmseg:Lost": "已流失客户",
+        "lifecycle:new": "新客",
+        "lifecycle:growing": "成长期",
+        "lifecycle:mature": "成熟期",
+        "tag:new": "新客",
+        "tag:growing": "成长期",
+        "tag:mature": "成熟期",
+        "tag:active": "活跃",
+        "tag:inactive": "不活跃",
+        "tag:complaints": "投诉过多",
+        "tag:activity_drop": "活跃度下降",
+        "tag:churn_risk": "流失风险",
+        "owner:CRM lead": "客户关系负责人",
+        "owner:Key accounts": "大客户团队",
+        "owner:Service desk": "客服中心",
+        "owner:Marketing": "市场部",
+        "owner:CX": "客户体验团队",
+        "qreason:missing_value": "缺少必填值",
+        "qreason:bad_type": "类型错误",
+        "qreason:out_of_range": "超出范围",
+        "qreason:not_allowed": "不允许的值",
+        "qreason:invalid": "无效",
+        "qreason:duplicate_key": "重复键",
+        "qreason:unparseable_line": "无法解析的行",
+        "qreason:too_long": "字段过长",
+        "qreason:bad_encoding": "编码错误",
+        "source:orders": "订单",
+        "source:customers": "客户",
+        "source:tickets": "工单",
+        "source:surveys": "问卷",
+        "column:status": "状态",
+        "column:refund_amount": "退款金额",
+        "column:channel": "渠道",
+        "column:first_response_at": "首次响应时间",
+        "column:resolved_at": "解决时间",
+        "column:satisfaction": "满意度",
+        "column:nps": "NPS 评分",
+        "column:csat": "CSAT 评分",
+        "column:ces": "CES 评分",
+        "column:comment": "评论",
+        "column:signed_up_at": "注册日期",
+        "column:email": "邮箱",
+        "column:region": "地区",
+        "column:member_level": "会员等级",
+        "th:active_days": "活跃：在此天数内有订单",
+        "th:rfm_window_days": "RFM 窗口（天）",
+        "th:rfm_weights.r": "RFM 权重：最近一次消费",
+        "th:rfm_weights.f": "RFM 权重：消费频次",
+        "th:rfm_weights.m": "RFM 权重：消费金额",
+        "th:rfm_bins": "RFM 分箱",
+        "th:rfm_bins.recency_days": "RFM 分箱边界：最近一次消费（天）",
+        "th:rfm_bins.frequency": "RFM 分箱边界：消费频次",
+        "th:rfm_bins.monetary": "RFM 分箱边界：消费金额",
+        "th:tiers.A": "A 类：得分不低于",
+        "th:tiers.B": "B 类：得分不低于",
+        "th:tiers.C": "C 类：得分高于（D 类：不高于）",
+        "th:lifecycle.new_max_days": "生命周期新客：客龄不超过（天）",
+        "th:lifecycle.growing_max_days": "生命周期成长期：客龄不超过（天）",
+        "th:churn.inactive_days": "流失：超过此天数未下单",
+        "th:churn.complaint_window_days": "流失：投诉统计窗口（天）",
+        "th:churn.complaint_max": "流失：窗口内允许的投诉数",
+        "th:churn.complaint_category": "流失：投诉工单类别",
+        "th:churn.drop_window_days": "流失：活跃度下降窗口（天）",
+        "th:churn.drop_ratio": "流失：低于自身平均的比例视为活跃度下降",
+        "th:churn.drop_lookback_days": "流失：活跃度下降回看天数",
+        "th:churn.drop_min_history_days": "流失：活跃度下降所需历史（天）",
+        "th:churn.drop_min_orders": "流失：活跃度下降所需订单数",
+        "th:segment_map": "RFM 分群",
+    },
+}
+for _locale, _values in VALUES.items():
+    LABELS[_locale].update(_values)
+
 
 # Excel number formats per locale (xlsxwriter num_format strings).
 EXCEL_FORMATS: dict[str, dict[str, str]] = {
@@ -529,6 +735,9 @@ EXCEL_FORMATS: dict[str, dict[str, str]] = {
         "integer": "#,##0",
         "decimal": "#,##0.00",
         "score": "0.0",
+        "points": '+0.0" pp";-0.0" pp";0.0" pp"',
+        "signed": "+0.0;-0.0;0.0",
+        "percent_fine": "0.000%",
     },
     "zh-CN": {
         "date": 'yyyy"年"m"月"d"日"',
@@ -537,6 +746,9 @@ EXCEL_FORMATS: dict[str, dict[str, str]] = {
         "integer": "#,##0",
         "decimal": "#,##0.00",
         "score": "0.0",
+        "points": '+0.0" 个百分点";-0.0" 个百分点";0.0" 个百分点"',
+        "signed": "+0.0;-0.0;0.0",
+        "percent_fine": "0.000%",
     },
 }
 
@@ -569,6 +781,20 @@ class Translator:
     def label_or(self, key: str, fallback: str) -> str:
         return self.labels.get(key, fallback)
 
+    def value(self, kind: str, v: object) -> str:
+        """A data value's display text (`VALUES`: "rfmseg", "lifecycle", "tag", "owner", "qreason",
+        "source", "column", "th"); a value without an entry is shown as stored."""
+        if v is None:
+            return "–"
+        return self.labels.get(f"{kind}:{v}", str(v))
+
+    def tags(self, text: str | None) -> str:
+        """A comma-separated tag list (sql/reports/customers.sql), each tag translated."""
+        if not text:
+            return ""
+        sep = "、" if self.locale == "zh-CN" else ", "
+        return sep.join(self.value("tag", x.strip()) for x in text.split(","))
+
     # --- display formats (HTML, email) ---
     def number(self, v: float | int | None, digits: int = 0) -> str:
         if v is None or _missing(v):
@@ -592,6 +818,13 @@ class Translator:
         if symbol and self.locale == "en":
             return f"{symbol}{v:,.2f}"
         return f"{v:,.2f} {self.currency}" if not symbol else f"{symbol}{v:,.2f}"
+
+    def excel_money(self) -> str:
+        """Excel's number format for money in the report currency (symbol when known, else code)."""
+        symbol = _CURRENCY_SYMBOL.get(self.currency)
+        if symbol:
+            return f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'
+        return f'#,##0.00" {self.currency}";-#,##0.00" {self.currency}"'
 
     def date(self, d: dt.date | None) -> str:
         if d is None:

@@ -74,6 +74,10 @@ class WeekData:
     cohort: dict[str, Any] | None
     sla: list[dict[str, Any]]
     quality: dict[str, Any]
-    thresholds: list[tuple[str, str]]
+    thresholds: list[tuple[str, Any]]  # (name, value) of the stored snapshot parameters
     segments: dict[str, SegmentData] = field(default_factory=dict)
     value: ValueData = field(default_factory=ValueData)
+    kpi_window_days: int = 30  # metrics.kpi_window_days: the KPIs' trailing window
+    # counted orders of the report week and the weekly average of the weeks before it
+    # ({"orders": n, "average": x, "weeks": k}); None when the database has no orders view
+    order_volume: dict[str, Any] | None = None

@@ -23,6 +23,7 @@ import duckdb
 
 from loyalty import engine
 from loyalty.contracts import CONTRACTS
+from loyalty.metric_params import snapshot_params_json
 from loyalty.reports import lists, value
 from loyalty.reports.model import SegmentData, ValueData, WeekData
 from loyalty.settings import Settings
@@ -126,40 +127,13 @@ def data_quality(conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.da
 
 def thresholds_used(
     conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date
-) -> list[tuple[str, str]]:
-    """The thresholds stored with D's snapshot (snapshot_params); the settings' values when no
-    snapshot on or before D stored any."""
-    out = [
-        (k, _flat(v))
-        for r in _query(conn, "thresholds", as_of=day)
-        for k, v in json.loads(r["params_json"]).items()
-    ]
-    return out or _settings_thresholds(settings)
-
-
-def _settings_thresholds(settings: Settings) -> list[tuple[str, str]]:
-    m = settings.metrics
-    return [
-        ("tiers", f"A ≥ {m.tiers.A}, B ≥ {m.tiers.B}, C > {m.tiers.C}, D ≤ {m.tiers.C}"),
-        ("active_days", str(m.active_days)),
-        ("rfm_window_days", str(m.rfm_window_days)),
-        ("rfm_weights", f"r {m.rfm_weights.r} : f {m.rfm_weights.f} : m {m.rfm_weights.m}"),
-        ("rfm_bins", "percent rank" if m.rfm_bins is None else _flat(m.rfm_bins.model_dump())),
-        ("churn.inactive_days", str(m.churn.inactive_days)),
-        ("churn.complaints", f"> {m.churn.complaint_max} in {m.churn.complaint_window_days} days"),
-        (
-            "churn.activity_drop",
-            f"< {m.churn.drop_ratio:.0%} of own {m.churn.drop_window_days}-day average",
-        ),
-        ("sla_hours", _flat(m.sla_hours.model_dump())),
-        ("nps_low_sample", str(m.nps_low_sample)),
-    ]
-
-
-def _flat(v: Any) -> str:
-    if isinstance(v, dict | list):
-        return json.dumps(v, ensure_ascii=False, default=str)
-    return str(v)
+) -> list[tuple[str, Any]]:
+    """The thresholds stored with D's snapshot (snapshot_params), as (name, value) pairs of its JSON;
+    the settings' values (the same JSON) when no snapshot on or before D stored any. Formatted for
+    display by reports/thresholds_view.py."""
+    stored = _query(conn, "thresholds", as_of=day)
+    text = stored[0]["params_json"] if stored else snapshot_params_json(settings)
+    return list(json.loads(text).items())
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,6 +206,7 @@ def segment_data(
     segment_trend = [
         {
             "period_start": w.start,
+            "week_end": w.end,
             "kept_rate": kept.get(w.start),
             "repurchase_rate": rep.get(w.start),
         }
@@ -297,10 +272,29 @@ def week_data(
         quality=data_quality(conn, settings, day),
         thresholds=thresholds_used(conn, settings, day),
         value=value.value_data(conn, settings, week),
+        kpi_window_days=settings.metrics.kpi_window_days,
+        order_volume=order_volume(conn, week),
     )
     for seg in segments or settings.reports.segments:
         data.segments[seg] = segment_data(conn, settings, week, seg, detail, data.value)
     return data
+
+
+ORDER_VOLUME_WEEKS = 8  # the weeks before the report week its order count is compared with
+
+
+def order_volume(conn: duckdb.DuckDBPyConnection, week: Week) -> dict[str, Any] | None:
+    """Counted orders in the report week and the weekly average of the ORDER_VOLUME_WEEKS before."""
+    if not engine.table_exists(conn, "stg_orders"):
+        return None
+    rows = _query(conn, "week_orders", week_start=week.start, weeks=ORDER_VOLUME_WEEKS)
+    before = [r["orders"] for r in rows if r["week_start"] < week.start]
+    this = next((r["orders"] for r in rows if r["week_start"] == week.start), 0)
+    return {
+        "orders": this,
+        "average": sum(before) / len(before) if before else None,
+        "weeks": len(before),
+    }
 
 
 def snapshot_exists(conn: duckdb.DuckDBPyConnection, day: dt.date) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from loyalty import engine
 from loyalty.reports import excel, html
 from loyalty.reports.export import write_segment_csvs
-from loyalty.reports.i18n import Translator
+from loyalty.reports.i18n import Translator, locales, primary_locale
 from loyalty.reports.model import WeekData
 from loyalty.reports.queries import snapshot_exists, week_data
 from loyalty.settings import Settings
@@ -29,7 +29,9 @@ class NoSnapshot(Exception):
 @dataclass
 class WeekReports:
     data: WeekData
-    files: dict[str, dict[str, Path]]  # {segment or "overview": {"html": path, "xlsx": path}}
+    # {segment or "overview": {"html": path, "xlsx": path}} in the primary (first) locale; a further
+    # locale's files under "html:<locale>" and "xlsx:<locale>"
+    files: dict[str, dict[str, Path]]
     csvs: dict[str, dict[str, Path]]  # {segment: {kind: path}}
 
     @property
@@ -41,8 +43,9 @@ def week_folder(settings: Settings, week_label: str) -> Path:
     return settings.output_path / week_label
 
 
-def translator(settings: Settings) -> Translator:
-    return Translator(settings.locale, settings.reports.currency)
+def translator(settings: Settings, locale: str | None = None) -> Translator:
+    """The Translator of `locale`, by default the primary (first) locale of the settings."""
+    return Translator(locale or primary_locale(settings), settings.reports.currency)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -60,31 +63,39 @@ def _write_book(path: Path, writer, *args) -> None:
 def render_week(
     data: WeekData, settings: Settings, generated: dt.datetime | None = None
 ) -> dict[str, dict[str, Path]]:
-    """Render every segment of `data` plus the overview; returns {segment: {"html": p, "xlsx": p}}."""
-    t = translator(settings)
+    """Render every segment of `data` plus the overview in every locale of the settings; returns
+    {segment: {"html": p, "xlsx": p, "html:<locale>": p, ...}} (unsuffixed keys: primary locale)."""
     generated = generated or dt.datetime.now().replace(microsecond=0)
     folder = week_folder(settings, data.week.label)
     folder.mkdir(parents=True, exist_ok=True)
     low_n = settings.metrics.nps_low_sample
+    primary = primary_locale(settings)
     out: dict[str, dict[str, Path]] = {}
-    for seg in data.segments:
+    for locale in locales(settings):
+        t = translator(settings, locale)
+        suffix = html.locale_suffix(locale)
+        key = "" if locale == primary else f":{locale}"
+        label = data.week.label
+        for seg in data.segments:
+            paths = {
+                "html": folder / html.file_name(label, seg, "html", suffix),
+                "xlsx": folder / html.file_name(label, seg, "xlsx", suffix),
+            }
+            _write_text(
+                paths["html"],
+                html.render_segment(
+                    data, seg, t, generated, low_n, settings.reports.at_risk_top_n, suffix
+                ),
+            )
+            _write_book(paths["xlsx"], excel.write_segment_workbook, data, seg, t)
+            out.setdefault(seg, {}).update({f"{k}{key}": p for k, p in paths.items()})
         paths = {
-            "html": folder / html.file_name(data.week.label, seg, "html"),
-            "xlsx": folder / html.file_name(data.week.label, seg, "xlsx"),
+            "html": folder / html.file_name(label, "overview", "html", suffix),
+            "xlsx": folder / html.file_name(label, "overview", "xlsx", suffix),
         }
-        _write_text(
-            paths["html"],
-            html.render_segment(data, seg, t, generated, low_n, settings.reports.at_risk_top_n),
-        )
-        _write_book(paths["xlsx"], excel.write_segment_workbook, data, seg, t)
-        out[seg] = paths
-    paths = {
-        "html": folder / html.file_name(data.week.label, "overview", "html"),
-        "xlsx": folder / html.file_name(data.week.label, "overview", "xlsx"),
-    }
-    _write_text(paths["html"], html.render_overview(data, t, generated, low_n))
-    _write_book(paths["xlsx"], excel.write_overview_workbook, data, t)
-    out["overview"] = paths
+        _write_text(paths["html"], html.render_overview(data, t, generated, low_n, suffix))
+        _write_book(paths["xlsx"], excel.write_overview_workbook, data, t)
+        out.setdefault("overview", {}).update({f"{k}{key}": p for k, p in paths.items()})
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from loyalty.reports.export import csv_name
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
+from loyalty.reports.thresholds_view import threshold_rows
 from loyalty.reports.xlsx import Book
 
 
@@ -102,6 +103,7 @@ def service_sheet(book: Book, data: WeekData) -> None:
         (t("tickets"), "int"),
         (t("met"), "int"),
         (t("breached"), "int"),
+        (t("open_tickets"), "int"),
         (t("sla_rate"), "pct"),
         (t("complaint_sla_rate"), "pct"),
         (t("median_first_response_hours"), "dec"),
@@ -114,6 +116,7 @@ def service_sheet(book: Book, data: WeekData) -> None:
             r["tickets"],
             r["met"],
             r["breached"],
+            r.get("open_tickets"),
             r["sla_rate"],
             r["complaint_sla_rate"],
             r["median_first_response_hours"],
@@ -135,12 +138,12 @@ def quality_sheet(book: Book, data: WeekData) -> None:
         (t("rows_read"), "int"),
         (t("rows_loaded"), "int"),
         (t("rows_quarantined"), "int"),
-        (t("quarantine_share"), "pct"),
+        (t("quarantine_share"), "pct_fine"),
         (t("duplicates_replaced"), "int"),
     ]
     rows = [
         [
-            s["source"],
+            t.value("source", s["source"]),
             s["files"],
             s["rows_read"],
             s["rows_loaded"],
@@ -156,7 +159,10 @@ def quality_sheet(book: Book, data: WeekData) -> None:
         ws,
         nxt + 1,
         [(t("source"), "text"), (t("reason_code"), "text"), (t("rows"), "int")],
-        [[r["source"], r["reason_code"], r["rows"]] for r in q["reasons"]],
+        [
+            [t.value("source", r["source"]), t.value("qreason", r["reason_code"]), r["rows"]]
+            for r in q["reasons"]
+        ],
         filter_and_freeze=False,
     )
     ws.write_string(nxt, 0, t("completeness"), book.fmt["section"])
@@ -169,7 +175,15 @@ def quality_sheet(book: Book, data: WeekData) -> None:
             (t("rows"), "int"),
             (t("filled_share"), "pct"),
         ],
-        [[c["source"], c["column_name"], c["rows"], c["filled_share"]] for c in q["completeness"]],
+        [
+            [
+                t.value("source", c["source"]),
+                t.value("column", c["column_name"]),
+                c["rows"],
+                c["filled_share"],
+            ]
+            for c in q["completeness"]
+        ],
         filter_and_freeze=False,
     )
     f = q["freshness"]
@@ -189,8 +203,8 @@ def thresholds_sheet(book: Book, data: WeekData) -> None:
         ws,
         0,
         [(t("setting"), "text"), (t("value"), "text")],
-        [list(x) for x in data.thresholds],
-        widths={0: 28, 1: 60},
+        [list(x) for x in threshold_rows(t, data.thresholds)],
+        widths={0: 48, 1: 30},
     )
 
 
@@ -218,7 +232,12 @@ def customers_sheet(book: Book, data: WeekData, seg: SegmentData) -> None:
         (t("lifecycle_stage"), "text"),
         (t("tags"), "text"),
     ]
-    rows = seg.customers  # tuples in the columns' order (sql/reports/customers.sql)
+    # tuples in the columns' order (sql/reports/customers.sql); segment, lifecycle and tags shown in
+    # the locale
+    rows = [
+        (*r[:10], t.value("rfmseg", r[10]), t.value("lifecycle", r[11]), t.tags(r[12]))
+        for r in seg.customers
+    ]
     note = cap_note(
         t,
         len(rows),
@@ -260,7 +279,16 @@ def churn_sheet(book: Book, data: WeekData, seg: SegmentData) -> None:
     # tuples in the columns' order (sql/reports/churn_warnings.sql and churn_warnings_model.sql:
     # the model's status, p_alive and value at risk are empty in the rules' list); flags as ticks
     rows = [
-        (*r[:4], status(r[4]), *r[5:12], yes(r[12]), yes(r[13]), yes(r[14]), r[15])
+        (
+            *r[:3],
+            t.value("rfmseg", r[3]),
+            status(r[4]),
+            *r[5:12],
+            yes(r[12]),
+            yes(r[13]),
+            yes(r[14]),
+            r[15],
+        )
         for r in seg.churn_warnings
     ]
     note = cap_note(

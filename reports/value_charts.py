@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from loyalty.reports.charts import TIER_COLOURS, _layout
+from loyalty.reports.charts import TIER_COLOURS, _layout, date_axis
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, ValueData
 from loyalty.reports.value import (
@@ -96,7 +96,7 @@ def risk_by_segment(value: ValueData, t: Translator) -> go.Figure | None:
     rows.sort(key=lambda r: (-r["value_at_risk"], r["key"]))
     fig = go.Figure(
         go.Bar(
-            y=[r["key"] for r in rows],
+            y=[t.value("rfmseg", r["key"]) for r in rows],
             x=[r["value_at_risk"] for r in rows],
             orientation="h",
             marker_color="#dd6b20",
@@ -151,4 +151,5 @@ def risk_trend(value: ValueData, seg: SegmentData, t: Translator) -> go.Figure |
     if not drawn:
         return None
     fig.update_yaxes(title=t("value_at_risk"), rangemode="tozero")
+    date_axis(fig, t)
     return _layout(fig, t("risk_trend"))

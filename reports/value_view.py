@@ -144,7 +144,7 @@ def at_risk_table_model(seg: SegmentData, t: Translator) -> dict[str, Any]:
             r["customer_id"],
             r["masked_email"] or "–",
             r["tier"],
-            r["segment"],
+            t.value("rfmseg", r["segment"]),
             status_text(t, r["status"]),
             t.percent(r["p_alive"], 0),
             t.money(r["value_at_risk"]),

@@ -8,10 +8,12 @@ Formatting lives here (locale-aware), so the Jinja templates only loop and print
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
+from loyalty.reports.notes import share_text
 from loyalty.vocab import KPI_FLAGS
 
 # kpi_daily.flag (one of loyalty.vocab.KPI_FLAGS) -> the flag's label and icon key (flag_<key> in
@@ -33,23 +35,47 @@ def flag_key(flag: str) -> str:
     return FLAG_KEYS.get(flag, "unknown")
 
 
+def shown_change(kpi: dict[str, Any]) -> float | None:
+    """The change vs 7 days earlier as displayed (rates in points with 1 decimal, NPS with 1, money
+    with 2); 0.0 when it rounds to zero, so the text, the arrow and its colour agree."""
+    ch = kpi.get("change_7d")
+    if ch is None or _missing_number(ch):
+        return None
+    if kpi["is_rate"]:
+        return ch if round(ch * 100, 1) != 0 else 0.0
+    digits = 2 if kpi.get("is_money") else 1
+    return ch if round(ch, digits) != 0 else 0.0
+
+
+def _missing_number(v: float) -> bool:
+    return not math.isfinite(v)
+
+
 def kpi_value_text(
     t: Translator, kpi: dict[str, Any], v: float | None, signed: bool = False
 ) -> str:
+    if v is not None and signed and v == 0:
+        v = 0.0  # -0.0 prints as "+0.0": a change that rounds to zero has no sign
     if kpi["is_rate"]:
         if signed:
-            return "–" if v is None else f"{100 * v:+.1f} pp"
+            if v is None or _missing_number(v):
+                return "–"
+            pp = t("pp")
+            return f"{100 * v:+.1f} {pp}" if round(100 * v, 1) != 0 else f"±0.0 {pp}"
         return t.percent(v)
     if kpi.get("is_money"):
         text = t.money(v)
         return f"+{text}" if signed and v is not None and v > 0 else text
+    if signed and v is not None and not _missing_number(v) and round(v, 1) == 0:
+        return "±0.0"
     return t.points(v, signed=signed)
 
 
 def trend_arrow(kpi: dict[str, Any]) -> tuple[str, str]:
-    """Arrow and whether the change is good, bad or neutral for this KPI's direction."""
-    ch = kpi.get("change_7d")
-    if ch is None or abs(ch) < 1e-12:
+    """Arrow and whether the change is good, bad or neutral for this KPI's direction; a change that
+    rounds to zero where it is shown is neutral (→), never a coloured arrow on "+0.0"."""
+    ch = shown_change(kpi)
+    if ch is None or ch == 0:
         return "→", "neutral"
     up = ch > 0
     good = up == (kpi.get("direction") != "lower")
@@ -80,14 +106,14 @@ def kpi_cards(data: WeekData, t: Translator) -> list[dict[str, Any]]:
                 "tone_colour": TONE_COLOURS.get(tone, "#52606d"),
                 "n": t.number(k["n"]) if k["n"] is not None else "–",
                 "low_sample": k["low_sample"],
-                "owner": k["owner"],
+                "owner": t.value("owner", k["owner"]) if k["owner"] else "",
             }
         )
     return cards
 
 
 def _cell(text: str, cls: str = "") -> dict[str, str]:
-    return {"text": text, "cls": cls}
+    return {"text": text, "cls": cls, "href": ""}
 
 
 def segment_cards(seg: SegmentData, t: Translator, low_n: int) -> list[dict[str, Any]]:
@@ -157,6 +183,7 @@ def sla_table(data: WeekData, t: Translator) -> dict[str, Any]:
         "tickets",
         "met",
         "breached",
+        "open_tickets",
         "sla_rate",
         "complaint_sla_rate",
         "median_first_response_hours",
@@ -165,12 +192,14 @@ def sla_table(data: WeekData, t: Translator) -> dict[str, Any]:
     ]
     rows = []
     for r in data.sla:
+        open_n = r.get("open_tickets") or 0
         rows.append(
             [
                 t.label_or(f"priority_{r['priority']}", r["priority"]),
                 t.number(r["tickets"]),
                 t.number(r["met"]),
                 t.number(r["breached"]),
+                _cell(t.number(open_n), "flag-off_target" if open_n else ""),
                 t.percent(r["sla_rate"]),
                 t.percent(r["complaint_sla_rate"]),
                 t.number(r["median_first_response_hours"], 1),
@@ -178,7 +207,7 @@ def sla_table(data: WeekData, t: Translator) -> dict[str, Any]:
                 t.number(r["satisfaction_mean"], 2),
             ]
         )
-    return {"columns": [t(c) for c in cols], "rows": rows, "numeric": [False] + [True] * 8}
+    return {"columns": [t(c) for c in cols], "rows": rows, "numeric": [False] + [True] * 9}
 
 
 def at_risk_table(seg: SegmentData, t: Translator) -> dict[str, Any]:
@@ -198,7 +227,7 @@ def at_risk_table(seg: SegmentData, t: Translator) -> dict[str, Any]:
             r["customer_id"],
             r["masked_email"] or "–",
             r["tier"],
-            r["segment"],
+            t.value("rfmseg", r["segment"]),
             t.date(r["last_order"]),
             t.money(r["monetary"]),
             t.number(r["rfm_score"], 1),
@@ -229,12 +258,12 @@ def quality_view(data: WeekData, t: Translator) -> dict[str, Any]:
         "numeric": [False] + [True] * 6,
         "rows": [
             [
-                s["source"],
+                t.value("source", s["source"]),
                 t.number(s["files"]),
                 t.number(s["rows_read"]),
                 t.number(s["rows_loaded"]),
                 t.number(s["rows_quarantined"]),
-                t.percent(s["quarantine_share"]),
+                share_text(t, s["quarantine_share"], s["rows_quarantined"]),
                 t.number(s["duplicates_replaced"]),
             ]
             for s in q["sources"]
@@ -243,13 +272,25 @@ def quality_view(data: WeekData, t: Translator) -> dict[str, Any]:
     reasons = {
         "columns": [t("source"), t("reason_code"), t("rows")],
         "numeric": [False, False, True],
-        "rows": [[r["source"], r["reason_code"], t.number(r["rows"])] for r in q["reasons"]],
+        "rows": [
+            [
+                t.value("source", r["source"]),
+                t.value("qreason", r["reason_code"]),
+                t.number(r["rows"]),
+            ]
+            for r in q["reasons"]
+        ],
     }
     completeness = {
         "columns": [t("source"), t("column"), t("rows"), t("filled_share")],
         "numeric": [False, False, True, True],
         "rows": [
-            [c["source"], c["column_name"], t.number(c["rows"]), t.percent(c["filled_share"])]
+            [
+                t.value("source", c["source"]),
+                t.value("column", c["column_name"]),
+                t.number(c["rows"]),
+                t.percent(c["filled_share"]),
+            ]
             for c in q["completeness"]
         ],
     }
@@ -303,7 +344,11 @@ def segment_distribution_table(seg: SegmentData, t: Translator) -> dict[str, Any
         "columns": [t("rfm_segment"), t("customers"), t("share")],
         "numeric": [False, True, True],
         "rows": [
-            [r["segment"], t.number(r["customers"]), t.percent(r["customers"] / total)]
+            [
+                t.value("rfmseg", r["segment"]),
+                t.number(r["customers"]),
+                t.percent(r["customers"] / total),
+            ]
             for r in seg.segment_distribution
         ],
     }

@@ -35,8 +35,11 @@ KINDS: dict[str, tuple[str, int]] = {
     "text": ("text", 16),
     "int": ("integer", 11),
     "dec": ("decimal", 13),
-    "money": ("decimal", 14),
+    "money": ("money", 14),
     "pct": ("percent", 11),
+    "pct_fine": ("percent_fine", 11),  # a small share that must not show as 0.0 %
+    "pp": ("points", 11),  # a change of a rate, in percentage points (value × 100, signed)
+    "signed": ("signed", 10),  # a signed change in points (NPS)
     "pts": ("score", 10),
     "score": ("score", 10),
     "date": ("date", 13),
@@ -77,6 +80,7 @@ class Book:
         self.fmt = {
             name: self.wb.add_format({**base, "num_format": t.excel[name]}) for name in t.excel
         }
+        self.fmt["money"] = self.wb.add_format({**base, "num_format": t.excel_money()})
         self.fmt["text"] = self.wb.add_format(base)
         self.fmt["quoted"] = self.wb.add_format({**base, "quote_prefix": True})
         self.fmt["header"] = self.wb.add_format(
@@ -158,10 +162,33 @@ class Book:
         if filter_and_freeze:
             ws.freeze_panes(top + 1, 0)
             ws.autofilter(top, 0, max(last, top), len(columns) - 1)
+            ws.repeat_rows(0, top)  # the title and the header row on every printed page
         return last + 2
 
+    def colour_status(
+        self, ws: Worksheet, first: int, last: int, col: int, colours: Mapping[str, str]
+    ) -> None:
+        """Colour the cells of column `col` (rows first..last) by their text (a KPI status)."""
+        if last < first:
+            return
+        for text, colour in colours.items():
+            fmt = self.wb.add_format({"font_color": colour, "bold": True})
+            ws.conditional_format(
+                first,
+                col,
+                last,
+                col,
+                {"type": "cell", "criteria": "==", "value": f'"{text}"', "format": fmt},
+            )
+
     def sheet(self, key: str) -> Worksheet:
-        return self.wb.add_worksheet(self.t(key)[:31])
+        """A new sheet set up to print: landscape, one page wide (as many pages tall as needed)."""
+        ws = self.wb.add_worksheet(self.t(key)[:31])
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.set_paper(9)  # A4
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        return ws
 
     def close(self) -> None:
         self.wb.close()

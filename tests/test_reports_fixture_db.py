@@ -104,7 +104,7 @@ def report_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def workspace(
     folder: Path,
     database: Path,
-    locale: str = "en",
+    locale: str | list[str] = "en",
     reports: dict[str, Any] | None = None,
     email: dict[str, Any] | None = None,
 ) -> Settings:

@@ -50,6 +50,15 @@ def _path(folder, seg, ext):
     return folder / f"loyalty_{fx.WEEK_LABEL}_{seg}.{ext}"
 
 
+def _as_csv(text: str) -> str:
+    """How a CSV writes text: formula-like text gets a leading quote (docs/reports.md)."""
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+def _zh_path(folder, seg, ext):
+    return folder / f"loyalty_{fx.WEEK_LABEL}_{seg}_zh-CN.{ext}"
+
+
 def test_every_segment_and_the_overview_has_html_and_xlsx(rendered):
     _, written, folder = rendered
     for seg in SEGMENTS:
@@ -216,7 +225,8 @@ def test_workbook_formats_frozen_header_and_autofilter(rendered):
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
     assert ws["B2"].is_date and ws["B2"].number_format == "dd mmm yyyy"
-    assert isinstance(ws["E2"].value, float) and ws["E2"].number_format == "#,##0.00"
+    # money in the report currency (settings reports.currency, GBP by default)
+    assert isinstance(ws["E2"].value, float) and ws["E2"].number_format.startswith('"£"#,##0.00')
     assert ws.column_dimensions["A"].width >= 15
     ret = wb["Retention"]
     assert ret.freeze_panes == "A2" and ret.auto_filter.ref
@@ -255,18 +265,20 @@ def test_thresholds_used_are_printed(rendered):
     _, _, folder = rendered
     text = _path(folder, "A", "html").read_text(encoding="utf-8")
     section = text[text.index('id="thresholds"') :]
-    assert "active_days" in section and "inactive_days" in section
+    assert LABELS["en"]["th:active_days"] in section
+    assert LABELS["en"]["th:churn.inactive_days"] in section
 
 
 def test_zh_cn_labels_in_html_and_excel(tmp_path, report_db):  # noqa: F811
     settings, written = _render(tmp_path, report_db, "zh-CN")
     folder = written.folder
-    text = _path(folder, "all", "html").read_text(encoding="utf-8")
+    assert not _path(folder, "all", "html").exists()  # a zh-CN run never overwrites English files
+    text = _zh_path(folder, "all", "html").read_text(encoding="utf-8")
     assert 'lang="zh-CN"' in text
     for label in ("客户忠诚度报告", "关键指标看板", "流失风险客户", "数据质量", "2026年11月15日"):
         assert label in text
     assert "KPI board" not in text
-    wb = openpyxl.load_workbook(_path(folder, "A", "xlsx"))
+    wb = openpyxl.load_workbook(_zh_path(folder, "A", "xlsx"))
     assert wb.sheetnames[:3] == ["摘要", "客户", "留存"]
     assert wb["客户"]["A1"].value == "客户编号"
     assert wb["客户"]["B2"].number_format == 'yyyy"年"m"月"d"日"'
@@ -413,7 +425,10 @@ def test_customer_sheets_capped_in_sql_with_note_and_full_csv(tmp_path, report_d
 
             with open(folder / csv_name, newline="", encoding="utf-8") as f:
                 lines = list(csv.DictReader(f))
-            assert len(lines) == total and {r["customer_id"] for r in lines} == ids
+            # formula-like text is written with a leading quote in the CSVs (docs/reports.md)
+            assert len(lines) == total and {r["customer_id"] for r in lines} == {
+                _as_csv(i) for i in ids
+            }
             assert list(lines[0]) == [
                 "customer_id",
                 "last_order",
@@ -429,7 +444,7 @@ def test_customer_sheets_capped_in_sql_with_note_and_full_csv(tmp_path, report_d
                 "lifecycle_stage",
                 "tags",
             ]
-            assert [r["customer_id"] for r in lines[:5]] == top5
+            assert [r["customer_id"] for r in lines[:5]] == [_as_csv(i) for i in top5]
             raw = (folder / csv_name).read_text(encoding="utf-8")
             churn_csv = (folder / f"loyalty_{fx.WEEK_LABEL}_{seg}_churn_warnings.csv").read_text(
                 encoding="utf-8"

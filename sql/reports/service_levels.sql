@@ -1,9 +1,11 @@
--- Tickets and SLA per priority for the week starting $period_start, in the order $priorities.
+-- Tickets and SLA per priority for the week starting $period_start, in the order $priorities;
+-- open_tickets: neither met nor breached yet (not in sla_rate).
 select
     priority,
     tickets,
     met,
     breached,
+    open_tickets,
     sla_rate,
     complaint_sla_rate,
     median_first_response_hours,
