@@ -4,7 +4,7 @@
 import dagster as dg
 
 from loyalty.assets.daily_range import run_days
-from loyalty.assets.metric_results import preview_metadata
+from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.kpis import board_on, compute_kpis
 from loyalty.orchestration.partitions import daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
@@ -22,7 +22,7 @@ from loyalty.orchestration.resources import LoyaltyResource
 )
 def kpi_daily(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
     start, end = run_days(context)
-    with loyalty.session() as (settings, conn):
+    with data_errors_hidden("kpi_daily"), loyalty.session() as (settings, conn):
         states = compute_kpis(conn, settings, start, end)
         metadata = preview_metadata(
             conn, "kpi_daily", "as_of between $start and $end", {"start": start, "end": end}

@@ -9,6 +9,8 @@ shows its range.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -71,3 +73,24 @@ def preview_metadata(
         "dagster/row_count": dg.MetadataValue.int(int(count)),
         "preview": dg.MetadataValue.md(column_profile(conn, table, where, params)),
     }
+
+
+# DuckDB's errors about data quote the value ("Could not convert string 'x@example.com' to
+# INT32", "Duplicate key \"customer_id: C1\""), and Dagster stores a step's error in its run
+# storage: these classes are re-raised without their message, naming the step instead.
+DATA_ERRORS = (duckdb.ConversionException, duckdb.ConstraintException, duckdb.InvalidInputException)
+
+
+@contextmanager
+def data_errors_hidden(what: str) -> Iterator[None]:
+    """Re-raise a DuckDB error about a value as a `dagster.Failure` that names `what` and the kind
+    of error, not the value; other errors (a lock, a missing table) pass unchanged."""
+    try:
+        yield
+    except DATA_ERRORS as e:
+        raise dg.Failure(
+            description=f"{what}: {type(e).__name__} on a value of the data (the message is not "
+            "kept: it quotes the value, which may be personal data; re-run the step with the "
+            "database at hand to see it)",
+            allow_retries=False,
+        ) from None

@@ -4,7 +4,7 @@ the stored snapshots cover and always agree with the snapshots."""
 
 import dagster as dg
 
-from loyalty.assets.metric_results import preview_metadata
+from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.periods import compute_period_table, periods_in
 from loyalty.orchestration.resources import LoyaltyResource
 
@@ -53,7 +53,7 @@ def _period_asset(name: str, deps: list[str], description: str) -> dg.AssetsDefi
         kinds={"duckdb", "sql"},
     )
     def _asset(loyalty: LoyaltyResource) -> dg.MaterializeResult:
-        with loyalty.session() as (settings, conn):
+        with data_errors_hidden(name), loyalty.session() as (settings, conn):
             built = compute_period_table(conn, settings, name)
             metadata = preview_metadata(conn, name)
             metadata["built"] = dg.MetadataValue.text(built)

@@ -7,6 +7,7 @@ into step failures.
 
 import dagster as dg
 
+from loyalty.assets.metric_results import data_errors_hidden
 from loyalty.orchestration.partitions import weekly_partitions
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.reports.email import EmailDeliveryError, send_weekly_email
@@ -42,7 +43,8 @@ def weekly_reports(
 ) -> dg.MaterializeResult:
     week = Week.from_partition_key(context.partition_key)
     try:
-        written = write_week_reports(loyalty.get_settings(), week)
+        with data_errors_hidden("weekly_reports"):
+            written = write_week_reports(loyalty.get_settings(), week)
     except NoSnapshot as e:
         raise dg.Failure(description=str(e)) from None
     files = {

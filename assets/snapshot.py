@@ -4,7 +4,7 @@
 import dagster as dg
 
 from loyalty.assets.daily_range import run_days
-from loyalty.assets.metric_results import preview_metadata
+from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.snapshot import PATHS, compute_snapshot, tiers_on
 from loyalty.orchestration.partitions import daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
@@ -25,7 +25,7 @@ def customer_snapshot(
     context: dg.AssetExecutionContext, loyalty: LoyaltyResource
 ) -> dg.MaterializeResult:
     start, end = run_days(context)
-    with loyalty.session() as (settings, conn):
+    with data_errors_hidden("customer_snapshot"), loyalty.session() as (settings, conn):
         path = compute_snapshot(conn, settings, start, end, context.run_id)
         where = "as_of between $start and $end"
         metadata = preview_metadata(conn, "customer_snapshot", where, {"start": start, "end": end})

@@ -3,7 +3,7 @@ survey scales applied once, docs/metrics.md)."""
 
 import dagster as dg
 
-from loyalty.assets.metric_results import preview_metadata
+from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.staging import build_staging
 from loyalty.orchestration.resources import LoyaltyResource
 
@@ -18,7 +18,7 @@ def _staging_asset(name: str, source: str, description: str) -> dg.AssetsDefinit
         kinds={"duckdb", "sql"},
     )
     def _asset(loyalty: LoyaltyResource) -> dg.MaterializeResult:
-        with loyalty.session() as (settings, conn):
+        with data_errors_hidden(name), loyalty.session() as (settings, conn):
             build_staging(conn, settings, name)
             return dg.MaterializeResult(metadata=preview_metadata(conn, name))
 

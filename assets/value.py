@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from loyalty.assets.daily_range import run_days
+from loyalty.assets.metric_results import data_errors_hidden
 from loyalty.marts.value import (
     check_customer_value,
     compute_customer_value,
@@ -35,7 +36,7 @@ def customer_value(
 ) -> dg.MaterializeResult:
     start, end = run_days(context)
     days = value_days(start, end)
-    with loyalty.session() as (settings, conn):
+    with data_errors_hidden("customer_value"), loyalty.session() as (settings, conn):
         results = [compute_customer_value(conn, settings, d, context.run_id) for d in days]
         last = results[-1]
         metadata: dict[str, Any] = {
@@ -56,7 +57,10 @@ def customer_value_statuses_partition_population(
     """On the latest day: one row per customer of customer_snapshot's population, a known status
     and source each, model columns set exactly when the model is used, p_alive within [0, 1], value
     at risk, CLV and expected orders not negative."""
-    with loyalty.session(read_only=True) as (_settings, conn):
+    with (
+        data_errors_hidden("customer_value check"),
+        loyalty.session(read_only=True) as (_settings, conn),
+    ):
         outcome = check_customer_value(conn)
     return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.metadata)
 
@@ -75,7 +79,7 @@ def revenue_at_risk(
     context: dg.AssetExecutionContext, loyalty: LoyaltyResource
 ) -> dg.MaterializeResult:
     start, end = run_days(context)
-    with loyalty.session() as (_settings, conn):
+    with data_errors_hidden("revenue_at_risk"), loyalty.session() as (_settings, conn):
         days = compute_revenue_at_risk(conn, start, end)
         rows = conn.execute(
             "select customers, at_risk_customers, value_at_risk, clv from revenue_at_risk "

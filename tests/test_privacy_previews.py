@@ -111,3 +111,47 @@ def test_asset_metadata_in_dagster_storage_holds_no_customer_data(workdir):
     assert b"customer_id" in stored  # the storage is the one written (column names are there)
     for marker in MARKERS:
         assert marker.encode() not in stored, marker
+
+
+def test_a_mart_error_quoting_a_value_is_stored_without_it(workdir):
+    """DuckDB's conversion error quotes the value it could not convert; the step fails naming the
+    mart and the kind of error, and neither Dagster's storage nor the failure holds the value."""
+    _landing(workdir / "landing")
+    resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
+    everything = [*definitions.all_assets, *definitions.all_checks]
+    staged = ["orders", "customers", "surveys", "tickets", "stg_orders", "stg_tickets"]
+    home = workdir / "dagster_home"
+    home.mkdir()
+    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
+        assert dg.materialize(
+            everything,
+            selection=dg.AssetSelection.assets(*staged),
+            resources={"loyalty": resource},
+            instance=instance,
+        ).success
+        # a staging view whose every row makes DuckDB convert an email to a number
+        con = duckdb.connect(str(workdir / "loyalty.duckdb"))
+        try:
+            con.execute("create table bad_value as select ? as v", [EMAIL])
+            con.execute("create table stg_orders_copy as select * from stg_orders")
+            con.execute("drop view stg_orders")
+            con.execute(
+                "create view stg_orders as select * replace "
+                "(value + (select v from bad_value)::integer as value) from stg_orders_copy"
+            )
+        finally:
+            con.close()
+        failed = dg.materialize(
+            everything,
+            selection=dg.AssetSelection.assets("customer_snapshot"),
+            resources={"loyalty": resource},
+            instance=instance,
+            partition_key=DAY,
+            raise_on_error=False,
+        )
+    assert not failed.success
+    failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
+    description = failure.step_failure_data.user_failure_data.description
+    assert description.startswith("customer_snapshot: ConversionException on a value")
+    assert EMAIL not in str(failure.step_failure_data.error)
+    assert EMAIL.encode() not in _stored_bytes(home)
