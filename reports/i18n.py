@@ -564,6 +564,10 @@ LABELS: dict[str, dict[str, str]] = {
 # up by "<kind>:<value>"; a value without an entry (a custom segment name or owner) is shown as is.
 VALUES: dict[str, dict[str, str]] = {
     "en": {
+        "period:week": "week",
+        "period:month": "month",
+        "period:quarter": "quarter",
+        "tierkey:all": "all",
         "rfmseg:Champions": "Champions",
         "rfmseg:Potential loyalists": "Potential loyalists",
         "rfmseg:New": "New",
@@ -643,6 +647,10 @@ VALUES: dict[str, dict[str, str]] = {
         "th:segment_map": "RFM segment",
     },
     "zh-CN": {
+        "period:week": "周",
+        "period:month": "月",
+        "period:quarter": "季度",
+        "tierkey:all": "全部",
         "rfmseg:Champions": "冠军客户",
         "rfmseg:Potential loyalists": "潜力忠诚客户",
         "rfmseg:New": "新客户",

@@ -41,7 +41,10 @@ def model_sheet(book: Book, data: WeekData) -> None:
     q = value.quality or {}
     for i, (key, kind) in enumerate(QUALITY, start=row + 1):
         book.text(ws, i, 0, t("model_day") if key == "as_of" else t(key))
-        book.cell(ws, i, 1, kind, q.get(key))
+        shown = q.get(key)
+        if key == "reason" and shown and t.locale != "en":
+            shown = note["text"]  # the stored reason is English: the locale's sentence instead
+        book.cell(ws, i, 1, kind, shown)
     row += len(QUALITY) + 2
 
     ws.write_string(row, 0, t("model_fits"), book.fmt["section"])

@@ -35,9 +35,9 @@ def retention_sheet(book: Book, seg: SegmentData) -> None:
         p = rep.get((r["period_start"], r["tier"]), {})
         rows.append(
             [
-                r["period_type"],
+                t.value("period", r["period_type"]),
                 r["period_start"],
-                r["tier"],
+                t.value("tierkey", r["tier"]),
                 r["start_count"],
                 r["end_count"],
                 r["new_count"],
@@ -75,9 +75,9 @@ def nps_sheet(book: Book, seg: SegmentData) -> None:
     ]
     rows = [
         [
-            r["period_type"],
+            t.value("period", r["period_type"]),
             r["period_start"],
-            r["tier"],
+            t.value("tierkey", r["tier"]),
             r["responses"],
             r["promoters"],
             r["passives"],

@@ -195,3 +195,25 @@ def test_chinese_report_translates_the_data_values(both):
     seg_col = header.index(zh["segment_name"])
     shown = {row[seg_col] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert shown and shown <= {zh[f"rfmseg:{s}"] for s in segments}
+
+
+def test_chinese_workbooks_hold_no_english_labels(both):
+    """Every text cell of the Chinese workbooks: no English label (data values such as customer
+    ids, masked emails, the CSV file names and the ticket category excepted)."""
+    settings, _, folder = both
+    en, zh = LABELS["en"], LABELS["zh-CN"]
+    whole = {v for k, v in en.items() if v != zh[k] and "{" not in v}
+    whole -= set(zh.values()) | KEPT_WORDS
+    allowed = _data_values(settings)
+    for seg in SEGMENTS:
+        wb = openpyxl.load_workbook(folder / f"loyalty_{fx.WEEK_LABEL}_{seg}_zh-CN.xlsx")
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                for v in row:
+                    if not isinstance(v, str) or v in allowed or "@" in v or v.startswith("="):
+                        continue
+                    pieces = {v, *(p.strip() for p in re.split(r"[·:：,，()（）、；]", v))}
+                    assert not (pieces & whole), (seg, ws.title, v)
+                    text = re.sub(r"loyalty_[\w-]+\.csv", "", v)
+                    left = set(re.findall(r"[A-Za-z][A-Za-z'_-]+", text)) - KEPT_WORDS
+                    assert not left, (seg, ws.title, v, left)
