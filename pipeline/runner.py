@@ -253,7 +253,7 @@ def run_all(
 # --- a re-run with nothing new -------------------------------------------------------------------
 # "Nothing new" means, after this run's ingest: no export file was loaded (every ingest_log row newer
 # than the last run is a `skipped` file with content already loaded), the settings resolve to the
-# same values (every key, overrides included) with the same package version, every day up to D is
+# same values (every key, overrides included) with the same code (package version and source files), every day up to D is
 # stored, and day D's snapshot (snapshot_params), KPI board, model (customer_value), revenue at
 # risk and every incrementally built period mart (period_build_state) are exactly the rows the last
 # successful run left, and each report file it wrote is still on disk. The last successful run
@@ -262,13 +262,29 @@ def run_all(
 LAST_RUN = ".loyalty_last_run.json"
 
 
+def _code_fingerprint() -> str:
+    """The package version and every source file's name, size and modification time (Python, SQL,
+    templates): an edited report template or query makes the next run compute again."""
+    import loyalty.assets
+    import loyalty.reports
+    import loyalty.sql
+
+    try:
+        parts = [metadata.version("loyalty-pipeline")]
+    except metadata.PackageNotFoundError:  # pragma: no cover - a checkout without install
+        parts = ["unknown"]
+    for package in (loyalty, loyalty.assets, loyalty.reports, loyalty.sql):
+        for folder in package.__path__:
+            for p in sorted(Path(folder).rglob("*")):
+                if p.is_file() and p.suffix not in (".pyc", ".pyo"):
+                    st = p.stat()
+                    parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def _settings_fingerprint(settings: Settings) -> str:
     text = json.dumps(settings.model_dump(mode="json"), sort_keys=True, default=str)
-    try:
-        package = metadata.version("loyalty-pipeline")
-    except metadata.PackageNotFoundError:  # pragma: no cover - a checkout without install
-        package = "unknown"
-    return hashlib.sha256(f"{package}\n{text}".encode()).hexdigest()
+    return hashlib.sha256(f"{_code_fingerprint()}\n{text}".encode()).hexdigest()
 
 
 def current_state(settings: Settings, as_of: dt.date) -> dict[str, Any] | None:
