@@ -56,6 +56,8 @@ PLOTLY_LOCALES = {
             "Double-click to zoom back out": "双击还原",
             "Download plot": "下载图表",
             "Download plot as a png": "下载为 PNG 图片",
+            "Download plot as a PNG": "下载为 PNG 图片",
+            "Share chart...": "分享图表…",
             "Lasso Select": "套索选择",
             "Orbital rotation": "轨道旋转",
             "Pan": "平移",
