@@ -35,11 +35,24 @@ from loyalty.reports.notes import order_warning
 from loyalty.reports.queries import week_data
 from loyalty.reports.render import translator, week_folder
 from loyalty.reports.smtp import SmtpConfig, describe_error, mode_of
+from loyalty.reports.value import segment_risk
 from loyalty.settings import Settings
 from loyalty.vocab import ALL
 from loyalty.weeks import Week
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _subject_figure(data: WeekData, t: Translator) -> str | None:
+    """The headline figure of the subject line: revenue at risk when the churn model is used, else
+    the churn rate of the KPI board (None when the board has no value)."""
+    risk = segment_risk(data.value, ALL)
+    if data.value.model_used and risk and risk["value_at_risk"] is not None:
+        return t("email_subject_risk", value=t.money(risk["value_at_risk"]))
+    churn = next((k for k in data.kpis if k["kpi"] == "churn_rate"), None)
+    if churn is None or churn["value"] is None:
+        return None
+    return t("email_subject_churn", value=t.percent(churn["value"]))
 
 
 class EmailDeliveryError(Exception):
@@ -144,9 +157,13 @@ def build_content(
             if cid in pngs
         ],
         "freshness": vm.quality_view(data, t)["freshness"],
-        "attachment_note": t("email_attachment_note", folder=str(folder)),
+        # the folder's name only: a server path means nothing to a manager's mail client
+        "attachment_note": t("email_attachment_note", folder=folder.name),
     }
     subject = f"{settings.email.subject_prefix} {t('email_subject', week=week.label)}".strip()
+    figure = _subject_figure(data, t)
+    if figure:
+        subject = f"{subject} — {figure}"
     if attachment is None:
         attachment = excel.overview_workbook_bytes(data, t)
     return WeeklyContent(

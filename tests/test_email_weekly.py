@@ -153,7 +153,22 @@ def test_one_message_per_recipient_then_a_rerun_sends_nothing(email_settings, sm
     assert len(xlsx) == 1
     wb = openpyxl.load_workbook(io.BytesIO(xlsx[0].get_payload(decode=True)))
     assert "Summary" in wb.sheetnames
-    assert msg["Subject"] == f"[Loyalty] Loyalty report {fx.WEEK_LABEL}"
+    # the subject carries a headline figure: revenue at risk when the model is used, else churn
+    with engine.connect(settings, read_only=True) as conn:
+        used = conn.execute(
+            "select coalesce(any_value(model_used), false) from model_quality where as_of = ?",
+            [fx.DAY],
+        ).fetchall()[0][0]
+        churn = conn.execute(
+            "select value from kpi_daily where as_of = ? and kpi = 'churn_rate'", [fx.DAY]
+        ).fetchall()[0][0]
+    head = f"[Loyalty] Loyalty report {fx.WEEK_LABEL} — "
+    if used:
+        assert msg["Subject"].startswith(head + "revenue at risk ")
+    else:
+        assert msg["Subject"] == head + f"churn {100 * churn:,.1f}%"
+    # the plain text names the report folder, not a path on the server
+    assert str(settings.output_path) not in text
 
     log = _log(settings)
     assert sorted(r for r, _, _ in log) == sorted(RECIPIENTS) and {m for _, m, _ in log} == {"smtp"}
