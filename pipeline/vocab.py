@@ -53,3 +53,16 @@ KPI_DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 
 # the flags sql/marts/kpi_daily/kpi_daily.sql writes into kpi_daily.flag
 KPI_FLAGS: tuple[str, ...] = ("ok", "off_target", "alert", "no_target", "no_data")
+
+# the playbook (docs/settings.md, "playbook"): a rule's wildcard, and its `when` for any churn flag
+PLAYBOOK_ANY = "*"
+PLAYBOOK_ANY_FLAG = "churn_risk"
+
+# the figures of closed periods the restatement log watches (docs/metrics.md, "restatements"):
+# period table -> its key column (tier or priority) and the figures compared between runs
+RESTATED_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "retention_period": ("tier", ("retention_rate", "kept_rate", "activation_rate", "start_count")),
+    "repurchase_period": ("tier", ("repurchase_rate", "buyers", "repeat_buyers")),
+    "nps_period": ("tier", ("nps", "responses", "csat")),
+    "service_period": ("priority", ("sla_rate", "tickets", "complaint_sla_rate")),
+}

@@ -32,6 +32,7 @@ from loyalty.settings.metrics import (
     _default_kpis,
 )
 from loyalty.settings.model import ModelSettings, StatusBands
+from loyalty.settings.playbook import Playbook, PlaybookRule
 from loyalty.settings.sources import ReaderOptions, SourceMapping
 from loyalty.sizes import ByteSize
 
@@ -43,6 +44,8 @@ __all__ = [
     "Lifecycle",
     "Metrics",
     "ModelSettings",
+    "Playbook",
+    "PlaybookRule",
     "ReaderOptions",
     "RfmBins",
     "SegmentRule",
@@ -128,6 +131,7 @@ class Settings(_Strict):
     metrics: Metrics = Metrics()
     model: ModelSettings = ModelSettings()
     kpis: dict[str, Kpi] = Field(default_factory=_default_kpis)
+    playbook: Playbook = Playbook()  # the weekly action list (docs/settings.md, "playbook")
     reports: Reports = Reports()
     email: EmailSettings = EmailSettings()
     schedules: Schedules = Schedules()
