@@ -1,0 +1,107 @@
+"""`action_list`: each customer's action of the week by the playbook (docs/metrics.md, "action_list";
+the rules: docs/settings.md, "playbook"), for the days customer_value keeps (the latest day and
+every Sunday), from customer_snapshot and customer_value (sql/marts/action_list/).
+
+The rules reach SQL as bound lists, one row per rule and combination of its listed values, in rule
+order; SQL takes the first matching row per customer. The settings refuse a playbook that leaves a
+customer without a rule (loyalty.settings.playbook), so every customer of a day gets one action.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+from loyalty import engine
+from loyalty.marts.summary import markdown_table
+from loyalty.settings import Settings
+from loyalty.settings.playbook import ANY, PlaybookRule
+from loyalty.vocab import PLAYBOOK_ANY_FLAG
+
+MODEL = "marts/action_list"
+
+
+def reason_of(when: str, tier: str, stage: str) -> str:
+    """What a rule row matched, for the list's `reason`: the status or flag it names, else its
+    lifecycle stage, else its tier, else `default` (a catch-all)."""
+    if when != ANY:
+        return when
+    if stage != ANY:
+        return f"lifecycle:{stage}"
+    if tier != ANY:
+        return f"tier:{tier}"
+    return "default"
+
+
+def playbook_params(rules: list[PlaybookRule]) -> dict[str, Any]:
+    """The rules as parallel lists, one entry per (rule, when, tier, lifecycle) combination."""
+    rows = [
+        (i, when, tier, stage, rule.action, rule.owner)
+        for i, rule in enumerate(rules)
+        for when in rule.when
+        for tier in rule.tier
+        for stage in rule.lifecycle
+    ]
+    return {
+        "pb_seq": list(range(len(rows))),
+        "pb_rule": [r[0] for r in rows],
+        "pb_when": [r[1] for r in rows],
+        "pb_tier": [r[2] for r in rows],
+        "pb_stage": [r[3] for r in rows],
+        "pb_reason": [reason_of(r[1], r[2], r[3]) for r in rows],
+        "pb_action": [r[4] for r in rows],
+        "pb_owner": [r[5] for r in rows],
+        "pb_any": ANY,
+        "pb_any_flag": PLAYBOOK_ANY_FLAG,
+    }
+
+
+def action_days(conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The days of start..end the list is written for: the last day and every Sunday, each only
+    when its customer_snapshot is stored."""
+    wanted = [
+        start + dt.timedelta(days=i)
+        for i in range((end - start).days + 1)
+        if (start + dt.timedelta(days=i)).isoweekday() == 7 or start + dt.timedelta(days=i) == end
+    ]
+    rows = conn.execute(
+        "select distinct as_of from customer_snapshot where list_contains(?, as_of) order by 1",
+        [wanted],
+    ).fetchall()
+    return [d for (d,) in rows]
+
+
+def compute_action_list(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, start: dt.date, end: dt.date
+) -> list[dt.date]:
+    """Replace the action list of the days of start..end (`action_days`) in one transaction, and
+    drop earlier days that are not Sundays once a later day is stored. Returns the days written."""
+    days = action_days(conn, start, end)
+    params = {
+        **playbook_params(settings.playbook.rules),
+        "days": days,
+        "start_date": start,
+        "end_date": end,
+    }
+    with engine.transaction(conn):
+        engine.create_declared(conn, MODEL)
+        if not engine.table_exists(conn, "customer_value"):
+            engine.execute_file(conn, "marts/customer_value/schema.sql")
+        engine.replace_days(conn, MODEL, params)
+        conn.execute(
+            "delete from action_list "
+            "where isodow(as_of) <> 7 and as_of < (select max(as_of) from action_list)"
+        )
+    return days
+
+
+def owner_summary(conn: duckdb.DuckDBPyConnection, day: dt.date) -> str:
+    """Markdown: customers and value at risk per owner on `day` (aggregates only, no customer)."""
+    return markdown_table(
+        conn,
+        "select owner, count(*) as customers, sum(value_at_risk) as value_at_risk "
+        "from action_list where as_of = $day group by owner order by customers desc, owner",
+        {"day": day},
+    )

@@ -1,0 +1,78 @@
+-- grain: one row per (as_of, customer_id) for every day in $days that has a customer_snapshot:
+-- each customer routed by the playbook (settings `playbook.rules`, reaching SQL as the expanded
+-- rows $pb_*: one row per rule and combination of its listed when / tier / lifecycle values, in
+-- rule order) to the action of the FIRST rule that matches. A rule's value $pb_any matches anything;
+-- `when` matches the customer_value status, a churn flag, or $pb_any_flag (any churn flag). Value at
+-- risk is the model's (customer_value) when it has one, else the customer's monetary.
+with rules as (
+    select
+        unnest($pb_seq) as seq,
+        unnest($pb_rule) as rule_index,
+        unnest($pb_when) as when_value,
+        unnest($pb_tier) as tier,
+        unnest($pb_stage) as lifecycle_stage,
+        unnest($pb_reason) as reason,
+        unnest($pb_action) as action,
+        unnest($pb_owner) as owner
+),
+
+customers as (
+    select
+        s.as_of,
+        s.customer_id,
+        s.tier,
+        s.segment,
+        s.lifecycle_stage,
+        s.churn_risk,
+        nullif(s.churn_reasons, '') as churn_reasons,
+        s.monetary,
+        v.status,
+        v.status_source,
+        v.value_at_risk
+    from customer_snapshot as s
+    left join customer_value as v on s.as_of = v.as_of and s.customer_id = v.customer_id
+    where list_contains($days, s.as_of)
+),
+
+first_match as (
+    select
+        c.as_of,
+        c.customer_id,
+        min(r.seq) as seq
+    from customers as c
+    inner join rules as r
+        on
+            (r.tier = $pb_any or r.tier = c.tier)
+            and (r.lifecycle_stage = $pb_any or r.lifecycle_stage = c.lifecycle_stage)
+            and (
+                r.when_value = $pb_any
+                or r.when_value = c.status
+                or (r.when_value = $pb_any_flag and c.churn_risk)
+                or coalesce(list_contains(string_split(c.churn_reasons, ','), r.when_value), false)
+            )
+    group by c.as_of, c.customer_id
+),
+
+final as (
+    select
+        c.as_of,
+        c.customer_id,
+        c.tier,
+        c.segment,
+        c.lifecycle_stage,
+        c.status,
+        c.status_source,
+        c.churn_reasons,
+        r.rule_index,
+        r.reason,
+        r.action,
+        r.owner,
+        coalesce(c.value_at_risk, c.monetary)::decimal(18, 2) as value_at_risk,
+        case when c.value_at_risk is not null then 'model' else 'monetary' end as value_source,
+        c.monetary::decimal(18, 2) as monetary
+    from customers as c
+    inner join first_match as m on c.as_of = m.as_of and c.customer_id = m.customer_id
+    inner join rules as r on m.seq = r.seq
+)
+
+select * from final
