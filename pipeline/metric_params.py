@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from statistics import NormalDist
 from typing import Any
 
 from loyalty.settings import Settings
@@ -66,12 +67,25 @@ def metric_params(settings: Settings) -> dict[str, Any]:
         "sla_important_hours": float(m.sla_hours.important),
         "sla_general_hours": float(m.sla_hours.general),
         "nps_low_sample": m.nps_low_sample,
+        **uncertainty_params(settings),
         "kpi_window_days": m.kpi_window_days,
         "kpi_name": list(KPI_NAMES),
         "kpi_target": [None if k.target is None else float(k.target) for k in kpis],
         "kpi_alert": [None if k.alert is None else float(k.alert) for k in kpis],
         "kpi_direction": [k.direction for k in kpis],
         "kpi_owner": [k.owner for k in kpis],
+    }
+
+
+def uncertainty_params(settings: Settings) -> dict[str, Any]:
+    """`metrics.uncertainty` as the SQL uses it: the normal quantiles of the intervals
+    (two-sided `confidence`) and of the change test (two-sided `alpha`), and the minimum n."""
+    u = settings.metrics.uncertainty
+    normal = NormalDist()
+    return {
+        "z_interval": normal.inv_cdf(0.5 + u.confidence / 2),
+        "z_alpha": normal.inv_cdf(1 - u.alpha / 2),
+        "min_n": u.min_n,
     }
 
 

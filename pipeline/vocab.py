@@ -43,6 +43,7 @@ KPI_NAMES: tuple[str, ...] = (
     "complaint_timeliness",
     "tier_d_activation",
     "nps",
+    "csat",
     "repurchase_rate",
     "revenue_at_risk",
 )

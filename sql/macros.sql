@@ -30,3 +30,41 @@ case
     when position('@' in email) > 1 then left(email, 1) || '***@' || split_part(email, '@', 2)
     else '***'
 end;
+
+-- Uncertainty (docs/metrics.md "Uncertainty"). The Wilson score interval of a share k / n at the
+-- normal quantile z (1.96 for 95 %): (p + z²/2n ± z·√(p(1 − p)/n + z²/4n²)) / (1 + z²/n); NULL
+-- when n = 0. The one definition of the interval; loyalty.reports.stats is its Python twin.
+create or replace temp macro wilson_low(k, n, z) as
+case when n > 0 then greatest((
+    k::double / n + z * z / (2.0 * n)
+    - z * sqrt(greatest(k::double / n * (1 - k::double / n) / n + z * z / (4.0 * n * n), 0))
+) / (1 + z * z / n), 0) end;
+
+create or replace temp macro wilson_high(k, n, z) as
+case when n > 0 then least((
+    k::double / n + z * z / (2.0 * n)
+    + z * sqrt(greatest(k::double / n * (1 - k::double / n) / n + z * z / (4.0 * n * n), 0))
+) / (1 + z * z / n), 1) end;
+
+-- standard error of an NPS (in points) from its promoter and detractor shares and n
+create or replace temp macro nps_std_error(promoter_share, detractor_share, n) as
+case when n > 0 then 100 * sqrt(greatest(
+    promoter_share + detractor_share - (promoter_share - detractor_share) ^ 2, 0
+) / n) end;
+
+-- z statistic of the difference of two shares p1 (of n1) and p2 (of n2): the pooled two-proportion
+-- z-test; NULL when a side is empty or the pooled share is 0 or 1 (no variation to test)
+create or replace temp macro two_proportion_z(p1, n1, p2, n2) as
+case
+    when n1 > 0 and n2 > 0
+        and (p1 * n1 + p2 * n2) / (n1 + n2) > 0
+        and (p1 * n1 + p2 * n2) / (n1 + n2) < 1
+        then (p1 - p2) / sqrt(
+            (p1 * n1 + p2 * n2) / (n1 + n2) * (1 - (p1 * n1 + p2 * n2) / (n1 + n2))
+            * (1.0 / n1 + 1.0 / n2)
+        )
+end;
+
+-- z statistic of a difference whose two sides have standard errors se1 and se2 (NPS)
+create or replace temp macro difference_z(difference, se1, se2) as
+case when se1 ^ 2 + se2 ^ 2 > 0 then difference / sqrt(se1 ^ 2 + se2 ^ 2) end;

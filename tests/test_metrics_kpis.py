@@ -51,6 +51,7 @@ def test_board_values_flags_and_change_vs_a_week_earlier(tmp_path):
         "complaint_timeliness",
         "tier_d_activation",
         "nps",
+        "csat",
         "repurchase_rate",
         "revenue_at_risk",
     }
@@ -69,6 +70,7 @@ def test_board_values_flags_and_change_vs_a_week_earlier(tmp_path):
     # no surveys and no complaint tickets: no data, not zero
     assert board["nps"]["value"] is None and board["nps"]["flag"] == "no_data"
     assert board["complaint_timeliness"]["flag"] == "no_data"
+    assert board["csat"]["value"] is None and board["csat"]["flag"] == "no_data"
     # no churn model was run for the day: the value at risk is no data, not zero
     assert board["revenue_at_risk"]["value"] is None
     assert board["revenue_at_risk"]["flag"] == "no_data"

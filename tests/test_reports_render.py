@@ -182,6 +182,7 @@ def test_workbook_numbers_equal_the_database(rendered):
         "complaint_timeliness": "Complaint resolution timeliness",
         "tier_d_activation": "Tier-D activation",
         "nps": "NPS",
+        "csat": "CSAT (satisfied share)",
         "repurchase_rate": "Repurchase rate",
         "revenue_at_risk": "Revenue at risk (model)",
     }

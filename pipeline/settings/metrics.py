@@ -105,6 +105,15 @@ class SlaHours(_Strict):
     general: float = Field(default=_default_sla_hours("general"), gt=0)
 
 
+class Uncertainty(_Strict):
+    """Intervals on every share and which changes count as significant (docs/metrics.md,
+    "Uncertainty")."""
+
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)  # of the Wilson intervals and NPS ranges
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)  # two-sided level of a change's z-test
+    min_n: int = Field(default=30, ge=1)  # a change with fewer on either side is never significant
+
+
 class Metrics(_Strict):
     active_days: int = Field(default=90, ge=1)
     rfm_window_days: int = Field(default=365, ge=1)
@@ -117,6 +126,7 @@ class Metrics(_Strict):
     lifecycle: Lifecycle = Lifecycle()
     churn: Churn = Churn()
     nps_low_sample: int = Field(default=30, ge=1)
+    uncertainty: Uncertainty = Uncertainty()
     sla_hours: SlaHours = SlaHours()
     # KPI board: rates over the trailing window (D - kpi_window_days, D]
     kpi_window_days: int = Field(default=30, ge=1)
@@ -156,6 +166,7 @@ def _default_kpis() -> dict[str, Kpi]:
         "complaint_timeliness": Kpi(target=0.90, direction="higher", owner="Service desk"),
         "tier_d_activation": Kpi(target=0.20, direction="higher", owner="Marketing"),
         "nps": Kpi(target=40, direction="higher", owner="CX"),
+        "csat": Kpi(target=0.80, direction="higher", owner="CX"),
         "repurchase_rate": Kpi(target=None, direction="higher", owner="CRM lead"),
         "revenue_at_risk": Kpi(target=None, direction="lower", owner="CRM lead"),
     }

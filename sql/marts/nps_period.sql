@@ -3,6 +3,9 @@
 -- promoters 9-10, passives 7-8, detractors 0-6; nps = 100 * (P - D) / n with the 95 % margin of
 -- error 1.96 * 100 * sqrt((p + d - (p - d)^2) / n). CSAT and CES count every answer on their scale.
 -- Tier rows use the start snapshot's tier; respondents outside it count only in 'all'.
+-- Intervals at $z_interval (metrics.uncertainty.confidence): nps_low/high = nps -/+ z * its
+-- standard error; csat_low/high and response_rate_low/high are Wilson intervals (macros.sql).
+-- response_rate = customers active at end_as_of who answered in the period / customers active then.
 with periods as (
     -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
@@ -55,6 +58,45 @@ nps_counts as (
     group by all
 ),
 
+respondents as (
+    select distinct period_type, period_start, customer_id from period_responses
+),
+
+-- customers active at the end, with their start tier, and whether they answered in the period
+active_rows as (
+    select
+        p.period_type,
+        p.period_start,
+        t.tier,
+        r.customer_id is not null as responded
+    from periods as p
+    inner join customer_snapshot as e on e.as_of = p.end_as_of and e.is_active
+    left join tiers as t
+        on p.period_type = t.period_type
+        and p.period_start = t.period_start
+        and e.customer_id = t.customer_id
+    left join respondents as r
+        on p.period_type = r.period_type
+        and p.period_start = r.period_start
+        and e.customer_id = r.customer_id
+),
+
+active_counts as (
+    select
+        period_type,
+        period_start,
+        tier,
+        count(*) as active_customers,
+        count(*) filter (where responded) as active_respondents
+    from (
+        select period_type, period_start, tier, responded from active_rows
+        where tier is not null
+        union all
+        select period_type, period_start, $all_key as tier, responded from active_rows
+    ) as active_tiers
+    group by all
+),
+
 answer_rows as (
     select r.period_type, r.period_start, t.tier, r.csat, r.ces
     from period_responses as r
@@ -99,19 +141,28 @@ joined as (
         a.csat_mean,
         coalesce(a.ces_n, 0) as ces_n,
         a.ces_mean,
-        a.ces_high
+        a.ces_high,
+        coalesce(ac.active_customers, 0) as active_customers,
+        coalesce(ac.active_respondents, 0) as active_respondents
     from grid as g
     left join nps_counts as n
         on g.period_type = n.period_type and g.period_start = n.period_start and g.tier = n.tier
     left join answer_counts as a
         on g.period_type = a.period_type and g.period_start = a.period_start and g.tier = a.tier
+    left join active_counts as ac
+        on g.period_type = ac.period_type
+        and g.period_start = ac.period_start
+        and g.tier = ac.tier
 ),
 
 shares as (
     select
         *,
         promoters / nullif(responses, 0) as promoter_share,
-        detractors / nullif(responses, 0) as detractor_share
+        detractors / nullif(responses, 0) as detractor_share,
+        nps_std_error(
+            promoters / nullif(responses, 0), detractors / nullif(responses, 0), responses
+        ) as nps_se
     from joined
 ),
 
@@ -137,6 +188,17 @@ final as (
         ces_n,
         csat_mean,
         ces_high / nullif(ces_n, 0) as ces_high_share,
+        greatest(100 * (promoter_share - detractor_share) - $z_interval * nps_se, -100) as nps_low,
+        least(100 * (promoter_share - detractor_share) + $z_interval * nps_se, 100) as nps_high,
+        nps_se as nps_std_error,
+        wilson_low(csat_satisfied, csat_n, $z_interval) as csat_low,
+        wilson_high(csat_satisfied, csat_n, $z_interval) as csat_high,
+        csat_satisfied,
+        active_customers,
+        active_respondents,
+        active_respondents / nullif(active_customers, 0) as response_rate,
+        wilson_low(active_respondents, active_customers, $z_interval) as response_rate_low,
+        wilson_high(active_respondents, active_customers, $z_interval) as response_rate_high,
         period_end,
         end_as_of,
         is_complete

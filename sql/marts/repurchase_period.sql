@@ -2,7 +2,8 @@
 -- buyers = customers with >= 1 counted order in period_start..end_as_of, repeat_buyers = >= 2.
 -- Tier rows use the start snapshot's tier, so a first-time buyer of the period (no start tier)
 -- counts only in 'all'. lifetime_repeat_rate (a separate metric) is the share of the population at
--- end_as_of with >= 2 counted orders ever, by end tier.
+-- end_as_of with >= 2 counted orders ever, by end tier. Both rates carry their Wilson interval at
+-- $z_interval (<rate>_low, <rate>_high; macros.sql).
 with periods as (
     -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
@@ -74,9 +75,15 @@ final as (
         coalesce(b.buyers, 0) as buyers,
         coalesce(b.repeat_buyers, 0) as repeat_buyers,
         b.repeat_buyers / nullif(b.buyers, 0) as repurchase_rate,
+        wilson_low(b.repeat_buyers, b.buyers, $z_interval) as repurchase_rate_low,
+        wilson_high(b.repeat_buyers, b.buyers, $z_interval) as repurchase_rate_high,
         coalesce(l.lifetime_customers, 0) as lifetime_customers,
         coalesce(l.lifetime_repeat_customers, 0) as lifetime_repeat_customers,
         l.lifetime_repeat_customers / nullif(l.lifetime_customers, 0) as lifetime_repeat_rate,
+        wilson_low(l.lifetime_repeat_customers, l.lifetime_customers, $z_interval)
+            as lifetime_repeat_rate_low,
+        wilson_high(l.lifetime_repeat_customers, l.lifetime_customers, $z_interval)
+            as lifetime_repeat_rate_high,
         g.period_end,
         g.end_as_of,
         g.is_complete

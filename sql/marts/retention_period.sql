@@ -3,6 +3,9 @@
 -- stored day of a partial period). Active and tier come from those snapshots, so every count can
 -- be traced to customer_snapshot rows. Start-side measures use the start tier; end_count and
 -- new_count use the end tier (new customers have no start tier). Empty denominators give NULL.
+-- Every share carries its Wilson interval at $z_interval (<rate>_low, <rate>_high; macros.sql):
+-- kept and churn over start_count, activation over start_population. retention_rate can pass 100 %
+-- (it is not a share) and has none.
 with periods as (
     -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
@@ -138,6 +141,12 @@ final as (
         kept_count / nullif(start_count, 0) as kept_rate,
         1 - kept_count / nullif(start_count, 0) as churn_rate,
         activated_count / nullif(start_population, 0) as activation_rate,
+        wilson_low(kept_count, start_count, $z_interval) as kept_rate_low,
+        wilson_high(kept_count, start_count, $z_interval) as kept_rate_high,
+        1 - wilson_high(kept_count, start_count, $z_interval) as churn_rate_low,
+        1 - wilson_low(kept_count, start_count, $z_interval) as churn_rate_high,
+        wilson_low(activated_count, start_population, $z_interval) as activation_rate_low,
+        wilson_high(activated_count, start_population, $z_interval) as activation_rate_high,
         lost_count,
         reactivated_count,
         new_active_count,

@@ -3,7 +3,8 @@
 -- stored snapshot day (judged_at): met = resolved within its SLA hours; breached = deadline passed
 -- (before judged_at) without a resolution in time; otherwise still open (not in sla_rate).
 -- sla_rate = met / (met + breached); complaint_sla_rate is the same over complaint tickets
--- ("complaint resolution timeliness").
+-- ("complaint resolution timeliness"). n of each: sla_n = met + breached, complaint_sla_n; their
+-- Wilson intervals at $z_interval (<rate>_low, <rate>_high; macros.sql).
 with periods as (
     -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
@@ -76,6 +77,14 @@ final as (
         coalesce(c.breached, 0) as breached,
         c.met / nullif(c.met + c.breached, 0) as sla_rate,
         c.complaint_met / nullif(c.complaint_met + c.complaint_breached, 0) as complaint_sla_rate,
+        coalesce(c.met + c.breached, 0) as sla_n,
+        wilson_low(c.met, c.met + c.breached, $z_interval) as sla_rate_low,
+        wilson_high(c.met, c.met + c.breached, $z_interval) as sla_rate_high,
+        coalesce(c.complaint_met + c.complaint_breached, 0) as complaint_sla_n,
+        wilson_low(c.complaint_met, c.complaint_met + c.complaint_breached, $z_interval)
+            as complaint_sla_rate_low,
+        wilson_high(c.complaint_met, c.complaint_met + c.complaint_breached, $z_interval)
+            as complaint_sla_rate_high,
         c.median_first_response_hours,
         c.median_resolution_hours,
         c.satisfaction_mean,

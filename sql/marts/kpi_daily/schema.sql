@@ -12,5 +12,16 @@ create table if not exists kpi_daily (
     owner         varchar,
     alert         double,
     window_start  date not null,     -- exclusive
-    window_end    date not null      -- inclusive (= as_of)
+    window_end    date not null,     -- inclusive (= as_of)
+    value_low     double,            -- interval at metrics.uncertainty.confidence: Wilson for a
+    value_high    double,            -- rate, value -/+ z * std_error for NPS; NULL for money
+    std_error     double,            -- of value (rates: sqrt(p(1 - p) / n); NPS in points)
+    change_z      double,            -- z of change_7d (two-proportion test; NPS: difference / its se)
+    change_significant boolean not null default false  -- |change_z| >= z of alpha, both n >= min_n
 );
+-- databases made before the uncertainty columns (docs/metrics.md "Uncertainty")
+alter table kpi_daily add column if not exists value_low double;
+alter table kpi_daily add column if not exists value_high double;
+alter table kpi_daily add column if not exists std_error double;
+alter table kpi_daily add column if not exists change_z double;
+alter table kpi_daily add column if not exists change_significant boolean default false;
