@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator
 from loyalty import vocab
 from loyalty.contracts import CONTRACTS
 from loyalty.settings.base import SettingsError, _check_tz, _Strict
+from loyalty.settings.insight import Impact
 from loyalty.settings.metrics import (
     Churn,
     Kpi,
@@ -40,6 +41,7 @@ __all__ = [
     "ByteSize",
     "Churn",
     "DuckDBSettings",
+    "Impact",
     "Kpi",
     "Lifecycle",
     "Metrics",
@@ -130,6 +132,7 @@ class Settings(_Strict):
     sources: dict[str, SourceMapping] = Field(default_factory=dict)
     metrics: Metrics = Metrics()
     model: ModelSettings = ModelSettings()
+    impact: Impact = Impact()  # service_impact and say_do (docs/metrics.md)
     kpis: dict[str, Kpi] = Field(default_factory=_default_kpis)
     playbook: Playbook = Playbook()  # the weekly action list (docs/settings.md, "playbook")
     reports: Reports = Reports()

@@ -1,0 +1,147 @@
+-- grain: one row per (period_type, period_start, customer_id) of the customers with an NPS answer in the period.
+-- Say-do gap (docs/metrics.md, "say_do"): the customer's latest NPS answer of the period (its
+-- class: promoter 9-10, passive 7-8, detractor 0-6) against what they did in the $say_do_days
+-- days after the answer's day: ordered again (behaviour 'buying') or not ('lapsed'), counted orders
+-- and their value after, the same in the $say_do_days days up to the answer's day (before), and
+-- the status at the window's end: customer_value's (model or rules) on its last stored day on or
+-- before the window's end when that day is after the answer, else the churn flags of the
+-- snapshot of the window's end (churn_risk -> at_risk, else active). A window that has not fully
+-- elapsed by the last stored snapshot day leaves the outcome empty (window_elapsed = false).
+with periods as (
+    select * from report_periods
+),
+
+last_stored as (
+    select max(as_of) as last_day from customer_snapshot
+),
+
+latest as (
+    select
+        p.period_type,
+        p.period_start,
+        p.period_end,
+        p.is_complete,
+        r.customer_id,
+        r.response_id,
+        r.responded_at,
+        r.response_date,
+        r.nps,
+        r.nps_group as nps_class
+    from periods as p
+    inner join stg_surveys as r
+        on r.response_date between p.period_start and p.end_as_of and r.nps is not null
+    qualify row_number() over (
+        partition by p.period_type, p.period_start, r.customer_id
+        order by r.responded_at desc, r.response_id desc
+    ) = 1
+),
+
+answers as (
+    select
+        a.*,
+        a.response_date + $say_do_days::integer as window_end,
+        a.response_date + $say_do_days::integer <= l.last_day as window_elapsed,
+        s.tier
+    from latest as a
+    cross join last_stored as l
+    left join customer_snapshot as s
+        on s.as_of = a.response_date and s.customer_id = a.customer_id
+),
+
+order_sums as (
+    select
+        a.period_type,
+        a.period_start,
+        a.customer_id,
+        count(o.order_id) filter (where o.order_date > a.response_date) as orders_after,
+        coalesce(sum(o.value) filter (where o.order_date > a.response_date), 0) as value_after,
+        count(o.order_id) filter (where o.order_date <= a.response_date) as orders_before,
+        coalesce(sum(o.value) filter (where o.order_date <= a.response_date), 0) as value_before
+    from answers as a
+    left join stg_orders as o
+        on o.customer_id = a.customer_id
+        and o.is_counted
+        and o.order_date > a.response_date - $say_do_days::integer
+        and o.order_date <= a.window_end
+    where a.window_elapsed
+    group by all
+),
+
+value_days as (
+    -- value_statuses: customer_value's statuses, or no rows without customer_value (model/ or
+    -- flags/value_statuses.sql, chosen by loyalty.marts.insight)
+    select distinct as_of from value_statuses
+),
+
+-- the last customer_value day on or before each window's end
+status_day as (
+    select a.period_type, a.period_start, a.customer_id, v.as_of as value_day
+    from answers as a
+    asof inner join value_days as v on a.window_end >= v.as_of
+    where a.window_elapsed and v.as_of > a.response_date
+),
+
+statuses as (
+    select
+        a.period_type,
+        a.period_start,
+        a.customer_id,
+        coalesce(
+            cv.status,
+            case when s.churn_risk then 'at_risk' when s.churn_risk is not null then 'active' end
+        ) as status_at_end,
+        case
+            when cv.status is not null then cv.status_source
+            when s.churn_risk is not null then 'flags'
+        end as status_source
+    from answers as a
+    left join status_day as d
+        on a.period_type = d.period_type
+        and a.period_start = d.period_start
+        and a.customer_id = d.customer_id
+    left join value_statuses as cv
+        on cv.as_of = d.value_day and cv.customer_id = a.customer_id
+    left join customer_snapshot as s
+        on s.as_of = a.window_end and s.customer_id = a.customer_id
+    where a.window_elapsed
+),
+
+final as (
+    select
+        a.period_type,
+        a.period_start,
+        a.customer_id,
+        a.tier,
+        a.response_id,
+        a.responded_at,
+        a.nps,
+        a.nps_class,
+        $say_do_days::integer as window_days,
+        a.window_end,
+        a.window_elapsed,
+        case
+            when not a.window_elapsed then null
+            when o.orders_after > 0 then 'buying'
+            else 'lapsed'
+        end as behaviour,
+        o.orders_after,
+        o.value_after,
+        o.orders_before,
+        o.value_before,
+        st.status_at_end,
+        st.status_source,
+        a.period_end,
+        a.is_complete
+    from answers as a
+    left join order_sums as o
+        on a.period_type = o.period_type
+        and a.period_start = o.period_start
+        and a.customer_id = o.customer_id
+    left join statuses as st
+        on a.period_type = st.period_type
+        and a.period_start = st.period_start
+        and a.customer_id = st.customer_id
+)
+
+select * from final
+order by period_type, period_start, customer_id

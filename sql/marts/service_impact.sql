@@ -1,0 +1,291 @@
+-- grain: one row per (period_type, period_start, priority), priority in urgent, important, general and 'all'.
+-- Service -> loyalty impact (docs/metrics.md, "service_impact"): per period of the ticket's day,
+-- customers whose ticket breached its SLA vs customers whose tickets met it, compared on what
+-- happened in the $window_days days after the ticket's day: re-ordered (share), counted orders and
+-- their value, and the next NPS answer. One unit per (period, priority, customer): breached when
+-- any of the customer's tickets of the period breached; its index ticket is the first breached
+-- one, else the first met one. Only tickets judged (met or breached as of the end of the last
+-- stored snapshot day) whose window has fully elapsed by then count; the others are pending.
+-- Like with like: strata = (tier, lifecycle_stage) of the customer's snapshot on the index
+-- ticket's day; both groups are weighted to the combined mix of the strata where both occur
+-- (direct standardisation); the difference of the standardised shares carries a 95 % normal
+-- interval. An association, not proof.
+with periods as (
+    select * from report_periods
+),
+
+judged as (
+    select max(as_of) as last_day, (max(as_of) + 1)::timestamp as judged_at
+    from customer_snapshot
+),
+
+tickets as (
+    select
+        t.ticket_id,
+        t.customer_id,
+        t.opened_at,
+        t.opened_date,
+        t.priority,
+        t.is_resolved_in_sla and t.resolved_at < j.judged_at as is_met,
+        t.deadline_at < j.judged_at and not t.is_resolved_in_sla as is_breached,
+        t.opened_date + $window_days::integer <= j.last_day as window_elapsed
+    from stg_tickets as t
+    cross join judged as j
+),
+
+period_tickets as (
+    select p.period_type, p.period_start, t.*
+    from periods as p
+    inner join tickets as t on t.opened_date between p.period_start and p.end_as_of
+),
+
+ticket_rows as (
+    select * from period_tickets
+    union all
+    select * replace ($all_key as priority) from period_tickets
+),
+
+ticket_counts as (
+    select
+        period_type,
+        period_start,
+        priority,
+        count(*) as tickets,
+        count(*) filter (where not (window_elapsed and (is_met or is_breached))) as tickets_pending
+    from ticket_rows
+    group by all
+),
+
+-- the index ticket of each (period, priority, customer): breached ones first, then the earliest
+index_tickets as (
+    select *
+    from ticket_rows
+    where window_elapsed and (is_met or is_breached)
+    qualify row_number() over (
+        partition by period_type, period_start, priority, customer_id
+        order by is_breached desc, opened_at asc, ticket_id asc
+    ) = 1
+),
+
+units as (
+    select
+        i.period_type,
+        i.period_start,
+        i.priority,
+        i.customer_id,
+        i.opened_at,
+        i.opened_date,
+        i.is_breached as breached,
+        s.tier,
+        s.lifecycle_stage
+    from index_tickets as i
+    left join customer_snapshot as s
+        on s.as_of = i.opened_date and s.customer_id = i.customer_id
+),
+
+outside as (
+    select period_type, period_start, priority, count(*) as customers_outside_population
+    from units
+    where tier is null
+    group by all
+),
+
+window_orders as (
+    select
+        u.period_type,
+        u.period_start,
+        u.priority,
+        u.customer_id,
+        count(o.order_id) as orders,
+        coalesce(sum(o.value), 0) as order_value
+    from units as u
+    left join stg_orders as o
+        on o.customer_id = u.customer_id
+        and o.is_counted
+        and o.order_date > u.opened_date
+        and o.order_date <= u.opened_date + $window_days::integer
+    where u.tier is not null
+    group by all
+),
+
+next_nps as (
+    select
+        u.period_type,
+        u.period_start,
+        u.priority,
+        u.customer_id,
+        arg_min(r.nps_group, (r.responded_at, r.response_id)) as nps_group
+    from units as u
+    inner join stg_surveys as r
+        on r.customer_id = u.customer_id
+        and r.nps is not null
+        and r.responded_at > u.opened_at
+        and r.response_date <= u.opened_date + $window_days::integer
+    where u.tier is not null
+    group by all
+),
+
+outcomes as (
+    select
+        u.period_type,
+        u.period_start,
+        u.priority,
+        u.tier,
+        u.lifecycle_stage,
+        u.breached,
+        w.orders,
+        w.order_value,
+        w.orders > 0 as reordered,
+        n.nps_group
+    from units as u
+    inner join window_orders as w
+        on u.period_type = w.period_type
+        and u.period_start = w.period_start
+        and u.priority = w.priority
+        and u.customer_id = w.customer_id
+    left join next_nps as n
+        on u.period_type = n.period_type
+        and u.period_start = n.period_start
+        and u.priority = n.priority
+        and u.customer_id = n.customer_id
+),
+
+raw as (
+    select
+        period_type,
+        period_start,
+        priority,
+        count(*) filter (where breached) as breached_customers,
+        count(*) filter (where not breached) as met_customers,
+        count(*) filter (where breached and reordered) as breached_reordered,
+        count(*) filter (where not breached and reordered) as met_reordered,
+        coalesce(sum(orders) filter (where breached), 0) as breached_orders,
+        coalesce(sum(orders) filter (where not breached), 0) as met_orders,
+        coalesce(sum(order_value) filter (where breached), 0) as breached_value,
+        coalesce(sum(order_value) filter (where not breached), 0) as met_value,
+        count(nps_group) filter (where breached) as breached_nps_n,
+        count(*) filter (where breached and nps_group = 'promoter') as breached_promoters,
+        count(*) filter (where breached and nps_group = 'detractor') as breached_detractors,
+        count(nps_group) filter (where not breached) as met_nps_n,
+        count(*) filter (where not breached and nps_group = 'promoter') as met_promoters,
+        count(*) filter (where not breached and nps_group = 'detractor') as met_detractors
+    from outcomes
+    group by all
+),
+
+strata as (
+    select
+        period_type,
+        period_start,
+        priority,
+        tier,
+        lifecycle_stage,
+        count(*) filter (where breached) as n_b,
+        count(*) filter (where not breached) as n_m,
+        avg(reordered::integer) filter (where breached) as p_b,
+        avg(reordered::integer) filter (where not breached) as p_m,
+        avg(orders) filter (where breached) as orders_b,
+        avg(orders) filter (where not breached) as orders_m,
+        avg(order_value) filter (where breached) as value_b,
+        avg(order_value) filter (where not breached) as value_m
+    from outcomes
+    group by all
+),
+
+-- strata where both groups occur, weighted by their combined size
+common as (
+    select
+        *,
+        (n_b + n_m)
+        / sum(n_b + n_m) over (partition by period_type, period_start, priority) as w
+    from strata
+    where n_b > 0 and n_m > 0
+),
+
+adjusted as (
+    select
+        period_type,
+        period_start,
+        priority,
+        sum(n_b + n_m) as matched_customers,
+        count(*) as strata,
+        sum(w * p_b) as breached_reorder_rate_adj,
+        sum(w * p_m) as met_reorder_rate_adj,
+        sum(w * w * p_b * (1 - p_b) / n_b) + sum(w * w * p_m * (1 - p_m) / n_m) as diff_variance,
+        sum(w * orders_b) as breached_orders_per_customer_adj,
+        sum(w * orders_m) as met_orders_per_customer_adj,
+        sum(w * value_b) as breached_value_per_customer_adj,
+        sum(w * value_m) as met_value_per_customer_adj
+    from common
+    group by all
+),
+
+grid as (
+    select p.*, k.priority
+    from periods as p
+    cross join (select unnest($priority_keys) as priority) as k
+),
+
+final as (
+    select
+        g.period_type,
+        g.period_start,
+        g.priority,
+        $window_days::integer as window_days,
+        coalesce(c.tickets, 0) as tickets,
+        coalesce(c.tickets_pending, 0) as tickets_pending,
+        coalesce(o.customers_outside_population, 0) as customers_outside_population,
+        coalesce(r.breached_customers, 0) as breached_customers,
+        coalesce(r.met_customers, 0) as met_customers,
+        coalesce(r.breached_reordered, 0) as breached_reordered,
+        coalesce(r.met_reordered, 0) as met_reordered,
+        r.breached_reordered / nullif(r.breached_customers, 0) as breached_reorder_rate,
+        r.met_reordered / nullif(r.met_customers, 0) as met_reorder_rate,
+        r.breached_reordered / nullif(r.breached_customers, 0)
+        - r.met_reordered / nullif(r.met_customers, 0) as reorder_rate_diff,
+        coalesce(a.matched_customers, 0) as matched_customers,
+        coalesce(a.strata, 0) as strata,
+        a.breached_reorder_rate_adj,
+        a.met_reorder_rate_adj,
+        a.breached_reorder_rate_adj - a.met_reorder_rate_adj as reorder_rate_diff_adj,
+        a.breached_reorder_rate_adj - a.met_reorder_rate_adj
+        - 1.96 * sqrt(a.diff_variance) as diff_low95,
+        a.breached_reorder_rate_adj - a.met_reorder_rate_adj
+        + 1.96 * sqrt(a.diff_variance) as diff_high95,
+        coalesce(r.breached_orders, 0) as breached_orders,
+        coalesce(r.met_orders, 0) as met_orders,
+        coalesce(r.breached_value, 0) as breached_value,
+        coalesce(r.met_value, 0) as met_value,
+        a.breached_orders_per_customer_adj,
+        a.met_orders_per_customer_adj,
+        a.breached_value_per_customer_adj,
+        a.met_value_per_customer_adj,
+        coalesce(r.breached_nps_n, 0) as breached_nps_n,
+        100 * (r.breached_promoters - r.breached_detractors)
+        / nullif(r.breached_nps_n, 0) as breached_next_nps,
+        coalesce(r.met_nps_n, 0) as met_nps_n,
+        100 * (r.met_promoters - r.met_detractors) / nullif(r.met_nps_n, 0) as met_next_nps,
+        g.period_end,
+        g.end_as_of,
+        g.is_complete
+    from grid as g
+    left join ticket_counts as c
+        on g.period_type = c.period_type
+        and g.period_start = c.period_start
+        and g.priority = c.priority
+    left join outside as o
+        on g.period_type = o.period_type
+        and g.period_start = o.period_start
+        and g.priority = o.priority
+    left join raw as r
+        on g.period_type = r.period_type
+        and g.period_start = r.period_start
+        and g.priority = r.priority
+    left join adjusted as a
+        on g.period_type = a.period_type
+        and g.period_start = a.period_start
+        and g.priority = a.priority
+)
+
+select * from final
+order by period_type, period_start, priority
