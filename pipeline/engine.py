@@ -334,6 +334,29 @@ def replace_keys(
         conn.execute(f"drop table {quote_ident(fresh)}")
 
 
+def apply_changes(
+    conn: duckdb.DuckDBPyConnection, table: str, changes: str, key: Sequence[str]
+) -> tuple[int, int]:
+    """Write a table stored by change: delete its rows whose `key` is among the rows of the table
+    `changes` with op 'delete', then insert the rows with op 'insert' (their columns: the key
+    columns, plus the struct `attrs` unpacked), in one transaction. Returns (deleted, inserted)."""
+    target, source = quote_ident(table), quote_ident(changes)
+    cols = ", ".join(quote_ident(k) for k in key)
+    counts = dict(conn.execute(f"select op, count(*) from {source} group by op").fetchall())
+    with transaction(conn):
+        if counts.get("delete"):
+            conn.execute(
+                f"delete from {target} where ({cols}) in "
+                f"(select {cols} from {source} where op = 'delete')"
+            )
+        if counts.get("insert"):
+            conn.execute(
+                f"insert into {target} by name select * exclude (op, attrs), unnest(attrs) "
+                f"from {source} where op = 'insert'"
+            )
+    return counts.get("delete", 0), counts.get("insert", 0)
+
+
 class Intermediate:
     """The temp tables of a model built in steps, each named after its file."""
 

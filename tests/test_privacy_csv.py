@@ -60,8 +60,9 @@ def _seed(settings) -> list[str]:
                     [new, old],
                 )
         conn.execute(
-            "update customer_snapshot set segment = ? where as_of = ? and customer_id = ?",
-            [SEGMENT_FORMULA, DAY, ids[-1]],
+            "update customer_state set segment = ? where customer_id = ? and valid_from <= ? "
+            "and coalesce(valid_to, ?) >= ?",
+            [SEGMENT_FORMULA, ids[-1], DAY, DAY, DAY],
         )
     return ids
 

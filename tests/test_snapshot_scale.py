@@ -65,7 +65,7 @@ def test_a_range_in_one_run_equals_the_days_one_at_a_time(tmp_path, metrics):
     with engine.connect(settings) as conn:
         compute_snapshot(conn, settings, start, END)
         in_one_run = _rows(conn, start, END)
-        conn.execute("delete from customer_snapshot")
+        conn.execute("delete from customer_state")
         day = start
         paths = []
         while day <= END:

@@ -32,8 +32,11 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
         "range/snapshot_segments",
     ),
 }
-# then, for every path: one row per day and customer, and where runs of churn_risk days start
-_DAY_STEPS = ("snapshot_days", "snapshot_last_clear")
+# then, for every path: one row per day and customer, where runs of churn_risk days start, the
+# scored rows of the days, and those rows folded into the state stored by change (state/)
+_DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
+_STATE_STEPS = ("state/snapshot_intervals", "state/state_changes")
+STATE_KEY = ("customer_id", "valid_from")
 
 
 def compute_snapshot(
@@ -44,7 +47,8 @@ def compute_snapshot(
     run_id: str | None = None,
 ) -> str:
     """Replace the snapshot days start..end (and the thresholds stored with them) atomically.
-    Returns how they were computed: `carry`, `day` or `range` (see `snapshot_path`)."""
+    Returns how they were computed: `carry`, `day` or `range` (see `snapshot_path`). The days are
+    stored by change (`customer_state`); `customer_snapshot` shows them one row per day."""
     params_json = snapshot_params_json(settings)
     loads_seen = (
         engine.scalar(conn, "select max(load_id) from ingest_log")
@@ -61,14 +65,44 @@ def compute_snapshot(
     }
     path = snapshot_path(conn, start, end, params_json)
     with engine.transaction(conn):
-        engine.create_declared(conn, SNAPSHOT)
+        create_snapshot_tables(conn)
+        params["next_stored"] = engine.scalar(
+            conn, "select min(as_of) from snapshot_params where as_of > ?", [end]
+        )
         with engine.intermediate(conn) as steps:
-            for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS):
+            for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS, *_STATE_STEPS):
                 steps.create(f"{SNAPSHOT}/{step}", params)
-            engine.replace_days(conn, SNAPSHOT, params)
-        engine.create_declared(conn, PARAMS)
+            engine.apply_changes(conn, "customer_state", "state_changes", STATE_KEY)
         engine.replace_days(conn, PARAMS, params)
     return path
+
+
+def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """snapshot_params, customer_state and the customer_snapshot view, if missing. A database from
+    before history was stored by change has customer_snapshot as a table of one row per day and
+    customer: its rows are folded into customer_state once, and the table gives way to the view."""
+    with engine.transaction(conn):
+        engine.create_declared(conn, PARAMS)
+        daily = engine.scalar(
+            conn,
+            "select count(*) from information_schema.tables "
+            "where table_name = 'customer_snapshot' and table_type = 'BASE TABLE'",
+        )
+        if daily:
+            conn.execute("alter table customer_snapshot rename to snapshot_rows_daily")
+        engine.create_declared(conn, SNAPSHOT)
+        if daily:
+            days = conn.execute("select min(as_of), max(as_of) from snapshot_rows_daily").fetchall()
+            params = {"start_date": days[0][0], "end_date": days[0][1], "next_stored": None}
+            with engine.intermediate(conn) as steps:
+                conn.execute(
+                    "create or replace temp table snapshot_rows as from snapshot_rows_daily"
+                )
+                steps.names.append("snapshot_rows")
+                for step in _STATE_STEPS:
+                    steps.create(f"{SNAPSHOT}/{step}", params)
+                engine.apply_changes(conn, "customer_state", "state_changes", STATE_KEY)
+            conn.execute("drop table snapshot_rows_daily")
 
 
 def snapshot_path(

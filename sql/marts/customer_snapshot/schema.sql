@@ -1,11 +1,17 @@
--- grain: one row per (as_of, customer_id); the declared column types and order of customer_snapshot
--- (created once; customer_snapshot.sql in this folder computes the rows).
-create table if not exists customer_snapshot (
-    as_of               date not null,
+-- grain: customer_state, one row per (customer_id, valid_from); customer_snapshot, a view with one
+-- row per (as_of, customer_id) for every stored day (snapshot_params). Created once;
+-- snapshot_rows.sql and the state/ steps in this folder compute and store the rows.
+--
+-- History is stored by change, not by day: a customer's row holds from valid_from to valid_to (both
+-- inclusive; valid_to null = on every later stored day) and applies on every stored day in between,
+-- over which every stored column is unchanged. The columns that move with the day itself
+-- (recency_days, tenure_days, drop_history_days) are not stored: the view derives them from as_of.
+create table if not exists customer_state (
     customer_id         varchar not null,
+    valid_from          date not null,
+    valid_to            date,                 -- null: still current
     first_order_at      timestamp not null,   -- first counted order ever
     last_order_at       timestamp not null,   -- last counted order on or before as_of
-    recency_days        integer not null,     -- as_of - date of last_order_at
     frequency           integer not null,     -- counted orders in (as_of - rfm_window_days, as_of]
     monetary            decimal(38, 2) not null,  -- their summed value (amount - refund_amount)
     r                   integer not null,
@@ -22,12 +28,57 @@ create table if not exists customer_snapshot (
     churn_risk          boolean not null,     -- any churn flag
     flagged_since       date,                 -- first day of the current run of churn_risk days
     churn_reasons       varchar,              -- the flags that are set, comma separated
-    tenure_days         integer not null,     -- as_of - date of first_order_at
     fm                  integer not null,     -- floor((f + m + 1) / 2), the segment map's axis
     lifetime_orders     integer not null,     -- counted orders on or before as_of
     lifetime_value      decimal(38, 2) not null,
     orders_recent       integer not null,     -- counted orders in (as_of - drop_window_days, as_of]
-    drop_history_days   integer not null,     -- length of the activity_drop history window
-    drop_history_orders integer not null,     -- counted orders in that window
+    drop_history_orders integer not null,     -- counted orders in the activity_drop history window
     complaint_count     integer not null      -- complaint tickets opened in the complaint window
 );
+
+-- one row per stored day and customer, the columns and meaning of the former daily table
+create or replace view customer_snapshot as
+select
+    p.as_of,
+    s.customer_id,
+    s.first_order_at,
+    s.last_order_at,
+    (p.as_of - s.last_order_at::date)::integer as recency_days,   -- as_of - date of last_order_at
+    s.frequency,
+    s.monetary,
+    s.r,
+    s.f,
+    s.m,
+    s.rfm_score,
+    s.tier,
+    s.segment,
+    s.lifecycle_stage,
+    s.is_active,
+    s.inactive,
+    s.complaints,
+    s.activity_drop,
+    s.churn_risk,
+    s.flagged_since,
+    s.churn_reasons,
+    (p.as_of - s.first_order_at::date)::integer as tenure_days,   -- as_of - date of first_order_at
+    s.fm,
+    s.lifetime_orders,
+    s.lifetime_value,
+    s.orders_recent,
+    -- length of the activity_drop history window that day:
+    -- (max(as_of - lookback, day before first order), as_of - window]
+    (
+        (p.as_of - p.drop_window_days)
+        - greatest(p.as_of - p.drop_lookback_days, s.first_order_at::date - 1)
+    )::integer as drop_history_days,
+    s.drop_history_orders,
+    s.complaint_count
+from (
+    select
+        as_of,
+        (params_json ->> '$.churn.drop_window_days')::integer as drop_window_days,
+        (params_json ->> '$.churn.drop_lookback_days')::integer as drop_lookback_days
+    from snapshot_params
+) as p
+inner join customer_state as s
+    on p.as_of >= s.valid_from and p.as_of <= coalesce(s.valid_to, date '9999-12-31');
