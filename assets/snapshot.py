@@ -19,17 +19,22 @@ from loyalty.orchestration.resources import LoyaltyResource
     kinds={"duckdb", "sql"},
     description="One row per (as_of, customer_id): recency/frequency/monetary, r/f/m scores, "
     "rfm_score, tier, segment, lifecycle_stage, is_active, churn flags with reasons, "
-    "flagged_since. Thresholds used per day are in snapshot_params.",
+    "flagged_since. A view over customer_state (stored by change: one row per customer and run "
+    "of days without change). Thresholds used per day are in snapshot_params.",
 )
 def customer_snapshot(
     context: dg.AssetExecutionContext, loyalty: LoyaltyResource
 ) -> dg.MaterializeResult:
     start, end = run_days(context)
     with data_errors_hidden("customer_snapshot"), loyalty.session() as (settings, conn):
-        path = compute_snapshot(conn, settings, start, end, context.run_id)
+        written: dict[str, int] = {}
+        path = compute_snapshot(conn, settings, start, end, context.run_id, written)
         where = "as_of between $start and $end"
         metadata = preview_metadata(conn, "customer_snapshot", where, {"start": start, "end": end})
         metadata["tiers_on_last_day"] = dg.MetadataValue.md(tiers_on(conn, end))
     metadata["days"] = dg.MetadataValue.text(f"{start} .. {end}")
     metadata["computed_by"] = dg.MetadataValue.text(PATHS[path])
+    # history is stored by change: how many customer_state rows this run closed and opened
+    metadata["state_rows_deleted"] = dg.MetadataValue.int(written["deleted"])
+    metadata["state_rows_inserted"] = dg.MetadataValue.int(written["inserted"])
     return dg.MaterializeResult(metadata=metadata)

@@ -6,6 +6,7 @@ stored beside them in `snapshot_params`. The steps are the models in sql/marts/c
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import duckdb
 
@@ -45,25 +46,14 @@ def compute_snapshot(
     start: dt.date,
     end: dt.date,
     run_id: str | None = None,
+    written: dict[str, int] | None = None,
 ) -> str:
     """Replace the snapshot days start..end (and the thresholds stored with them) atomically.
     Returns how they were computed: `carry`, `day` or `range` (see `snapshot_path`). The days are
-    stored by change (`customer_state`); `customer_snapshot` shows them one row per day."""
-    params_json = snapshot_params_json(settings)
-    loads_seen = (
-        engine.scalar(conn, "select max(load_id) from ingest_log")
-        if engine.table_exists(conn, "ingest_log")
-        else None
-    )
-    params = {
-        **model_params(settings),
-        **range_params(start, end),
-        "params_json": params_json,
-        "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        "run_id": run_id,
-        "loads_seen": loads_seen,
-    }
-    path = snapshot_path(conn, start, end, params_json)
+    stored by change (`customer_state`); `customer_snapshot` shows them one row per day. `written`,
+    if given, receives the customer_state rows deleted and inserted."""
+    params = run_params(conn, settings, start, end, run_id)
+    path = snapshot_path(conn, start, end, params["params_json"])
     with engine.transaction(conn):
         create_snapshot_tables(conn)
         params["next_stored"] = engine.scalar(
@@ -72,9 +62,36 @@ def compute_snapshot(
         with engine.intermediate(conn) as steps:
             for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS, *_STATE_STEPS):
                 steps.create(f"{SNAPSHOT}/{step}", params)
-            engine.apply_changes(conn, "customer_state", "state_changes", STATE_KEY)
+            deleted, inserted = engine.apply_changes(
+                conn, "customer_state", "state_changes", STATE_KEY
+            )
         engine.replace_days(conn, PARAMS, params)
+    if written is not None:
+        written.update(deleted=deleted, inserted=inserted)
     return path
+
+
+def run_params(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    start: dt.date,
+    end: dt.date,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """The bound parameters of the snapshot models for the days start..end."""
+    loads_seen = (
+        engine.scalar(conn, "select max(load_id) from ingest_log")
+        if engine.table_exists(conn, "ingest_log")
+        else None
+    )
+    return {
+        **model_params(settings),
+        **range_params(start, end),
+        "params_json": snapshot_params_json(settings),
+        "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        "run_id": run_id,
+        "loads_seen": loads_seen,
+    }
 
 
 def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,236 @@
+"""customer history stored by change (customer_state + the customer_snapshot view) against the
+daily storage it replaced: the same sequence of runs is applied to two databases — one through
+`compute_snapshot`, one through the same models written one row per day and customer, as before —
+and after every run each stored day must hold exactly the same rows. The sequence has what real
+operation brings: a first range, nights one at a time (carry), a gap, a backfill into the gap, a
+re-run inside stored history, a late file with an old order, a refund, a return and a burst of
+complaints, and changed thresholds for some days. Also: a night writes only the customers that
+changed, and a database with the daily table is folded into the state once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from loyalty import engine
+from loyalty.generate import generate
+from loyalty.ingest import ingest_source
+from loyalty.marts.snapshot import (
+    _DAY_STEPS,
+    _SEGMENT_STEPS,
+    PARAMS,
+    SNAPSHOT,
+    compute_snapshot,
+    run_params,
+    snapshot_path,
+)
+from loyalty.marts.staging import build_staging
+from loyalty.settings import Settings, load_settings
+from tests.conftest import write_settings
+
+END = dt.date(2026, 3, 31)
+SHORT = {
+    "active_days": 20,
+    "rfm_window_days": 40,
+    "churn": {
+        "inactive_days": 12,
+        "complaint_window_days": 9,
+        "complaint_max": 1,
+        "drop_window_days": 10,
+        "drop_lookback_days": 50,
+        "drop_min_history_days": 15,
+        "drop_min_orders": 1,
+    },
+}
+# the same with other thresholds: a changed setting for the days computed with it
+CHANGED = {**SHORT, "active_days": 25, "churn": {**SHORT["churn"], "inactive_days": 9}}
+
+
+def _settings(folder: Path, landing: Path, metrics: dict) -> Settings:
+    paths = {"landing": str(landing), "database": "loyalty.duckdb", "output": "out", "temp": "tmp"}
+    return load_settings(write_settings(folder, {"paths": paths, "metrics": metrics}))
+
+
+def _daily_compute(conn: duckdb.DuckDBPyConnection, settings: Settings, start, end) -> str:
+    """The storage before: the same models, the days start..end replaced in a table of one row per
+    day and customer."""
+    params = run_params(conn, settings, start, end)
+    path = snapshot_path(conn, start, end, params["params_json"])
+    with engine.transaction(conn):
+        engine.create_declared(conn, PARAMS)
+        if not engine.table_exists(conn, "customer_snapshot"):
+            # the daily table had the view's columns and types
+            engine.create_declared(conn, SNAPSHOT)
+            conn.execute("create table daily as from customer_snapshot limit 0")
+            conn.execute("drop view customer_snapshot")
+            conn.execute("drop table customer_state")
+            conn.execute("alter table daily rename to customer_snapshot")
+        with engine.intermediate(conn) as steps:
+            for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS):
+                steps.create(f"{SNAPSHOT}/{step}", params)
+            conn.execute(
+                "create table if not exists customer_snapshot as from snapshot_rows limit 0"
+            )
+            conn.execute("delete from customer_snapshot where as_of between ? and ?", [start, end])
+            conn.execute("insert into customer_snapshot by name from snapshot_rows")
+        engine.replace_days(conn, PARAMS, params)
+    return path
+
+
+def _all_days(conn: duckdb.DuckDBPyConnection) -> list[tuple]:
+    cols = [r[0] for r in conn.execute("describe customer_snapshot").fetchall()]
+    assert "as_of" in cols and "recency_days" in cols
+    return conn.execute(
+        f"select as_of, {', '.join(sorted(set(cols) - {'as_of'}))} from customer_snapshot "
+        "order by as_of, customer_id"
+    ).fetchall()
+
+
+def _load(settings: Settings) -> None:
+    with engine.connect(settings) as conn:
+        for kind in ("orders", "tickets"):
+            ingest_source(conn, settings, kind)
+        for name in ("stg_orders", "stg_tickets"):
+            build_staging(conn, settings, name)
+
+
+@pytest.fixture
+def two_stores(tmp_path):
+    landing = tmp_path / "landing"
+    generate(landing, customers=500, days=150, seed=11, end=END)
+    return tmp_path, landing
+
+
+def test_stored_by_change_equals_the_daily_rows_after_every_run(two_stores):
+    tmp_path, landing = two_stores
+    new, old = tmp_path / "by_change", tmp_path / "daily"
+    for folder in (new, old):
+        _load(_settings(folder, landing, SHORT))
+
+    d = lambda n: END - dt.timedelta(days=n)  # noqa: E731
+    runs: list[tuple[str, dt.date, dt.date, dict]] = [
+        ("first range", d(40), d(30), SHORT),
+        *[(f"night {i}", d(i), d(i), SHORT) for i in range(29, 24, -1)],
+        ("after a gap", d(15), d(15), SHORT),
+        ("backfill into the gap", d(20), d(18), SHORT),
+        ("re-run inside history, changed thresholds", d(35), d(33), CHANGED),
+        ("the same night again", d(27), d(27), SHORT),
+        ("late file", None, None, SHORT),
+        ("night after the late file", d(14), d(14), SHORT),
+        ("range over everything", d(41), d(14), SHORT),
+        ("nights after", d(13), d(13), SHORT),
+        ("", d(12), d(12), SHORT),
+    ]
+    paths: dict[str, list[str]] = {"new": [], "old": []}
+    for label, start, end, metrics in runs:
+        settings_new = _settings(new, landing, metrics)
+        settings_old = _settings(old, landing, metrics)
+        if start is None:
+            _late_file(landing, settings_new)
+            _load(settings_new)
+            _load(settings_old)
+            continue
+        with engine.connect(settings_new) as conn:
+            paths["new"].append(compute_snapshot(conn, settings_new, start, end))
+            by_change = _all_days(conn)
+            state_rows = engine.scalar(conn, "select count(*) from customer_state")
+        with engine.connect(settings_old) as conn:
+            paths["old"].append(_daily_compute(conn, settings_old, start, end))
+            daily = _all_days(conn)
+        assert by_change == daily, f"after {label!r}"
+    assert paths["new"] == paths["old"]
+    assert {"carry", "day", "range"} <= set(paths["new"])
+    # every path ran; the history is smaller stored by change than by day
+    assert len(daily) > 5 * state_rows, (len(daily), state_rows)
+
+
+def _late_file(landing: Path, settings: Settings) -> None:
+    """An old order, a refunded one, a return and five complaints on one day for one customer."""
+    with engine.connect(settings) as conn:
+        customer, other = [
+            r[0]
+            for r in conn.execute(
+                "select customer_id from customer_snapshot where as_of = ? "
+                "order by lifetime_orders desc, customer_id limit 2",
+                [END - dt.timedelta(days=30)],
+            ).fetchall()
+        ]
+    day = END - dt.timedelta(days=32)
+    (landing / "orders_late.csv").write_text(
+        "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
+        f"LATE-1,{customer},{day} 10:00:00,250.00,completed,,web\n"
+        f"LATE-2,{other},{day} 11:00:00,80.00,completed,80.00,web\n"
+        f"LATE-3,{other},{day + dt.timedelta(days=3)} 09:00:00,-35.50,returned,,web\n",
+        encoding="utf-8",
+    )
+    lines = [
+        f"LT{i},{other},{day} 0{i}:00:00,{day} 0{i}:30:00,{day} 0{i + 1}:00:00,complaint,"
+        "general,phone,"
+        for i in range(1, 6)
+    ]
+    (landing / "tickets_late.csv").write_text(
+        "ticket_id,customer_id,opened_at,first_response_at,resolved_at,category,priority,channel,"
+        "satisfaction\n" + "\n".join(lines) + "\n",
+        encoding="utf-8",
+    )
+
+
+def test_a_night_writes_only_the_customers_that_changed(two_stores):
+    tmp_path, landing = two_stores
+    settings = _settings(tmp_path / "db", landing, SHORT)
+    _load(settings)
+    night = END - dt.timedelta(days=5)
+    with engine.connect(settings) as conn:
+        compute_snapshot(
+            conn, settings, night - dt.timedelta(days=20), night - dt.timedelta(days=1)
+        )
+        written: dict[str, int] = {}
+        assert compute_snapshot(conn, settings, night, night, written=written) == "carry"
+        # independently: the customers whose stored columns differ between the two days, or new
+        changed = engine.scalar(
+            conn,
+            """
+            select count(*) from (
+                select * exclude (as_of, recency_days, tenure_days, drop_history_days)
+                from customer_snapshot where as_of = $night
+                except
+                select * exclude (as_of, recency_days, tenure_days, drop_history_days)
+                from customer_snapshot where as_of = $night - 1
+            )""",
+            {"night": night},
+        )
+        population = engine.scalar(
+            conn, "select count(*) from customer_snapshot where as_of = ?", [night]
+        )
+        # a changed customer: its current row closes the day before (delete + insert of the closed
+        # row) and a new row opens; a new customer: one row
+        assert 0 < changed < population / 4
+        assert written["inserted"] <= 2 * changed
+        assert written["deleted"] <= changed
+        # the same night again writes nothing
+        again: dict[str, int] = {}
+        compute_snapshot(conn, settings, night, night, written=again)
+        assert again == {"deleted": 0, "inserted": 0}
+
+
+def test_a_database_with_the_daily_table_is_folded_into_the_state_once(two_stores):
+    tmp_path, landing = two_stores
+    settings = _settings(tmp_path / "db", landing, SHORT)
+    _load(settings)
+    first, last = END - dt.timedelta(days=12), END - dt.timedelta(days=3)
+    with engine.connect(settings) as conn:
+        _daily_compute(conn, settings, first, last)
+        daily = _all_days(conn)
+        # the next run finds the daily table, folds it, and carries its last day forward
+        assert compute_snapshot(conn, settings, last + dt.timedelta(days=1), END) == "range"
+        assert [r for r in _all_days(conn) if r[0] <= last] == daily
+        kinds = dict(
+            conn.execute(
+                "select table_name, table_type from information_schema.tables "
+                "where table_name in ('customer_snapshot', 'customer_state')"
+            ).fetchall()
+        )
+    assert kinds == {"customer_snapshot": "VIEW", "customer_state": "BASE TABLE"}
