@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from loyalty import engine
-from loyalty.reports import charts, excel, html, smtp
+from loyalty.reports import changes, charts, excel, html, smtp
 from loyalty.reports import value_view as vv
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.i18n import Translator, primary_locale
@@ -145,7 +145,7 @@ def build_content(
         # the report week has almost no orders (reports/viewmodel.py order_warning)
         "order_warning": order_warning(data, t),
         "kpis": vm.kpi_cards(data, t),
-        "changes": vm.top_changes(data, t),
+        "changes": changes.top_changes(data, t),
         "segments": _segment_rows(data, t),
         "images": [
             {"cid": cid, "alt": t(key)}
@@ -206,12 +206,15 @@ def _plain_text(model: dict, t: Translator) -> str:
         low = f" [{t('low_sample')}]" if k["low_sample"] else ""
         lines.append(
             f"- {k['name']}: {k['value']} ({t('target')} {k['target']}) "
-            f"{k['flag_icon']} {k['flag_text']} | {k['arrow']} {k['change']} | {t('n')}={k['n']}{low}"
+            f"{k['flag_icon']} {k['flag_text']} | {k['arrow']} {k['change']}"
+            + (f" ({t(k['significance'])})" if k["significance"] else "")
+            + f" | {t('n')}={k['n']}{low}"
+            + (f" | {k['interval']}" if k["interval"] else "")
         )
     if model["changes"]:
         lines += ["", f"== {t('email_top_changes')} =="]
         lines += [
-            f"- {c['name']}: {c['arrow']} {c['word']} {c['change']} → {c['value']}"
+            f"- {c['name']}: {c['arrow']} {c['word']} {c['change']} → {c['value']} ({c['significance']})"
             for c in model["changes"]
         ]
     lines += ["", f"== {t('segments_overview')} =="]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from xlsxwriter.worksheet import Worksheet
 
+from loyalty.reports import intervals as iv
 from loyalty.reports import sheets
 from loyalty.reports.export import csv_name
 from loyalty.reports.i18n import Translator
@@ -44,6 +45,9 @@ def _kpi_rows(data: WeekData, t: Translator) -> tuple[list, list]:
         (t("n"), "int"),
         (t("low_sample"), "text"),
         (t("owner"), "text"),
+        (t("interval_low"), "dec"),
+        (t("interval_high"), "dec"),
+        (t("change_significant"), "text"),
     ]
     rows = []
     for k in data.kpis:
@@ -62,6 +66,9 @@ def _kpi_rows(data: WeekData, t: Translator) -> tuple[list, list]:
                 k["n"],
                 t("low_sample") if k["low_sample"] else "",
                 t.value("owner", k["owner"]) if k["owner"] else "",
+                k.get("value_low"),
+                k.get("value_high"),
+                t(iv.change_significance(k)) if iv.change_significance(k) else "",
             ]
         )
     return columns, rows
@@ -71,7 +78,7 @@ def _write_kpis(book: Book, ws: Worksheet, data: WeekData, top: int) -> int:
     columns, rows = _kpi_rows(data, book.t)
     # rate KPIs in % with their change in signed percentage points, NPS in points with a signed
     # change, money in the currency: a per-row kind, so each cell is written once (NaN stays empty)
-    pct = {1: "pct", 2: "pct", 4: "pp"}
+    pct = {1: "pct", 2: "pct", 4: "pp", 9: "pct", 10: "pct"}
     money = {1: "money", 2: "money", 4: "money"}
     kinds: dict[int, dict[int, str]] = {i: {4: "signed"} for i in range(len(data.kpis))}
     kinds.update({i: pct for i, k in enumerate(data.kpis) if k["is_rate"]})

@@ -158,6 +158,12 @@ def _common(
         "thresholds": [{"name": k, "value": v} for k, v in threshold_rows(t, data.thresholds)],
         "low_n": low_n,
         "order_warning": order_warning(data, t),
+        "uncertainty_note": t(
+            "uncertainty_note",
+            level=f"{100 * data.uncertainty['confidence']:g}",
+            alpha=f"{data.uncertainty['alpha']:g}",
+            min_n=data.uncertainty["min_n"],
+        ),
     }
 
 

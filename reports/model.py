@@ -35,6 +35,9 @@ class SegmentData:
     # scores) and whether the at-risk list and its count come from the model or from the rules
     p_alive_bins: list[dict[str, Any]] = field(default_factory=list)
     at_risk_source: str = "rules"  # "model" | "rules"
+    # the NPS and CSAT digest of the week (reports/digest.py): score counts, response rate,
+    # scrubbed comments by class; empty when not read (the email)
+    digest: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,3 +84,7 @@ class WeekData:
     # counted orders of the report week and the weekly average of the weeks before it
     # ({"orders": n, "average": x, "weeks": k}); None when the database has no orders view
     order_volume: dict[str, Any] | None = None
+    # metrics.uncertainty: the intervals' confidence, the change test's alpha and minimum n
+    uncertainty: dict[str, Any] = field(
+        default_factory=lambda: {"confidence": 0.95, "alpha": 0.05, "min_n": 30}
+    )

@@ -183,13 +183,19 @@ def segment_data(
         "avg_score": counts["avg_score"],
         "week_kept_rate": ret_w.get("kept_rate"),
         "week_kept_n": ret_w.get("start_count"),
+        "week_kept_low": ret_w.get("kept_rate_low"),
+        "week_kept_high": ret_w.get("kept_rate_high"),
         "week_retention_rate": ret_w.get("retention_rate"),
         "week_repurchase_rate": rep_w.get("repurchase_rate"),
         "week_repurchase_n": rep_w.get("buyers"),
+        "week_repurchase_low": rep_w.get("repurchase_rate_low"),
+        "week_repurchase_high": rep_w.get("repurchase_rate_high"),
         "week_nps": nps_w.get("nps"),
         "week_nps_moe95": nps_w.get("nps_moe95"),
         "week_nps_n": nps_w.get("responses"),
         "week_nps_low_sample": nps_w.get("low_sample"),
+        "week_nps_low": nps_w.get("nps_low"),
+        "week_nps_high": nps_w.get("nps_high"),
     }
     churn_reasons = {flag: counts[flag] for flag in CHURN_FLAGS}
     churn_reasons["churn_risk"] = counts["at_risk_customers"]
@@ -274,6 +280,7 @@ def week_data(
         value=value.value_data(conn, settings, week),
         kpi_window_days=settings.metrics.kpi_window_days,
         order_volume=order_volume(conn, week),
+        uncertainty=settings.metrics.uncertainty.model_dump(),
     )
     for seg in segments or settings.reports.segments:
         data.segments[seg] = segment_data(conn, settings, week, seg, detail, data.value)

@@ -10,6 +10,15 @@ from loyalty.reports.thresholds_view import threshold_rows
 from loyalty.reports.xlsx import Book
 
 
+def _bounds(t: Translator, *rates: str) -> list[tuple[str, str]]:
+    """The interval columns of each rate: "<rate> · interval low", "<rate> · interval high" (NPS
+    in points, shares in %)."""
+    kind = "pts" if rates == ("nps",) else "pct"
+    return [
+        (f"{t(r)} · {t(side)}", kind) for r in rates for side in ("interval_low", "interval_high")
+    ]
+
+
 def retention_sheet(book: Book, seg: SegmentData) -> None:
     t = book.t
     ws = book.sheet("sheet_retention")
@@ -29,6 +38,7 @@ def retention_sheet(book: Book, seg: SegmentData) -> None:
         (t("buyers"), "int"),
         (t("repeat_buyers"), "int"),
         (t("repurchase_rate"), "pct"),
+        *_bounds(t, "kept_rate", "activation_rate", "repurchase_rate"),
     ]
     rows = []
     for r in seg.retention:
@@ -49,6 +59,12 @@ def retention_sheet(book: Book, seg: SegmentData) -> None:
                 p.get("buyers"),
                 p.get("repeat_buyers"),
                 p.get("repurchase_rate"),
+                r.get("kept_rate_low"),
+                r.get("kept_rate_high"),
+                r.get("activation_rate_low"),
+                r.get("activation_rate_high"),
+                p.get("repurchase_rate_low"),
+                p.get("repurchase_rate_high"),
             ]
         )
     book.table(ws, 0, columns, rows)
@@ -72,6 +88,11 @@ def nps_sheet(book: Book, seg: SegmentData) -> None:
         (t("csat_n"), "int"),
         (t("ces_mean"), "score"),
         (t("ces_n"), "int"),
+        *_bounds(t, "nps"),
+        *_bounds(t, "csat"),
+        (t("response_rate"), "pct"),
+        *_bounds(t, "response_rate"),
+        (t("active_customers"), "int"),
     ]
     rows = [
         [
@@ -89,6 +110,14 @@ def nps_sheet(book: Book, seg: SegmentData) -> None:
             r["csat_n"],
             r["ces_mean"],
             r["ces_n"],
+            r.get("nps_low"),
+            r.get("nps_high"),
+            r.get("csat_low"),
+            r.get("csat_high"),
+            r.get("response_rate"),
+            r.get("response_rate_low"),
+            r.get("response_rate_high"),
+            r.get("active_customers"),
         ]
         for r in seg.nps
     ]
@@ -109,6 +138,8 @@ def service_sheet(book: Book, data: WeekData) -> None:
         (t("median_first_response_hours"), "dec"),
         (t("median_resolution_hours"), "dec"),
         (t("satisfaction_mean"), "dec"),
+        (f"{t('sla_rate')} · {t('n')}", "int"),
+        *_bounds(t, "sla_rate", "complaint_sla_rate"),
     ]
     rows = [
         [
@@ -122,6 +153,11 @@ def service_sheet(book: Book, data: WeekData) -> None:
             r["median_first_response_hours"],
             r["median_resolution_hours"],
             r["satisfaction_mean"],
+            r.get("sla_n"),
+            r.get("sla_rate_low"),
+            r.get("sla_rate_high"),
+            r.get("complaint_sla_rate_low"),
+            r.get("complaint_sla_rate_high"),
         ]
         for r in data.sla
     ]

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from typing import Any
 
+from loyalty.reports import intervals as iv
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
 from loyalty.reports.notes import share_text
@@ -106,6 +107,8 @@ def kpi_cards(data: WeekData, t: Translator) -> list[dict[str, Any]]:
                 "tone_colour": TONE_COLOURS.get(tone, "#52606d"),
                 "n": t.number(k["n"]) if k["n"] is not None else "–",
                 "low_sample": k["low_sample"],
+                "interval": iv.kpi_interval(t, k, data.uncertainty["confidence"]),
+                "significance": iv.change_significance(k),
                 "owner": t.value("owner", k["owner"]) if k["owner"] else "",
             }
         )
@@ -159,13 +162,20 @@ def segment_cards(seg: SegmentData, t: Translator, low_n: int) -> list[dict[str,
         {
             "label": t("week_kept_rate"),
             "value": t.percent(c["week_kept_rate"]),
-            "sub": f"{t('n')} = {t.number(c['week_kept_n'])}",
+            "sub": iv.card_sub(
+                t, c.get("week_kept_low"), c.get("week_kept_high"), c["week_kept_n"]
+            ),
             "low_sample": low(c["week_kept_n"]),
         },
         {
             "label": t("week_repurchase_rate"),
             "value": t.percent(c["week_repurchase_rate"]),
-            "sub": f"{t('n')} = {t.number(c['week_repurchase_n'])}",
+            "sub": iv.card_sub(
+                t,
+                c.get("week_repurchase_low"),
+                c.get("week_repurchase_high"),
+                c["week_repurchase_n"],
+            ),
             "low_sample": low(c["week_repurchase_n"]),
         },
         {
@@ -200,8 +210,16 @@ def sla_table(data: WeekData, t: Translator) -> dict[str, Any]:
                 t.number(r["met"]),
                 t.number(r["breached"]),
                 _cell(t.number(open_n), "flag-off_target" if open_n else ""),
-                t.percent(r["sla_rate"]),
-                t.percent(r["complaint_sla_rate"]),
+                iv.with_interval(
+                    t, r["sla_rate"], r.get("sla_rate_low"), r.get("sla_rate_high"), r.get("sla_n")
+                ),
+                iv.with_interval(
+                    t,
+                    r["complaint_sla_rate"],
+                    r.get("complaint_sla_rate_low"),
+                    r.get("complaint_sla_rate_high"),
+                    r.get("complaint_sla_n"),
+                ),
                 t.number(r["median_first_response_hours"], 1),
                 t.number(r["median_resolution_hours"], 1),
                 t.number(r["satisfaction_mean"], 2),
@@ -364,31 +382,3 @@ def header(data: WeekData, t: Translator, segment: str, generated: dt.datetime) 
         "as_of": t.date(w.end),
         "generated": t.datetime(generated),
     }
-
-
-def top_changes(data: WeekData, t: Translator, n: int = 3) -> list[dict[str, str]]:
-    """KPIs with the largest change vs 7 days earlier (rates in points, NPS in points / 100)."""
-
-    def size(k: dict[str, Any]) -> float:
-        ch = k.get("change_7d") or 0
-        return abs(ch) if k["is_rate"] else abs(ch) / 100
-
-    # a change in money does not compare with a change in points: the model's value at risk has its
-    # own headline (reports/value_view.py)
-    changed = (k for k in data.kpis if k.get("change_7d") and not k.get("is_money"))
-    ranked = sorted(changed, key=size, reverse=True)[:n]
-    out = []
-    for k in ranked:
-        arrow, tone = trend_arrow(k)
-        out.append(
-            {
-                "name": t.label_or(f"kpi_{k['kpi']}", k["kpi"]),
-                "arrow": arrow,
-                "tone": tone,
-                "tone_colour": TONE_COLOURS.get(tone, "#52606d"),
-                "word": t("trend_up" if k["change_7d"] > 0 else "trend_down"),
-                "change": kpi_value_text(t, k, k["change_7d"], signed=True),
-                "value": kpi_value_text(t, k, k["value"]),
-            }
-        )
-    return out

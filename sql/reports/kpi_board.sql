@@ -8,7 +8,11 @@ select
     change_7d,
     flag,
     n,
-    owner
+    owner,
+    value_low,
+    value_high,
+    change_z,
+    change_significant
 from kpi_daily
 where as_of = $as_of
 order by coalesce(list_position($kpi_names, kpi), len($kpi_names) + 1), kpi

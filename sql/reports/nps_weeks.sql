@@ -14,7 +14,16 @@ select
     csat,
     csat_n,
     ces_mean,
-    ces_n
+    ces_n,
+    nps_low,
+    nps_high,
+    csat_low,
+    csat_high,
+    active_customers,
+    active_respondents,
+    response_rate,
+    response_rate_low,
+    response_rate_high
 from nps_period
 where period_type = 'week'
     and list_contains($period_starts::date[], period_start)

@@ -5,7 +5,9 @@ select
     tier,
     buyers,
     repeat_buyers,
-    repurchase_rate
+    repurchase_rate,
+    repurchase_rate_low,
+    repurchase_rate_high
 from repurchase_period
 where period_type = 'week'
     and list_contains($period_starts::date[], period_start)

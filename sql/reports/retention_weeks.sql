@@ -10,7 +10,14 @@ select
     retention_rate,
     kept_rate,
     churn_rate,
-    activation_rate
+    activation_rate,
+    kept_rate_low,
+    kept_rate_high,
+    churn_rate_low,
+    churn_rate_high,
+    start_population,
+    activation_rate_low,
+    activation_rate_high
 from retention_period
 where period_type = 'week'
     and list_contains($period_starts::date[], period_start)
