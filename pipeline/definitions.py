@@ -3,6 +3,8 @@ sensors and the executor. docs/operations.md explains how they run."""
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from loyalty import assets
@@ -11,6 +13,10 @@ from loyalty.orchestration.partitions import location_settings, settings_file
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.orchestration.schedules import build_schedules
 from loyalty.orchestration.sensors import build_landing_files_sensor, run_failure_alert
+
+# a single-run backfill policy is a beta parameter in Dagster 1.13, used here on purpose (a backfill
+# is one set-based run): its warning is no news to whoever starts the UI, the daemon or a code server
+warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
 
 all_assets = dg.load_assets_from_package_module(assets)
 all_checks = dg.load_asset_checks_from_package_module(assets)

@@ -35,11 +35,20 @@ class RunFailed(Exception):
     pass
 
 
-def _instance() -> dg.DagsterInstance:
-    # with DAGSTER_HOME set, runs are recorded where the UI shows them; otherwise nothing is kept
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+def dagster_home(settings: Settings) -> Path | None:
+    """Where this run's Dagster runs are recorded (the UI shows them there): $DAGSTER_HOME, else
+    the settings' `paths.dagster_home`; None: nowhere, nothing is kept."""
+    env = os.environ.get("DAGSTER_HOME")
+    return Path(env) if env else settings.dagster_home_path
+
+
+def _instance(settings: Settings) -> dg.DagsterInstance:
+    home = dagster_home(settings)
+    if home is None:
+        return dg.DagsterInstance.ephemeral()
+    home.mkdir(parents=True, exist_ok=True)
+    # the same instance the UI opens with DAGSTER_HOME=<home> (its dagster.yaml, SQLite storage)
+    return dg.DagsterInstance.from_config(str(home))
 
 
 # a quoted value or an email address in an error we did not write ourselves (e.g. DuckDB's
@@ -123,7 +132,7 @@ def run_all(
             settings_file=str(settings_file), overrides=overrides
         )
     }
-    instance = _instance()
+    instance = _instance(settings)
     assets = list(definitions.all_assets)
     checks = list(definitions.all_checks)
     # the same selection by group and partitioning as the daemon's jobs (loyalty.orchestration.jobs), in steps
@@ -203,7 +212,13 @@ def run_all(
     week_start = week_end - dt.timedelta(days=6)
     iso = week_start.isocalendar()
     folder = settings.output_path / f"{iso.year}-W{iso.week:02d}"
-    summary = [f"database: {settings.database_path}"]
+    home = dagster_home(settings)
+    summary = [
+        f"database: {settings.database_path}",
+        f"dagster runs: recorded in {home} (the UI shows them: bash scripts/ui.sh)"
+        if home
+        else "dagster runs: not kept (set paths.dagster_home or DAGSTER_HOME to see them in the UI)",
+    ]
     has_week = week_start >= start
     email_keys = [k for k in report_keys if k.to_user_string() == "weekly_email"]
 

@@ -69,6 +69,9 @@ class Paths(_Strict):
     database: Path = Path("out/loyalty.duckdb")
     output: Path = Path("out/reports")
     temp: Path = Path("out/tmp")
+    # the Dagster instance folder `loyalty run` records its runs in, so the UI shows them
+    # (the DAGSTER_HOME environment variable wins); None: runs are not kept
+    dagster_home: Path | None = None
 
 
 # DuckDB's reading of size units: KB, MB, GB, TB are powers of 1000, KiB, MiB, GiB, TiB of 1024
@@ -190,6 +193,11 @@ class Settings(_Strict):
     @property
     def temp_path(self) -> Path:
         return self.path(self.paths.temp)
+
+    @property
+    def dagster_home_path(self) -> Path | None:
+        home = self.paths.dagster_home
+        return None if home is None else self.path(home)
 
 
 def deep_merge(base: dict, override: dict) -> dict:
