@@ -59,6 +59,12 @@ def weekly_reports(
             for kind, p in by_kind.items()
         }
     )
+    files.update(
+        {
+            f"actions_{owner}_csv": dg.MetadataValue.path(str(p))
+            for owner, p in written.action_csvs.items()
+        }
+    )
     rows = "\n".join(
         f"| {seg} | {s.cards['customers']:,} | {s.cards['active_customers']:,} | "
         f"{s.cards['at_risk_customers']:,} |"

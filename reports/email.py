@@ -29,6 +29,7 @@ from loyalty import engine
 from loyalty.reports import changes, charts, excel, html, smtp
 from loyalty.reports import value_view as vv
 from loyalty.reports import viewmodel as vm
+from loyalty.reports.actions_view import email_restatements
 from loyalty.reports.i18n import Translator, primary_locale
 from loyalty.reports.model import WeekData
 from loyalty.reports.notes import order_warning
@@ -147,6 +148,8 @@ def build_content(
         "kpis": vm.kpi_cards(data, t),
         "changes": changes.top_changes(data, t),
         "segments": _segment_rows(data, t),
+        # how many figures of closed periods were restated since the last email ("" if none)
+        "restatements": email_restatements(data, t),
         "images": [
             {"cid": cid, "alt": t(key)}
             for cid, key in (
@@ -217,6 +220,8 @@ def _plain_text(model: dict, t: Translator) -> str:
             f"- {c['name']}: {c['arrow']} {c['word']} {c['change']} → {c['value']} ({c['significance']})"
             for c in model["changes"]
         ]
+    if model["restatements"]:
+        lines += ["", model["restatements"]]
     lines += ["", f"== {t('segments_overview')} =="]
     for s in model["segments"]:
         lines.append(

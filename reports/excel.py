@@ -15,6 +15,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from loyalty.reports import intervals as iv
 from loyalty.reports import sheets
+from loyalty.reports.actions_sheets import actions_sheet, actions_summary_sheet, restatements_sheet
 from loyalty.reports.export import csv_name
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
@@ -161,6 +162,8 @@ def write_segment_workbook(
         model_sheet(book, data)
         sheets.nps_sheet(book, seg)
         sheets.service_sheet(book, data)
+        actions_sheet(book, data, segment)
+        restatements_sheet(book, data)
         sheets.quality_sheet(book, data)
         sheets.thresholds_sheet(book, data)
     finally:
@@ -223,6 +226,8 @@ def write_overview_workbook(target: str | Path | io.BytesIO, data: WeekData, t: 
             sheets.retention_sheet(book, data.segments[ALL])
             sheets.nps_sheet(book, data.segments[ALL])
         sheets.service_sheet(book, data)
+        actions_summary_sheet(book, data)
+        restatements_sheet(book, data)
         sheets.quality_sheet(book, data)
         sheets.thresholds_sheet(book, data)
     finally:

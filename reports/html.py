@@ -19,6 +19,7 @@ from plotly.offline import get_plotlyjs
 from loyalty.reports import charts, value_charts
 from loyalty.reports import value_view as vv
 from loyalty.reports import viewmodel as vm
+from loyalty.reports.actions_view import actions_panel, restatements_panel
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, WeekData
 from loyalty.reports.notes import order_warning
@@ -158,6 +159,9 @@ def _common(
         "thresholds": [{"name": k, "value": v} for k, v in threshold_rows(t, data.thresholds)],
         "low_n": low_n,
         "order_warning": order_warning(data, t),
+        # the playbook's actions of the segment (the whole base on the overview), restatements
+        "actions": actions_panel(data, ALL if segment == "overview" else segment, t),
+        "restatements": restatements_panel(data, t),
         "uncertainty_note": t(
             "uncertainty_note",
             level=f"{100 * data.uncertainty['confidence']:g}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from loyalty.reports.i18n_actions import ACTION_LABELS
 from loyalty.vocab import ALL
 
 LOCALES = ("en", "zh-CN")
@@ -805,6 +806,8 @@ VALUES: dict[str, dict[str, str]] = {
     },
 }
 for _locale, _values in VALUES.items():
+    LABELS[_locale].update(_values)
+for _locale, _values in ACTION_LABELS.items():  # the actions panel and the restatement log
     LABELS[_locale].update(_values)
 
 

@@ -84,7 +84,30 @@ class WeekData:
     # counted orders of the report week and the weekly average of the weeks before it
     # ({"orders": n, "average": x, "weeks": k}); None when the database has no orders view
     order_volume: dict[str, Any] | None = None
+    # the playbook's action list and the restatement log (reports/actions.py)
+    actions: ActionsData = field(default_factory=lambda: ActionsData())
     # metrics.uncertainty: the intervals' confidence, the change test's alpha and minimum n
     uncertainty: dict[str, Any] = field(
         default_factory=lambda: {"confidence": 0.95, "alpha": 0.05, "min_n": 30}
     )
+
+
+@dataclass
+class ActionsData:
+    """The week's action list (the playbook) and the restatements since the last email, read by
+    reports/actions.py; empty parts when the tables or the day's rows are absent."""
+
+    day: dt.date | None = None  # the action list's day (the week's last day) when stored
+    # action_summary.sql rows: per (tier, rule, action, owner) customers and value at risk
+    summary: list[dict[str, Any]] = field(default_factory=list)
+    # per segment: the top reports.workbook_customer_rows rows of sql/reports/action_list.sql, as
+    # tuples in its column order, and how many customers the segment's list has in all
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    owner_files: dict[str, str] = field(default_factory=dict)  # owner -> its CSV's file name
+    restated: list[dict[str, Any]] = field(default_factory=list)  # restatements_since.sql rows
+    restated_total: int = 0  # every restatement since `since`
+    restated_runs: int = 0
+    since: dt.datetime | None = None  # the last weekly email of an earlier week (None: never)
+    restatements_stored: bool = False  # the restatements table exists
+    crm_export: bool = False  # playbook.unmasked_crm_export: the CRM team's unmasked CSV is written

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from loyalty import engine
 from loyalty.reports import excel, html
+from loyalty.reports.actions_export import write_action_csvs
 from loyalty.reports.export import write_segment_csvs
 from loyalty.reports.i18n import Translator, locales, primary_locale
 from loyalty.reports.model import WeekData
@@ -33,6 +34,8 @@ class WeekReports:
     # locale's files under "html:<locale>" and "xlsx:<locale>"
     files: dict[str, dict[str, Path]]
     csvs: dict[str, dict[str, Path]]  # {segment: {kind: path}}
+    # the action list per owner ({owner: path}; "crm_unmasked": the CRM team's file when on)
+    action_csvs: dict[str, Path] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -116,4 +119,9 @@ def write_week_reports(
         csvs = write_segment_csvs(
             conn, week, list(data.segments), week_folder(settings, week.label), data.value
         )
-    return WeekReports(data=data, files=render_week(data, settings, generated), csvs=csvs)
+        # the action list per owner (and the CRM team's unmasked file when the setting is on)
+        action_csvs = write_action_csvs(
+            conn, settings, week, week_folder(settings, week.label), data.actions
+        )
+    files = render_week(data, settings, generated)
+    return WeekReports(data=data, files=files, csvs=csvs, action_csvs=action_csvs)
