@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `pipeline` im
 import yaml
 
 from bench.exports import Exports, customers_for, ensure_exports, link_landing, parse_size
+from bench.history import print_storage
 from bench.measure import REPO, Measured, machine, run_measured
 
 BACKFILL_DAYS = 30
@@ -379,6 +380,7 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
                 f"  the whole nightly job as scheduled (also the KPI board and the period marts) "
                 f"/ full load: {job:.1%}"
             )
+        print_storage(r)
 
 
 if __name__ == "__main__":

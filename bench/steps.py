@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.history import nights_before
 from bench.measure import report_result, rss_mb
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -271,24 +272,6 @@ def step_reports(args: dict) -> dict:
     }
 
 
-def _nights_before(p: Pipeline, s, day: dt.date) -> None:
-    from loyalty import engine
-    from loyalty.marts.snapshot import compute_snapshot
-
-    with engine.connect(s) as conn:
-        stored = {r[0] for r in conn.execute("select as_of from snapshot_params").fetchall()}
-        for k in range(s.metrics.kpi_window_days, 0, -1):
-            night = day - dt.timedelta(days=k)
-            if night not in stored:
-                compute_snapshot(conn, s, night, night)
-    week_before = (day - dt.timedelta(days=7)).isoformat()
-    p.materialize([p.key("kpi_daily")], f"kpi board {week_before}", partition_key=week_before)
-    p.materialize(
-        p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None),
-        "period marts, the night before",
-    )
-
-
 def step_nightly(args: dict) -> dict:
     """The nightly run on one new day of exports: ingest (history files are known and must be
     skipped) and that day's customer_snapshot."""
@@ -301,7 +284,8 @@ def step_nightly(args: dict) -> dict:
     # one-day runs, the board of D - 7 and the period marts; this night then does what a night
     # after a month of nights does
     periods = p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None)
-    night_before = _timed(lambda: _nights_before(p, s, dt.date.fromisoformat(day)))
+    storage: list[dict] = []
+    night_before = _timed(lambda: storage.append(nights_before(p, s, dt.date.fromisoformat(day))))
     last_load = _scalar(s, "select coalesce(max(load_id), 0) from ingest_log")
     base = rss_mb()
     io_before = psutil.Process().io_counters()
@@ -336,6 +320,8 @@ def step_nightly(args: dict) -> dict:
         "period_marts_seconds": period_marts,
         "kpi_states": kpi_states,
         "night_before_seconds": night_before,
+        **storage[0],
+        "db_bytes": s.database_path.stat().st_size,
         "job_seconds": ingest + snapshot + kpis + period_marts,
         "rows": rows,
         "new_files": loaded,

@@ -364,9 +364,12 @@ class Intermediate:
         self.conn = conn
         self.names: list[str] = []
 
-    def create(self, model: str, params: Mapping[str, Any] | None = None) -> None:
-        create_table(self.conn, model, params, temp=True)
-        self.names.append(table_of(model))
+    def create(
+        self, model: str, params: Mapping[str, Any] | None = None, name: str | None = None
+    ) -> None:
+        """The step's temp table, named after its file (or `name`: one of two ways to make it)."""
+        create_table(self.conn, model, params, name=name, temp=True)
+        self.names.append(name or table_of(model))
 
 
 @contextmanager

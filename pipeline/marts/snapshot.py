@@ -60,8 +60,12 @@ def compute_snapshot(
             conn, "select min(as_of) from snapshot_params where as_of > ?", [end]
         )
         with engine.intermediate(conn) as steps:
-            for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS, *_STATE_STEPS):
+            for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS):
                 steps.create(f"{SNAPSHOT}/{step}", params)
+            # one day: every row is its own run (no need to look for runs of equal days)
+            folding = "state/day_intervals" if start == end else "state/snapshot_intervals"
+            steps.create(f"{SNAPSHOT}/{folding}", params, name="snapshot_intervals")
+            steps.create(f"{SNAPSHOT}/state/state_changes", params)
             deleted, inserted = engine.apply_changes(
                 conn, "customer_state", "state_changes", STATE_KEY
             )

@@ -6,7 +6,7 @@
 -- only the few that did: their current row closes the day before and a new one opens.
 -- $next_stored: the first stored day after the range (null: none), the only reason to keep the
 -- part of a row after the range.
-with stored as (
+with stored_all as (
     select
         customer_id,
         valid_from,
@@ -16,6 +16,36 @@ with stored as (
     -- rows that overlap the range or meet it at either edge
     where valid_from <= $end_date::date + 1
         and coalesce(valid_to, date '9999-12-31') >= $start_date::date - 1
+),
+
+settled as (
+    -- the customers with one new run and one stored row that it continues unchanged (most of them
+    -- on a night): their stored row is already the result, nothing to write
+    select f.customer_id
+    from snapshot_intervals as f
+    inner join stored_all as o on f.customer_id = o.customer_id
+    group by f.customer_id
+    having
+        count(*) = 1
+        and bool_and(
+            f.attrs = o.attrs
+            and f.valid_from = $start_date::date
+            and o.valid_from <= $start_date::date
+            and (
+                f.valid_until = o.valid_until
+                or (f.valid_until = $end_date::date and o.valid_until >= $next_stored::date)
+            )
+        )
+),
+
+stored as (
+    select * from stored_all
+    where customer_id not in (select customer_id from settled)
+),
+
+fresh as (
+    select * from snapshot_intervals
+    where customer_id not in (select customer_id from settled)
 ),
 
 pieces as (
@@ -33,7 +63,7 @@ pieces as (
         valid_from,
         valid_until,
         attrs
-    from snapshot_intervals
+    from fresh
     union all
     -- the part after it, when it still covers a stored day
     select
