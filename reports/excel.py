@@ -18,6 +18,7 @@ from loyalty.reports import sheets
 from loyalty.reports.actions_sheets import actions_sheet, actions_summary_sheet, restatements_sheet
 from loyalty.reports.export import csv_name
 from loyalty.reports.i18n import Translator
+from loyalty.reports.insight_sheets import say_do_sheet, service_impact_sheet
 from loyalty.reports.model import SegmentData, WeekData
 from loyalty.reports.model_sheet import model_sheet
 from loyalty.reports.viewmodel import FLAG_COLOURS, flag_key, shown_change
@@ -162,6 +163,8 @@ def write_segment_workbook(
         model_sheet(book, data)
         sheets.nps_sheet(book, seg)
         sheets.service_sheet(book, data)
+        service_impact_sheet(book, data)
+        say_do_sheet(book, data, segment)
         actions_sheet(book, data, segment)
         restatements_sheet(book, data)
         sheets.quality_sheet(book, data)
@@ -226,6 +229,8 @@ def write_overview_workbook(target: str | Path | io.BytesIO, data: WeekData, t: 
             sheets.retention_sheet(book, data.segments[ALL])
             sheets.nps_sheet(book, data.segments[ALL])
         sheets.service_sheet(book, data)
+        service_impact_sheet(book, data)
+        say_do_sheet(book, data, ALL, customers=False)
         actions_summary_sheet(book, data)
         restatements_sheet(book, data)
         sheets.quality_sheet(book, data)

@@ -21,6 +21,7 @@ from loyalty.reports import value_view as vv
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.actions_view import actions_panel, restatements_panel
 from loyalty.reports.i18n import Translator
+from loyalty.reports.insight_view import insight_section
 from loyalty.reports.model import SegmentData, WeekData
 from loyalty.reports.notes import order_warning
 from loyalty.reports.thresholds_view import threshold_rows
@@ -159,6 +160,7 @@ def _common(
         "thresholds": [{"name": k, "value": v} for k, v in threshold_rows(t, data.thresholds)],
         "low_n": low_n,
         "order_warning": order_warning(data, t),
+        "insight": insight_section(data, segment, t),
         # the playbook's actions of the segment (the whole base on the overview), restatements
         "actions": actions_panel(data, ALL if segment == "overview" else segment, t),
         "restatements": restatements_panel(data, t),

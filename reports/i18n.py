@@ -10,6 +10,7 @@ import datetime as dt
 import math
 
 from loyalty.reports.i18n_actions import ACTION_LABELS
+from loyalty.reports.insight_labels import INSIGHT_LABELS
 from loyalty.vocab import ALL
 
 LOCALES = ("en", "zh-CN")
@@ -806,6 +807,8 @@ VALUES: dict[str, dict[str, str]] = {
     },
 }
 for _locale, _values in VALUES.items():
+    LABELS[_locale].update(_values)
+for _locale, _values in INSIGHT_LABELS.items():  # the insight panels (reports/insight_view.py)
     LABELS[_locale].update(_values)
 for _locale, _values in ACTION_LABELS.items():  # the actions panel and the restatement log
     LABELS[_locale].update(_values)

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from loyalty.reports.insight_model import InsightData
 from loyalty.weeks import Week
 
 
@@ -84,6 +85,8 @@ class WeekData:
     # counted orders of the report week and the weekly average of the weeks before it
     # ({"orders": n, "average": x, "weeks": k}); None when the database has no orders view
     order_volume: dict[str, Any] | None = None
+    # service -> loyalty impact and the say-do gap (reports/insight.py); empty when not read
+    insight: InsightData = field(default_factory=InsightData)
     # the playbook's action list and the restatement log (reports/actions.py)
     actions: ActionsData = field(default_factory=lambda: ActionsData())
     # metrics.uncertainty: the intervals' confidence, the change test's alpha and minimum n

@@ -24,7 +24,7 @@ import duckdb
 from loyalty import engine
 from loyalty.contracts import CONTRACTS
 from loyalty.metric_params import snapshot_params_json
-from loyalty.reports import lists, value
+from loyalty.reports import insight, lists, value
 from loyalty.reports.actions import read_actions
 from loyalty.reports.model import SegmentData, ValueData, WeekData
 from loyalty.settings import Settings
@@ -285,6 +285,7 @@ def week_data(
     )
     for seg in segments or settings.reports.segments:
         data.segments[seg] = segment_data(conn, settings, week, seg, detail, data.value)
+    data.insight = insight.insight_data(conn, settings, week, list(data.segments), detail)
     data.actions = read_actions(conn, settings, week, list(data.segments), detail)
     return data
 

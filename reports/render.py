@@ -17,6 +17,8 @@ from loyalty.reports import excel, html
 from loyalty.reports.actions_export import write_action_csvs
 from loyalty.reports.export import write_segment_csvs
 from loyalty.reports.i18n import Translator, locales, primary_locale
+from loyalty.reports.insight_export import write_say_do_csvs
+from loyalty.reports.insight_view import SAY_DO_CSV
 from loyalty.reports.model import WeekData
 from loyalty.reports.queries import snapshot_exists, week_data
 from loyalty.settings import Settings
@@ -119,6 +121,10 @@ def write_week_reports(
         csvs = write_segment_csvs(
             conn, week, list(data.segments), week_folder(settings, week.label), data.value
         )
+        # the customers behind the say-do cells (reports/insight_export.py)
+        folder = week_folder(settings, week.label)
+        for seg, path in write_say_do_csvs(conn, data.insight, week, list(csvs), folder).items():
+            csvs[seg][SAY_DO_CSV] = path
         # the action list per owner (and the CRM team's unmasked file when the setting is on)
         action_csvs = write_action_csvs(
             conn, settings, week, week_folder(settings, week.label), data.actions

@@ -152,6 +152,8 @@ def test_workbook_numbers_equal_the_database(rendered):
         "Model",
         "NPS",
         "Service",
+        "Service impact",
+        "Say-do gap",
         "Actions",
         "Restatements",
         "Data quality",

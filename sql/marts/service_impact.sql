@@ -9,7 +9,7 @@
 -- Like with like: strata = (tier, lifecycle_stage) of the customer's snapshot on the index
 -- ticket's day; both groups are weighted to the combined mix of the strata where both occur
 -- (direct standardisation); the difference of the standardised shares carries a 95 % normal
--- interval. An association, not proof.
+-- interval (cut to -1..1). An association, not proof.
 with periods as (
     select * from report_periods
 ),
@@ -248,10 +248,15 @@ final as (
         a.breached_reorder_rate_adj,
         a.met_reorder_rate_adj,
         a.breached_reorder_rate_adj - a.met_reorder_rate_adj as reorder_rate_diff_adj,
-        a.breached_reorder_rate_adj - a.met_reorder_rate_adj
-        - 1.96 * sqrt(a.diff_variance) as diff_low95,
-        a.breached_reorder_rate_adj - a.met_reorder_rate_adj
-        + 1.96 * sqrt(a.diff_variance) as diff_high95,
+        -- a difference of two shares lies within -1..1: the interval is cut there
+        greatest(
+            a.breached_reorder_rate_adj - a.met_reorder_rate_adj - 1.96 * sqrt(a.diff_variance),
+            -1
+        ) as diff_low95,
+        least(
+            a.breached_reorder_rate_adj - a.met_reorder_rate_adj + 1.96 * sqrt(a.diff_variance),
+            1
+        ) as diff_high95,
         coalesce(r.breached_orders, 0) as breached_orders,
         coalesce(r.met_orders, 0) as met_orders,
         coalesce(r.breached_value, 0) as breached_value,
