@@ -54,16 +54,12 @@ def actions_panel(data: WeekData, segment: str, t: Translator) -> dict[str, Any]
     if actions.day is None:
         return {"note": "", "empty": t("no_actions", day=t.date(data.week.end)), "table": None}
     rows = segment_summary(actions, segment)
+    # how many customers the model valued: shown only when it valued any
+    by_model = any(r["valued_by_model"] for r in rows)
+    columns = [t("pb_rule"), t("pb_action"), t("owner"), t("customers"), t("value_at_risk")]
     table = {
-        "columns": [
-            t("pb_rule"),
-            t("pb_action"),
-            t("owner"),
-            t("customers"),
-            t("value_at_risk"),
-            t("valued_by_model"),
-        ],
-        "numeric": [True, False, False, True, True, True],
+        "columns": columns + ([t("valued_by_model")] if by_model else []),
+        "numeric": [True, False, False, True, True] + ([True] if by_model else []),
         "rows": [
             [
                 str(r["rule_index"] + 1),
@@ -71,8 +67,8 @@ def actions_panel(data: WeekData, segment: str, t: Translator) -> dict[str, Any]
                 owner_text(t, r["owner"]),
                 t.number(r["customers"]),
                 t.money(r["value_at_risk"]),
-                t.number(r["valued_by_model"]),
             ]
+            + ([t.number(r["valued_by_model"])] if by_model else [])
             for r in rows
         ],
     }

@@ -107,6 +107,8 @@ def test_the_runs_did_what_the_search_assumes(outputs):
     week = reports_folder(good.stdout)
     assert len(list((week / "email").glob("*.eml"))) == len(RECIPIENTS)
     assert list(week.glob("*.html"))
+    # the action list per owner is written, the CRM team's unmasked file is not (setting off)
+    assert list(week.glob("*_actions_*.csv")) and not list(week.rglob("*UNMASKED*"))
     assert list(home.rglob("*.db")), "the runs were recorded in DAGSTER_HOME"
     # the marked data was loaded, so the search is meaningful
     con = duckdb.connect(str(work / "loyalty.duckdb"), read_only=True)
@@ -129,7 +131,7 @@ def test_no_marker_in_output_dagster_storage_eml_or_html(outputs):
     for p in sorted(home.rglob("*")):
         if p.is_file():
             places[f"DAGSTER_HOME/{p.relative_to(home)}"] = p.read_bytes()
-    for pattern in ("*.eml", "*.html"):
+    for pattern in ("*.eml", "*.html", "*_actions_*.csv"):
         for p in sorted((work / "reports").rglob(pattern)):
             places[str(p.relative_to(work))] = p.read_bytes()
     found = [

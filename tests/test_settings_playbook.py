@@ -88,3 +88,21 @@ def test_unknown_values_are_refused_by_name(tmp_path, rule, words):
     with pytest.raises(SettingsError) as e:
         _load(tmp_path, {"rules": [rule, CATCH_ALL]})
     assert words in str(e.value)
+
+
+def test_the_shipped_settings_and_the_docs_hold_the_code_default():
+    import re
+
+    import yaml
+
+    from loyalty.settings import Settings
+    from loyalty.settings.playbook import Playbook
+    from tests.conftest import REPO
+
+    default = Settings().playbook
+    assert load_settings(REPO / "settings.yaml").playbook == default
+    docs = (REPO / "docs" / "settings.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## `playbook`") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    assert Playbook(**yaml.safe_load(block.group(1))["playbook"]) == default
