@@ -12,7 +12,7 @@ from loyalty.reports.i18n import Translator
 from loyalty.reports.model import WeekData
 
 
-def top_changes(data: WeekData, t: Translator, n: int = 3) -> list[dict[str, str]]:
+def top_changes(data: WeekData, t: Translator, n: int = 3) -> list[dict[str, Any]]:
     """KPIs with the largest change vs 7 days earlier (rates in points, NPS in points / 100):
     significant changes first, then the others; a change on fewer than metrics.uncertainty.min_n
     never (docs/metrics.md, "Uncertainty")."""

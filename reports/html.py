@@ -20,6 +20,7 @@ from loyalty.reports import charts, value_charts
 from loyalty.reports import value_view as vv
 from loyalty.reports import viewmodel as vm
 from loyalty.reports.actions_view import actions_panel, restatements_panel
+from loyalty.reports.digest_view import digest_section
 from loyalty.reports.i18n import Translator
 from loyalty.reports.insight_view import insight_section
 from loyalty.reports.model import SegmentData, WeekData
@@ -258,6 +259,7 @@ def render_segment(
         "cards": vm.segment_cards(seg, t, low_n) + vv.value_cards(seg, data.value, t),
         "charts": _charts(data, seg, t, embed),
         "model": _model(data, seg, t, embed),
+        "digest": digest_section(data, seg, t, embed),
         "segment_distribution": vm.segment_distribution_table(seg, t),
         "at_risk": vv.at_risk_table_model(seg, t) if by_model else vm.at_risk_table(seg, t),
         "at_risk_note": t("at_risk_note_model", n=top_n, h=data.value.horizon_days)
@@ -281,6 +283,7 @@ def render_overview(
         "cards": vm.segment_cards(seg, t, low_n) + vv.value_cards(seg, data.value, t),
         "charts": _charts(data, seg, t, embed),
         "model": _model(data, seg, t, embed),
+        "digest": digest_section(data, seg, t, embed),
         "segment_distribution": None,
         "at_risk": None,
         "at_risk_note": "",

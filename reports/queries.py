@@ -26,6 +26,7 @@ from loyalty.contracts import CONTRACTS
 from loyalty.metric_params import snapshot_params_json
 from loyalty.reports import insight, lists, value
 from loyalty.reports.actions import read_actions
+from loyalty.reports.digest import read_digest
 from loyalty.reports.model import SegmentData, ValueData, WeekData
 from loyalty.settings import Settings
 from loyalty.vocab import (
@@ -257,6 +258,7 @@ def segment_data(
         nps=nps,
         p_alive_bins=value.p_alive_bins(conn, model, tiers),
         at_risk_source="model" if model.model_used else "rules",
+        digest=read_digest(conn, settings, week, segment) if detail else {},
     )
 
 

@@ -102,6 +102,8 @@ class Reports(_Strict):
     # rows of each workbook's customers (and churn warnings) sheet: the top by value; the full list
     # is a CSV beside the workbook. Bounded by Excel's 1,048,576 rows (one is the header).
     workbook_customer_rows: int = Field(default=50_000, ge=1, le=1_048_575)
+    # verbatim survey comments of the week shown per class (NPS group or CSAT class), PII masked
+    comments_per_class: int = Field(default=5, ge=0, le=100)
 
 
 class EmailSettings(_Strict):

@@ -1,0 +1,49 @@
+-- The week $period_start..$period_end of segment $segment ($all_key: everyone; a tier: the
+-- respondents of that tier in the start snapshot $start_as_of, as nps_period counts them): how many
+-- answers gave each score. NPS 0-10 counts each respondent's latest answer of the week; CSAT 1-5
+-- counts every answer. Every score of each scale is listed (0 answers included) when the scale has
+-- an answer in the week.
+with answers as (
+    select r.*
+    from stg_surveys as r
+    left join customer_snapshot as s on s.as_of = $start_as_of and r.customer_id = s.customer_id
+    where r.response_date between $period_start and $period_end
+        and ($segment = $all_key or s.tier = $segment)
+),
+
+latest_nps as (
+    select nps
+    from answers
+    where nps is not null
+    qualify row_number() over (
+        partition by customer_id order by responded_at desc, response_id desc
+    ) = 1
+),
+
+counted as (
+    select 'nps' as scale, nps as score, count(*) as answers from latest_nps group by all
+    union all
+    select 'csat' as scale, csat as score, count(*) as answers
+    from answers
+    where csat is not null
+    group by all
+),
+
+scales as (
+    select 'nps' as scale, unnest(range(0, 11)) as score
+    union all
+    select 'csat' as scale, unnest(range(1, 6)) as score
+),
+
+final as (
+    select
+        s.scale,
+        s.score,
+        coalesce(c.answers, 0) as answers
+    from scales as s
+    left join counted as c on s.scale = c.scale and s.score = c.score
+    where s.scale in (select c2.scale from counted as c2)
+)
+
+select * from final
+order by scale desc, score asc

@@ -1,0 +1,47 @@
+-- The survey comments of the week $period_start..$period_end for segment $segment ($all_key:
+-- everyone; a tier: respondents of that tier in the start snapshot $start_as_of), newest first, at
+-- most $per_class per class: the NPS group when the answer has an NPS, else the CSAT class
+-- (satisfied 4-5, neutral 3, dissatisfied 1-2), else unscored. respondent_name is read only to
+-- mask the respondent's own name in the comment (loyalty.reports.digest); it is never shown.
+with answers as (
+    select
+        r.response_id,
+        r.responded_at,
+        r.nps,
+        r.csat,
+        trim(src.comment) as comment,
+        c.name as respondent_name,
+        case
+            when r.nps_group is not null then r.nps_group
+            when r.csat >= 4 then 'satisfied'
+            when r.csat = 3 then 'neutral'
+            when r.csat <= 2 then 'dissatisfied'
+            else 'unscored'
+        end as comment_class
+    from stg_surveys as r
+    inner join surveys as src on r.response_id = src.response_id
+    left join customers as c on r.customer_id = c.customer_id
+    left join customer_snapshot as s on s.as_of = $start_as_of and r.customer_id = s.customer_id
+    where r.response_date between $period_start and $period_end
+        and ($segment = $all_key or s.tier = $segment)
+        and nullif(trim(src.comment), '') is not null
+),
+
+final as (
+    select
+        comment_class,
+        responded_at,
+        nps,
+        csat,
+        comment,
+        respondent_name
+    from answers
+    qualify row_number() over (
+        partition by comment_class order by responded_at desc, response_id desc
+    ) <= $per_class
+)
+
+select * from final
+order by
+    coalesce(list_position($classes, comment_class), len($classes) + 1),
+    responded_at desc
