@@ -148,30 +148,30 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "owner": "Service desk",
     },
     {
-        "when": ["at_risk", "churn_risk"],
+        "when": "lost",
+        "action": "No personal touch: quarterly reactivation mailing only",
+        "owner": "Marketing",
+    },
+    {
+        "when": "at_risk",
         "tier": "A",
         "action": "Personal win-back call by the account manager this week, with a tailored offer",
         "owner": "Key accounts",
     },
     {
-        "when": ["at_risk", "churn_risk"],
+        "when": "at_risk",
         "tier": "B",
         "action": "Win-back email with a loyal-customer price and a one-minute survey on why",
         "owner": "CRM lead",
     },
     {
-        "when": ["at_risk", "churn_risk"],
+        "when": "at_risk",
         "action": "Wake-up: come-back coupon, then a short survey after 7 silent days",
         "owner": "Marketing",
     },
     {
         "when": "lapsed",
         "action": "Reactivation mailing with a come-back offer",
-        "owner": "Marketing",
-    },
-    {
-        "when": "lost",
-        "action": "No personal touch: quarterly reactivation mailing only",
         "owner": "Marketing",
     },
     {
