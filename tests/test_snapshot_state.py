@@ -234,3 +234,47 @@ def test_a_database_with_the_daily_table_is_folded_into_the_state_once(two_store
             ).fetchall()
         )
     assert kinds == {"customer_snapshot": "VIEW", "customer_state": "BASE TABLE"}
+
+
+def test_the_snapshot_check_verifies_what_the_night_wrote(two_stores):
+    from loyalty.marts.checks import SNAPSHOT_CHECK, run_check
+
+    tmp_path, landing = two_stores
+    settings = _settings(tmp_path / "db", landing, SHORT)
+    _load(settings)
+    night = END - dt.timedelta(days=2)
+    with engine.connect(settings) as conn:
+        compute_snapshot(conn, settings, night - dt.timedelta(days=9), night - dt.timedelta(days=1))
+        written: dict[str, int] = {}
+        assert compute_snapshot(conn, settings, night, night, written=written) == "carry"
+        ok = run_check(conn, SNAPSHOT_CHECK)
+        assert ok.passed, ok.metadata
+        assert ok.metadata["state rows written"] == written["inserted"] > 0
+        population = engine.scalar(
+            conn,
+            "select count(distinct customer_id) from stg_orders "
+            "where is_counted and order_date <= ?",
+            [night],
+        )
+        assert ok.metadata["rows checked"] == population
+
+        # a customer who changed on the night loses that night's row: one short of the population
+        conn.execute(
+            "delete from customer_state where (customer_id, valid_from) in (select customer_id, "
+            "valid_from from customer_state where valid_from = ? and customer_id in (select "
+            "customer_id from customer_state where valid_to = ? - 1) limit 1)",
+            [night, night],
+        )
+        short = run_check(conn, SNAPSHOT_CHECK)
+        assert short.metadata["failed"] == "days whose row count differs from the population"
+
+        # a written row that overlaps another row of its customer: the customer twice on a day
+        conn.execute(
+            "insert into customer_state by name select * replace (valid_from - 3 as valid_from) "
+            "from customer_state where written_at = (select max(computed_at) from snapshot_params) "
+            "and valid_from = ? limit 1",
+            [night],
+        )
+        broken = run_check(conn, SNAPSHOT_CHECK)
+        assert not broken.passed
+        assert broken.metadata["violations: duplicate (as_of, customer_id)"] >= 1

@@ -5,12 +5,14 @@ checked. Only counts are reported, never customer rows, so a failure explains it
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from loyalty import engine
+from loyalty.marts.snapshot import stored_days_current
 from loyalty.metric_params import vocab_params
 
 VIOLATIONS = "violations: "
@@ -47,13 +49,25 @@ def run_check(conn: duckdb.DuckDBPyConnection, check: str) -> CheckOutcome:
 
 
 def _snapshot_steps(steps: engine.Intermediate) -> None:
-    """The snapshot days just written, counted in one pass (check_days); the population counted
-    independently from the orders (check_population): a distinct count for one day, first order
-    days for a range."""
+    """The snapshot days just written, counted in one pass over the stored state (check_days); the
+    rows the run wrote, compared with the other rows of their customers (check_overlaps); the
+    population counted independently from the orders (check_population): for one night whose day
+    before still holds, that day's count plus the customers whose first order is on the night;
+    else a distinct count for one day, first order days for a range."""
     folder = f"checks/{SNAPSHOT_CHECK}"
     steps.create(f"{folder}/check_days", vocab_params())
-    days = engine.scalar(steps.conn, "select count(*) from check_days")
-    steps.create(f"{folder}/{'one_day' if days == 1 else 'range'}/check_population")
+    steps.create(f"{folder}/check_overlaps")
+    days = steps.conn.execute("select as_of from check_days").fetchall()
+    if len(days) != 1:
+        steps.create(f"{folder}/range/check_population")
+        return
+    night = days[0][0]
+    before = night - dt.timedelta(days=1)
+    json_before = engine.scalar(
+        steps.conn, "select params_json from snapshot_params where as_of = ?", [before]
+    )
+    carried = json_before is not None and stored_days_current(steps.conn, [before], json_before)
+    steps.create(f"{folder}/{'carried' if carried else 'one_day'}/check_population")
 
 
 def _verdict(conn: duckdb.DuckDBPyConnection, check: str) -> CheckOutcome:

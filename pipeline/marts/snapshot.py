@@ -114,7 +114,12 @@ def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
         engine.create_declared(conn, SNAPSHOT)
         if daily:
             days = conn.execute("select min(as_of), max(as_of) from snapshot_rows_daily").fetchall()
-            params = {"start_date": days[0][0], "end_date": days[0][1], "next_stored": None}
+            params = {
+                "start_date": days[0][0],
+                "end_date": days[0][1],
+                "next_stored": None,
+                "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            }
             with engine.intermediate(conn) as steps:
                 conn.execute(
                     "create or replace temp table snapshot_rows as from snapshot_rows_daily"

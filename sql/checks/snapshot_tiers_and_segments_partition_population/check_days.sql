@@ -1,6 +1,6 @@
 -- grain: one row per snapshot day written by the latest customer_snapshot run (a step of the check
--- snapshot_tiers_and_segments_partition_population, a temp table): its rows, customers and the
--- rows breaking a rule, counted in one pass over those days.
+-- snapshot_tiers_and_segments_partition_population, a temp table): its rows and the rows breaking
+-- a rule, counted in one pass over the stored state of those days (no per-day expansion).
 with last_write as (
     select p.as_of
     from snapshot_params as p
@@ -9,18 +9,19 @@ with last_write as (
 
 per_day as (
     select
-        as_of,
-        count(*) as rows_,
-        count(distinct customer_id) as customers,
-        count(*) filter (tier is null or not list_contains($tiers, tier)) as bad_tier,
-        count(*) filter (segment is null) as no_segment,
-        count(*) filter (
-            not (r between 1 and 5 and f between 1 and 5 and m between 1 and 5)
+        d.as_of,
+        count(s.customer_id) as rows_,
+        count(s.customer_id) filter (s.tier is null or not list_contains($tiers, s.tier))
+        as bad_tier,
+        count(s.customer_id) filter (s.segment is null) as no_segment,
+        count(s.customer_id) filter (
+            not (s.r between 1 and 5 and s.f between 1 and 5 and s.m between 1 and 5)
         ) as bad_rfm,
-        count(*) filter (list_contains($tiers, tier)) as by_tier
-    from customer_snapshot
-    where as_of in (select as_of from last_write)
-    group by as_of
+        count(s.customer_id) filter (list_contains($tiers, s.tier)) as by_tier
+    from last_write as d
+    left join customer_state as s
+        on d.as_of >= s.valid_from and d.as_of <= coalesce(s.valid_to, date '9999-12-31')
+    group by d.as_of
 )
 
 select * from per_day

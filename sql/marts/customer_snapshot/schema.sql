@@ -33,8 +33,12 @@ create table if not exists customer_state (
     lifetime_value      decimal(38, 2) not null,
     orders_recent       integer not null,     -- counted orders in (as_of - drop_window_days, as_of]
     drop_history_orders integer not null,     -- counted orders in the activity_drop history window
-    complaint_count     integer not null      -- complaint tickets opened in the complaint window
+    complaint_count     integer not null,     -- complaint tickets opened in the complaint window
+    written_at          timestamp             -- when the run that wrote the row computed it
 );
+
+-- state tables created before written_at existed
+alter table customer_state add column if not exists written_at timestamp;
 
 -- one row per stored day and customer, the columns and meaning of the former daily table
 create or replace view customer_snapshot as

@@ -11,7 +11,7 @@ with stored_all as (
         customer_id,
         valid_from,
         coalesce(valid_to, date '9999-12-31') as valid_until,
-        struct_pack(*columns(* exclude (customer_id, valid_from, valid_to))) as attrs
+        struct_pack(*columns(* exclude (customer_id, valid_from, valid_to, written_at))) as attrs
     from customer_state
     -- rows that overlap the range or meet it at either edge
     where valid_from <= $end_date::date + 1
@@ -140,6 +140,7 @@ final as (
         customer_id,
         valid_from,
         nullif(valid_until, date '9999-12-31') as valid_to,
+        $computed_at::timestamp as written_at,
         attrs
     from changes
 )
