@@ -44,8 +44,12 @@ stored as (
 ),
 
 fresh as (
+    -- new runs of customers with stored rows to cut or join; the runs of customers without any
+    -- (new customers, a first run) are inserted as they are
     select * from snapshot_intervals
-    where customer_id not in (select customer_id from settled)
+    where
+        customer_id in (select customer_id from stored)
+        and customer_id not in (select customer_id from settled)
 ),
 
 pieces as (
@@ -132,6 +136,15 @@ changes as (
             and m.valid_from = s.valid_from
             and m.valid_until = s.valid_until
             and m.attrs = s.attrs
+    union all
+    select
+        'insert' as op,
+        customer_id,
+        valid_from,
+        valid_until,
+        attrs
+    from snapshot_intervals
+    where customer_id not in (select customer_id from stored_all)
 ),
 
 final as (
