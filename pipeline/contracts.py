@@ -66,6 +66,9 @@ ORDERS = Contract(
         ),
         ContractColumn("refund_amount", MONEY, min_value=0, default_sql="0"),
         ContractColumn("channel", "VARCHAR"),
+        # a return's original order: kept when it names a known order (not itself a return),
+        # else NULL and the return counted as `return_unlinked` (ingest.links)
+        ContractColumn("original_order_id", "VARCHAR"),
     ),
 )
 

@@ -63,7 +63,8 @@ def add_order(
     refund: float = 0,
 ) -> None:
     conn.execute(
-        "insert into orders values (?, ?, ?, ?, ?, ?, 'web', 0, null)",
+        "insert into orders (order_id, customer_id, ordered_at, amount, status, refund_amount, "
+        "channel, _load_id, _line) values (?, ?, ?, ?, ?, ?, 'web', 0, null)",
         [f"o{next(_ids)}", customer_id, at(when), amount, status, refund],
     )
 

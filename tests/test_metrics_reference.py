@@ -50,7 +50,11 @@ def _generate(conn, rng: np.random.Generator) -> tuple[list[tuple], list[tuple]]
             tickets.append(
                 (f"t{len(tickets)}", cid, dt.datetime.combine(when, dt.time(9)), category)
             )
-    conn.executemany("insert into orders values (?, ?, ?, ?, ?, ?, 'web', 0, null)", orders)
+    conn.executemany(
+        "insert into orders (order_id, customer_id, ordered_at, amount, status, refund_amount, "
+        "channel, _load_id, _line) values (?, ?, ?, ?, ?, ?, 'web', 0, null)",
+        orders,
+    )
     conn.executemany(
         "insert into tickets values (?, ?, ?, null, null, ?, 'general', null, null, 0, null)",
         tickets,

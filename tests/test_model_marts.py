@@ -67,8 +67,8 @@ def load(settings, orders: pa.Table) -> None:
     with connect(settings) as conn:
         conn.register("simulated", orders)
         conn.execute(
-            "insert into orders select order_id, customer_id, ordered_at, amount, status, "
-            "refund_amount, 'web', 0, null from simulated"
+            "insert into orders by name select order_id, customer_id, ordered_at, amount, "
+            "status, refund_amount, 'web' as channel, 0 as _load_id from simulated"
         )
         conn.unregister("simulated")
 

@@ -122,7 +122,9 @@ def _write_orders(
             o = dict(orders, status=changed[0], refund=changed[1])
         return order_frame(o, rows, widths, rows + 1)
 
-    files.write("orders", ORDERS.names, _order_groups(orders, cal, split), frame)
+    # the generated exports carry no return links (original_order_id), as the shipped sample
+    columns = [n for n in ORDERS.names if n != "original_order_id"]
+    files.write("orders", columns, _order_groups(orders, cal, split), frame)
 
 
 def _order_groups(orders: dict[str, np.ndarray], cal: Calendar, split: str | None) -> Groups:

@@ -24,6 +24,7 @@ from loyalty.ingest.discovery import Unit, already_loaded
 from loyalty.ingest.errors import IngestError
 from loyalty.ingest.failures import load_failure, mapping_failure
 from loyalty.ingest.fields import mark_too_long, null_optional_scores
+from loyalty.ingest.links import link_returns
 from loyalty.ingest.mapping import (
     binder_to_ingest_error,
     failure_probes,
@@ -147,6 +148,7 @@ def load_unit(
         rows_read, rows_filtered = _read_and_filtered(load)
         rows_quarantined = _quarantine(load)
         keys_loaded, keys_replaced, rows_loaded = _upsert(load)
+        load.notes.extend(link_returns(conn, contract, load_id, mapped_types))
     except duckdb.InterruptException:
         raise
     except duckdb.Error as e:

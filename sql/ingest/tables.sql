@@ -17,7 +17,8 @@ create table if not exists ingest_log (
     size_bytes         bigint,
     status             varchar not null,   -- loaded | skipped | empty
     note               varchar,            -- why skipped; notices of a load (blank header names,
-                                           -- lines read with U+FFFD, scores set to NULL)
+                                           -- lines read with U+FFFD, scores set to NULL,
+                                           -- return_unlinked: returns without a known order)
     rows_read          bigint not null,    -- records in the file (lines for line-level sources)
     rows_loaded        bigint not null,    -- records that made it into the contract table
     rows_quarantined   bigint not null,
@@ -56,9 +57,12 @@ create table if not exists orders (
     status         varchar not null,
     refund_amount  decimal(18, 2) not null,
     channel        varchar,
+    original_order_id varchar,           -- a return's original order, when known (else null)
     _load_id       bigint not null,
     _line          bigint
 );
+-- databases created before original_order_id existed
+alter table orders add column if not exists original_order_id varchar;
 
 create table if not exists tickets (
     ticket_id          varchar not null,
