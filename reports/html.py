@@ -22,6 +22,7 @@ from loyalty.reports import viewmodel as vm
 from loyalty.reports.actions_view import actions_panel, restatements_panel
 from loyalty.reports.digest_view import digest_section
 from loyalty.reports.i18n import Translator
+from loyalty.reports.insight_charts import impact_chart
 from loyalty.reports.insight_view import insight_section
 from loyalty.reports.model import SegmentData, WeekData
 from loyalty.reports.notes import order_warning
@@ -161,7 +162,6 @@ def _common(
         "thresholds": [{"name": k, "value": v} for k, v in threshold_rows(t, data.thresholds)],
         "low_n": low_n,
         "order_warning": order_warning(data, t),
-        "insight": insight_section(data, segment, t),
         # the playbook's actions of the segment (the whole base on the overview), restatements
         "actions": actions_panel(data, ALL if segment == "overview" else segment, t),
         "restatements": restatements_panel(data, t),
@@ -260,6 +260,7 @@ def render_segment(
         "charts": _charts(data, seg, t, embed),
         "model": _model(data, seg, t, embed),
         "digest": digest_section(data, seg, t, embed),
+        "insight": insight_section(data, segment, t, embed(impact_chart(data.insight, t))),
         "segment_distribution": vm.segment_distribution_table(seg, t),
         "at_risk": vv.at_risk_table_model(seg, t) if by_model else vm.at_risk_table(seg, t),
         "at_risk_note": t("at_risk_note_model", n=top_n, h=data.value.horizon_days)
@@ -284,6 +285,7 @@ def render_overview(
         "charts": _charts(data, seg, t, embed),
         "model": _model(data, seg, t, embed),
         "digest": digest_section(data, seg, t, embed),
+        "insight": insight_section(data, "overview", t, embed(impact_chart(data.insight, t))),
         "segment_distribution": None,
         "at_risk": None,
         "at_risk_note": "",

@@ -237,8 +237,11 @@ def say_do_lines(
     ], ""
 
 
-def insight_section(data: WeekData, segment: str, t: Translator) -> dict[str, Any]:
-    """The section's panels: each a title, headline lines, a note and tables, or one empty line."""
+def insight_section(
+    data: WeekData, segment: str, t: Translator, chart: Any = None
+) -> dict[str, Any]:
+    """The section's panels: each a title, headline lines, a note and tables, or one empty line;
+    `chart` is the embedded service-impact chart (reports/insight_charts.py), if any."""
     ins: InsightData = data.insight
     day = data.week.end
     seg = segment if segment in ins.say_do_cells or segment == ALL else ALL
@@ -250,6 +253,7 @@ def insight_section(data: WeekData, segment: str, t: Translator) -> dict[str, An
         "empty": empty,
         "note": t("ins_impact_note", days=ins.window_days, day=t.date(day)),
         "tables": [impact_table(ins, t), impact_trend_table(ins, t)] if not empty else [],
+        "chart": chart if not empty else None,
     }
     lines, empty = say_do_lines(ins, seg, t, day)
     file = csv_name(data.week.label, seg, SAY_DO_CSV)
@@ -265,5 +269,6 @@ def insight_section(data: WeekData, segment: str, t: Translator) -> dict[str, An
             file=file,
         ),
         "tables": [say_do_table(ins, seg, t)] if not empty else [],
+        "chart": None,
     }
     return {"title": t("ins_section"), "note": t("ins_section_note"), "panels": [impact, say_do]}

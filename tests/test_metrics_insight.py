@@ -209,6 +209,7 @@ def test_pending_and_outside_tickets_are_counted_apart(impact):
     urgent = _row(impact, "urgent")
     assert (urgent["tickets"], urgent["breached_customers"], urgent["met_customers"]) == (0, 0, 0)
     assert urgent["reorder_rate_diff_adj"] is None
+    assert (urgent["diff_low95"], urgent["diff_high95"]) == (None, None)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -186,10 +186,11 @@ def test_insight_panels_render_in_headless_chromium(written, tmp_path, locale):
     settings, reports = written
     page = reports.files["all"]["html" if locale == "en" else f"html:{locale}"]
     text = page.read_text("utf-8")
-    # the section alone, with the report's own head (styles), so the screenshot is the panels
-    head = text[: text.index("<body>")]
+    # the report with everything but the insight section hidden (its scripts still run: the
+    # plotly.js bundle comes with the page's first chart), so the screenshot is the panels
+    hide = "<style>header.top, main > *:not(#insight), footer { display: none !important; }</style>"
     panel = tmp_path / f"insight_{locale}.html"
-    panel.write_text(f"{head}<body><main>{_section(text)}</section></main></body></html>", "utf-8")
+    panel.write_text(text.replace("</head>", hide + "</head>", 1), "utf-8")
 
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
@@ -216,5 +217,8 @@ def test_insight_panels_render_in_headless_chromium(written, tmp_path, locale):
     for key in ("ins_impact", "ins_say_do", "ins_section_note"):
         assert labels[key] in dom, key
     assert 'id="insight-service-impact"' in dom and 'id="insight-say-do"' in dom
+    # the service-impact chart is drawn (one Plotly SVG root per figure)
+    chart = dom[dom.index('id="chart-service-impact"') :]
+    assert chart[: chart.index("</section>")].count('class="main-svg"') >= 1
     if locale == "zh-CN":
         assert re.search(r"\d{4}年\d{1,2}月", _section(dom))

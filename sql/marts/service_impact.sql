@@ -248,15 +248,22 @@ final as (
         a.breached_reorder_rate_adj,
         a.met_reorder_rate_adj,
         a.breached_reorder_rate_adj - a.met_reorder_rate_adj as reorder_rate_diff_adj,
-        -- a difference of two shares lies within -1..1: the interval is cut there
-        greatest(
-            a.breached_reorder_rate_adj - a.met_reorder_rate_adj - 1.96 * sqrt(a.diff_variance),
-            -1
-        ) as diff_low95,
-        least(
-            a.breached_reorder_rate_adj - a.met_reorder_rate_adj + 1.96 * sqrt(a.diff_variance),
-            1
-        ) as diff_high95,
+        -- a difference of two shares lies within -1..1: the interval is cut there (greatest and
+        -- least skip NULL, so no matched difference stays NULL explicitly)
+        case when a.diff_variance is not null
+                then greatest(
+                    a.breached_reorder_rate_adj - a.met_reorder_rate_adj
+                    - 1.96 * sqrt(a.diff_variance),
+                    -1
+                )
+        end as diff_low95,
+        case when a.diff_variance is not null
+                then least(
+                    a.breached_reorder_rate_adj - a.met_reorder_rate_adj
+                    + 1.96 * sqrt(a.diff_variance),
+                    1
+                )
+        end as diff_high95,
         coalesce(r.breached_orders, 0) as breached_orders,
         coalesce(r.met_orders, 0) as met_orders,
         coalesce(r.breached_value, 0) as breached_value,
