@@ -25,6 +25,8 @@ MART_DEPS = [
     "cohort_retention",
     "customer_value",
     "revenue_at_risk",
+    "action_list",
+    "restatements",
 ]
 
 

@@ -35,6 +35,8 @@ EXPECTED_ASSETS = {
     "nps_period": ("marts", None),
     "service_period": ("marts", None),
     "cohort_retention": ("marts", None),
+    "action_list": ("marts", "daily"),
+    "restatements": ("marts", None),
     "weekly_reports": ("reports", "weekly"),
     "weekly_email": ("reports", "weekly"),
 }
