@@ -9,11 +9,13 @@ and the line, with quoted literals removed; a full spill folder is named as such
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 
 from loyalty.ingest.errors import IngestError
+from loyalty.ingest.newlines import mixed_endings_error
 
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 # DuckDB's words when it cannot spill: its temp folder reached max_temp_directory_size (by default
@@ -41,11 +43,20 @@ def spill_full(e: BaseException, temp_dir: Path, file_name: str | None = None) -
     )
 
 
-def load_failure(e: duckdb.Error, file_name: str, temp_dir: Path, what: str) -> IngestError:
-    """Any DuckDB error of a unit's load: the file, what was being done, no value."""
+def load_failure(
+    e: duckdb.Error,
+    file_name: str,
+    temp_dir: Path,
+    what: str,
+    files: Iterable[tuple[str, Path]] = (),
+) -> IngestError:
+    """Any DuckDB error of a unit's load: the file, what was being done, no value. `files` (name
+    shown, path) are checked for mixed line endings when DuckDB's reader gave up on them."""
     if is_spill_full(e):
         return spill_full(e, temp_dir, file_name)
-    return IngestError(f"{file_name}: {what} failed: {redacted(e)}")
+    return mixed_endings_error(e, files) or IngestError(
+        f"{file_name}: {what} failed: {redacted(e)}"
+    )
 
 
 def mapping_failure(

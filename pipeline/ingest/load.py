@@ -34,6 +34,7 @@ from loyalty.ingest.mapping import (
     mapped_select_query,
     mapped_select_query_result,
 )
+from loyalty.ingest.query_failures import query_failure
 from loyalty.ingest.reader import check_header, name_blank_columns, read_csv_call, read_header
 from loyalty.ingest.results import FileResult
 from loyalty.ingest.textfiles import Transcoded, transcode
@@ -188,7 +189,10 @@ def _read_file(load: Load, header: list[str]) -> str:
     try:
         load.conn.execute(f"create temp table {RAW} as select * from {call}", params)
     except duckdb.Error as e:
-        raise load_failure(e, load.unit.name, load.settings.temp_path, "reading the file") from None
+        where = [(load.unit.name, load.unit.paths["_"][0])]
+        raise load_failure(
+            e, load.unit.name, load.settings.temp_path, "reading the file", where
+        ) from None
     first_data_line = reader.skip + (2 if reader.header else 1)
     lines = line_numbered_source(load.conn, first_data_line)
     mapped = mapped_select_glob(load.contract, load.mapping, header, lines, load.unit.name)
@@ -208,9 +212,7 @@ def _read_query(load: Load) -> str:
     except duckdb.InterruptException:
         raise
     except duckdb.Error as e:
-        raise load_failure(
-            e, load.unit.name, load.settings.temp_path, f"the {load.kind} query"
-        ) from None
+        raise query_failure(load, e, query, params) from None
     engine.execute_file(load.conn, "ingest/empty_rejects.sql")
     return mapped_select_query_result(load.conn, load.contract, load.mapping, load.unit.name)
 
