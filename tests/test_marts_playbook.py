@@ -144,3 +144,21 @@ def test_a_day_is_replaced_and_weekdays_give_way_to_later_days(scored):
             conn, "select count(*) from customer_snapshot where as_of = ?", [SUNDAY]
         )
     assert first == again == population
+
+
+def test_a_changed_playbook_reaches_the_current_weeks_sunday_at_the_next_night(scored):
+    settings = load_settings(write_settings(scored))
+    wednesday = SUNDAY + dt.timedelta(days=3)
+    with engine.connect(settings) as conn:
+        compute_snapshot(conn, settings, SUNDAY + dt.timedelta(days=1), wednesday)
+        compute_action_list(conn, settings, SUNDAY, SUNDAY)
+        changed = load_settings(write_settings(scored, {"playbook": {"rules": CUSTOM}}))
+        # the nightly run of Wednesday: that day, and the week's Sunday again with the new rules
+        assert compute_action_list(conn, changed, wednesday, wednesday) == [SUNDAY, wednesday]
+        rows = conn.execute(
+            "select as_of, count(*), count(distinct customer_id), "
+            "count(*) filter (where action not in ?) from action_list group by as_of order by 1",
+            [[r["action"] for r in CUSTOM]],
+        ).fetchall()
+    assert [r[0] for r in rows] == [SUNDAY, wednesday]
+    assert all(n == distinct and stale == 0 for _, n, distinct, stale in rows)

@@ -59,16 +59,15 @@ def playbook_params(rules: list[PlaybookRule]) -> dict[str, Any]:
 
 
 def action_days(conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> list[dt.date]:
-    """The days of start..end the list is written for: the last day and every Sunday, each only
-    when its customer_snapshot is stored."""
-    wanted = [
-        start + dt.timedelta(days=i)
-        for i in range((end - start).days + 1)
-        if (start + dt.timedelta(days=i)).isoweekday() == 7 or start + dt.timedelta(days=i) == end
-    ]
+    """The days of start..end the list is written for: the last day and every Sunday, plus the
+    last Sunday on or before `end` (the current report week's, so that a changed playbook shows in
+    this week's reports at the next nightly run); each only when its customer_snapshot is stored."""
+    span = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    wanted = {d for d in span if d.isoweekday() == 7 or d == end}
+    wanted.add(end - dt.timedelta(days=end.isoweekday() % 7))
     rows = conn.execute(
         "select distinct as_of from customer_snapshot where list_contains(?, as_of) order by 1",
-        [wanted],
+        [sorted(wanted)],
     ).fetchall()
     return [d for (d,) in rows]
 
@@ -79,14 +78,18 @@ def compute_action_list(
     """Replace the action list of the days of start..end (`action_days`) in one transaction, and
     drop earlier days that are not Sundays once a later day is stored. Returns the days written."""
     days = action_days(conn, start, end)
+    if not days:
+        return days
+    # replace_days deletes first..last: the days between are non-Sundays, dropped anyway below
     params = {
         **playbook_params(settings.playbook.rules),
         "days": days,
-        "start_date": start,
-        "end_date": end,
+        "start_date": days[0],
+        "end_date": days[-1],
     }
     with engine.transaction(conn):
         engine.create_declared(conn, MODEL)
+        # without the model's table (a database from before it), every status is NULL
         if not engine.table_exists(conn, "customer_value"):
             engine.execute_file(conn, "marts/customer_value/schema.sql")
         engine.replace_days(conn, MODEL, params)
