@@ -70,11 +70,12 @@ class BadRows:
         if kind == "orders":
             o1 = self._new_id("orders", "O", w.order)
             o2 = self._new_id("orders", "O", w.order)
+            link = "," if "original" in self.orders else ""  # the return link's empty field
             add(at[0], "ragged", f"{o1},{c},{end} 10:15:00")
-            add(at[1], "no_customer", f"{o2},,{end} 11:30:00,25.00,completed,,web")
+            add(at[1], "no_customer", f"{o2},,{end} 11:30:00,25.00,completed,,web{link}")
             if n:  # an earlier, conflicting copy of the row at the insertion point: the file's
                 # later line (the original) is the version to keep, the inserted one is the bad row
-                add(at[2], "duplicate", self._conflicting_copy(int(rows[at[2]])))
+                add(at[2], "duplicate", self._conflicting_copy(int(rows[at[2]])) + link)
         elif kind == "tickets":
             t1 = self._new_id("tickets", "T", w.ticket)
             t2 = self._new_id("tickets", "T", w.ticket)

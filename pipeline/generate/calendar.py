@@ -65,7 +65,7 @@ def make_calendar(end: date, days: int) -> Calendar:
 
 def random_stream(seed: int, stream: int, chunk: int = 0) -> np.random.Generator:
     """The random stream of one part of the model: 0 customers, 1 a chunk's events, 2 the daily
-    drop's changes, 3 the bad rows."""
+    drop's changes, 3 the bad rows, 4 the returns."""
     return np.random.default_rng([seed, stream, chunk])
 
 

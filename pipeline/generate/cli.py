@@ -40,6 +40,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="insert a few deliberately bad CSV rows to exercise quarantine",
     )
+    parser.add_argument(
+        "--returns",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of completed orders returned later, as return rows linked to their order "
+        "(default 0: none)",
+    )
     args_in = list(sys.argv[1:] if argv is None else argv)
     if args_in[:1] == ["generate"]:
         args_in = args_in[1:]
@@ -57,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         split=args.split,
         bad_rows=args.bad_rows,
         bad_row_log=log,
+        returns=args.returns,
     )
     elapsed = time.perf_counter() - started
     for name, rows in sorted(counts.items()):

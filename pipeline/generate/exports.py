@@ -23,6 +23,7 @@ from loyalty.generate.frames import (
     width,
 )
 from loyalty.generate.orders import drop_changes
+from loyalty.generate.returns import add_returns
 from loyalty.generate.writer import Writer, slices
 
 # (name suffix of the file, its rows): one file per group
@@ -39,6 +40,7 @@ def generate(
     split: str | None = None,
     bad_rows: bool = False,
     bad_row_log: list[dict] | None = None,
+    returns: float = 0.0,
 ) -> dict:
     """Write synthetic exports to `out_dir`; return {file name: data rows written}.
 
@@ -47,8 +49,12 @@ def generate(
     days plus a daily drop orders_<end>.csv with the last 7 days, overlapping the history by two
     days, where a few of the repeated orders have a later status: refunded). bad_rows inserts the
     deliberately bad CSV rows listed in docs/generator.md into the last file of each kind; their
-    (file, line, reason) are appended to bad_row_log when given.
+    (file, line, reason) are appended to bad_row_log when given. returns: the share of completed
+    orders that come back as a return row linked to its order (loyalty.generate.returns); with
+    any, the order files get the original_order_id column.
     """
+    if not 0 <= returns <= 1:
+        raise ValueError("returns is a share of the completed orders, from 0 to 1")
     formats = _checked_arguments(customers, days, split, formats)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -57,6 +63,8 @@ def generate(
     cust = make_customers(customers, seed, cal)
     chunks = make_chunks(seed, cust, cal)
     orders = concat(chunks, "orders", "ts")
+    if returns:
+        orders = add_returns(orders, cal, seed, returns)
     tickets = concat(chunks, "tickets", "opened")
     surveys = concat(chunks, "surveys", "ts")
     del chunks
@@ -122,8 +130,8 @@ def _write_orders(
             o = dict(orders, status=changed[0], refund=changed[1])
         return order_frame(o, rows, widths, rows + 1)
 
-    # the generated exports carry no return links (original_order_id), as the shipped sample
-    columns = [n for n in ORDERS.names if n != "original_order_id"]
+    # the return link only when there are returns (not in the shipped sample)
+    columns = [n for n in ORDERS.names if n != "original_order_id" or "original" in orders]
     files.write("orders", columns, _order_groups(orders, cal, split), frame)
 
 

@@ -66,17 +66,20 @@ def order_frame(
     o: dict[str, np.ndarray], rows: np.ndarray, w: Widths, id_numbers: np.ndarray
 ) -> pl.DataFrame:
     refund = o["refund"][rows]
-    return pl.DataFrame(
-        {
-            "order_id": _ids("O", id_numbers, w.order),
-            "customer_id": _ids("C", o["cust"][rows] + 1, w.customer),
-            "ordered_at": _ts(o["ts"][rows]),
-            "amount": _money(o["cents"][rows]),
-            "status": _labels(ORDER_STATUSES, o["status"][rows]),
-            "refund_amount": _money(refund, refund == 0),
-            "channel": _labels(ORDER_CHANNELS, o["channel"][rows]),
-        }
-    )
+    columns = {
+        "order_id": _ids("O", id_numbers, w.order),
+        "customer_id": _ids("C", o["cust"][rows] + 1, w.customer),
+        "ordered_at": _ts(o["ts"][rows]),
+        "amount": _money(o["cents"][rows]),
+        "status": _labels(ORDER_STATUSES, o["status"][rows]),
+        "refund_amount": _money(refund, refund == 0),
+        "channel": _labels(ORDER_CHANNELS, o["channel"][rows]),
+    }
+    if "original" in o:  # returns (loyalty.generate.returns): the order a return returns
+        original = o["original"][rows]
+        ids = _ids("O", np.maximum(original, 0) + 1, w.order)
+        columns["original_order_id"] = ids.scatter(np.flatnonzero(original < 0), None)
+    return pl.DataFrame(columns)
 
 
 def ticket_frame(t: dict[str, np.ndarray], rows: np.ndarray, w: Widths) -> pl.DataFrame:

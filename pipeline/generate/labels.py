@@ -6,7 +6,7 @@ import numpy as np
 
 from loyalty import vocab
 
-ORDER_STATUSES = vocab.ORDER_STATUSES  # codes: 0 completed, 1 cancelled, 2 refunded
+ORDER_STATUSES = vocab.ORDER_STATUSES  # codes: 0 completed, 1 cancelled, 2 refunded, 3 returned
 ORDER_CHANNELS = ("web", "app", "store")
 TICKET_CATEGORIES = ("complaint", "delivery", "billing", "product", "other")  # 0 is a complaint
 PRIORITIES = vocab.PRIORITIES
