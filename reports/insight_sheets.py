@@ -121,7 +121,6 @@ def say_do_sheet(book: Book, data: WeekData, segment: str, customers: bool = Tru
         "ins_say_do_note",
         month=iv.month_label(t, ins.say_do_period),
         days=ins.say_do_days,
-        file=file,
     )
     top = _header(book, ws, t("ins_say_do"), [empty or note, *lines, t("ins_section_note")])
     cell_columns = [

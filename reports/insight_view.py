@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from loyalty.reports.export import csv_name
 from loyalty.reports.i18n import Translator
 from loyalty.reports.insight import BEHAVIOURS, NPS_CLASSES
 from loyalty.reports.insight_model import InsightData
@@ -256,7 +255,6 @@ def insight_section(
         "chart": chart if not empty else None,
     }
     lines, empty = say_do_lines(ins, seg, t, day)
-    file = csv_name(data.week.label, seg, SAY_DO_CSV)
     say_do = {
         "id": "say-do",
         "title": t("ins_say_do"),
@@ -266,7 +264,6 @@ def insight_section(
             "ins_say_do_note",
             month=month_label(t, ins.say_do_period),
             days=ins.say_do_days,
-            file=file,
         ),
         "tables": [say_do_table(ins, seg, t)] if not empty else [],
         "chart": None,

@@ -381,7 +381,8 @@ def test_customer_sheets_capped_in_sql_with_note_and_full_csv(tmp_path, report_d
 
     settings, written = _render(tmp_path, report_db, workbook_customer_rows=5)
     folder = written.folder
-    assert sum(len(v) for v in written.csvs.values()) == 10
+    # per segment: customers, churn warnings and the customers behind the say-do cells
+    assert sum(len(v) for v in written.csvs.values()) == 15
     with engine.connect(settings, read_only=True) as conn:
         for seg in ("all", "B"):
             where = "" if seg == "all" else f" and tier = '{seg}'"
