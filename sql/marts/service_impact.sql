@@ -15,8 +15,9 @@ with periods as (
 ),
 
 judged as (
+    -- the last stored snapshot day (snapshot_params: one row per stored day)
     select max(as_of) as last_day, (max(as_of) + 1)::timestamp as judged_at
-    from customer_snapshot
+    from snapshot_params
 ),
 
 tickets as (

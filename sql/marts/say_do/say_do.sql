@@ -12,7 +12,8 @@ with periods as (
 ),
 
 last_stored as (
-    select max(as_of) as last_day from customer_snapshot
+    -- snapshot_params: one row per stored snapshot day
+    select max(as_of) as last_day from snapshot_params
 ),
 
 latest as (
@@ -36,6 +37,18 @@ latest as (
     ) = 1
 ),
 
+-- the snapshot rows the answers need, read once: each respondent on the answer's day and at the
+-- window's end
+snapshot_rows as (
+    select s.as_of, s.customer_id, s.tier, s.churn_risk
+    from customer_snapshot as s
+    semi join (
+        select customer_id, response_date as as_of from latest
+        union
+        select customer_id, response_date + $say_do_days::integer as as_of from latest
+    ) as d on s.customer_id = d.customer_id and s.as_of = d.as_of
+),
+
 answers as (
     select
         a.*,
@@ -44,7 +57,7 @@ answers as (
         s.tier
     from latest as a
     cross join last_stored as l
-    left join customer_snapshot as s
+    left join snapshot_rows as s
         on s.as_of = a.response_date and s.customer_id = a.customer_id
 ),
 
@@ -101,7 +114,7 @@ statuses as (
         and a.customer_id = d.customer_id
     left join value_statuses as cv
         on cv.as_of = d.value_day and cv.customer_id = a.customer_id
-    left join customer_snapshot as s
+    left join snapshot_rows as s
         on s.as_of = a.window_end and s.customer_id = a.customer_id
     where a.window_elapsed
 ),
