@@ -88,8 +88,8 @@ def test_a_file_mixing_crlf_and_lf_line_endings_is_named_with_what_to_do(tmp_pat
     settings = load_settings(write_settings(tmp_path))
     message = _fails(settings, "orders")
     first_lf = next(i for i, b in enumerate(lines, start=1) if not b.endswith(b"\r\n"))
-    assert message.startswith("orders_1.csv: the file mixes Windows (CRLF) and Unix (LF)")
-    assert f"line 1 ends with CRLF, line {first_lf} with LF only" in message
+    assert message.startswith("orders_1.csv: the file mixes line endings (line 1 ends with CRLF")
+    assert f"line {first_lf} ends with LF only (Unix)" in message
     assert "`dos2unix orders_1.csv`" in message
     assert "invalid state" not in message
 
@@ -114,5 +114,23 @@ def test_a_query_over_a_file_with_mixed_line_endings_names_that_file(tmp_path):
     text = "\r\n".join(REVIEWS[:3]) + "\n" + REVIEWS[4] + "\n"  # line 3 ends in LF only
     (tmp_path / "landing" / "reviews_1.csv").write_bytes(text.encode())
     message = _fails(settings, "surveys")
-    assert message.startswith("reviews_1.csv: the file mixes Windows (CRLF) and Unix (LF)")
-    assert "line 1 ends with CRLF, line 3 with LF only" in message
+    assert message.startswith("reviews_1.csv: the file mixes line endings")
+    assert "(line 1 ends with CRLF (Windows), line 3 ends with LF only (Unix))" in message
+
+
+def test_a_bare_carriage_return_among_lf_lines_is_named_too(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    rows = [
+        ORDERS_HEADER,
+        b"O1,C1,2024-01-01 10:00:00,10.00,completed,0,web",
+        b"O2,C2,2024-01-02 10:00:00,12.00,completed,0,web",
+        b"O3,C3,2024-01-03 10:00:00,13.00,completed,0,web",
+    ]
+    # line 2 ends with a bare CR (old Mac), so an editor splitting at LF shows it joined to line 3
+    (landing / "orders_1.csv").write_bytes(
+        rows[0] + b"\n" + rows[1] + b"\r" + rows[2] + b"\n" + rows[3] + b"\n"
+    )
+    message = _fails(load_settings(write_settings(tmp_path)), "orders")
+    assert message.startswith("orders_1.csv: the file mixes line endings")
+    assert "line 1 ends with LF only (Unix), line 2 holds a bare CR (old Mac)" in message

@@ -1,7 +1,7 @@
 """A file whose lines end in both Windows (CRLF) and Unix (LF) style, said in words.
 
 DuckDB's CSV reader takes one kind of line ending per file; on a file that mixes them (two exports
-concatenated, a file edited on two systems) it stops with "The CSV Parser state machine reached an
+concatenated, a file edited on two systems; a bare CR, the old Mac ending, counts too) it stops with "The CSV Parser state machine reached an
 invalid state", which names nothing. Reading it anyway (strict_mode off) would also let truly broken
 lines through, so the load stops instead with a message that names the file, the first line of
 each kind and what to do. Only checked when DuckDB gave that error: a good file costs nothing.
@@ -20,21 +20,31 @@ from loyalty.ingest.textfiles import open_binary
 INVALID_STATE = "reached an invalid state"
 
 
-def mixed_line_endings(path: Path) -> tuple[int, int] | None:
-    """(first line ending in CRLF, first line ending in a bare LF), physical lines with the first
-    line as 1, when the file has both; None otherwise (a .csv.gz is read decompressed)."""
-    first_crlf = first_lf = None
+def mixed_line_endings(path: Path) -> dict[str, int] | None:
+    """The first line of each kind of line ending, when the file has more than one kind: "CRLF"
+    (Windows), "LF" (Unix) and "CR" (a bare carriage return, old Mac, inside a line as LF splits
+    them); physical lines split at LF, the first line being 1. None when one kind only (a .csv.gz
+    is read decompressed)."""
+    first: dict[str, int] = {}
     with open_binary(path) as f:
         for number, line in enumerate(f, start=1):
-            if not line.endswith(b"\n"):
-                break  # the last line, without an ending
+            body = line.removesuffix(b"\n").removesuffix(b"\r")
+            if b"\r" in body:
+                first.setdefault("CR", number)
             if line.endswith(b"\r\n"):
-                first_crlf = first_crlf or number
-            else:
-                first_lf = first_lf or number
-            if first_crlf and first_lf:
-                return first_crlf, first_lf
-    return None
+                first.setdefault("CRLF", number)
+            elif line.endswith(b"\n"):
+                first.setdefault("LF", number)
+            if len(first) > 1:
+                break
+    return first if len(first) > 1 else None
+
+
+_WORDS = {
+    "CRLF": "line {} ends with CRLF (Windows)",
+    "LF": "line {} ends with LF only (Unix)",
+    "CR": "line {} holds a bare CR (old Mac)",
+}
 
 
 def mixed_endings_error(e: duckdb.Error, files: Iterable[tuple[str, Path]]) -> IngestError | None:
@@ -45,7 +55,9 @@ def mixed_endings_error(e: duckdb.Error, files: Iterable[tuple[str, Path]]) -> I
     for name, path in files:
         found = mixed_line_endings(path)
         if found:
-            crlf, lf = found
+            where = ", ".join(
+                _WORDS[k].format(line) for k, line in sorted(found.items(), key=lambda kv: kv[1])
+            )
             base = Path(name).name
             how = (
                 f"gunzip, dos2unix and gzip {base} again"
@@ -53,9 +65,8 @@ def mixed_endings_error(e: duckdb.Error, files: Iterable[tuple[str, Path]]) -> I
                 else f"dos2unix {base}"
             )
             return IngestError(
-                f"{name}: the file mixes Windows (CRLF) and Unix (LF) line endings (line {crlf} "
-                f"ends with CRLF, line {lf} with LF only), which the CSV reader cannot read; "
-                "nothing of this kind was loaded. Save the file again with one kind of line "
-                f"ending (e.g. `{how}`) and deliver it again"
+                f"{name}: the file mixes line endings ({where}), which the CSV reader cannot "
+                "read; nothing of this kind was loaded. Save the file again with one kind of "
+                f"line ending (e.g. `{how}`) and deliver it again"
             )
     return None
