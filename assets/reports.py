@@ -27,6 +27,8 @@ MART_DEPS = [
     "revenue_at_risk",
     "action_list",
     "restatements",
+    "service_impact",
+    "say_do",
 ]
 
 

@@ -37,6 +37,8 @@ EXPECTED_ASSETS = {
     "cohort_retention": ("marts", None),
     "action_list": ("marts", "daily"),
     "restatements": ("marts", None),
+    "service_impact": ("marts", None),
+    "say_do": ("marts", None),
     "weekly_reports": ("reports", "weekly"),
     "weekly_email": ("reports", "weekly"),
 }
