@@ -11,6 +11,7 @@ import pytest
 from scipy.stats import binomtest
 
 from loyalty.engine import connect
+from loyalty.marts.checks import run_check
 from loyalty.reports import stats
 from tests.fixtures_metrics import (
     add_order,
@@ -109,6 +110,14 @@ def test_period_marts_carry_n_and_the_wilson_interval_of_every_share(tmp_path):
     # response rate: 3 of the 5 customers active at the end answered
     assert (nps["active_respondents"], nps["active_customers"]) == (3, 5)
     assert (nps["response_rate_low"], nps["response_rate_high"]) == pytest.approx(wilson(3, 5))
+    # the blocking checks hold every share inside its interval, and notice one that is not
+    with connect(settings) as conn:
+        checks = ("repurchase_shares_valid", "service_rates_valid", "nps_within_bounds")
+        assert all(run_check(conn, c).passed for c in checks)
+        conn.execute("update repurchase_period set repurchase_rate_low = 1.5 where buyers > 0")
+        outcome = run_check(conn, "repurchase_shares_valid")
+    assert not outcome.passed
+    assert outcome.metadata["violations: repurchase_rate outside its interval"] > 0
 
 
 def _csat_board(tmp_path, this_week: tuple[int, int], week_before: tuple[int, int], **u):

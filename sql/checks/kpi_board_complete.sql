@@ -28,7 +28,11 @@ verdict as (
             where list_contains($money_kpis, kpi) and value < 0
         ) as "violations: negative money",
         (select count(*) from kpi_daily where kpi = 'nps' and value not between -100 and 100)
-        as "violations: nps outside [-100,100]"
+        as "violations: nps outside [-100,100]",
+        (
+            select count(*) from kpi_daily
+            where value < value_low - 1e-9 or value > value_high + 1e-9
+        ) as "violations: value outside its interval"
 )
 
 select * from verdict

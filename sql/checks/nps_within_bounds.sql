@@ -1,6 +1,7 @@
 -- grain: one row: the verdict of the check on nps_period. Each "violations: ..." column counts the
 -- breaches of one rule (the check passes when all are 0): one row per key; promoters + passives +
--- detractors = responses; NPS within [-100, 100]; CSAT share within [0, 1].
+-- detractors = responses; NPS within [-100, 100]; CSAT share within [0, 1]; NPS and CSAT within
+-- their intervals.
 with duplicates as (
     select period_type, period_start, tier
     from nps_period
@@ -17,7 +18,12 @@ verdict as (
         (select count(*) from nps_period where nps not between -100 and 100)
         as "violations: nps outside [-100,100]",
         (select count(*) from nps_period where csat not between 0 and 1)
-        as "violations: csat outside [0,1]"
+        as "violations: csat outside [0,1]",
+        (
+            select count(*) from nps_period
+            where nps < nps_low - 1e-9 or nps > nps_high + 1e-9
+                or csat < csat_low - 1e-9 or csat > csat_high + 1e-9
+        ) as "violations: nps or csat outside its interval"
 )
 
 select * from verdict

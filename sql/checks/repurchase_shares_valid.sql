@@ -1,6 +1,6 @@
 -- grain: one row: the verdict of the check on repurchase_period. Each "violations: ..." column
 -- counts the breaches of one rule (the check passes when all are 0): one row per key; repeat
--- buyers never exceed buyers; rates within [0, 1].
+-- buyers never exceed buyers; rates within [0, 1] and within their Wilson interval.
 with duplicates as (
     select period_type, period_start, tier
     from repurchase_period
@@ -17,7 +17,12 @@ verdict as (
         (select count(*) from repurchase_period where repurchase_rate not between 0 and 1)
         as "violations: repurchase_rate outside [0,1]",
         (select count(*) from repurchase_period where lifetime_repeat_rate not between 0 and 1)
-        as "violations: lifetime_repeat_rate outside [0,1]"
+        as "violations: lifetime_repeat_rate outside [0,1]",
+        (
+            select count(*) from repurchase_period
+            where repurchase_rate < repurchase_rate_low - 1e-9
+                or repurchase_rate > repurchase_rate_high + 1e-9
+        ) as "violations: repurchase_rate outside its interval"
 )
 
 select * from verdict

@@ -1,6 +1,6 @@
 -- grain: one row: the verdict of the check on service_period. Each "violations: ..." column counts
 -- the breaches of one rule (the check passes when all are 0): one row per key; met + breached <=
--- tickets; priorities add up to 'all'; rates in [0, 1].
+-- tickets; priorities add up to 'all'; rates in [0, 1]; sla_rate within its Wilson interval.
 with duplicates as (
     select period_type, period_start, priority
     from service_period
@@ -29,7 +29,11 @@ verdict as (
         (select count(*) from service_period where sla_rate not between 0 and 1)
         as "violations: sla_rate outside [0,1]",
         (select count(*) from service_period where complaint_sla_rate not between 0 and 1)
-        as "violations: complaint_sla_rate outside [0,1]"
+        as "violations: complaint_sla_rate outside [0,1]",
+        (
+            select count(*) from service_period
+            where sla_rate < sla_rate_low - 1e-9 or sla_rate > sla_rate_high + 1e-9
+        ) as "violations: sla_rate outside its interval"
 )
 
 select * from verdict
