@@ -71,6 +71,8 @@ def test_board_values_flags_and_change_vs_a_week_earlier(tmp_path):
     assert board["nps"]["value"] is None and board["nps"]["flag"] == "no_data"
     assert board["complaint_timeliness"]["flag"] == "no_data"
     assert board["csat"]["value"] is None and board["csat"]["flag"] == "no_data"
+    # no data has no interval either (not -100..100)
+    assert (board["nps"]["value_low"], board["nps"]["value_high"]) == (None, None)
     # no churn model was run for the day: the value at risk is no data, not zero
     assert board["revenue_at_risk"]["value"] is None
     assert board["revenue_at_risk"]["flag"] == "no_data"

@@ -110,6 +110,9 @@ def test_period_marts_carry_n_and_the_wilson_interval_of_every_share(tmp_path):
     # response rate: 3 of the 5 customers active at the end answered
     assert (nps["active_respondents"], nps["active_customers"]) == (3, 5)
     assert (nps["response_rate_low"], nps["response_rate_high"]) == pytest.approx(wilson(3, 5))
+    # a period and tier without answers has no interval (NULL, not -100..100)
+    empty = rows(settings, "select nps_low, nps_high, csat_low from nps_period where responses = 0")
+    assert empty and all(r == {"nps_low": None, "nps_high": None, "csat_low": None} for r in empty)
     # the blocking checks hold every share inside its interval, and notice one that is not
     with connect(settings) as conn:
         checks = ("repurchase_shares_valid", "service_rates_valid", "nps_within_bounds")

@@ -188,8 +188,13 @@ final as (
         ces_n,
         csat_mean,
         ces_high / nullif(ces_n, 0) as ces_high_share,
-        greatest(100 * (promoter_share - detractor_share) - $z_interval * nps_se, -100) as nps_low,
-        least(100 * (promoter_share - detractor_share) + $z_interval * nps_se, 100) as nps_high,
+        -- greatest/least skip NULLs: no responses must stay NULL, not -100..100
+        case when responses > 0 then greatest(
+            100 * (promoter_share - detractor_share) - $z_interval * nps_se, -100
+        ) end as nps_low,
+        case when responses > 0 then least(
+            100 * (promoter_share - detractor_share) + $z_interval * nps_se, 100
+        ) end as nps_high,
         nps_se as nps_std_error,
         wilson_low(csat_satisfied, csat_n, $z_interval) as csat_low,
         wilson_high(csat_satisfied, csat_n, $z_interval) as csat_high,

@@ -185,11 +185,12 @@ kpi_values as (
         n,
         case
             when list_contains($rate_kpis, kpi) then wilson_low(k, n, $z_interval)
-            when kpi = 'nps' then greatest(value - $z_interval * se, -100)
+            -- greatest/least skip NULLs: an NPS without responses has no interval
+            when kpi = 'nps' and value is not null then greatest(value - $z_interval * se, -100)
         end as value_low,
         case
             when list_contains($rate_kpis, kpi) then wilson_high(k, n, $z_interval)
-            when kpi = 'nps' then least(value + $z_interval * se, 100)
+            when kpi = 'nps' and value is not null then least(value + $z_interval * se, 100)
         end as value_high,
         case
             when list_contains($rate_kpis, kpi) then sqrt(value * (1 - value) / nullif(n, 0))
