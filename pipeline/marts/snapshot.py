@@ -38,6 +38,7 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
 _DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
 _STATE_STEPS = ("state/snapshot_intervals", "state/state_changes")
 STATE_KEY = ("customer_id", "valid_from")
+OPEN_END = dt.date(9999, 12, 31)  # valid_until of a current row (valid_to null)
 
 
 def compute_snapshot(
@@ -56,9 +57,11 @@ def compute_snapshot(
     path = snapshot_path(conn, start, end, params["params_json"])
     with engine.transaction(conn):
         create_snapshot_tables(conn)
-        params["next_stored"] = engine.scalar(
+        # the day before the next stored day: what the new runs may cover
+        next_stored = engine.scalar(
             conn, "select min(as_of) from snapshot_params where as_of > ?", [end]
         )
+        params["reach_date"] = next_stored - dt.timedelta(days=1) if next_stored else OPEN_END
         with engine.intermediate(conn) as steps:
             for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS):
                 steps.create(f"{SNAPSHOT}/{step}", params)
@@ -117,7 +120,7 @@ def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
             params = {
                 "start_date": days[0][0],
                 "end_date": days[0][1],
-                "next_stored": None,
+                "reach_date": OPEN_END,
                 "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
             }
             with engine.intermediate(conn) as steps:

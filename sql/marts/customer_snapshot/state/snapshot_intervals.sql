@@ -2,22 +2,31 @@
 -- rows of snapshot_rows (one per day of $start_date..$end_date and customer) folded into runs of
 -- consecutive days over which every stored column is unchanged. The columns that move with the day
 -- itself (recency_days, tenure_days, drop_history_days) are left out: customer_snapshot derives
--- them. A run that reaches $end_date stays open (valid_until 9999-12-31) when no later day is stored.
+-- them. A run that reaches $end_date reaches on to $reach_date, the day before the next stored day
+-- (9999-12-31, open, when there is none): the days between are not stored, so the row may cover them
+-- and a later run for one of them finds it unchanged instead of writing it again.
+-- Consecutive days of a customer are compared by a 64-bit hash of their stored columns, so the sort
+-- that finds the runs carries three narrow columns instead of every column (a false match of two
+-- different rows has a probability of about 5e-20 per comparison); each run then takes the columns
+-- of its first day.
 with day_rows as (
     select
         customer_id,
         as_of,
-        struct_pack(
-            *columns(* exclude (as_of, customer_id, recency_days, tenure_days, drop_history_days))
-        ) as attrs
+        hash(
+            struct_pack(
+                *columns(* exclude (as_of, customer_id, recency_days, tenure_days, drop_history_days))
+            )
+        ) as attrs_hash
     from snapshot_rows
 ),
 
 marked as (
     select
-        *,
+        customer_id,
+        as_of,
         coalesce(
-            lag(as_of) over w <> as_of - 1 or lag(attrs) over w <> attrs, true
+            lag(as_of) over w <> as_of - 1 or lag(attrs_hash) over w <> attrs_hash, true
         ) as starts_run
     from day_rows
     window w as (partition by customer_id order by as_of)
@@ -25,24 +34,38 @@ marked as (
 
 runs as (
     select
-        *,
+        customer_id,
+        as_of,
         sum(starts_run::integer) over (
             partition by customer_id order by as_of rows unbounded preceding
         ) as run
     from marked
 ),
 
-final as (
+bounds as (
     select
         customer_id,
         min(as_of) as valid_from,
         case
-            when max(as_of) = $end_date::date and $next_stored::date is null then date '9999-12-31'
+            when max(as_of) = $end_date::date then $reach_date::date
             else max(as_of)
-        end as valid_until,
-        any_value(attrs) as attrs
+        end as valid_until
     from runs
     group by customer_id, run
+),
+
+final as (
+    select
+        b.customer_id,
+        b.valid_from,
+        b.valid_until,
+        struct_pack(
+            *columns(
+                r.* exclude (as_of, customer_id, recency_days, tenure_days, drop_history_days)
+            )
+        ) as attrs
+    from bounds as b
+    inner join snapshot_rows as r on b.customer_id = r.customer_id and b.valid_from = r.as_of
 )
 
 select * from final
