@@ -196,7 +196,7 @@ def run_all(
             stored = {
                 r[0]
                 for r in conn.execute(
-                    "select distinct as_of from customer_snapshot intersect select distinct as_of from kpi_daily"
+                    "select as_of from snapshot_params intersect select distinct as_of from kpi_daily"
                 ).fetchall()
             }
     first_day = max(start, first_order)

@@ -66,7 +66,7 @@ def action_days(conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -
     wanted = {d for d in span if d.isoweekday() == 7 or d == end}
     wanted.add(end - dt.timedelta(days=end.isoweekday() % 7))
     rows = conn.execute(
-        "select distinct as_of from customer_snapshot where list_contains(?, as_of) order by 1",
+        "select as_of from snapshot_params where list_contains(?, as_of) order by 1",
         [sorted(wanted)],
     ).fetchall()
     return [d for (d,) in rows]

@@ -4,7 +4,7 @@
 -- cohort with a counted order in month cohort_month + k, over the cohort size. Data up to the last
 -- stored snapshot day; a cell whose month has not ended by then has is_complete = false.
 with last_day as (
-    select max(as_of) as last_day from customer_snapshot
+    select max(as_of) as last_day from snapshot_params
 ),
 
 counted as (

@@ -12,7 +12,7 @@ with periods as (
 ),
 
 judged as (
-    select (max(as_of) + 1)::timestamp as judged_at from customer_snapshot
+    select (max(as_of) + 1)::timestamp as judged_at from snapshot_params
 ),
 
 period_tickets as (
