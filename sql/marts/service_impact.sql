@@ -80,8 +80,15 @@ units as (
         s.tier,
         s.lifecycle_stage
     from index_tickets as i
-    left join customer_snapshot as s
-        on s.as_of = i.opened_date and s.customer_id = i.customer_id
+    -- customer_snapshot on the ticket's day, read from the state it is stored in (a join with the
+    -- view would expand every stored day): the row whose interval holds that day, on a stored day
+    left join snapshot_params as p on i.opened_date = p.as_of
+    left join customer_state as s
+        on
+            p.as_of is not null
+            and i.customer_id = s.customer_id
+            and i.opened_date >= s.valid_from
+            and i.opened_date <= coalesce(s.valid_to, date '9999-12-31')
 ),
 
 outside as (

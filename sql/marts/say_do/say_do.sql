@@ -39,14 +39,21 @@ latest as (
 
 -- the snapshot rows the answers need, read once: each respondent on the answer's day and at the
 -- window's end
+-- (customer_snapshot read from the state it is stored in: a join with the view would expand every
+-- stored day)
 snapshot_rows as (
-    select s.as_of, s.customer_id, s.tier, s.churn_risk
-    from customer_snapshot as s
-    semi join (
+    select d.as_of, s.customer_id, s.tier, s.churn_risk
+    from (
         select customer_id, response_date as as_of from latest
         union
         select customer_id, response_date + $say_do_days::integer as as_of from latest
-    ) as d on s.customer_id = d.customer_id and s.as_of = d.as_of
+    ) as d
+    semi join snapshot_params as p on d.as_of = p.as_of
+    inner join customer_state as s
+        on
+            d.customer_id = s.customer_id
+            and d.as_of >= s.valid_from
+            and d.as_of <= coalesce(s.valid_to, date '9999-12-31')
 ),
 
 answers as (
