@@ -23,7 +23,9 @@ def _week_row(data: WeekData, seg: SegmentData) -> dict[str, Any]:
 
 
 def summary(data: WeekData, seg: SegmentData, t: Translator) -> str:
-    """ "NPS 12.0 (−3.2 – 27.1, n = 40) · CSAT 81.0% (…) · response rate 3.1% (…)"."""
+    """NPS 12.0 (−3.2 – 27.1, n = 40) · CSAT 81.0% (…) · Response rate 3.1% (…); a scale without
+    answers in the week is left out (a CSAT-only source shows no NPS), "low sample" when NPS has
+    answers but fewer than metrics.nps_low_sample."""
     r = _week_row(data, seg)
     nps = iv.with_interval(
         t, r.get("nps"), r.get("nps_low"), r.get("nps_high"), r.get("responses"), points=True
@@ -38,8 +40,14 @@ def summary(data: WeekData, seg: SegmentData, t: Translator) -> str:
         r.get("response_rate_high"),
         r.get("active_customers"),
     )
-    text = t("digest_summary", nps=nps, csat=csat, rate=rate)
-    return f"{text} · {t('low_sample')}" if r.get("low_sample") else text
+    parts = [
+        f"{t('kpi_nps')} {nps}" if r.get("responses") else "",
+        f"{t('csat')} {csat}" if r.get("csat_n") else "",
+        f"{t('response_rate')} {rate}",
+    ]
+    if r.get("responses") and r.get("low_sample"):
+        parts.append(t("low_sample"))
+    return " · ".join(p for p in parts if p)
 
 
 def _score_text(t: Translator, c: dict[str, Any]) -> str:

@@ -166,7 +166,7 @@ def test_response_rate_is_active_respondents_over_active_customers(seeded):
     expected = len(active & answered) / len(active)
     assert stored == (pytest.approx(expected), len(active))
     html = written.files["all"]["html"].read_text(encoding="utf-8")
-    assert f"response rate {100 * expected:.1f}%" in _section(html)
+    assert f"Response rate {100 * expected:.1f}%" in _section(html)
 
 
 def test_comments_are_shown_by_class_masked_and_escaped(seeded):
