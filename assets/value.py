@@ -35,8 +35,8 @@ def customer_value(
     context: dg.AssetExecutionContext, loyalty: LoyaltyResource
 ) -> dg.MaterializeResult:
     start, end = run_days(context)
-    days = value_days(start, end)
     with data_errors_hidden("customer_value"), loyalty.session() as (settings, conn):
+        days = value_days(start, end, settings.model.history_weeks)
         results = [compute_customer_value(conn, settings, d, context.run_id) for d in days]
         last = results[-1]
         metadata: dict[str, Any] = {

@@ -350,3 +350,18 @@ def test_only_the_latest_day_and_sundays_are_kept(tmp_path):
     # the model's own tables keep every computed day
     kept = stored(settings, "select as_of from model_quality order by 1")
     assert [r["as_of"] for r in kept] == [D, monday, tuesday]
+
+
+def test_a_long_run_models_the_sundays_of_history_weeks_only():
+    import datetime as dt
+
+    from loyalty.marts.value import value_days
+
+    end = dt.date(2026, 11, 18)  # a Wednesday
+    every = value_days(dt.date(2025, 1, 1), end)
+    recent = value_days(dt.date(2025, 1, 1), end, history_weeks=4)
+    assert every[-1] == recent[-1] == end
+    assert all(d.isoweekday() == 7 for d in every[:-1])
+    # the Sundays of the 4 weeks before the last day: 2026-10-25, 11-01, 11-08, 11-15
+    assert recent == [dt.date(2026, 10, 25) + dt.timedelta(weeks=i) for i in range(4)] + [end]
+    assert recent == [d for d in every if d >= end - dt.timedelta(weeks=4)]

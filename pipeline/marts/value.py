@@ -123,8 +123,11 @@ def compute_revenue_at_risk(
     return [d for (d,) in days]
 
 
-def value_days(start: dt.date, end: dt.date) -> list[dt.date]:
-    """The days a run over start..end computes: every Sunday in it and its last day."""
+def value_days(start: dt.date, end: dt.date, history_weeks: int | None = None) -> list[dt.date]:
+    """The days a run over start..end computes: every Sunday in it and its last day; with
+    `history_weeks`, only the Sundays of that many weeks before the last day."""
+    if history_weeks is not None:
+        start = max(start, end - dt.timedelta(weeks=history_weeks))
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     return [d for d in days if d.isoweekday() == 7 or d == end]
 

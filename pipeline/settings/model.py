@@ -32,3 +32,7 @@ class ModelSettings(_Strict):
     # a customer silent longer than this is `lost`, whatever P(alive) says (BG/NBD gives P(alive) 1
     # to every customer without a repeat purchase, however long ago): docs/model.md
     lost_after_days: int = Field(default=365, ge=1)
+    # a run over a long range (the first run, a backfill) models the Sundays of this many weeks
+    # before its last day, not every Sunday since the first order (null: every Sunday); the
+    # reports' trends read 12 weeks
+    history_weeks: int | None = Field(default=26, ge=1)
