@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loyalty.reports import stats
 from loyalty.reports.i18n import Translator
 
 
@@ -69,3 +70,31 @@ def card_sub(t: Translator, low: float | None, high: float | None, n: int | None
     count = f"{t('n')} = {t.number(n)}"
     span = rate_range(t, low, high)
     return f"{span} · {count}" if span else count
+
+
+def week_change(t: Translator, cards: dict[str, Any], key: str) -> str:
+    """A segment card's change vs last week, "+1.2 pp vs last week (not significant)": the pooled
+    two-proportion test for kept and repurchase rate, the difference over its standard errors for
+    NPS (loyalty.reports.stats, the twin of the marts' macros), at metrics.uncertainty's alpha and
+    min_n; empty when either week has no value."""
+    last: dict[str, Any] = cards.get("last_week") or {}
+    u: dict[str, Any] = cards.get("uncertainty") or {"alpha": 0.05, "min_n": 30}
+    value = "week_nps" if key == "nps" else f"week_{key}_rate"
+    found: list[Any] = [
+        cards.get(value),
+        last.get("nps" if key == "nps" else f"{key}_rate"),
+        cards.get(f"week_{key}_n"),
+        last.get(f"{key}_n"),
+    ]
+    if _missing(*found):
+        return ""
+    now, before, n_now, n_before = float(found[0]), float(found[1]), int(found[2]), int(found[3])
+    diff = now - before
+    if key == "nps":
+        z = stats.difference_z(diff, cards.get("week_nps_se"), last.get("nps_se"))
+        text = "±0.0" if round(diff, 1) == 0 else t.points(diff, signed=True)
+    else:
+        z = stats.two_proportion_z(now, n_now, before, n_before)
+        text = f"±0.0 {t('pp')}" if round(100 * diff, 1) == 0 else f"{100 * diff:+.1f} {t('pp')}"
+    sig = stats.significant(z, n_now, n_before, u["alpha"], u["min_n"])
+    return t("vs_last_week", change=text, sig=t("significant" if sig else "not_significant"))

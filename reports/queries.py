@@ -176,6 +176,12 @@ def segment_data(
         )
 
     ret_w, rep_w, nps_w = this_week(retention), this_week(repurchase), this_week(nps)
+    before = week.back(1).start  # last week: the cards' week-over-week change
+
+    def last_week(rows: list[dict]) -> dict:
+        return next((r for r in rows if r["period_start"] == before and r["tier"] == segment), {})
+
+    ret_b, rep_b, nps_b = last_week(retention), last_week(repurchase), last_week(nps)
     (counts,) = _query(conn, "segment_counts", as_of=day, tiers=tiers)
     cards = {
         "customers": counts["customers"],
@@ -198,6 +204,18 @@ def segment_data(
         "week_nps_low_sample": nps_w.get("low_sample"),
         "week_nps_low": nps_w.get("nps_low"),
         "week_nps_high": nps_w.get("nps_high"),
+        "week_nps_se": nps_w.get("nps_std_error"),
+        # last week's values and the thresholds of the change test (metrics.uncertainty)
+        "last_week": {
+            "kept_rate": ret_b.get("kept_rate"),
+            "kept_n": ret_b.get("start_count"),
+            "repurchase_rate": rep_b.get("repurchase_rate"),
+            "repurchase_n": rep_b.get("buyers"),
+            "nps": nps_b.get("nps"),
+            "nps_n": nps_b.get("responses"),
+            "nps_se": nps_b.get("nps_std_error"),
+        },
+        "uncertainty": settings.metrics.uncertainty.model_dump(),
     }
     churn_reasons = {flag: counts[flag] for flag in CHURN_FLAGS}
     churn_reasons["churn_risk"] = counts["at_risk_customers"]

@@ -166,6 +166,7 @@ def segment_cards(seg: SegmentData, t: Translator, low_n: int) -> list[dict[str,
                 t, c.get("week_kept_low"), c.get("week_kept_high"), c["week_kept_n"]
             ),
             "low_sample": low(c["week_kept_n"]),
+            "change": iv.week_change(t, c, "kept"),
         },
         {
             "label": t("week_repurchase_rate"),
@@ -177,12 +178,14 @@ def segment_cards(seg: SegmentData, t: Translator, low_n: int) -> list[dict[str,
                 c["week_repurchase_n"],
             ),
             "low_sample": low(c["week_repurchase_n"]),
+            "change": iv.week_change(t, c, "repurchase"),
         },
         {
             "label": t("week_nps"),
             "value": t.points(c["week_nps"]),
             "sub": f"{nps_sub} {t('n')} = {t.number(c['week_nps_n'])}".strip(),
             "low_sample": bool(c["week_nps_low_sample"]) or low(c["week_nps_n"]),
+            "change": iv.week_change(t, c, "nps"),
         },
     ]
 

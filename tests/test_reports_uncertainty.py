@@ -102,3 +102,44 @@ def test_no_change_is_listed_when_every_one_is_low_sample():
     kpis = [_kpi("csat", 20, 20, 0, 20), _kpi("repurchase_rate", 5, 10, 1, 10)]
     assert changes.top_changes(_week(kpis), EN) == []
     assert dt.date(2026, 11, 15) == _week(kpis).week.end
+
+
+def _cards(k: int, n: int, k_before: int, n_before: int, **u) -> dict:
+    """A segment's cards as reports/queries.py builds them: this week's and last week's kept rate."""
+    return {
+        "week_kept_rate": k / n,
+        "week_kept_n": n,
+        "last_week": {"kept_rate": k_before / n_before, "kept_n": n_before},
+        "uncertainty": {"alpha": 0.05, "min_n": 30, **u},
+    }
+
+
+def test_the_cards_week_over_week_change_is_significant_only_beyond_the_threshold():
+    # 40 of 50 kept against 30 of 50 a week earlier: z = 2.18 > 1.96
+    assert iv.week_change(EN, _cards(40, 50, 30, 50), "kept") == (
+        "+20.0 pp vs last week (significant)"
+    )
+    # 37 of 50 against 30 of 50: z = 1.49, not; at alpha 0.2 (z 1.28) it is
+    assert iv.week_change(EN, _cards(37, 50, 30, 50), "kept") == (
+        "+14.0 pp vs last week (not significant)"
+    )
+    assert "(significant)" in iv.week_change(EN, _cards(37, 50, 30, 50, alpha=0.2), "kept")
+    # 29 of 29 against 0 of 29: fewer than min_n a side, never significant
+    assert "(not significant)" in iv.week_change(EN, _cards(29, 29, 0, 29), "kept")
+    assert iv.week_change(ZH, _cards(40, 50, 30, 50), "kept") == "较上周 +20.0 个百分点（显著）"
+    # no value last week: no change line
+    assert iv.week_change(EN, {**_cards(40, 50, 30, 50), "last_week": {}}, "kept") == ""
+
+
+def test_the_nps_cards_change_uses_the_standard_errors():
+    se1, se2 = stats.nps_std_error(0.6, 0.2, 50), stats.nps_std_error(0.3, 0.4, 50)
+    cards = {
+        "week_nps": 40.0,
+        "week_nps_n": 50,
+        "week_nps_se": se1,
+        "last_week": {"nps": -10.0, "nps_n": 50, "nps_se": se2},
+        "uncertainty": {"alpha": 0.05, "min_n": 30},
+    }
+    # z = 50 / sqrt(se1^2 + se2^2) = 3.0 with se1 = 11.3, se2 = 12.1 (by hand)
+    assert 50 / (se1**2 + se2**2) ** 0.5 > Z95
+    assert iv.week_change(EN, cards, "nps") == "+50.0 vs last week (significant)"

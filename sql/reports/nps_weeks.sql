@@ -17,6 +17,7 @@ select
     ces_n,
     nps_low,
     nps_high,
+    nps_std_error,
     csat_low,
     csat_high,
     active_customers,
