@@ -65,13 +65,21 @@ def compute_snapshot(
         with engine.intermediate(conn) as steps:
             for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS):
                 steps.create(f"{SNAPSHOT}/{step}", params)
-            # one day: every row is its own run (no need to look for runs of equal days)
-            folding = "state/day_intervals" if start == end else "state/snapshot_intervals"
-            steps.create(f"{SNAPSHOT}/{folding}", params, name="snapshot_intervals")
-            steps.create(f"{SNAPSHOT}/state/state_changes", params)
-            deleted, inserted = engine.apply_changes(
-                conn, "customer_state", "state_changes", STATE_KEY
-            )
+            if start == end and not _state_near(conn, start, params["reach_date"]):
+                # one day and no stored row near it (the first run): its rows are the state
+                engine.insert_by_name(
+                    conn, f"{SNAPSHOT}/state/first_rows", params, "customer_state"
+                )
+                deleted = 0
+                inserted = engine.scalar(conn, "select count(*) from snapshot_rows")
+            else:
+                # one day: every row is its own run (no need to look for runs of equal days)
+                folding = "state/day_intervals" if start == end else "state/snapshot_intervals"
+                steps.create(f"{SNAPSHOT}/{folding}", params, name="snapshot_intervals")
+                steps.create(f"{SNAPSHOT}/state/state_changes", params)
+                deleted, inserted = engine.apply_changes(
+                    conn, "customer_state", "state_changes", STATE_KEY
+                )
         engine.replace_days(conn, PARAMS, params)
     if written is not None:
         written.update(deleted=deleted, inserted=inserted)
@@ -99,6 +107,18 @@ def run_params(
         "run_id": run_id,
         "loads_seen": loads_seen,
     }
+
+
+def _state_near(conn: duckdb.DuckDBPyConnection, day: dt.date, reach: dt.date) -> bool:
+    """Whether a stored row of customer_state overlaps or meets day..reach."""
+    return bool(
+        engine.scalar(
+            conn,
+            "select count(*) from (select 1 from customer_state where valid_from <= ? + 1 "
+            "and coalesce(valid_to, date '9999-12-31') >= ? - 1 limit 1)",
+            [reach, day],
+        )
+    )
 
 
 def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
