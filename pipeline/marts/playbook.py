@@ -58,10 +58,18 @@ def playbook_params(rules: list[PlaybookRule]) -> dict[str, Any]:
     }
 
 
-def action_days(conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> list[dt.date]:
-    """The days of start..end the list is written for: the last day and every Sunday, plus the
-    last Sunday on or before `end` (the current report week's, so that a changed playbook shows in
-    this week's reports at the next nightly run); each only when its customer_snapshot is stored."""
+def action_days(
+    conn: duckdb.DuckDBPyConnection,
+    start: dt.date,
+    end: dt.date,
+    history_weeks: int | None = None,
+) -> list[dt.date]:
+    """The days of start..end the list is written for: the last day and every Sunday (with
+    `history_weeks`, of that many weeks before the last day, as customer_value), plus the last
+    Sunday on or before `end` (the current report week's, so that a changed playbook shows in this
+    week's reports at the next nightly run); each only when its customer_snapshot is stored."""
+    if history_weeks is not None:
+        start = max(start, end - dt.timedelta(weeks=history_weeks))
     span = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     wanted = {d for d in span if d.isoweekday() == 7 or d == end}
     wanted.add(end - dt.timedelta(days=end.isoweekday() % 7))
@@ -77,7 +85,7 @@ def compute_action_list(
 ) -> list[dt.date]:
     """Replace the action list of the days of start..end (`action_days`) in one transaction, and
     drop earlier days that are not Sundays once a later day is stored. Returns the days written."""
-    days = action_days(conn, start, end)
+    days = action_days(conn, start, end, settings.model.history_weeks)
     if not days:
         return days
     # replace_days deletes first..last: the days between are non-Sundays, dropped anyway below
