@@ -35,6 +35,10 @@ VOLATILE = {
     ("email_log", "sent_at"),
     ("email_log", "message_id"),
     ("model_fit", "fit_seconds"),
+    ("customer_state", "written_at"),
+    ("restatement_state", "recorded_at"),
+    ("restatements", "run_id"),
+    ("restatements", "restated_at"),
 }
 
 
