@@ -6,21 +6,34 @@
 -- only the few that did: their current row closes the day before and a new one opens.
 -- $reach_date: the day before the first stored day after the range (9999-12-31: none); the new runs
 -- that reach $end_date reach on to it, and only the part of a stored row after it is kept.
+-- Rows are compared by a 64-bit hash of their stored columns (as in snapshot_intervals), so every
+-- step below carries narrow columns; the columns themselves are read once, for the rows inserted.
 with stored_all as (
     select
         customer_id,
         valid_from,
         coalesce(valid_to, date '9999-12-31') as valid_until,
-        struct_pack(*columns(* exclude (customer_id, valid_from, valid_to, written_at))) as attrs
+        hash(
+            struct_pack(*columns(* exclude (customer_id, valid_from, valid_to, written_at)))
+        ) as attrs_hash
     from customer_state
     -- rows that overlap the range or meet it at either edge
     where valid_from <= $reach_date::date + 1
         and coalesce(valid_to, date '9999-12-31') >= $start_date::date - 1
 ),
 
+fresh_all as (
+    select
+        customer_id,
+        valid_from,
+        valid_until,
+        hash(attrs) as attrs_hash
+    from snapshot_intervals
+),
+
 single_runs as (
     select customer_id
-    from snapshot_intervals
+    from fresh_all
     group by customer_id
     having count(*) = 1
 ),
@@ -30,7 +43,7 @@ settled as (
     -- columns covers it (most customers on a night; a row may also cover days never computed).
     -- Their stored rows already hold the result: nothing to write
     select f.customer_id
-    from snapshot_intervals as f
+    from fresh_all as f
     semi join single_runs as one on f.customer_id = one.customer_id
     inner join stored_all as o
         on
@@ -39,7 +52,7 @@ settled as (
             and o.valid_until >= f.valid_until
     where
         f.valid_from = $start_date::date
-        and f.attrs = o.attrs
+        and f.attrs_hash = o.attrs_hash
         and (o.valid_until = f.valid_until or f.valid_until = $reach_date::date)
 ),
 
@@ -53,7 +66,7 @@ fresh as (
     -- new runs of customers with stored rows to cut or join; the runs of customers without any
     -- (new customers, a first run) are inserted as they are
     select f.*
-    from snapshot_intervals as f
+    from fresh_all as f
     semi join stored as s on f.customer_id = s.customer_id
 ),
 
@@ -63,8 +76,9 @@ pieces as (
         customer_id,
         valid_from,
         least(valid_until, $start_date::date - 1) as valid_until,
-        hash(attrs) as attrs_hash,
-        attrs
+        attrs_hash,
+        'stored' as source,
+        valid_from as source_from
     from stored
     where valid_from < $start_date::date
     union all
@@ -72,8 +86,9 @@ pieces as (
         customer_id,
         valid_from,
         valid_until,
-        hash(attrs) as attrs_hash,
-        attrs
+        attrs_hash,
+        'fresh' as source,
+        valid_from as source_from
     from fresh
     union all
     -- the part after it, when it still covers a stored day
@@ -81,15 +96,15 @@ pieces as (
         customer_id,
         greatest(valid_from, $reach_date::date + 1) as valid_from,
         valid_until,
-        hash(attrs) as attrs_hash,
-        attrs
+        attrs_hash,
+        'stored' as source,
+        valid_from as source_from
     from stored
     where valid_until > $reach_date::date
 ),
 
 marked as (
-    -- pieces that meet and have the same columns (compared by their 64-bit hash, as in
-    -- snapshot_intervals) form one run; the sort carries narrow columns only
+    -- pieces that meet and have the same columns form one run
     select
         customer_id,
         valid_from,
@@ -112,13 +127,14 @@ runs as (
 ),
 
 merged as (
-    -- each run with the columns of its first piece
+    -- each run with the columns of its first piece (where they are read from)
     select
         b.customer_id,
         b.valid_from,
         b.valid_until,
         p.attrs_hash,
-        p.attrs
+        p.source,
+        p.source_from
     from (
         select
             customer_id,
@@ -130,50 +146,70 @@ merged as (
     inner join pieces as p on b.customer_id = p.customer_id and b.valid_from = p.valid_from
 ),
 
-stored_hashed as (
+deleted as (
     select
-        *,
-        hash(attrs) as attrs_hash
-    from stored
-),
-
-changes as (
-    select
-        'delete' as op,
         s.customer_id,
-        s.valid_from,
-        s.valid_until,
-        s.attrs
-    from stored_hashed as s
+        s.valid_from
+    from stored as s
     anti join merged as m
         on
             s.customer_id = m.customer_id
             and s.valid_from = m.valid_from
             and s.valid_until = m.valid_until
             and s.attrs_hash = m.attrs_hash
-            and s.attrs = m.attrs
-    union all
-    select
-        'insert' as op,
-        m.customer_id,
-        m.valid_from,
-        m.valid_until,
-        m.attrs
+),
+
+inserted as (
+    select m.*
     from merged as m
-    anti join stored_hashed as s
+    anti join stored as s
         on
             m.customer_id = s.customer_id
             and m.valid_from = s.valid_from
             and m.valid_until = s.valid_until
             and m.attrs_hash = s.attrs_hash
-            and m.attrs = s.attrs
+),
+
+changes as (
+    select
+        'delete' as op,
+        customer_id,
+        valid_from,
+        null::date as valid_until,
+        null as attrs
+    from deleted
     union all
     select
         'insert' as op,
-        customer_id,
-        valid_from,
-        valid_until,
-        attrs
+        i.customer_id,
+        i.valid_from,
+        i.valid_until,
+        f.attrs
+    from inserted as i
+    inner join snapshot_intervals as f
+        on i.customer_id = f.customer_id and i.source_from = f.valid_from
+    where i.source = 'fresh'
+    union all
+    select
+        'insert' as op,
+        i.customer_id,
+        i.valid_from,
+        i.valid_until,
+        struct_pack(
+            *columns(c.* exclude (customer_id, valid_from, valid_to, written_at))
+        ) as attrs
+    from inserted as i
+    inner join customer_state as c
+        on i.customer_id = c.customer_id and i.source_from = c.valid_from
+    where i.source = 'stored'
+    union all
+    -- customers without any stored row near the range
+    select
+        'insert' as op,
+        f.customer_id,
+        f.valid_from,
+        f.valid_until,
+        f.attrs
     from snapshot_intervals as f
     anti join stored_all as s on f.customer_id = s.customer_id
 ),
