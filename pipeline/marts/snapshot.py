@@ -36,7 +36,12 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
 # then, for every path: one row per day and customer, where runs of churn_risk days start, the
 # scored rows of the days, and those rows folded into the state stored by change (state/)
 _DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
-_STATE_STEPS = ("state/snapshot_intervals", "state/state_changes")
+# after snapshot_intervals: the stored rows near the range, the new runs, the customers with
+# nothing to write, the pieces to cut and join, the runs they form, what to delete and insert
+_STATE_STEPS = tuple(
+    f"state/{step}"
+    for step in ("state_stored", "state_fresh", "state_settled", "state_pieces", "state_merged")
+) + ("state/state_changes",)
 STATE_KEY = ("customer_id", "valid_from")
 OPEN_END = dt.date(9999, 12, 31)  # valid_until of a current row (valid_to null)
 
@@ -76,7 +81,8 @@ def compute_snapshot(
                 # one day: every row is its own run (no need to look for runs of equal days)
                 folding = "state/day_intervals" if start == end else "state/snapshot_intervals"
                 steps.create(f"{SNAPSHOT}/{folding}", params, name="snapshot_intervals")
-                steps.create(f"{SNAPSHOT}/state/state_changes", params)
+                for step in _STATE_STEPS:
+                    steps.create(f"{SNAPSHOT}/{step}", params)
                 deleted, inserted = engine.apply_changes(
                     conn, "customer_state", "state_changes", STATE_KEY
                 )
@@ -148,7 +154,7 @@ def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
                     "create or replace temp table snapshot_rows as from snapshot_rows_daily"
                 )
                 steps.names.append("snapshot_rows")
-                for step in _STATE_STEPS:
+                for step in ("state/snapshot_intervals", *_STATE_STEPS):
                     steps.create(f"{SNAPSHOT}/{step}", params)
                 engine.apply_changes(conn, "customer_state", "state_changes", STATE_KEY)
             conn.execute("drop table snapshot_rows_daily")

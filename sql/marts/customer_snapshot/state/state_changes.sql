@@ -6,144 +6,15 @@
 -- only the few that did: their current row closes the day before and a new one opens.
 -- $reach_date: the day before the first stored day after the range (9999-12-31: none); the new runs
 -- that reach $end_date reach on to it, and only the part of a stored row after it is kept.
--- Rows are compared by a 64-bit hash of their stored columns (as in snapshot_intervals), so every
--- step below carries narrow columns; the columns themselves are read once, for the rows inserted.
-with stored_all as (
-    select
-        customer_id,
-        valid_from,
-        coalesce(valid_to, date '9999-12-31') as valid_until,
-        hash(
-            struct_pack(*columns(* exclude (customer_id, valid_from, valid_to, written_at)))
-        ) as attrs_hash
-    from customer_state
-    -- rows that overlap the range or meet it at either edge
-    where valid_from <= $reach_date::date + 1
-        and coalesce(valid_to, date '9999-12-31') >= $start_date::date - 1
-),
-
-fresh_all as (
-    select
-        customer_id,
-        valid_from,
-        valid_until,
-        hash(attrs) as attrs_hash
-    from snapshot_intervals
-),
-
-single_runs as (
-    select customer_id
-    from fresh_all
-    group by customer_id
-    having count(*) = 1
-),
-
-settled as (
-    -- the customers whose one new run is already stored unchanged: a stored row with the same
-    -- columns covers it (most customers on a night; a row may also cover days never computed).
-    -- Their stored rows already hold the result: nothing to write
-    select f.customer_id
-    from fresh_all as f
-    semi join single_runs as one on f.customer_id = one.customer_id
-    inner join stored_all as o
-        on
-            f.customer_id = o.customer_id
-            and o.valid_from <= f.valid_from
-            and o.valid_until >= f.valid_until
-    where
-        f.valid_from = $start_date::date
-        and f.attrs_hash = o.attrs_hash
-        and (o.valid_until = f.valid_until or f.valid_until = $reach_date::date)
-),
-
-stored as (
+-- Steps before it (temp tables, so that a long range spills to disk): state_stored, state_fresh,
+-- state_settled, state_pieces, state_merged. Rows are compared by a 64-bit hash of their stored columns (as in
+-- snapshot_intervals), so the steps carry narrow columns; the columns themselves are read once,
+-- for the rows inserted.
+with stored as (
+    -- the stored rows of the customers that are not settled
     select s.*
-    from stored_all as s
-    anti join settled as x on s.customer_id = x.customer_id
-),
-
-fresh as (
-    -- new runs of customers with stored rows to cut or join; the runs of customers without any
-    -- (new customers, a first run) are inserted as they are
-    select f.*
-    from fresh_all as f
-    semi join stored as s on f.customer_id = s.customer_id
-),
-
-pieces as (
-    -- the part of a stored row before the range
-    select
-        customer_id,
-        valid_from,
-        least(valid_until, $start_date::date - 1) as valid_until,
-        attrs_hash,
-        'stored' as source,
-        valid_from as source_from
-    from stored
-    where valid_from < $start_date::date
-    union all
-    select
-        customer_id,
-        valid_from,
-        valid_until,
-        attrs_hash,
-        'fresh' as source,
-        valid_from as source_from
-    from fresh
-    union all
-    -- the part after it, when it still covers a stored day
-    select
-        customer_id,
-        greatest(valid_from, $reach_date::date + 1) as valid_from,
-        valid_until,
-        attrs_hash,
-        'stored' as source,
-        valid_from as source_from
-    from stored
-    where valid_until > $reach_date::date
-),
-
-marked as (
-    -- pieces that meet and have the same columns form one run
-    select
-        customer_id,
-        valid_from,
-        valid_until,
-        coalesce(
-            lag(valid_until) over w + 1 <> valid_from or lag(attrs_hash) over w <> attrs_hash,
-            true
-        ) as starts_run
-    from pieces
-    window w as (partition by customer_id order by valid_from)
-),
-
-runs as (
-    select
-        *,
-        sum(starts_run::integer) over (
-            partition by customer_id order by valid_from rows unbounded preceding
-        ) as run
-    from marked
-),
-
-merged as (
-    -- each run with the columns of its first piece (where they are read from)
-    select
-        b.customer_id,
-        b.valid_from,
-        b.valid_until,
-        p.attrs_hash,
-        p.source,
-        p.source_from
-    from (
-        select
-            customer_id,
-            min(valid_from) as valid_from,
-            max(valid_until) as valid_until
-        from runs
-        group by customer_id, run
-    ) as b
-    inner join pieces as p on b.customer_id = p.customer_id and b.valid_from = p.valid_from
+    from state_stored as s
+    anti join state_settled as x on s.customer_id = x.customer_id
 ),
 
 deleted as (
@@ -151,7 +22,7 @@ deleted as (
         s.customer_id,
         s.valid_from
     from stored as s
-    anti join merged as m
+    anti join state_merged as m
         on
             s.customer_id = m.customer_id
             and s.valid_from = m.valid_from
@@ -161,7 +32,7 @@ deleted as (
 
 inserted as (
     select m.*
-    from merged as m
+    from state_merged as m
     anti join stored as s
         on
             m.customer_id = s.customer_id
@@ -211,7 +82,7 @@ changes as (
         f.valid_until,
         f.attrs
     from snapshot_intervals as f
-    anti join stored_all as s on f.customer_id = s.customer_id
+    anti join state_stored as s on f.customer_id = s.customer_id
 ),
 
 final as (

@@ -1,0 +1,14 @@
+-- grain: one row per row of customer_state that overlaps $start_date..$reach_date or meets it at
+-- either edge (a step of customer_snapshot, a temp table): its key, span and a 64-bit hash of its
+-- stored columns (rows are compared by it; see state_changes.sql).
+select
+    customer_id,
+    valid_from,
+    coalesce(valid_to, date '9999-12-31') as valid_until,
+    hash(
+        struct_pack(*columns(* exclude (customer_id, valid_from, valid_to, written_at)))
+    ) as attrs_hash
+from customer_state
+-- rows that overlap the range or meet it at either edge
+where valid_from <= $reach_date::date + 1
+    and coalesce(valid_to, date '9999-12-31') >= $start_date::date - 1
