@@ -7,15 +7,23 @@ import datetime as dt
 from typing import Any
 
 
+def _used_bytes(conn: Any) -> int:
+    """Bytes of the database's blocks in use (the file keeps freed blocks for reuse)."""
+    conn.execute("checkpoint")
+    size = conn.execute("select used_blocks * block_size from pragma_database_size()").fetchall()
+    return int(size[0][0])
+
+
 def nights_before(p: Any, s: Any, day: dt.date) -> dict:
-    """The 30 nights before `day` as one-day snapshot runs (those not stored yet), then the board
-    of day - 7 and the period marts. Returns what the nights stored: the database file's growth
-    over them and the customer_state rows each night wrote."""
+    """The 30 nights before `day` as one-day snapshot runs, oldest first (those not stored yet),
+    then the board of day - 7 and the period marts. Returns what the nights stored: the first night
+    fills the gap up to `day` (it may rewrite most customers); every later night is an ordinary
+    night, whose growth of the blocks in use and customer_state rows written are measured."""
     from loyalty import engine
     from loyalty.marts.snapshot import compute_snapshot
 
-    size_before = s.database_path.stat().st_size
     nights: list[dict[str, int]] = []
+    used: list[int] = []
     with engine.connect(s) as conn:
         stored = {r[0] for r in conn.execute("select as_of from snapshot_params").fetchall()}
         for k in range(s.metrics.kpi_window_days, 0, -1):
@@ -24,8 +32,9 @@ def nights_before(p: Any, s: Any, day: dt.date) -> dict:
                 written: dict[str, int] = {}
                 compute_snapshot(conn, s, night, night, written=written)
                 nights.append(written)
-        conn.execute("checkpoint")
-    size_after = s.database_path.stat().st_size
+                if len(nights) == 1:
+                    used.append(_used_bytes(conn))
+        used.append(_used_bytes(conn))
     with engine.connect(s, read_only=True) as conn:
         state_rows = engine.scalar(conn, "select count(*) from customer_state")
         stored_days = engine.scalar(conn, "select count(*) from snapshot_params")
@@ -40,33 +49,40 @@ def nights_before(p: Any, s: Any, day: dt.date) -> dict:
         p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None),
         "period marts, the night before",
     )
+    later = nights[1:]
     return {
         "nights_stored": len(nights),
-        "db_bytes_before_nights": size_before,
-        "db_bytes_after_nights": size_after,
+        "used_bytes_after_first_night": used[0],
+        "used_bytes_after_nights": used[-1],
         "state_rows": state_rows,
         "stored_days": stored_days,
         "population": population,
+        "rows_written_first_night": (
+            nights[0]["deleted"] + nights[0]["inserted"] if nights else None
+        ),
         "rows_written_per_night": (
-            sum(n["deleted"] + n["inserted"] for n in nights) / len(nights) if nights else None
+            sum(n["deleted"] + n["inserted"] for n in later) / len(later) if later else None
         ),
     }
 
 
 def print_storage(r: dict) -> None:
     """History stored by change (issue 15): what a night adds on disk, extrapolated to a year."""
-    if not r.get("nights_stored"):
+    if not r.get("nights_stored") or r["nights_stored"] < 2:
         return
-    growth = (r["db_bytes_after_nights"] - r["db_bytes_before_nights"]) / r["nights_stored"]
-    year = growth * 365 + r["db_bytes_before_nights"]
+    later = r["nights_stored"] - 1
+    growth = (r["used_bytes_after_nights"] - r["used_bytes_after_first_night"]) / later
+    year = growth * 365 + r["used_bytes_after_nights"]
     mb = 2**20
     print(
         f"history: {r['stored_days']} stored days in {r['state_rows']:,} customer_state rows "
         f"({r['state_rows'] / max(r['population'] or 1, 1):.2f} per customer of the last day; "
-        f"{r['stored_days'] * (r['population'] or 0):,} rows stored by day); database "
-        f"{r['db_bytes'] / mb:,.0f} MB, {r['db_bytes'] / mb / r['stored_days']:,.1f} MB per stored "
-        f"day\n  {r['nights_stored']} nights: {growth / mb:,.1f} MB and "
+        f"{r['stored_days'] * (r['population'] or 0):,} rows stored by day); database blocks in "
+        f"use {r['used_bytes_after_nights'] / mb:,.0f} MB "
+        f"({r['used_bytes_after_nights'] / mb / r['stored_days']:,.1f} MB per stored day)\n"
+        f"  the first night (fills the gap up to D) wrote {r['rows_written_first_night']:,} rows; "
+        f"the {later} nights after it: {growth / mb:,.1f} MB and "
         f"{r['rows_written_per_night']:,.0f} customer_state rows written per night; a year of "
-        f"nights: {year / 2**30:,.2f} GB on disk -> target < 2 GB at 10 M orders: "
+        f"nights: {year / 2**30:,.2f} GB -> target < 2 GB at 10 M orders: "
         f"{'met' if year < 2 * 2**30 else 'MISSED'}"
     )
