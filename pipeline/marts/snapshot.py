@@ -40,7 +40,14 @@ _DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
 # nothing to write, the pieces to cut and join, the runs they form, what to delete and insert
 _STATE_STEPS = tuple(
     f"state/{step}"
-    for step in ("state_stored", "state_fresh", "state_settled", "state_pieces", "state_merged")
+    for step in (
+        "state_stored",
+        "state_fresh",
+        "state_settled",
+        "state_pieces",
+        "state_merged",
+        "state_inserted",
+    )
 ) + ("state/state_changes",)
 STATE_KEY = ("customer_id", "valid_from")
 OPEN_END = dt.date(9999, 12, 31)  # valid_until of a current row (valid_to null)

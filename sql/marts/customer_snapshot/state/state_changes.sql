@@ -7,9 +7,9 @@
 -- $reach_date: the day before the first stored day after the range (9999-12-31: none); the new runs
 -- that reach $end_date reach on to it, and only the part of a stored row after it is kept.
 -- Steps before it (temp tables, so that a long range spills to disk): state_stored, state_fresh,
--- state_settled, state_pieces, state_merged. Rows are compared by a 64-bit hash of their stored columns (as in
--- snapshot_intervals), so the steps carry narrow columns; the columns themselves are read once,
--- for the rows inserted.
+-- state_settled, state_pieces, state_merged, state_inserted. Rows are compared by a 64-bit hash of
+-- their stored columns (as in snapshot_intervals), so the steps carry narrow columns; the columns
+-- themselves are read once, for the rows inserted.
 with stored as (
     -- the stored rows of the customers that are not settled
     select s.*
@@ -30,17 +30,6 @@ deleted as (
             and s.attrs_hash = m.attrs_hash
 ),
 
-inserted as (
-    select m.*
-    from state_merged as m
-    anti join stored as s
-        on
-            m.customer_id = s.customer_id
-            and m.valid_from = s.valid_from
-            and m.valid_until = s.valid_until
-            and m.attrs_hash = s.attrs_hash
-),
-
 changes as (
     select
         'delete' as op,
@@ -56,7 +45,7 @@ changes as (
         i.valid_from,
         i.valid_until,
         f.attrs
-    from inserted as i
+    from state_inserted as i
     inner join snapshot_intervals as f
         on i.customer_id = f.customer_id and i.source_from = f.valid_from
     where i.source = 'fresh'
@@ -69,7 +58,7 @@ changes as (
         struct_pack(
             *columns(c.* exclude (customer_id, valid_from, valid_to, written_at))
         ) as attrs
-    from inserted as i
+    from state_inserted as i
     inner join customer_state as c
         on i.customer_id = c.customer_id and i.source_from = c.valid_from
     where i.source = 'stored'
