@@ -50,6 +50,7 @@ _STATE_STEPS = tuple(
     )
 ) + ("state/state_changes",)
 STATE_KEY = ("customer_id", "valid_from")
+DAYS_PER_BUCKET = 7  # a range folds one share of its customers per this many days
 OPEN_END = dt.date(9999, 12, 31)  # valid_until of a current row (valid_to null)
 
 
@@ -88,11 +89,7 @@ def compute_snapshot(
                 # one day: every row is its own run (no need to look for runs of equal days)
                 folding = "state/day_intervals" if start == end else "state/snapshot_intervals"
                 steps.create(f"{SNAPSHOT}/{folding}", params, name="snapshot_intervals")
-                for step in _STATE_STEPS:
-                    steps.create(f"{SNAPSHOT}/{step}", params)
-                deleted, inserted = engine.apply_changes(
-                    conn, "customer_state", "state_changes", STATE_KEY
-                )
+                deleted, inserted = _fold(conn, steps, params, (end - start).days + 1)
         engine.replace_days(conn, PARAMS, params)
     if written is not None:
         written.update(deleted=deleted, inserted=inserted)
@@ -120,6 +117,25 @@ def run_params(
         "run_id": run_id,
         "loads_seen": loads_seen,
     }
+
+
+def _fold(
+    conn: duckdb.DuckDBPyConnection,
+    steps: engine.Intermediate,
+    params: dict[str, Any],
+    days: int,
+) -> tuple[int, int]:
+    """Write snapshot_intervals into customer_state: the state steps, then their changes. A long
+    range is folded one share of the customers at a time (a bucket of hash(customer_id)), so that
+    its memory stays within DuckDB's limit; all in the caller's transaction."""
+    buckets = max(1, -(-days // DAYS_PER_BUCKET))
+    deleted = inserted = 0
+    for bucket in range(buckets):
+        for step in _STATE_STEPS:
+            steps.create(f"{SNAPSHOT}/{step}", {**params, "bucket": bucket, "buckets": buckets})
+        d, i = engine.apply_changes(conn, "customer_state", "state_changes", STATE_KEY)
+        deleted, inserted = deleted + d, inserted + i
+    return deleted, inserted
 
 
 def _state_near(conn: duckdb.DuckDBPyConnection, day: dt.date, reach: dt.date) -> bool:
@@ -161,9 +177,9 @@ def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
                     "create or replace temp table snapshot_rows as from snapshot_rows_daily"
                 )
                 steps.names.append("snapshot_rows")
-                for step in ("state/snapshot_intervals", *_STATE_STEPS):
-                    steps.create(f"{SNAPSHOT}/{step}", params)
-                engine.apply_changes(conn, "customer_state", "state_changes", STATE_KEY)
+                steps.create(f"{SNAPSHOT}/state/snapshot_intervals", params)
+                span = (days[0][1] - days[0][0]).days + 1 if days[0][0] else 1
+                _fold(conn, steps, params, span)
             conn.execute("drop table snapshot_rows_daily")
 
 

@@ -70,7 +70,9 @@ changes as (
         f.valid_from,
         f.valid_until,
         f.attrs
-    from snapshot_intervals as f
+    from state_fresh as n
+    inner join snapshot_intervals as f
+        on n.customer_id = f.customer_id and n.valid_from = f.valid_from
     anti join state_stored as s on f.customer_id = s.customer_id
 ),
 

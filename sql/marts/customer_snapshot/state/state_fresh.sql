@@ -6,3 +6,4 @@ select
     valid_until,
     hash(attrs) as attrs_hash
 from snapshot_intervals
+where hash(customer_id) % $buckets = $bucket  -- one share of the customers (see state_stored)
