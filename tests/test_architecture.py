@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "loyalty.marts": 2,
     "loyalty.generate": 2,
     "loyalty.model": 2,
+    "loyalty.spark": 1,  # the Spark engine beside loyalty.engine: the same sql/ models, translated
     # 3 reports: read -> view model -> HTML/Excel/email, no Dagster
     "loyalty.reports": 3,
     # 4 Dagster: thin assets and checks, resources, partitions, jobs, schedules, sensors

@@ -1,0 +1,1 @@
+"""The Spark engine (issue 14): the sql/ models, written for DuckDB, run on Apache Spark."""
