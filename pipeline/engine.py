@@ -107,6 +107,11 @@ def memory_lent(
 _IN_TRANSACTION: set[int] = set()
 
 
+def in_transaction(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a `transaction` block is open on this connection."""
+    return id(conn) in _IN_TRANSACTION
+
+
 @contextmanager
 def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One transaction around the block: committed at its end, rolled back on any error, so that

@@ -18,6 +18,7 @@ import pytest
 from loyalty import engine
 from loyalty.generate import generate
 from loyalty.ingest import ingest_source
+from loyalty.marts import snapshot
 from loyalty.marts.snapshot import (
     _DAY_STEPS,
     _SEGMENT_STEPS,
@@ -104,8 +105,16 @@ def two_stores(tmp_path):
     return tmp_path, landing
 
 
-def test_stored_by_change_equals_the_daily_rows_after_every_run(two_stores):
+@pytest.mark.parametrize("days_per_run", [None, 4], ids=["one run per range", "runs of 4 days"])
+def test_stored_by_change_equals_the_daily_rows_after_every_run(
+    two_stores, monkeypatch, days_per_run
+):
+    """With `days_per_run`, a range longer than that (the first, 11 days, and the one over
+    everything, 28 days) is computed as consecutive runs, as on a database too big for one
+    run in the memory limit; the daily store computes each range in one run."""
     tmp_path, landing = two_stores
+    if days_per_run:
+        monkeypatch.setattr(snapshot, "days_per_run", lambda conn, settings: days_per_run)
     new, old = tmp_path / "by_change", tmp_path / "daily"
     for folder in (new, old):
         _load(_settings(folder, landing, SHORT))
@@ -278,3 +287,17 @@ def test_the_snapshot_check_verifies_what_the_night_wrote(two_stores):
         broken = run_check(conn, SNAPSHOT_CHECK)
         assert not broken.passed
         assert broken.metadata["violations: duplicate (as_of, customer_id)"] >= 1
+
+
+def test_a_range_runs_as_many_days_at_once_as_fit_the_memory_limit(two_stores):
+    tmp_path, landing = two_stores
+    settings = _settings(tmp_path / "db", landing, SHORT)
+    _load(settings)
+    with engine.connect(settings) as conn:
+        customers = len(
+            {r[0] for r in conn.execute("select customer_id from stg_orders").fetchall()}
+        )
+        per_run = snapshot.days_per_run(conn, settings)
+    budget = settings.duckdb.memory_limit_bytes // snapshot.DAY_ROW_BYTES
+    # approx_count_distinct is within a few percent of the exact count
+    assert abs(per_run - budget // customers) <= 0.05 * budget // customers

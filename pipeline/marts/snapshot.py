@@ -50,7 +50,12 @@ _STATE_STEPS = tuple(
     )
 ) + ("state/state_changes",)
 STATE_KEY = ("customer_id", "valid_from")
-DAYS_PER_BUCKET = 7  # a range folds one share of its customers per this many days
+# memory: a range run holds one row per day and customer while it scores them, about this many
+# bytes each with the joins (10 M orders: a 30-day range of 2.9 M customers peaked near 2 GB with
+# 87 M day rows and spilled the rest); a longer range is run in consecutive runs of as many days
+# as fit the memory limit, and the fold takes one share of the customers per this many new runs
+DAY_ROW_BYTES = 100
+STATE_ROW_BYTES = 500
 OPEN_END = dt.date(9999, 12, 31)  # valid_until of a current row (valid_to null)
 
 
@@ -66,6 +71,23 @@ def compute_snapshot(
     Returns how they were computed: `carry`, `day` or `range` (see `snapshot_path`). The days are
     stored by change (`customer_state`); `customer_snapshot` shows them one row per day. `written`,
     if given, receives the customer_state rows deleted and inserted."""
+    days = (end - start).days + 1
+    if days > 1 and not engine.in_transaction(conn):
+        per_run = days_per_run(conn, settings)
+        if days > per_run:
+            # consecutive runs, each atomic: every stored day is whole; a failure keeps the runs
+            # before it, and a re-run recomputes them (they are days like any other)
+            written = {} if written is None else written
+            written.update(deleted=0, inserted=0)
+            first = start
+            while first <= end:
+                last = min(end, first + dt.timedelta(days=per_run - 1))
+                part: dict[str, int] = {}
+                compute_snapshot(conn, settings, first, last, run_id, part)
+                for key in ("deleted", "inserted"):
+                    written[key] += part[key]
+                first = last + dt.timedelta(days=1)
+            return "range"
     params = run_params(conn, settings, start, end, run_id)
     path = snapshot_path(conn, start, end, params["params_json"])
     with engine.transaction(conn):
@@ -89,7 +111,7 @@ def compute_snapshot(
                 # one day: every row is its own run (no need to look for runs of equal days)
                 folding = "state/day_intervals" if start == end else "state/snapshot_intervals"
                 steps.create(f"{SNAPSHOT}/{folding}", params, name="snapshot_intervals")
-                deleted, inserted = _fold(conn, steps, params, (end - start).days + 1)
+                deleted, inserted = _fold(conn, steps, params, _buckets(conn, settings))
         engine.replace_days(conn, PARAMS, params)
     if written is not None:
         written.update(deleted=deleted, inserted=inserted)
@@ -119,16 +141,32 @@ def run_params(
     }
 
 
+def days_per_run(conn: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+    """How many days one range run computes: as many day rows of all customers as fit in the
+    memory limit (DAY_ROW_BYTES each); at least one."""
+    customers = engine.scalar(conn, "select approx_count_distinct(customer_id) from stg_orders")
+    rows = engine.memory_limit_bytes(settings) // DAY_ROW_BYTES
+    return max(1, rows // max(1, customers or 0))
+
+
+def _buckets(conn: duckdb.DuckDBPyConnection, settings: Settings | None) -> int:
+    """Into how many shares of the customers the fold splits snapshot_intervals: as many as its
+    rows need to stay within the memory limit (STATE_ROW_BYTES each); 1 for a night."""
+    rows = engine.scalar(conn, "select count(*) from snapshot_intervals")
+    limit = engine.memory_limit_bytes(settings) if settings else 2 * 10**9
+    return max(1, -(-rows * STATE_ROW_BYTES // limit))
+
+
 def _fold(
     conn: duckdb.DuckDBPyConnection,
     steps: engine.Intermediate,
     params: dict[str, Any],
-    days: int,
+    buckets: int,
 ) -> tuple[int, int]:
-    """Write snapshot_intervals into customer_state: the state steps, then their changes. A long
-    range is folded one share of the customers at a time (a bucket of hash(customer_id)), so that
-    its memory stays within DuckDB's limit; all in the caller's transaction."""
-    buckets = max(1, -(-days // DAYS_PER_BUCKET))
+    """Write snapshot_intervals into customer_state: the state steps, then their changes. Many
+    new runs are folded one share of the customers at a time (`buckets` buckets of
+    hash(customer_id)), so that the memory stays within DuckDB's limit; all in the caller's
+    transaction."""
     deleted = inserted = 0
     for bucket in range(buckets):
         for step in _STATE_STEPS:
@@ -178,8 +216,7 @@ def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
                 )
                 steps.names.append("snapshot_rows")
                 steps.create(f"{SNAPSHOT}/state/snapshot_intervals", params)
-                span = (days[0][1] - days[0][0]).days + 1 if days[0][0] else 1
-                _fold(conn, steps, params, span)
+                _fold(conn, steps, params, _buckets(conn, None))
             conn.execute("drop table snapshot_rows_daily")
 
 
