@@ -56,3 +56,15 @@ def real_data(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not available: {path} is absent (../shared is not beside the repo)")
     return path
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole test session (the tests marked `spark`): local[2],
+    few shuffle partitions, no UI, a small driver (loyalty.spark.session). Skipped without pyspark."""
+    pytest.importorskip("pyspark")
+    from loyalty.spark.session import get_session, stop_session
+
+    session = get_session(cores=2, conf={"spark.driver.memory": "1g"}, app_name="loyalty-tests")
+    yield session
+    stop_session(session)

@@ -41,7 +41,7 @@ import sqlglot
 from sqlglot import exp
 
 from loyalty.engine import model_select, table_of
-from loyalty.spark.translate import ROWID, to_spark, used_params
+from loyalty.spark.translate import ROWID, drop_trailing_cte_comma, to_spark, used_params
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -52,7 +52,7 @@ DAY_COLUMN = "as_of"
 
 def tables_read(sql: str) -> set[str]:
     """The tables (and views) a DuckDB query reads: its table names that are not its CTEs."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
+    tree = sqlglot.parse_one(drop_trailing_cte_comma(sql), read="duckdb")
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     return {
         t.name.lower()
@@ -181,18 +181,32 @@ def replace_days(
     day_column: str = DAY_COLUMN,
 ) -> None:
     """The days `$start_date..$end_date` of a table partitioned by `day_column` replaced by the
-    model's rows (engine.replace_days): a dynamic partition overwrite (only the days the rows hold
-    are rewritten), then the range's days the rows do not hold are removed."""
+    model's rows (engine.replace_days); see `write_days`."""
+    frame = run_model(spark, model, params)
     table = into or table_of(model)
+    write_days(spark, frame, table, params["start_date"], params["end_date"], warehouse, day_column)
+
+
+def write_days(
+    spark: SparkSession,
+    frame: DataFrame,
+    table: str,
+    start: dt.date,
+    end: dt.date,
+    warehouse: Path | str = DEFAULT_WAREHOUSE,
+    day_column: str = DAY_COLUMN,
+) -> None:
+    """The days start..end of `<warehouse>/<table>/`, partitioned by `day_column`, replaced by
+    `frame`'s rows: a dynamic partition overwrite (only the days the rows hold are rewritten), then
+    the range's days the rows do not hold are removed (local warehouse), then registered."""
     target = table_path(warehouse, table)
-    frame = run_model(spark, model, params).localCheckpoint(eager=True)
+    frame = frame.localCheckpoint(eager=True)
     frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy(
         day_column
     ).parquet(target)
     local = _local(target)
     if local is not None:
         written = {str(r[0]) for r in frame.select(day_column).distinct().collect()}
-        start, end = params["start_date"], params["end_date"]
         for folder in local.glob(f"{day_column}=*"):
             day = folder.name.split("=", 1)[1]
             if str(start) <= day <= str(end) and day not in written:
@@ -216,10 +230,13 @@ class Intermediate:
     def create(
         self, model: str, params: Mapping[str, Any] | None = None, name: str | None = None
     ) -> DataFrame:
+        return self.create_sql(name or table_of(model), model_select(model), params)
+
+    def create_sql(self, view: str, sql: str, params: Mapping[str, Any] | None = None) -> DataFrame:
+        """A step from the text of a DuckDB query (what `create` does with a model's file)."""
         from pyspark.sql import functions as F
 
-        view = name or table_of(model)
-        frame = run_model(self.spark, model, params)
+        frame = run_sql(self.spark, sql, params)
         frame = frame.withColumn(ROWID, F.monotonically_increasing_id()).localCheckpoint(eager=True)
         frame.createOrReplaceTempView(view)
         self.frames[view] = frame

@@ -73,4 +73,10 @@ def expand_macros(tree: exp.Expr, macros: dict[str, Macro] | None = None) -> exp
             return known[str(node.this).lower()].expand(list(node.expressions))
         return node
 
-    return tree.transform(expand)
+    # a replaced node is not visited again: repeat until no call is left (a macro in an argument)
+    for _ in range(10):
+        calls = [n for n in tree.find_all(exp.Anonymous) if str(n.this).lower() in known]
+        if not calls:
+            return tree
+        tree = tree.transform(expand)
+    raise ValueError("macros nested more than 10 deep")

@@ -109,10 +109,11 @@ def range_table(tree: exp.Expr) -> exp.Expr:
         bound = "<" if series.args.get("is_end_exclusive") else "<="
         seq = f"SEQUENCE({start.sql('spark')}, {end.sql('spark')}"
         seq += f", {step.sql('spark')})" if step is not None else ")"
+        col, alias_name = f"`{column}`", f"`{name}`"
         sub = sqlglot.parse_one(
-            f"(SELECT {column} FROM (SELECT EXPLODE(IF({start.sql('spark')} {bound} "
-            f"{end.sql('spark')}, {seq}, ARRAY())) AS {column}) "
-            f"WHERE {column} {bound} {end.sql('spark')}) AS {name}",
+            f"(SELECT {col} FROM (SELECT EXPLODE(IF({start.sql('spark')} {bound} "
+            f"{end.sql('spark')}, {seq}, ARRAY())) AS {col}) "
+            f"WHERE {col} {bound} {end.sql('spark')}) AS {alias_name}",
             read="spark",
         )
         table.replace(sub)
@@ -281,7 +282,7 @@ def param_type(value: Any) -> str | None:
     if isinstance(value, bool):
         return "BOOLEAN"
     if isinstance(value, int):
-        return "BIGINT"
+        return "INTEGER" if -(2**31) <= value < 2**31 else "BIGINT"
     if isinstance(value, float):
         return "DOUBLE"
     if isinstance(value, Decimal):
