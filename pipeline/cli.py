@@ -62,10 +62,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"sources {sorted(s.sources)}, time zone {s.timezone}"
             )
             return 0
-        load_settings(args.settings, args.overrides or None)  # fail fast with a clear message
+        settings = load_settings(args.settings, args.overrides or None)  # fail fast, clearly
     except SettingsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    started = time.monotonic()
+    if not (args.rebuild or args.email):
+        # a re-run with nothing new answers before Dagster and the ingest are loaded
+        from loyalty.runstate import nothing_new
+
+        unchanged = nothing_new(settings, args.as_of)
+        if unchanged:
+            print(unchanged[0])
+            print(f"done in {time.monotonic() - started:.1f} s")
+            for line in unchanged[1:]:
+                print(line)
+            return 0
     # partitions are read from this settings file when the code location loads
     os.environ["LOYALTY_SETTINGS"] = str(Path(args.settings).resolve())
     import warnings
@@ -77,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=category)
     from loyalty.runner import RunFailed, run_all
 
-    started = time.monotonic()
     try:
         summary = run_all(
             Path(args.settings).resolve(),

@@ -11,20 +11,26 @@ Steps, each one Dagster materialisation (so the same asset code runs as under th
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 import re
-import zoneinfo
 from collections.abc import Callable, Iterable
-from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 
 from loyalty import engine
 from loyalty.orchestration.jobs import select_keys
+from loyalty.runstate import (
+    current_state,
+    dagster_home,
+    default_as_of,
+    landing_files,
+    nothing_new_message,
+    record_landing,
+    record_run,
+    run_summary,
+    unchanged_since_last_run,
+)
 from loyalty.settings import Settings, load_settings
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -33,13 +39,6 @@ RANGE_END = "dagster/asset_partition_range_end"
 
 class RunFailed(Exception):
     pass
-
-
-def dagster_home(settings: Settings) -> Path | None:
-    """Where this run's Dagster runs are recorded (the UI shows them there): $DAGSTER_HOME, else
-    the settings' `paths.dagster_home`; None: nowhere, nothing is kept."""
-    env = os.environ.get("DAGSTER_HOME")
-    return Path(env) if env else settings.dagster_home_path
 
 
 def _instance(settings: Settings) -> dg.DagsterInstance:
@@ -108,14 +107,6 @@ def _ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return out
 
 
-def default_as_of(settings: Settings) -> dt.date | None:
-    """The last day with orders, at most yesterday in the business time zone."""
-    yesterday = dt.datetime.now(zoneinfo.ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
-    with engine.connect(settings, read_only=True) as conn:
-        last = engine.scalar(conn, "select max(ordered_at)::date from orders")
-    return None if last is None else min(last, yesterday)
-
-
 def run_all(
     settings_file: Path,
     as_of: dt.date | None = None,
@@ -167,6 +158,7 @@ def run_all(
             )
         return result
 
+    landing = landing_files(settings)  # as the ingest finds them (recorded for the next run)
     log(f"[1/4] ingest: {', '.join(k.to_user_string() for k in ingest_keys)}")
     materialize(ingest_keys + staging_keys, "ingest")
     with engine.connect(settings, read_only=True) as conn:
@@ -212,23 +204,14 @@ def run_all(
     week_start = week_end - dt.timedelta(days=6)
     iso = week_start.isocalendar()
     folder = settings.output_path / f"{iso.year}-W{iso.week:02d}"
-    home = dagster_home(settings)
-    summary = [
-        f"database: {settings.database_path}",
-        f"dagster runs: recorded in {home} (the UI shows them: bash scripts/ui.sh)"
-        if home
-        else "dagster runs: not kept (set paths.dagster_home or DAGSTER_HOME to see them in the UI)",
-    ]
+    summary = run_summary(settings)
     has_week = week_start >= start
     email_keys = [k for k in report_keys if k.to_user_string() == "weekly_email"]
 
     state = None if rebuild or todo != [as_of] else current_state(settings, as_of)
     if state is not None and has_week and unchanged_since_last_run(settings, state):
-        log(
-            "nothing new since the last run: no new export file, the same settings, and day "
-            f"{as_of}'s snapshot, KPI board, period marts, model and week {week_start} .. "
-            f"{week_end}'s reports are already there (--rebuild recomputes everything)"
-        )
+        log(nothing_new_message(as_of, week_start, week_end))
+        record_landing(settings, landing)
         if email:
             log(f"[4/4] email for week {week_start} .. {week_end}")
             result = materialize(email_keys, "email", partition_key=week_start.isoformat())
@@ -253,7 +236,7 @@ def run_all(
     if email:
         log(f"      {email_summary(result)}")
     files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
-    record_run(settings, current_state(settings, as_of), files)
+    record_run(settings, current_state(settings, as_of), files, landing)
     if files:
         # the files first, then the two places to look: the last lines a user reads. The .eml
         # files are named after their recipients: their folder and count only
@@ -263,98 +246,6 @@ def run_all(
             shown.append(f"  {eml[0].parent}{os.sep} ({len(eml)} .eml file(s))")
         summary = ["files written:", *shown, *summary, f"reports: {folder}"]
     return summary
-
-
-# --- a re-run with nothing new -------------------------------------------------------------------
-# "Nothing new" means, after this run's ingest: no export file was loaded (every ingest_log row newer
-# than the last run is a `skipped` file with content already loaded), the settings resolve to the
-# same values (every key, overrides included) with the same code (package version and source files), every day up to D is
-# stored, and day D's snapshot (snapshot_params), KPI board, model (customer_value), revenue at
-# risk and every incrementally built period mart (period_build_state) are exactly the rows the last
-# successful run left, and each report file it wrote is still on disk. The last successful run
-# records that state in <output>/.loyalty_last_run.json.
-
-LAST_RUN = ".loyalty_last_run.json"
-
-
-def _code_fingerprint() -> str:
-    """The package version and every source file's name, size and modification time (Python, SQL,
-    templates): an edited report template or query makes the next run compute again."""
-    import loyalty.assets
-    import loyalty.reports
-    import loyalty.sql
-
-    try:
-        parts = [metadata.version("loyalty-pipeline")]
-    except metadata.PackageNotFoundError:  # pragma: no cover - a checkout without install
-        parts = ["unknown"]
-    for package in (loyalty, loyalty.assets, loyalty.reports, loyalty.sql):
-        for folder in package.__path__:
-            for p in sorted(Path(folder).rglob("*")):
-                if p.is_file() and p.suffix not in (".pyc", ".pyo"):
-                    st = p.stat()
-                    parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def _settings_fingerprint(settings: Settings) -> str:
-    text = json.dumps(settings.model_dump(mode="json"), sort_keys=True, default=str)
-    return hashlib.sha256(f"{_code_fingerprint()}\n{text}".encode()).hexdigest()
-
-
-def current_state(settings: Settings, as_of: dt.date) -> dict[str, Any] | None:
-    """What the database holds for day D, as JSON-able values; None when something is missing."""
-    needed = ("ingest_log", "snapshot_params", "kpi_daily", "customer_value", "period_build_state")
-    with engine.connect(settings, read_only=True) as conn:
-        if not all(engine.table_exists(conn, t) for t in needed):
-            return None
-        day = conn.execute(
-            "select computed_at, loads_seen, params_json from snapshot_params where as_of = ?",
-            [as_of],
-        ).fetchall()
-        counts = conn.execute(
-            "select (select count(*) from kpi_daily where as_of = $d), "
-            "(select count(*) from customer_value where as_of = $d)",
-            {"d": as_of},
-        ).fetchone()
-        if not day or not counts or 0 in counts:
-            return None
-        state = {
-            "as_of": as_of.isoformat(),
-            "settings": _settings_fingerprint(settings),
-            "newest_load": engine.scalar(
-                conn, "select max(load_id) from ingest_log where status <> 'skipped'"
-            ),
-            "snapshot": [str(v) for v in day[0]],
-            "rows_on_day": list(counts),
-            "periods": [
-                [str(v) for v in row]
-                for row in conn.execute(
-                    "select table_name, built_at, loads_seen, params_json "
-                    "from period_build_state order by table_name"
-                ).fetchall()
-            ],
-        }
-    return json.loads(json.dumps(state, default=str))
-
-
-def unchanged_since_last_run(settings: Settings, state: dict[str, Any]) -> bool:
-    path = settings.output_path / LAST_RUN
-    try:
-        last = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return last.get("state") == state and all(Path(p).is_file() for p in last.get("files") or [0])
-
-
-def record_run(settings: Settings, state: dict[str, Any] | None, files: list[Path]) -> None:
-    path = settings.output_path / LAST_RUN
-    if state is None or not files:
-        path.unlink(missing_ok=True)
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"state": state, "files": [str(p) for p in files]}), "utf-8")
-    os.replace(tmp, path)
 
 
 def email_summary(result: dg.ExecuteInProcessResult | None) -> str:

@@ -49,6 +49,7 @@ LAYERS: dict[str, int] = {
     "loyalty.definitions": 4,
     # 5 entry points
     "loyalty.runner": 5,
+    "loyalty.runstate": 5,  # what a run leaves and a re-run compares, without Dagster
     "loyalty.cli": 5,
 }
 DAGSTER_FREE_BELOW = 4  # layers 1-3 never import dagster or dagster_*
