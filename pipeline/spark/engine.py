@@ -124,8 +124,12 @@ def _local(path: str) -> Path | None:
 
 
 def register(spark: SparkSession, table: str, warehouse: Path | str) -> DataFrame:
-    """`<warehouse>/<table>/` as the temp view `table`."""
+    """`<warehouse>/<table>/` as the temp view `table`. A daily table's partition column, which
+    Parquet's folders put last, comes first again (the daily tables' first column is their day)."""
     frame = spark.read.parquet(table_path(warehouse, table))
+    local = _local(table_path(warehouse, table))
+    if local is not None and DAY_COLUMN in frame.columns and any(local.glob(f"{DAY_COLUMN}=*")):
+        frame = frame.select(DAY_COLUMN, *[c for c in frame.columns if c != DAY_COLUMN])
     frame.createOrReplaceTempView(table)
     return frame
 
