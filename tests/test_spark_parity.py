@@ -17,6 +17,7 @@ import pytest
 from loyalty import engine
 from loyalty.engine import connect
 from loyalty.ingest import ingest_source
+from loyalty.marts.insight import insight_params
 from loyalty.marts.periods import EVERY_PERIOD, compute_periods
 from loyalty.metric_params import model_params, range_params
 from loyalty.settings import Settings, load_settings
@@ -31,7 +32,14 @@ pytestmark = pytest.mark.spark
 # day the `day` path of customer_snapshot computes again on both engines
 FIRST, LAST = dt.date(2026, 8, 30), dt.date(2026, 11, 15)
 # what the marts read: the staging views, the snapshot (a view over customer_state) and its days
-INPUTS = ("stg_orders", "stg_tickets", "stg_surveys", "customer_snapshot", "snapshot_params")
+INPUTS = (
+    "stg_orders",
+    "stg_tickets",
+    "stg_surveys",
+    "customer_snapshot",
+    "customer_state",
+    "snapshot_params",
+)
 SNAPSHOT = "marts/customer_snapshot"
 DAY_STEPS = ("day/snapshot_segments", "snapshot_days", "snapshot_last_clear", "snapshot_rows")
 
@@ -100,6 +108,21 @@ def test_period_marts_equal_duckdb(sample, spark):
         except AssertionError as e:
             raise AssertionError(f"{table}: {e}") from None
         assert (sample.warehouse / table).is_dir()
+
+
+def test_service_impact_equals_duckdb(sample, spark):
+    """Reads report_periods (built by Spark in the test above, or the copy registered here),
+    customer_state by its validity intervals, and averages decimals (decimal_average)."""
+    params = {**_params(sample.settings), **insight_params(sample.settings)}
+    if not spark.catalog.tableExists("report_periods"):
+        spark_engine.create_table(spark, "marts/report_periods", params, sample.warehouse)
+    with connect(sample.settings, read_only=True) as conn:
+        reference = engine.query_model(conn, "marts/service_impact", params)
+    assert len(reference) > 10
+    got = [
+        r.asDict() for r in spark_engine.run_model(spark, "marts/service_impact", params).collect()
+    ]
+    assert_same_rows(reference, got, ("period_type", "period_start", "priority"))
 
 
 def test_customer_snapshot_day_path_equals_duckdb(sample, spark):

@@ -104,6 +104,15 @@ def test_decimal_division_is_a_double_as_in_duckdb(duck, spark):
     assert not isinstance(raw, float)
 
 
+def test_average_of_decimals_is_a_double(duck, spark):
+    sql = (
+        "with t as (select * from (values (1, 10.00), (1, 20.01), (1, 0.01), (2, 5.55)) "
+        "as v (k, x)) select k, avg(x::decimal(18, 2)) as a from t group by k order by k"
+    )
+    rows = assert_same(duck, spark, sql)
+    assert isinstance(rows[0][1], float)
+
+
 def test_integer_division_truncates(duck, spark):
     assert_same(duck, spark, "select 7 // 2 as a, -7 // 2 as b, (5 + 3 + 1) // 2 as c")
 

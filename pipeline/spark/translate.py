@@ -15,7 +15,7 @@ told from a `date - integer`. Without it only the rewrites that need no types ap
 
 The rewrites, in the order they run (REWRITES; each is pinned by tests/test_spark_rewrites.py):
 drop_trailing_cte_comma (on the text), expand_macros, paired_unnest, range_table, to_months,
-mixed_interval_case, rowid_not_in_stars, date_difference, integer_cast_rounds, float_division, redundant_aliases. What sqlglot already
+mixed_interval_case, rowid_not_in_stars, date_difference, integer_cast_rounds, decimal_average, float_division, redundant_aliases. What sqlglot already
 translates right is left to it: QUALIFY, GROUP BY ALL, `count(*) filter (...)`, `//` (DIV),
 anti/semi joins (LEFT ANTI/LEFT SEMI), `::` casts, list indexes (1-based -> 0-based), `^` (POWER).
 """
@@ -217,6 +217,19 @@ def integer_cast_rounds(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rewrite)
 
 
+def decimal_average(tree: exp.Expr) -> exp.Expr:
+    """`avg(x)` of a decimal is a double in DuckDB and a decimal rounded to 4 more places in Spark
+    (typed tree only) -> `AVG(CAST(x AS DOUBLE))` (equal to DuckDB's to about 1e-15 relative: the
+    sum is taken in doubles instead of exactly)."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Avg) and _is(node.this, exp.DataType.Type.DECIMAL):
+            node.set("this", exp.cast(node.this, exp.DataType.Type.DOUBLE))
+        return node
+
+    return tree.transform(rewrite)
+
+
 def float_division(tree: exp.Expr) -> exp.Expr:
     """DuckDB's `/` divides as doubles, whatever the operand types (decimal / decimal too), and x / 0
     is +-Infinity (NaN for 0 / 0); Spark divides decimals as decimals (other rounding) and x / 0 is
@@ -272,6 +285,7 @@ REWRITES: list[Rewrite] = [
     rowid_not_in_stars,
     date_difference,
     integer_cast_rounds,
+    decimal_average,
     float_division,
     redundant_aliases,
 ]
