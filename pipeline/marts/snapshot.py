@@ -236,7 +236,9 @@ def stored_days_current(
 ) -> bool:
     """Whether the stored snapshot of every one of `days` still holds: it exists, was computed
     with these thresholds, and no order or ticket dated on or before it was loaded, and no order or
-    ticket key replaced, after it was computed (`snapshot_params.loads_seen`)."""
+    ticket key replaced, after it was computed (`snapshot_params.loads_seen`). One query for all
+    the days (a first run's KPI board asks about every day of its range). A stored day has its
+    rows: they are written in the transaction that stores the day in snapshot_params."""
     if not all(engine.table_exists(conn, t) for t in ("snapshot_params", "ingest_log")):
         return False
     if not engine.scalar(
@@ -245,24 +247,14 @@ def stored_days_current(
         "where table_name = 'snapshot_params' and column_name = 'loads_seen'",
     ):
         return False
-    for day in sorted(set(days)):
-        stored = conn.execute(
-            "select params_json, loads_seen from snapshot_params where as_of = ?", [day]
-        ).fetchall()
-        if not stored or stored[0][0] != params_json or stored[0][1] is None:
-            return False
-        changes = engine.query_model(
-            conn,
-            "bookkeeping/snapshot_day_changes",
-            {
-                "seen": stored[0][1],
-                "next": dt.datetime.combine(day + dt.timedelta(days=1), dt.time()),
-                "day": day,
-            },
-        )
-        if changes[0]["changed"]:
-            return False
-    return True
+    if not days:
+        return True
+    stale = engine.query_model(
+        conn,
+        "bookkeeping/snapshot_days_stale",
+        {"days": sorted(set(days)), "params_json": params_json},
+    )
+    return not stale[0]["stale_days"]
 
 
 def tiers_on(conn: duckdb.DuckDBPyConnection, day: dt.date) -> str:
