@@ -41,7 +41,13 @@ INPUTS = (
     "snapshot_params",
 )
 SNAPSHOT = "marts/customer_snapshot"
-DAY_STEPS = ("day/snapshot_segments", "snapshot_days", "snapshot_last_clear", "snapshot_rows")
+# the steps that build snapshot_segments, by path (loyalty.marts.snapshot), then the day steps
+SEGMENT_STEPS = {
+    "day": ("day/snapshot_segments",),
+    "carry": ("carry/snapshot_segments",),
+    "range": ("range/snapshot_start_state", "range/snapshot_changes", "range/snapshot_segments"),
+}
+DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
 
 
 class Sample:
@@ -125,27 +131,35 @@ def test_service_impact_equals_duckdb(sample, spark):
     assert_same_rows(reference, got, ("period_type", "period_start", "priority"))
 
 
-def test_customer_snapshot_day_path_equals_duckdb(sample, spark):
+@pytest.mark.parametrize(
+    ("path", "days"),
+    [("day", 1), ("carry", 1), ("range", 7)],
+)
+def test_customer_snapshot_paths_equal_duckdb(sample, spark, path, days):
+    """The steps of customer_snapshot up to its scored rows (snapshot_rows), by each path that
+    builds snapshot_segments, for the last `days` days; the rows stored as a daily table too."""
+    first = LAST - dt.timedelta(days=days - 1)
     params = {
         **model_params(sample.settings),
-        **range_params(LAST, LAST),
+        **range_params(first, LAST),
         "reach_date": dt.date(9999, 12, 31),
     }
+    steps_of = [f"{SNAPSHOT}/{s}" for s in (*SEGMENT_STEPS[path], *DAY_STEPS)]
     with connect(sample.settings) as conn, engine.intermediate(conn) as steps:
-        for step in DAY_STEPS:
-            steps.create(f"{SNAPSHOT}/{step}", params)
+        for step in steps_of:
+            steps.create(step, params)
         reference = engine.query_sql(conn, "select * from snapshot_rows")
-    assert len(reference) > 2000  # the population of the day
+    assert len(reference) > 2000 * days  # the population of the days
+    table = f"snapshot_{path}"
     with spark_engine.intermediate(spark) as steps:
-        for step in DAY_STEPS:
-            steps.create(f"{SNAPSHOT}/{step}", params)
+        for step in steps_of:
+            steps.create(step, params)
         rows = steps.rows("snapshot_rows")
         assert_same_rows(reference, [r.asDict() for r in rows.collect()], ("as_of", "customer_id"))
-        # stored as a daily table: the day's partition, read back the same
-        spark_engine.write_days(spark, rows, "snapshot_day", LAST, LAST, sample.warehouse)
-    assert (sample.warehouse / "snapshot_day" / f"as_of={LAST}").is_dir()
-    stored = _spark_rows(spark, "snapshot_day")
-    assert_same_rows(reference, stored, ("as_of", "customer_id"))
+        # stored as a daily table: one partition per day, read back the same
+        spark_engine.write_days(spark, rows, table, first, LAST, sample.warehouse)
+    assert (sample.warehouse / table / f"as_of={LAST}").is_dir()
+    assert_same_rows(reference, _spark_rows(spark, table), ("as_of", "customer_id"))
 
 
 def test_replace_days_replaces_exactly_the_range_like_duckdb(sample, spark):
