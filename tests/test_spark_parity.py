@@ -131,6 +131,23 @@ def test_service_impact_equals_duckdb(sample, spark):
     assert_same_rows(reference, got, ("period_type", "period_start", "priority"))
 
 
+def test_say_do_by_the_churn_flags_equals_duckdb(sample, spark):
+    """say_do (an ASOF join, customer_state by its intervals) on its `flags` path (no
+    customer_value: the status from the snapshot's churn flags)."""
+    params = {**_params(sample.settings), **insight_params(sample.settings)}
+    if not spark.catalog.tableExists("report_periods"):
+        spark_engine.create_table(spark, "marts/report_periods", params, sample.warehouse)
+    statuses = "marts/say_do/flags/value_statuses"
+    with connect(sample.settings) as conn, engine.intermediate(conn) as steps:
+        steps.create(statuses)
+        reference = engine.query_model(conn, "marts/say_do", params)
+    assert len(reference) > 100
+    with spark_engine.intermediate(spark) as steps:
+        steps.create(statuses)
+        got = [r.asDict() for r in spark_engine.run_model(spark, "marts/say_do", params).collect()]
+    assert_same_rows(reference, got, ("period_type", "period_start", "customer_id"))
+
+
 @pytest.mark.parametrize(
     ("path", "days"),
     [("day", 1), ("carry", 1), ("range", 7)],

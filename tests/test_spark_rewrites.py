@@ -188,6 +188,23 @@ def test_lateral_aliases_exclude_and_replace(duck, spark):
     assert_same(duck, spark, sql)
 
 
+def test_asof_join_takes_the_nearest_row_on_the_inequalitys_side(duck, spark):
+    base = (
+        "with a as (select * from (values (1, 'k', 5), (2, 'k', 10), (3, 'k', 0), (4, 'z', 9)) "
+        "as t (id, g, x)), "
+        "b as (select * from (values ('k', 3, 'c'), ('k', 7, 'g'), ('k', 9, 'i'), ('z', 1, 'a')) "
+        "as t (g, y, tag)) "
+    )
+    inner = "select a.id, b.y, b.tag from a asof join b on a.g = b.g and a.x >= b.y order by a.id"
+    assert len(assert_same(duck, spark, base + inner)) == 3
+    left = "select a.id, b.tag from a asof left join b on a.g = b.g and a.x >= b.y order by a.id"
+    assert len(assert_same(duck, spark, base + left)) == 4
+    upward = "select a.id, b.tag from a asof join b on a.g = b.g and a.x <= b.y order by a.id"
+    assert_same(duck, spark, base + upward)
+    # sqlglot alone keeps ASOF, which Spark cannot parse
+    assert "ASOF" in _raw(base + inner).upper()
+
+
 def test_anti_and_semi_joins(duck, spark):
     base = (
         "with l as (select * from (values (1), (2), (3)) as v (k)), "

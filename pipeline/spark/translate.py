@@ -14,10 +14,11 @@ and lateral aliases become plain SQL), and every expression gets a type, so a `d
 told from a `date - integer`. Without it only the rewrites that need no types apply.
 
 The rewrites, in the order they run (REWRITES; each is pinned by tests/test_spark_rewrites.py):
-drop_trailing_cte_comma (on the text), expand_macros, paired_unnest, range_table, to_months,
-mixed_interval_case, rowid_not_in_stars, date_difference, integer_cast_rounds, decimal_average, float_division, redundant_aliases. What sqlglot already
-translates right is left to it: QUALIFY, GROUP BY ALL, `count(*) filter (...)`, `//` (DIV),
-anti/semi joins (LEFT ANTI/LEFT SEMI), `::` casts, list indexes (1-based -> 0-based), `^` (POWER).
+drop_trailing_cte_comma (on the text), expand_macros, paired_unnest, range_table, asof_join,
+to_months, mixed_interval_case, rowid_not_in_stars, date_difference, integer_cast_rounds,
+decimal_average, float_division, redundant_aliases. What sqlglot already translates right is left
+to it: QUALIFY, GROUP BY ALL, `count(*) filter (...)`, `//` (DIV), anti/semi joins (LEFT ANTI/LEFT
+SEMI), `::` casts, list indexes (1-based -> 0-based), `^` (POWER).
 """
 
 from __future__ import annotations
@@ -117,6 +118,51 @@ def range_table(tree: exp.Expr) -> exp.Expr:
             read="spark",
         )
         table.replace(sub)
+    return tree
+
+
+_INEQUALITIES = (exp.GTE, exp.GT, exp.LTE, exp.LT)
+
+
+def _of(node: exp.Expr, table: str) -> bool:
+    """Whether every column of `node` (at least one) is of `table`."""
+    cols = list(node.find_all(exp.Column))
+    return bool(cols) and all(c.table == table for c in cols)
+
+
+def asof_join(tree: exp.Expr) -> exp.Expr:
+    """DuckDB's `a asof [left] join b on <equalities> and a.x >= b.y` (each row of a with the row of
+    b whose b.y is the nearest on the inequality's side; sqlglot leaves ASOF in, which Spark does
+    not parse) -> `[LEFT] JOIN LATERAL (SELECT * FROM b WHERE <the same condition> ORDER BY b.y
+    DESC LIMIT 1) AS b [ON TRUE]` (ASC for `a.x <= b.y`). Among rows of b tied on b.y either
+    engine takes any one."""
+    for join in list(tree.find_all(exp.Join)):
+        if str(join.args.get("method") or "").upper() != "ASOF":
+            continue
+        right = join.this
+        alias = right.alias_or_name
+        on = join.args["on"]
+
+        ineq = next(
+            c for c in on.find_all(*_INEQUALITIES) if _of(c.this, alias) != _of(c.expression, alias)
+        )
+        right_first = _of(ineq.this, alias)
+        right_expr = ineq.this if right_first else ineq.expression
+        # a.x >= b.y or b.y <= a.x: the greatest b.y; otherwise the least
+        desc = isinstance(ineq, exp.GTE | exp.GT) != right_first
+        order = "DESC" if desc else "ASC"
+        inner = (
+            f"SELECT * FROM {right.sql('spark')} WHERE {on.sql('spark')} "
+            f"ORDER BY {right_expr.sql('spark')} {order} LIMIT 1"
+        )
+        left = str(join.args.get("side") or "").upper() == "LEFT"
+        how = "LEFT JOIN" if left else "JOIN"
+        lateral = sqlglot.parse_one(
+            f"SELECT * FROM _left {how} LATERAL ({inner}) AS {exp.to_identifier(alias).sql('spark')}"
+            + (" ON TRUE" if left else ""),
+            read="spark",
+        )
+        join.replace(lateral.args["joins"][0])
     return tree
 
 
@@ -280,6 +326,7 @@ REWRITES: list[Rewrite] = [
     expand_macros,
     paired_unnest,
     range_table,
+    asof_join,
     to_months,
     mixed_interval_case,
     rowid_not_in_stars,
