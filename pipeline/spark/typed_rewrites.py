@@ -1,0 +1,97 @@
+"""The rewrites of loyalty.spark.translate that need the types of the expressions (the query
+qualified with the schema of the tables it reads and annotated by sqlglot's optimizer): where DuckDB
+and Spark give the same operator on the same types another meaning. Without types,
+date_difference, integer_cast_rounds and decimal_average leave the tree as it is; float_division
+rewrites every division (it only needs the types to leave an interval's alone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+_INTEGER_TYPES = {
+    exp.DataType.Type.TINYINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+    exp.DataType.Type.INT128,
+}
+_INFINITY = "CAST('Infinity' AS DOUBLE)"
+
+
+def _is(node: exp.Expr, *types: Any) -> bool:
+    return node.type is not None and node.type.this in types
+
+
+def date_difference(tree: exp.Expr) -> exp.Expr:
+    """`date - date` is an integer (days) in DuckDB and an interval in Spark (typed tree only) ->
+    `DATEDIFF(a, b)`."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        date = exp.DataType.Type.DATE
+        if isinstance(node, exp.Sub) and _is(node.left, date) and _is(node.right, date):
+            return exp.Anonymous(this="DATEDIFF", expressions=[node.left, node.right])
+        return node
+
+    return tree.transform(rewrite)
+
+
+def integer_cast_rounds(tree: exp.Expr) -> exp.Expr:
+    """A cast to an integer type rounds in DuckDB (a decimal half away from zero, a double half to
+    even) and truncates in Spark (typed tree only) -> `CAST(ROUND(x) ...)` for a decimal,
+    `CAST(BROUND(x) ...)` for a double."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Cast) or node.to.this not in _INTEGER_TYPES:
+            return node
+        inner = node.this
+        if _is(inner, exp.DataType.Type.DECIMAL):
+            node.set("this", exp.Anonymous(this="ROUND", expressions=[inner]))
+        elif _is(inner, exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
+            node.set("this", exp.Anonymous(this="BROUND", expressions=[inner]))
+        return node
+
+    return tree.transform(rewrite)
+
+
+def decimal_average(tree: exp.Expr) -> exp.Expr:
+    """`avg(x)` of a decimal is a double in DuckDB and a decimal rounded to 4 more places in Spark
+    (typed tree only) -> `AVG(CAST(x AS DOUBLE))` (equal to DuckDB's to about 1e-15 relative: the
+    sum is taken in doubles instead of exactly)."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Avg) and _is(node.this, exp.DataType.Type.DECIMAL):
+            node.set("this", exp.cast(node.this, exp.DataType.Type.DOUBLE))
+        return node
+
+    return tree.transform(rewrite)
+
+
+def float_division(tree: exp.Expr) -> exp.Expr:
+    """DuckDB's `/` divides as doubles, whatever the operand types (decimal / decimal too), and x / 0
+    is +-Infinity (NaN for 0 / 0); Spark divides decimals as decimals (other rounding) and x / 0 is
+    an error (ANSI) or NULL. -> `COALESCE(a / NULLIF(b, 0), CASE WHEN b = 0 THEN a * Infinity END)`
+    over `CAST(... AS DOUBLE)` operands: IEEE's quotient, NULL stays NULL. (A divisor of -0.0
+    gives +Infinity here, -Infinity in DuckDB.)"""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Div) or _is(node.left, exp.DataType.Type.INTERVAL):
+            return node
+        a = exp.cast(node.left, exp.DataType.Type.DOUBLE)
+        b = exp.cast(node.right, exp.DataType.Type.DOUBLE)
+        quotient = exp.Div(
+            this=a.copy(), expression=exp.Nullif(this=b.copy(), expression=exp.Literal.number(0))
+        )
+        at_zero = exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=b.copy(), expression=exp.Literal.number(0)),
+                    true=exp.Mul(this=a.copy(), expression=sqlglot.parse_one(_INFINITY)),
+                )
+            ]
+        )
+        return exp.Paren(this=exp.Coalesce(this=quotient, expressions=[at_zero]))
+
+    return tree.transform(rewrite)
