@@ -339,8 +339,9 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
         if fastest:
             ratio = t / min(fastest)
             print(
-                f"  target: within 1.5x of the faster bare query: {ratio:.2f}x -> "
-                f"{'met' if ratio <= 1.5 else 'MISSED'}"
+                f"  target: within 1.5x of the faster bare query (the earlier target): {ratio:.2f}x -> "
+                f"{'met' if ratio <= 1.5 else 'MISSED'}; within 1.2x (issue 15): "
+                f"{'met' if ratio <= 1.2 else 'MISSED'}"
             )
             if "asset_step_seconds" in snap.result:
                 asset = snap.result["asset_step_seconds"] / min(fastest)
@@ -378,7 +379,7 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
             job = r["job_seconds"] / measured["load"].result["seconds"]
             print(
                 f"  the whole nightly job as scheduled (also the KPI board and the period marts) "
-                f"/ full load: {job:.1%}"
+                f"/ full load: {job:.1%} -> target < 15 %: {'met' if job < 0.15 else 'MISSED'}"
             )
         print_storage(r)
 

@@ -191,6 +191,10 @@ def run_all(
                     "select as_of from snapshot_params intersect select distinct as_of from kpi_daily"
                 ).fetchall()
             }
+    if first_order is None:
+        raise RunFailed(
+            "no orders loaded: nothing to compute (check sources.orders in the settings)"
+        )
     first_day = max(start, first_order)
     if as_of < first_day:
         raise RunFailed(

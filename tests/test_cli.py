@@ -155,3 +155,12 @@ def test_a_broken_export_prints_the_readmes_plain_message(tmp_path):
     assert "customer_id" in lines[0]
     for noise in ("dagster.", "Failure", "Traceback", "ingest failed"):
         assert noise not in result.stderr, noise
+
+
+def test_a_run_for_a_given_day_without_any_orders_says_so(tmp_path):
+    settings = write_settings(tmp_path)
+    result, _ = run(["run", "--settings", str(settings), "--as-of", END])
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: no orders loaded: nothing to compute (check sources.orders in the settings)"
+    ], result.stderr
