@@ -117,6 +117,15 @@ def test_integer_division_truncates(duck, spark):
     assert_same(duck, spark, "select 7 // 2 as a, -7 // 2 as b, (5 + 3 + 1) // 2 as c")
 
 
+def test_integer_division_keeps_duckdbs_integer_type(duck, spark):
+    sql = "with t as (select 3::integer as f, 4::integer as m) select (f + m + 1) // 2 as fm from t"
+    assert assert_same(duck, spark, sql) == [(4,)]
+    frame = spark_engine.run_sql(spark, sql)
+    assert frame.schema["fm"].dataType.simpleString() == "int"
+    # sqlglot alone: a BIGINT (a struct built from it, and its hash, change type)
+    assert spark.sql(_raw(sql)).schema["fm"].dataType.simpleString() == "bigint"
+
+
 def test_integer_casts_round_like_duckdb(duck, spark):
     sql = (
         "select 2.5::decimal(5, 1)::integer as a, (-2.5)::decimal(5, 1)::integer as b, "
@@ -203,6 +212,42 @@ def test_asof_join_takes_the_nearest_row_on_the_inequalitys_side(duck, spark):
     assert_same(duck, spark, base + upward)
     # sqlglot alone keeps ASOF, which Spark cannot parse
     assert "ASOF" in _raw(base + inner).upper()
+
+
+def test_struct_of_the_other_columns(duck, spark):
+    sql = (
+        "with t as (select * from (values (1, 'x', 2.5, true)) as v (a, b, c, d)) "
+        "select struct_pack(*columns(* exclude (a, b))) as s, "
+        "struct_pack(*columns(t.* exclude (c))) as s2 from t"
+    )
+    reference = duck.execute(sql).fetchall()
+    row = spark_engine.run_sql(spark, sql).collect()[0]
+    assert (row["s"].asDict(), row["s2"].asDict()) == reference[0]
+    # sqlglot alone: `*COLUMNS(...)`, which Spark does not know
+    assert "COLUMNS(" in _raw(sql).upper()
+
+
+def test_struct_of_a_step_leaves_rowid_out(spark):
+    with spark_engine.intermediate(spark) as steps:
+        steps.create_sql("struct_step", "select 1 as a, 'x' as b")
+        row = spark_engine.run_sql(
+            spark, "select struct_pack(*columns(* exclude (a))) as s from struct_step"
+        ).collect()[0]
+    assert row["s"].asDict() == {"b": "x"}
+
+
+def test_hash_buckets_cover_every_row(duck, spark):
+    """hash(x) % n = k splits the rows into n buckets in both engines (not the same buckets: each
+    engine has its own hash function); Spark's own HASH is signed and would lose rows."""
+    sql = (
+        "with r as (select unnest(range(0, 200)) as i), "
+        "t as (select 'C' || i::varchar as id from r) "
+        "select hash(id) % 3 as bucket, count(*) as n from t group by all order by bucket"
+    )
+    for rows in (duck.execute(sql).fetchall(), _spark_rows(spark, sql)):
+        assert [b for b, _ in rows] == [0, 1, 2] and sum(n for _, n in rows) == 200
+    raw = [tuple(r) for r in spark.sql(_raw(sql)).collect()]
+    assert min(b for b, _ in raw) < 0
 
 
 def test_anti_and_semi_joins(duck, spark):

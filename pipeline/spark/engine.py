@@ -12,6 +12,7 @@ views under the table's name so the next model reads them by name, as in DuckDB.
     replace_days       the model's days of a table partitioned by `as_of`: a dynamic partition
                        overwrite, then the days of $start_date..$end_date the model no longer
                        returns are removed
+    apply_changes      a table stored by change: rows deleted and inserted by key, written anew
     intermediate       a model's steps (sql/<model>/<step>.sql) as checkpointed temp views
     register_warehouse every table folder of the warehouse as a temp view
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,8 @@ import sqlglot
 from sqlglot import exp
 
 from loyalty.engine import model_select, table_of
-from loyalty.spark.translate import ROWID, drop_trailing_cte_comma, to_spark, used_params
+from loyalty.spark.row_rewrites import ROWID
+from loyalty.spark.translate import drop_trailing_cte_comma, to_spark, used_params
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -216,6 +218,42 @@ def write_days(
             if str(start) <= day <= str(end) and day not in written:
                 shutil.rmtree(folder)
     register(spark, table, warehouse)
+
+
+def apply_changes(
+    spark: SparkSession,
+    table: str,
+    changes: str,
+    key: Sequence[str],
+    warehouse: Path | str = DEFAULT_WAREHOUSE,
+) -> tuple[int, int]:
+    """A table stored by change (engine.apply_changes): its rows whose `key` is among the rows of
+    the view `changes` with op 'delete' removed, the rows with op 'insert' added (their columns:
+    the key columns, plus the struct `attrs` unpacked; a column they lack is NULL). Parquet has no
+    delete: the table is written anew beside the old one and swapped (write_table). Returns
+    (deleted, inserted)."""
+    from pyspark.sql import functions as F
+
+    source = spark.table(changes)
+    counts = {r["op"]: r["count"] for r in source.groupBy("op").count().collect()}
+    deleted, inserted = counts.get("delete", 0), counts.get("insert", 0)
+    if not deleted and not inserted:
+        return 0, 0
+    current = spark.table(table)
+    kept = current.join(
+        source.where(F.col("op") == "delete").select(*key).distinct(), list(key), "left_anti"
+    )
+    rows = source.where(F.col("op") == "insert")
+    rows = rows.select(*[c for c in rows.columns if c not in ("op", "attrs")], "attrs.*")
+    fields = {f.name: f.dataType for f in current.schema.fields}
+    aligned = rows.select(
+        *[
+            F.col(name).cast(kind) if name in rows.columns else F.lit(None).cast(kind).alias(name)
+            for name, kind in fields.items()
+        ]
+    )
+    write_table(spark, kept.unionByName(aligned), table, warehouse)
+    return deleted, inserted
 
 
 # ------------------------------------------------------------------------------------------------

@@ -15,10 +15,11 @@ told from a `date - integer`. Without it only the rewrites that need no types ap
 
 The rewrites, in the order they run (REWRITES; each is pinned by tests/test_spark_rewrites.py):
 drop_trailing_cte_comma (on the text), expand_macros, paired_unnest, range_table, asof_join,
-to_months, mixed_interval_case, rowid_not_in_stars, date_difference, integer_cast_rounds,
-decimal_average, float_division, redundant_aliases. What sqlglot already translates right is left
-to it: QUALIFY, GROUP BY ALL, `count(*) filter (...)`, `//` (DIV), anti/semi joins (LEFT ANTI/LEFT
-SEMI), `::` casts, list indexes (1-based -> 0-based), `^` (POWER).
+columns_in_struct, hash_function, to_months, mixed_interval_case, rowid_not_in_stars,
+date_difference, integer_cast_rounds, integer_division_type, decimal_average, float_division,
+redundant_aliases. What sqlglot already translates right is left to it: QUALIFY, GROUP BY ALL,
+`count(*) filter (...)`, `//` (DIV), anti/semi joins (LEFT ANTI/LEFT SEMI), `::` casts, list
+indexes (1-based -> 0-based), `^` (POWER).
 """
 
 from __future__ import annotations
@@ -36,19 +37,22 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
 from loyalty.spark.macros import expand_macros
+from loyalty.spark.row_rewrites import (
+    asof_join,
+    columns_in_struct,
+    hash_function,
+    rowid_not_in_stars,
+)
 from loyalty.spark.typed_rewrites import (
     date_difference,
     decimal_average,
     float_division,
     integer_cast_rounds,
+    integer_division_type,
 )
 
 Schema = Mapping[str, Mapping[str, str]]
 Rewrite = Callable[[exp.Expr], exp.Expr]
-
-# the pseudo column DuckDB gives every table; the Spark engine stores it as a real column of a
-# step's temp view, so a star must not show it
-ROWID = "rowid"
 
 
 def drop_trailing_cte_comma(sql: str) -> str:
@@ -118,51 +122,6 @@ def range_table(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-_INEQUALITIES = (exp.GTE, exp.GT, exp.LTE, exp.LT)
-
-
-def _of(node: exp.Expr, table: str) -> bool:
-    """Whether every column of `node` (at least one) is of `table`."""
-    cols = list(node.find_all(exp.Column))
-    return bool(cols) and all(c.table == table for c in cols)
-
-
-def asof_join(tree: exp.Expr) -> exp.Expr:
-    """DuckDB's `a asof [left] join b on <equalities> and a.x >= b.y` (each row of a with the row of
-    b whose b.y is the nearest on the inequality's side; sqlglot leaves ASOF in, which Spark does
-    not parse) -> `[LEFT] JOIN LATERAL (SELECT * FROM b WHERE <the same condition> ORDER BY b.y
-    DESC LIMIT 1) AS b [ON TRUE]` (ASC for `a.x <= b.y`). Among rows of b tied on b.y either
-    engine takes any one."""
-    for join in list(tree.find_all(exp.Join)):
-        if str(join.args.get("method") or "").upper() != "ASOF":
-            continue
-        right = join.this
-        alias = right.alias_or_name
-        on = join.args["on"]
-
-        ineq = next(
-            c for c in on.find_all(*_INEQUALITIES) if _of(c.this, alias) != _of(c.expression, alias)
-        )
-        right_first = _of(ineq.this, alias)
-        right_expr = ineq.this if right_first else ineq.expression
-        # a.x >= b.y or b.y <= a.x: the greatest b.y; otherwise the least
-        desc = isinstance(ineq, exp.GTE | exp.GT) != right_first
-        order = "DESC" if desc else "ASC"
-        inner = (
-            f"SELECT * FROM {right.sql('spark')} WHERE {on.sql('spark')} "
-            f"ORDER BY {right_expr.sql('spark')} {order} LIMIT 1"
-        )
-        left = str(join.args.get("side") or "").upper() == "LEFT"
-        how = "LEFT JOIN" if left else "JOIN"
-        lateral = sqlglot.parse_one(
-            f"SELECT * FROM _left {how} LATERAL ({inner}) AS {exp.to_identifier(alias).sql('spark')}"
-            + (" ON TRUE" if left else ""),
-            read="spark",
-        )
-        join.replace(lateral.args["joins"][0])
-    return tree
-
-
 def to_months(tree: exp.Expr) -> exp.Expr:
     """DuckDB `to_months(n)` (an interval of n months; sqlglot leaves it as it is) ->
     `MAKE_YM_INTERVAL(0, n)`: date + year-month interval is a date in both engines."""
@@ -206,25 +165,6 @@ def mixed_interval_case(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def rowid_not_in_stars(tree: exp.Expr) -> exp.Expr:
-    """DuckDB's `rowid` is a pseudo column: `t.rowid` reads it, `t.*` does not show it. The Spark
-    engine stores it as a real column of a step's view, so after star expansion (schema given)
-    every projection `<x>.rowid AS rowid` is dropped; one renamed (`s.rowid as segment_id`) stays."""
-    for select in tree.find_all(exp.Select):
-        keep = [
-            p
-            for p in select.expressions
-            if not (
-                p.alias_or_name == ROWID
-                and isinstance(p.unalias(), exp.Column)
-                and p.unalias().name == ROWID
-            )
-        ]
-        if len(keep) != len(select.expressions):
-            select.set("expressions", keep)
-    return tree
-
-
 def redundant_aliases(tree: exp.Expr) -> exp.Expr:
     """`t.x AS x` (sqlglot's qualification writes one for every column) -> `t.x`: the same output
     name. Spark 4.3's optimizer (RemoveRedundantAliases) fails on such aliases in the branches of
@@ -248,11 +188,14 @@ REWRITES: list[Rewrite] = [
     paired_unnest,
     range_table,
     asof_join,
+    columns_in_struct,
+    hash_function,
     to_months,
     mixed_interval_case,
     rowid_not_in_stars,
     date_difference,
     integer_cast_rounds,
+    integer_division_type,
     decimal_average,
     float_division,
     redundant_aliases,
@@ -314,6 +257,7 @@ def to_spark_tree(
         )
         tree = qualify(tree, schema=mapping, dialect="duckdb", validate_qualify_columns=False)
         tree = annotate_types(tree, schema=mapping, dialect="duckdb")
+        tree = columns_in_struct(tree, mapping)
     for rewrite in REWRITES[1:]:
         tree = rewrite(tree)
     return tree

@@ -56,6 +56,33 @@ def integer_cast_rounds(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rewrite)
 
 
+_WIDTH = [
+    exp.DataType.Type.TINYINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+]
+
+
+def integer_division_type(tree: exp.Expr) -> exp.Expr:
+    """DuckDB's `a // b` of integers has the wider operand's type (an INTEGER for two INTEGERs);
+    Spark's `a DIV b` is always a BIGINT, which changes the type of a struct built from it (and
+    so its hash) (typed tree only) -> `CAST(a DIV b AS <the wider type>)`."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.IntDiv):
+            return node
+        types = [x.type.this for x in (node.this, node.expression) if x.type is not None]
+        if len(types) != 2 or not all(t in _WIDTH for t in types):
+            return node
+        wider = max(types, key=_WIDTH.index)
+        if wider == exp.DataType.Type.BIGINT:
+            return node
+        return exp.cast(exp.Paren(this=node.copy()), wider)
+
+    return tree.transform(rewrite)
+
+
 def decimal_average(tree: exp.Expr) -> exp.Expr:
     """`avg(x)` of a decimal is a double in DuckDB and a decimal rounded to 4 more places in Spark
     (typed tree only) -> `AVG(CAST(x AS DOUBLE))` (equal to DuckDB's to about 1e-15 relative: the

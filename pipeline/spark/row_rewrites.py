@@ -1,0 +1,144 @@
+"""The rewrites of loyalty.spark.translate about rows and their columns: DuckDB's ASOF join, its
+`rowid` pseudo column, `struct_pack(*columns(...))` and `hash()`."""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.schema import MappingSchema
+
+# the pseudo column DuckDB gives every table; the Spark engine stores it as a real column of a
+# step's temp view, so a star must not show it
+ROWID = "rowid"
+
+
+_INEQUALITIES = (exp.GTE, exp.GT, exp.LTE, exp.LT)
+
+
+def _of(node: exp.Expr, table: str) -> bool:
+    """Whether every column of `node` (at least one) is of `table`."""
+    cols = list(node.find_all(exp.Column))
+    return bool(cols) and all(c.table == table for c in cols)
+
+
+def asof_join(tree: exp.Expr) -> exp.Expr:
+    """DuckDB's `a asof [left] join b on <equalities> and a.x >= b.y` (each row of a with the row of
+    b whose b.y is the nearest on the inequality's side; sqlglot leaves ASOF in, which Spark does
+    not parse) -> `[LEFT] JOIN LATERAL (SELECT * FROM b WHERE <the same condition> ORDER BY b.y
+    DESC LIMIT 1) AS b [ON TRUE]` (ASC for `a.x <= b.y`). Among rows of b tied on b.y either
+    engine takes any one."""
+    for join in list(tree.find_all(exp.Join)):
+        if str(join.args.get("method") or "").upper() != "ASOF":
+            continue
+        right = join.this
+        alias = right.alias_or_name
+        on = join.args["on"]
+
+        ineq = next(
+            c for c in on.find_all(*_INEQUALITIES) if _of(c.this, alias) != _of(c.expression, alias)
+        )
+        right_first = _of(ineq.this, alias)
+        right_expr = ineq.this if right_first else ineq.expression
+        # a.x >= b.y or b.y <= a.x: the greatest b.y; otherwise the least
+        desc = isinstance(ineq, exp.GTE | exp.GT) != right_first
+        order = "DESC" if desc else "ASC"
+        inner = (
+            f"SELECT * FROM {right.sql('spark')} WHERE {on.sql('spark')} "
+            f"ORDER BY {right_expr.sql('spark')} {order} LIMIT 1"
+        )
+        left = str(join.args.get("side") or "").upper() == "LEFT"
+        how = "LEFT JOIN" if left else "JOIN"
+        lateral = sqlglot.parse_one(
+            f"SELECT * FROM _left {how} LATERAL ({inner}) AS {exp.to_identifier(alias).sql('spark')}"
+            + (" ON TRUE" if left else ""),
+            read="spark",
+        )
+        join.replace(lateral.args["joins"][0])
+    return tree
+
+
+def columns_in_struct(tree: exp.Expr, schema: MappingSchema | None = None) -> exp.Expr:
+    """DuckDB `struct_pack(*columns(* exclude (a, b)))`: a struct of the row's other columns (sqlglot
+    writes `STRUCT(*COLUMNS(...))`, which Spark does not know). With the schema (a qualified
+    tree) -> `STRUCT(t.c1, t.c2, ...)`, the columns listed, DuckDB's `rowid` never among them;
+    without -> `STRUCT(* EXCEPT (a, b))`, which Spark 4 expands the same way."""
+    if schema is not None:
+        for scope in traverse_scope(tree):
+            for node in list(scope.expression.find_all(exp.Columns)):
+                if node.find_ancestor(exp.Select) is not scope.expression:
+                    continue
+                listed = _struct_columns(node, scope, schema)
+                if listed is not None:
+                    node.replace(listed)
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Columns) and node.args.get("unpack"):
+            return node.this
+        return node
+
+    return tree.transform(rewrite)
+
+
+def _struct_columns(node: exp.Columns, scope: Scope, schema: MappingSchema) -> exp.Expr | None:
+    """The columns a `*columns(<star>)` stands for, as a list to splice into STRUCT(...)."""
+    star = node.this
+    qualifier = star.table if isinstance(star, exp.Column) else ""
+    star = star.this if isinstance(star, exp.Column) else star
+    if not isinstance(star, exp.Star):
+        return None
+    names = [qualifier] if qualifier else list(scope.sources)
+    excluded = {c.name.lower() for c in star.args.get("except_") or []} | {ROWID}
+    columns: list[exp.Expr] = []
+    for name in names:
+        source = scope.sources.get(name)
+        if isinstance(source, exp.Table):
+            found = schema.column_names(source)
+        elif isinstance(source, Scope):
+            found = source.expression.named_selects  # type: ignore[attr-defined]
+        else:
+            return None
+        columns += [exp.column(c, table=name) for c in found if c.lower() not in excluded]
+    struct = node.parent
+    if not isinstance(struct, exp.Struct):
+        return None
+    rest = [e for e in struct.expressions if e is not node]
+    struct.set("expressions", [*columns, *rest])
+    return None
+
+
+def hash_function(tree: exp.Expr) -> exp.Expr:
+    """DuckDB's `hash(x)` is an unsigned 64-bit hash; sqlglot keeps `HASH(x)`, Spark's signed 32-bit
+    Murmur3, so `hash(id) % n = k` silently misses every negative hash. ->
+    `(XXHASH64(x) & 9223372036854775807)`: non-negative, 64 bits. Another function than DuckDB's:
+    a hash is only compared with hashes of the same engine."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous) and str(node.this).upper() == "HASH":
+            hashed = exp.Anonymous(
+                this="XXHASH64", expressions=[a.copy() for a in node.expressions]
+            )
+            mask = exp.Literal.number(2**63 - 1)
+            return exp.Paren(this=exp.BitwiseAnd(this=hashed, expression=mask))
+        return node
+
+    return tree.transform(rewrite)
+
+
+def rowid_not_in_stars(tree: exp.Expr) -> exp.Expr:
+    """DuckDB's `rowid` is a pseudo column: `t.rowid` reads it, `t.*` does not show it. The Spark
+    engine stores it as a real column of a step's view, so after star expansion (schema given)
+    every projection `<x>.rowid AS rowid` is dropped; one renamed (`s.rowid as segment_id`) stays."""
+    for select in tree.find_all(exp.Select):
+        keep = [
+            p
+            for p in select.expressions
+            if not (
+                p.alias_or_name == ROWID
+                and isinstance(p.unalias(), exp.Column)
+                and p.unalias().name == ROWID
+            )
+        ]
+        if len(keep) != len(select.expressions):
+            select.set("expressions", keep)
+    return tree
