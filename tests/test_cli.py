@@ -4,6 +4,7 @@ while a changed setting, a new export file or `--rebuild` still compute."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -15,6 +16,8 @@ import duckdb
 import pytest
 
 from tests.conftest import REPO, write_settings
+
+RANGE_START = "dagster/asset_partition_range_start"
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +78,7 @@ def table_counts(db: Path) -> dict[str, int]:
 def two_runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("cli")
     generated_landing(work / "landing")
-    settings = small_settings(work)
+    settings = small_settings(work, {"paths": {"dagster_home": str(work / "dagster_home")}})
     first = run(["run", "--settings", str(settings), "--email"])
     assert first[0].returncode == 0, first[0].stderr[-3000:]
     counts = table_counts(work / "loyalty.duckdb")
@@ -106,6 +109,34 @@ def test_a_rerun_with_nothing_new_is_skipped_says_so_and_takes_seconds(two_runs)
     # the skipped run does the ingest step only: well under the full run's time
     assert second_s < first_s * 0.6, (first_s, second_s)
     print(f"first run {first_s:.1f} s, re-run with nothing new {second_s:.1f} s")
+
+
+def test_the_first_runs_days_are_materialised_in_dagster_day_by_day(two_runs):
+    """The first run computes its days in one run: Dagster records each day of each daily asset
+    as materialised (the UI's partition view), with one planned event per asset for the range."""
+    import dagster as dg
+
+    work, *_ = two_runs
+    instance = dg.DagsterInstance.from_config(str(work / "dagster_home"))
+    days = instance.get_materialized_partitions(dg.AssetKey("customer_snapshot"))
+    con = duckdb.connect(str(work / "loyalty.duckdb"), read_only=True)
+    try:  # the days the first run stored: schedules.start_date .. the last day with orders
+        first, last = con.execute("select min(as_of), max(as_of) from snapshot_params").fetchone()
+    finally:
+        con.close()
+    assert first == dt.date(2026, 7, 19) and (last - first).days > 100
+    assert days == {str(first + dt.timedelta(days=i)) for i in range((last - first).days + 1)}
+    ranged = [
+        r for r in instance.get_run_records() if r.dagster_run.tags.get(RANGE_START) is not None
+    ]
+    assert len(ranged) == 1
+    planned = [
+        e
+        for e in instance.all_logs(ranged[0].dagster_run.run_id)
+        if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        and e.dagster_event.asset_key == dg.AssetKey("customer_snapshot")
+    ]
+    assert len(planned) == 1
 
 
 def test_a_changed_setting_a_new_file_or_rebuild_computes_again(two_runs):
