@@ -250,6 +250,22 @@ def test_hash_buckets_cover_every_row(duck, spark):
     assert min(b for b, _ in raw) < 0
 
 
+def test_lateral_unnest_of_a_list_of_structs(duck, spark):
+    sql = (
+        "with m as (select * from (values (1, 3, 0), (2, 0, 0)) as v (d, k, n)) "
+        "select d, kpi, value from m, lateral (select unnest(["
+        "{'kpi': 'rate', 'value': k / nullif(n, 0)}, {'kpi': 'share', 'value': k / 4}"
+        "], recursive := true)) order by d, kpi"
+    )
+    assert len(assert_same(duck, spark, sql)) == 4
+
+
+def test_a_list_parameter_holding_nulls(duck, spark):
+    sql = "select unnest($names) as name, unnest($targets) as target order by name"
+    params = {"names": ["a", "b", "c"], "targets": [0.5, None, 2.0]}
+    assert len(assert_same(duck, spark, sql, params)) == 3
+
+
 def test_anti_and_semi_joins(duck, spark):
     base = (
         "with l as (select * from (values (1), (2), (3)) as v (k)), "

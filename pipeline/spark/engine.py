@@ -32,6 +32,7 @@ Atomicity. Spark has no multi-statement transactions and the default Parquet tab
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,7 +44,7 @@ from sqlglot import exp
 
 from loyalty.engine import model_select, table_of
 from loyalty.spark.row_rewrites import ROWID
-from loyalty.spark.translate import drop_trailing_cte_comma, to_spark, used_params
+from loyalty.spark.translate import drop_trailing_cte_comma, to_spark, used_params, with_nulls
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -90,9 +91,12 @@ def spark_sql(
 
 def _spark_value(value: Any) -> Any:
     """A parameter's value as pyspark binds it well: dates and instants as ISO text (the query
-    casts each marker to its type; pyspark cannot bind a date before 1900, `date.min` say)."""
+    casts each marker to its type; pyspark cannot bind a date before 1900, `date.min` say), a
+    list with NULLs as JSON text (the query reads it with from_json)."""
     if isinstance(value, dt.date):
         return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if with_nulls(value):
+        return json.dumps(list(value))
     return value
 
 

@@ -142,3 +142,35 @@ def rowid_not_in_stars(tree: exp.Expr) -> exp.Expr:
         if len(keep) != len(select.expressions):
             select.set("expressions", keep)
     return tree
+
+
+def struct_list_unnest(tree: exp.Expr) -> exp.Expr:
+    """DuckDB `select unnest([{'k': 1, 'v': x}, ...], recursive := true)`: a list of structs
+    unnested into rows whose columns are the struct's fields; sqlglot writes an EXPLODE with a
+    `recursive := TRUE` Spark does not know -> `INLINE(ARRAY(STRUCT(...), ...))`, and
+    `, lateral (select unnest(...))` -> `, LATERAL INLINE(...)`."""
+    for node in list(tree.find_all(exp.Explode)):
+        array = node.this
+        if not (
+            isinstance(array, exp.Array)
+            and array.expressions
+            and all(isinstance(e, exp.Struct) for e in array.expressions)
+        ):
+            continue
+        inline = exp.Anonymous(this="INLINE", expressions=[array.copy()])
+        target = node.parent if isinstance(node.parent, exp.Alias) else node
+        select = target.parent
+        lateral = select.parent.parent if select and select.parent else None
+        if (
+            isinstance(select, exp.Select)
+            and len(select.expressions) == 1
+            and not select.args.get("from_")
+            and isinstance(select.parent, exp.Subquery)
+            and isinstance(lateral, exp.Lateral)
+        ):
+            # `, lateral (select unnest(...))` -> `, LATERAL INLINE(...)`: Spark refuses columns of
+            # the outer row in a generator inside a subquery, not in a lateral generator
+            select.parent.replace(inline)
+        else:
+            target.replace(inline)
+    return tree

@@ -14,7 +14,8 @@ and lateral aliases become plain SQL), and every expression gets a type, so a `d
 told from a `date - integer`. Without it only the rewrites that need no types apply.
 
 The rewrites, in the order they run (REWRITES; each is pinned by tests/test_spark_rewrites.py):
-drop_trailing_cte_comma (on the text), expand_macros, paired_unnest, range_table, asof_join,
+drop_trailing_cte_comma (on the text), expand_macros, paired_unnest, struct_list_unnest,
+range_table, asof_join,
 columns_in_struct, hash_function, to_months, mixed_interval_case, rowid_not_in_stars,
 date_difference, integer_cast_rounds, integer_division_type, decimal_average, float_division,
 redundant_aliases. What sqlglot already translates right is left to it: QUALIFY, GROUP BY ALL,
@@ -42,6 +43,7 @@ from loyalty.spark.row_rewrites import (
     columns_in_struct,
     hash_function,
     rowid_not_in_stars,
+    struct_list_unnest,
 )
 from loyalty.spark.typed_rewrites import (
     date_difference,
@@ -186,6 +188,7 @@ def redundant_aliases(tree: exp.Expr) -> exp.Expr:
 REWRITES: list[Rewrite] = [
     expand_macros,
     paired_unnest,
+    struct_list_unnest,
     range_table,
     asof_join,
     columns_in_struct,
@@ -224,12 +227,22 @@ def param_type(value: Any) -> str | None:
     return None
 
 
+def with_nulls(value: Any) -> bool:
+    """A list holding NULLs: pyspark cannot bind it as a literal, so it is bound as JSON text."""
+    return isinstance(value, list | tuple) and any(v is None for v in value)
+
+
 def parameters_typed(tree: exp.Expr, params: Mapping[str, Any]) -> exp.Expr:
-    """Each `$name` marker -> `CAST(:name AS <type of its value>)` (still a bound marker)."""
+    """Each `$name` marker -> `CAST(:name AS <type of its value>)` (still a bound marker); a list
+    holding NULLs -> `FROM_JSON(:name, '<its array type>')` (its value bound as JSON text)."""
 
     def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.name in params:
-            typed = param_type(params[node.name])
+            value = params[node.name]
+            typed = param_type(value)
+            if typed and with_nulls(value):
+                kind = exp.DataType.build(typed, dialect="duckdb").sql("spark")
+                return exp.Anonymous(this="FROM_JSON", expressions=[node, exp.Literal.string(kind)])
             if typed:
                 return exp.cast(node, exp.DataType.build(typed, dialect="duckdb"))
         return node

@@ -99,26 +99,27 @@ def decimal_average(tree: exp.Expr) -> exp.Expr:
 def float_division(tree: exp.Expr) -> exp.Expr:
     """DuckDB's `/` divides as doubles, whatever the operand types (decimal / decimal too), and x / 0
     is +-Infinity (NaN for 0 / 0); Spark divides decimals as decimals (other rounding) and x / 0 is
-    an error (ANSI) or NULL. -> `COALESCE(a / NULLIF(b, 0), CASE WHEN b = 0 THEN a * Infinity END)`
-    over `CAST(... AS DOUBLE)` operands: IEEE's quotient, NULL stays NULL. (A divisor of -0.0
-    gives +Infinity here, -Infinity in DuckDB.)"""
+    an error (ANSI) or NULL. -> `CASE WHEN b = 0 THEN a * Infinity ELSE a / b END` over
+    `CAST(... AS DOUBLE)` operands: IEEE's quotient, NULL stays NULL, and the division never sees
+    a zero. (A divisor of -0.0 gives +Infinity here, -Infinity in DuckDB. The form
+    `COALESCE(a / NULLIF(b, 0), ...)` would do too, but Spark 4.3's optimizer fails on it inside a
+    lateral generator.)"""
 
     def rewrite(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Div) or _is(node.left, exp.DataType.Type.INTERVAL):
             return node
         a = exp.cast(node.left, exp.DataType.Type.DOUBLE)
         b = exp.cast(node.right, exp.DataType.Type.DOUBLE)
-        quotient = exp.Div(
-            this=a.copy(), expression=exp.Nullif(this=b.copy(), expression=exp.Literal.number(0))
+        return exp.Paren(
+            this=exp.Case(
+                ifs=[
+                    exp.If(
+                        this=exp.EQ(this=b.copy(), expression=exp.Literal.number(0)),
+                        true=exp.Mul(this=a.copy(), expression=sqlglot.parse_one(_INFINITY)),
+                    )
+                ],
+                default=exp.Div(this=a, expression=b),
+            )
         )
-        at_zero = exp.Case(
-            ifs=[
-                exp.If(
-                    this=exp.EQ(this=b.copy(), expression=exp.Literal.number(0)),
-                    true=exp.Mul(this=a.copy(), expression=sqlglot.parse_one(_INFINITY)),
-                )
-            ]
-        )
-        return exp.Paren(this=exp.Coalesce(this=quotient, expressions=[at_zero]))
 
     return tree.transform(rewrite)
