@@ -256,7 +256,9 @@ def apply_changes(
             for name, kind in fields.items()
         ]
     )
-    write_table(spark, kept.unionByName(aligned), table, warehouse)
+    # computed before writing: on a remote warehouse the table is overwritten where it is read
+    fresh = kept.unionByName(aligned).localCheckpoint(eager=True)
+    write_table(spark, fresh, table, warehouse)
     return deleted, inserted
 
 
