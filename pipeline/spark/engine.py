@@ -18,14 +18,15 @@ views under the table's name so the next model reads them by name, as in DuckDB.
 
 Atomicity. Spark has no multi-statement transactions and the default Parquet tables no
 `create or replace table as` nor `delete`, so the guarantees are weaker than DuckDB's:
-- `create_table` writes the new rows to `<table>.__new/` first, then swaps the folders (two renames
+- `create_table` writes the new rows to `<table>__new/` first, then swaps the folders (two renames
   on the local file system): a failed build leaves the old table whole; a reader in the instant
   between the renames finds no table. On a non-local warehouse (s3a://, hdfs://) it is Spark's
   overwrite: a failed write can leave the folder empty or partly written, and a re-run repairs it.
-- `replace_days` overwrites the partitions of the days the model returns, each one atomically as
-  far as the file system's directory commit goes; days of the range the model no longer returns
-  are deleted afterwards (local warehouse). A failure in between leaves some days new and some
-  old: re-running the same range repairs it (the operation is idempotent).
+- `replace_days` writes the days the model returns to Spark's staging folder, then replaces each
+  day's partition folder by it (a delete and a rename per day: short, not atomic); days of the
+  range the model no longer returns are deleted afterwards (local warehouse). A failure in between
+  leaves some days new and some old: re-running the same range repairs it (it is idempotent).
+- `apply_changes` computes the new table (checkpointed) and writes it as `create_table` does.
 - nothing spans two tables: DuckDB's `transaction()` around several steps has no equivalent.
 """
 
