@@ -6,7 +6,7 @@ import dagster as dg
 from loyalty.assets.daily_range import run_days
 from loyalty.assets.metric_results import data_errors_hidden
 from loyalty.marts.playbook import compute_action_list, owner_summary
-from loyalty.orchestration.partitions import daily_partitions
+from loyalty.orchestration.partitions import HISTORY_WEEKS_TAG, daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
 
 
@@ -16,6 +16,7 @@ from loyalty.orchestration.resources import LoyaltyResource
     deps=["customer_snapshot", "customer_value"],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    tags=HISTORY_WEEKS_TAG,
     kinds={"duckdb", "sql"},
     description="One row per (as_of, customer_id), for the latest day and every Sunday: the "
     "playbook's action and owner (first matching rule), the reason, and the value at risk (the "

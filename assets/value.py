@@ -16,7 +16,7 @@ from loyalty.marts.value import (
     status_counts,
     value_days,
 )
-from loyalty.orchestration.partitions import daily_partitions
+from loyalty.orchestration.partitions import HISTORY_WEEKS_TAG, daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
 
 
@@ -26,6 +26,7 @@ from loyalty.orchestration.resources import LoyaltyResource
     deps=["customer_snapshot", "stg_orders"],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    tags=HISTORY_WEEKS_TAG,
     kinds={"duckdb", "sql"},
     description="One row per (as_of, customer_id), for the latest day and every Sunday: the "
     "BG/NBD summary, p_alive, expected orders and value over the horizon, CLV, value at risk, "
@@ -71,6 +72,7 @@ def customer_value_statuses_partition_population(
     deps=["customer_value", "customer_snapshot"],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    tags=HISTORY_WEEKS_TAG,
     kinds={"duckdb", "sql"},
     description="One row per (as_of, dimension, key) for every stored customer_value day: "
     "customers, at-risk customers, value at risk and CLV for all, each tier and each RFM segment.",

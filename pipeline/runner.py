@@ -20,7 +20,8 @@ from pathlib import Path
 import dagster as dg
 
 from loyalty import engine
-from loyalty.orchestration.jobs import select_keys
+from loyalty.orchestration.jobs import select_keys, tagged_keys
+from loyalty.orchestration.partitions import HISTORY_WEEKS_TAG
 from loyalty.runstate import (
     current_state,
     dagster_home,
@@ -49,6 +50,28 @@ def _instance(settings: Settings) -> dg.DagsterInstance:
     home.mkdir(parents=True, exist_ok=True)
     # the same instance the UI opens with DAGSTER_HOME=<home> (its dagster.yaml, SQLite storage)
     return dg.DagsterInstance.from_config(str(home))
+
+
+def _runs(
+    todo: list[dt.date],
+    daily_keys: list[dg.AssetKey],
+    history_only: set[dg.AssetKey],
+    history_weeks: int | None,
+) -> list[tuple[dt.date, dt.date, list[dg.AssetKey]]]:
+    """The daily runs for the days `todo`: one per contiguous range, and a range that starts more
+    than `history_weeks` before its end in two: the days before that without the assets that
+    compute only the model's weeks (`history_only`: they compute nothing there, and Dagster would
+    record a materialisation for each of those days and assets), then the rest with every asset."""
+    runs = []
+    for lo, hi in _ranges(todo):
+        cut = hi - dt.timedelta(weeks=history_weeks) if history_weeks else lo
+        if lo < cut:
+            runs.append(
+                (lo, cut - dt.timedelta(days=1), [k for k in daily_keys if k not in history_only])
+            )
+            lo = cut
+        runs.append((lo, hi, daily_keys))
+    return runs
 
 
 @contextmanager
@@ -244,10 +267,11 @@ def run_all(
         return [*summary, f"reports: {folder}"]
 
     log(f"[2/4] daily snapshots and KPI board up to {as_of}: {len(todo)} day(s)")
-    for lo, hi in _ranges(todo):
+    history_only = tagged_keys(assets, HISTORY_WEEKS_TAG)
+    for lo, hi, keys in _runs(todo, daily_keys, history_only, settings.model.history_weeks):
         tags = {RANGE_START: lo.isoformat(), RANGE_END: hi.isoformat()}
-        with _planned_as_one_event(len(todo) > 1):
-            materialize(daily_keys, f"snapshots {lo}..{hi}", tags=tags)
+        with _planned_as_one_event(lo < hi):
+            materialize(keys, f"snapshots {lo}..{hi}", tags=tags)
         log(f"      {lo} .. {hi} done")
 
     log(f"[3/4] period marts: {', '.join(k.to_user_string() for k in period_keys)}")

@@ -78,7 +78,10 @@ def table_counts(db: Path) -> dict[str, int]:
 def two_runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("cli")
     generated_landing(work / "landing")
-    settings = small_settings(work, {"paths": {"dagster_home": str(work / "dagster_home")}})
+    settings = small_settings(
+        work,
+        {"paths": {"dagster_home": str(work / "dagster_home")}, "model": {"history_weeks": 4}},
+    )
     first = run(["run", "--settings", str(settings), "--email"])
     assert first[0].returncode == 0, first[0].stderr[-3000:]
     counts = table_counts(work / "loyalty.duckdb")
@@ -112,31 +115,45 @@ def test_a_rerun_with_nothing_new_is_skipped_says_so_and_takes_seconds(two_runs)
 
 
 def test_the_first_runs_days_are_materialised_in_dagster_day_by_day(two_runs):
-    """The first run computes its days in one run: Dagster records each day of each daily asset
-    as materialised (the UI's partition view), with one planned event per asset for the range."""
+    """The first run computes its days in two runs: every day of the snapshot, and the last
+    model.history_weeks (4 here) of the assets that compute only those (the model, the action
+    list, revenue at risk). Dagster records each of those days as materialised (the UI's
+    partition view), with one planned event per asset and run."""
     import dagster as dg
 
     work, *_ = two_runs
-    instance = dg.DagsterInstance.from_config(str(work / "dagster_home"))
-    days = instance.get_materialized_partitions(dg.AssetKey("customer_snapshot"))
     con = duckdb.connect(str(work / "loyalty.duckdb"), read_only=True)
     try:  # the days the first run stored: schedules.start_date .. the last day with orders
         first, last = con.execute("select min(as_of), max(as_of) from snapshot_params").fetchone()
+        modelled = {
+            r[0] for r in con.execute("select distinct as_of from customer_value").fetchall()
+        }
     finally:
         con.close()
     assert first == dt.date(2026, 7, 19) and (last - first).days > 100
-    assert days == {str(first + dt.timedelta(days=i)) for i in range((last - first).days + 1)}
+    cut = last - dt.timedelta(weeks=4)
+    assert min(modelled) >= cut
+
+    def span(a: dt.date, b: dt.date) -> set[str]:
+        return {str(a + dt.timedelta(days=i)) for i in range((b - a).days + 1)}
+
+    instance = dg.DagsterInstance.from_config(str(work / "dagster_home"))
+    for asset in ("customer_snapshot", "kpi_daily"):
+        assert instance.get_materialized_partitions(dg.AssetKey(asset)) == span(first, last)
+    for asset in ("customer_value", "action_list", "revenue_at_risk"):
+        assert instance.get_materialized_partitions(dg.AssetKey(asset)) == span(cut, last)
     ranged = [
         r for r in instance.get_run_records() if r.dagster_run.tags.get(RANGE_START) is not None
     ]
-    assert len(ranged) == 1
-    planned = [
-        e
-        for e in instance.all_logs(ranged[0].dagster_run.run_id)
-        if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
-        and e.dagster_event.asset_key == dg.AssetKey("customer_snapshot")
-    ]
-    assert len(planned) == 1
+    assert len(ranged) == 2
+    for record in ranged:
+        planned = [
+            e
+            for e in instance.all_logs(record.dagster_run.run_id)
+            if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+            and e.dagster_event.asset_key == dg.AssetKey("customer_snapshot")
+        ]
+        assert len(planned) == 1
 
 
 def test_a_changed_setting_a_new_file_or_rebuild_computes_again(two_runs):

@@ -36,6 +36,17 @@ def select_keys(
     return sorted(out, key=lambda k: k.to_user_string())
 
 
+def tagged_keys(assets: Iterable[object], tags: dict[str, str]) -> set[dg.AssetKey]:
+    """Keys of the assets that carry every one of `tags`."""
+    return {
+        k
+        for a in assets
+        if isinstance(a, dg.AssetsDefinition)
+        for k in a.keys
+        if tags.items() <= dict(a.tags_by_key.get(k, {})).items()
+    }
+
+
 def build_jobs(assets: Iterable[object]) -> list[dg.UnresolvedAssetJobDefinition]:
     assets = list(assets)
     unpartitioned = type(None)

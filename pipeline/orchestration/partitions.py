@@ -17,6 +17,9 @@ import dagster as dg
 from loyalty.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+# the tag of the daily assets that compute only the days of the model's history (model.history_weeks
+# before a range's last day: its Sundays and that day): a first run gives them only that part
+HISTORY_WEEKS_TAG = {"loyalty/days": "history_weeks"}
 
 
 def settings_file() -> str:
