@@ -30,11 +30,22 @@ from tests.spark_compare import assert_same_rows
 
 pytestmark = pytest.mark.spark
 
+# the staging views: one row per order, ticket, answer
+STAGING = {
+    "stg_orders": ("order_id",),
+    "stg_tickets": ("ticket_id",),
+    "stg_surveys": ("response_id",),
+}
 # the snapshot days stored by DuckDB: weeks, months and a quarter of periods; the last one is the
 # day the `day` path of customer_snapshot computes again on both engines
 FIRST, LAST = dt.date(2026, 8, 30), dt.date(2026, 11, 15)
-# what the marts read: the staging views, the snapshot (a view over customer_state) and its days
+# what the models read: the ingest tables and the settings table of staging, the staging views,
+# the snapshot (a view over customer_state), its state and its days
 INPUTS = (
+    "orders",
+    "tickets",
+    "surveys",
+    "ticket_settings",
     "stg_orders",
     "stg_tickets",
     "stg_surveys",
@@ -91,6 +102,19 @@ def _params(settings: Settings) -> dict[str, Any]:
 
 def _spark_rows(spark, table: str) -> list[dict[str, Any]]:
     return [r.asDict() for r in spark.table(table).collect()]
+
+
+def test_staging_views_equal_duckdb(sample, spark):
+    """The staging models (DuckDB views over the ingest tables) run on Spark over the same ingest
+    tables: the counted-order rule, SLA deadlines (to_microseconds), response hours."""
+    for view, key in STAGING.items():
+        reference = sample.duck_rows(f"select * from {view}")
+        assert len(reference) > 100, view
+        got = [r.asDict() for r in spark_engine.run_model(spark, f"staging/{view}").collect()]
+        try:
+            assert_same_rows(reference, got, key)
+        except AssertionError as e:
+            raise AssertionError(f"{view}: {e}") from None
 
 
 # in build order: report_periods first, the others read the one Spark built

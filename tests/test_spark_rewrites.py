@@ -63,6 +63,7 @@ PINNED_BY = {
     "columns_in_struct": "test_struct_of_the_other_columns",
     "hash_function": "test_hash_buckets_cover_every_row",
     "to_months": "test_interval_arithmetic_on_dates",
+    "to_microseconds": "test_interval_arithmetic_on_timestamps",
     "mixed_interval_case": "test_interval_arithmetic_on_dates",
     "rowid_not_in_stars": "test_rowid_is_a_key_of_a_step_and_not_in_its_star",
     "date_difference": "test_date_difference_is_a_number_of_days",
@@ -168,6 +169,17 @@ def test_interval_arithmetic_on_dates(duck, spark):
     assert len(assert_same(duck, spark, sql)) == 3
     # sqlglot alone keeps DuckDB's to_months
     assert "TO_MONTHS(" in _raw(sql).upper()
+
+
+def test_interval_arithmetic_on_timestamps(duck, spark):
+    sql = (
+        "with t as (select timestamp '2024-03-01 10:15:00' as opened, 1.5 as hours, "
+        "timestamp '2024-03-01 12:00:30' as done) "
+        "select opened + to_microseconds((hours * 3600 * 1000000)::bigint) as deadline, "
+        "date_diff('second', opened, done) / 3600.0 as took, opened::date as day from t"
+    )
+    assert assert_same(duck, spark, sql)[0][0] == dt.datetime(2024, 3, 1, 11, 45)
+    assert "TO_MICROSECONDS(" in _raw(sql).upper()
 
 
 def test_range_table_with_interval_step_and_integers(duck, spark):

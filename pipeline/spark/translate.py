@@ -15,12 +15,11 @@ told from a `date - integer`. Without it only the rewrites that need no types ap
 
 The rewrites, in the order they run (REWRITES; each is pinned by tests/test_spark_rewrites.py):
 drop_trailing_cte_comma (on the text), expand_macros, paired_unnest, struct_list_unnest,
-range_table, asof_join,
-columns_in_struct, hash_function, to_months, mixed_interval_case, rowid_not_in_stars,
-date_difference, integer_cast_rounds, integer_division_type, decimal_average, float_division,
-redundant_aliases. What sqlglot already translates right is left to it: QUALIFY, GROUP BY ALL,
-`count(*) filter (...)`, `//` (DIV), anti/semi joins (LEFT ANTI/LEFT SEMI), `::` casts, list
-indexes (1-based -> 0-based), `^` (POWER).
+range_table, asof_join, columns_in_struct, hash_function, to_months, to_microseconds,
+mixed_interval_case, rowid_not_in_stars, date_difference, integer_cast_rounds,
+integer_division_type, decimal_average, float_division, redundant_aliases. What sqlglot already
+translates right is left to it: QUALIFY, GROUP BY ALL, `count(*) filter (...)`, `//` (DIV),
+anti/semi joins (LEFT ANTI/LEFT SEMI), `::` casts, list indexes (1-based -> 0-based), `^` (POWER).
 """
 
 from __future__ import annotations
@@ -150,6 +149,20 @@ def _calendar_interval(node: exp.Interval) -> exp.Expr:
     return sqlglot.parse_one(f"MAKE_INTERVAL({', '.join(fields)})", read="spark")
 
 
+def to_microseconds(tree: exp.Expr) -> exp.Expr:
+    """DuckDB `to_microseconds(n)` (an interval of n microseconds; sqlglot leaves it) ->
+    `(n * INTERVAL '0.000001' SECOND)`, a day-time interval, exact to the microsecond."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() == "to_microseconds":
+            micro = sqlglot.parse_one("INTERVAL '0.000001' SECOND", read="spark")
+            count = exp.cast(node.expressions[0].copy(), exp.DataType.Type.BIGINT)
+            return exp.Paren(this=exp.Mul(this=count, expression=micro))
+        return node
+
+    return tree.transform(rewrite)
+
+
 def mixed_interval_case(tree: exp.Expr) -> exp.Expr:
     """`case ... then interval 7 day ... else interval 3 month end`: one type in DuckDB, two in
     Spark (a day-time and a year-month interval, which a CASE cannot mix) -> each branch a
@@ -194,6 +207,7 @@ REWRITES: list[Rewrite] = [
     columns_in_struct,
     hash_function,
     to_months,
+    to_microseconds,
     mixed_interval_case,
     rowid_not_in_stars,
     date_difference,
