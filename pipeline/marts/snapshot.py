@@ -44,6 +44,8 @@ _STATE_STEPS = tuple(
         "state_stored",
         "state_fresh",
         "state_settled",
+        "state_open",
+        "fresh_open",
         "state_pieces",
         "state_merged",
         "state_inserted",

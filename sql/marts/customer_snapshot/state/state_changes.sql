@@ -7,21 +7,16 @@
 -- $reach_date: the day before the first stored day after the range (9999-12-31: none); the new runs
 -- that reach $end_date reach on to it, and only the part of a stored row after it is kept.
 -- Steps before it (temp tables, so that a long range spills to disk): state_stored, state_fresh,
--- state_settled, state_pieces, state_merged, state_inserted. Rows are compared by a 64-bit hash of
--- their stored columns (as in snapshot_intervals), so the steps carry narrow columns; the columns
+-- state_settled, state_open and fresh_open (what is left once the settled customers are set aside:
+-- a night's later steps scale with the customers that changed), state_pieces, state_merged,
+-- state_inserted. Rows are compared by a 64-bit hash of their stored columns (as in
+-- snapshot_intervals), so the steps carry narrow columns; the columns
 -- themselves are read once, for the rows inserted.
-with stored as (
-    -- the stored rows of the customers that are not settled
-    select s.*
-    from state_stored as s
-    anti join state_settled as x on s.customer_id = x.customer_id
-),
-
-deleted as (
+with deleted as (
     select
         s.customer_id,
         s.valid_from
-    from stored as s
+    from state_open as s
     anti join state_merged as m
         on
             s.customer_id = m.customer_id
@@ -63,17 +58,20 @@ changes as (
         on i.customer_id = c.customer_id and i.source_from = c.valid_from
     where i.source = 'stored'
     union all
-    -- customers without any stored row near the range
+    -- customers without any stored row near the range (not settled, none in state_open)
     select
         'insert' as op,
         f.customer_id,
         f.valid_from,
         f.valid_until,
         f.attrs
-    from state_fresh as n
+    from (
+        select fo.*
+        from fresh_open as fo
+        anti join state_open as so on fo.customer_id = so.customer_id
+    ) as n
     inner join snapshot_intervals as f
         on n.customer_id = f.customer_id and n.valid_from = f.valid_from
-    anti join state_stored as s on f.customer_id = s.customer_id
 ),
 
 final as (

@@ -3,16 +3,14 @@
 -- run is already stored unchanged (most customers on a night) are left out: nothing to write.
 -- source/source_from: where a piece's columns are read from when it is inserted.
 with stored as (
-    select s.*
-    from state_stored as s
-    anti join state_settled as x on s.customer_id = x.customer_id
+    select * from state_open
 ),
 
 fresh as (
     -- new runs of customers with stored rows to cut or join; the runs of customers without any
     -- (new customers, a first run) are inserted as they are
     select f.*
-    from state_fresh as f
+    from fresh_open as f
     semi join stored as s on f.customer_id = s.customer_id
 ),
 
