@@ -6,4 +6,5 @@ select
     valid_until,
     hash(attrs) as attrs_hash
 from snapshot_intervals
-where hash(customer_id) % $buckets = $bucket  -- one share of the customers (see state_stored)
+-- one share of the customers (see state_stored)
+where ($buckets = 1 or hash(customer_id) % $buckets = $bucket)
