@@ -20,11 +20,12 @@ def nights_before(p: Any, s: Any, day: dt.date) -> dict:
     fills the gap up to `day` (it may rewrite most customers); every later night is an ordinary
     night, whose growth of the blocks in use and customer_state rows written are measured."""
     from loyalty import engine
-    from loyalty.marts.snapshot import compute_snapshot
+    from loyalty.marts.snapshot import compute_snapshot, create_snapshot_tables
 
     nights: list[dict[str, int]] = []
     used: list[int] = []
     with engine.connect(s) as conn:
+        create_snapshot_tables(conn)  # right after a fresh load nothing is stored yet
         stored = {r[0] for r in conn.execute("select as_of from snapshot_params").fetchall()}
         for k in range(s.metrics.kpi_window_days, 0, -1):
             night = day - dt.timedelta(days=k)
