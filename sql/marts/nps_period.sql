@@ -12,6 +12,24 @@ with periods as (
     where end_as_of >= $since
 ),
 
+period_days as (
+    select start_as_of as as_of from periods
+    union
+    select end_as_of as as_of from periods
+),
+
+day_state as (
+    -- customer_snapshot's stored columns on the periods' start and end days only: customer_state
+    -- read for those stored days (joining the view on as_of would span every stored day)
+    select
+        sp.as_of,
+        s.*
+    from snapshot_params as sp
+    semi join period_days as d on sp.as_of = d.as_of
+    inner join customer_state as s
+        on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+),
+
 period_responses as (
     select p.period_type, p.period_start, p.start_as_of, r.*
     from periods as p
@@ -31,7 +49,7 @@ latest_nps as (
 tiers as (
     select p.period_type, p.period_start, s.customer_id, s.tier
     from periods as p
-    inner join customer_snapshot as s on s.as_of = p.start_as_of
+    inner join day_state as s on s.as_of = p.start_as_of
 ),
 
 nps_rows as (
@@ -70,7 +88,7 @@ active_rows as (
         t.tier,
         r.customer_id is not null as responded
     from periods as p
-    inner join customer_snapshot as e on e.as_of = p.end_as_of and e.is_active
+    inner join day_state as e on e.as_of = p.end_as_of and e.is_active
     left join tiers as t
         on p.period_type = t.period_type
         and p.period_start = t.period_start

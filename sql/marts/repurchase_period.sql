@@ -10,6 +10,24 @@ with periods as (
     where end_as_of >= $since
 ),
 
+period_days as (
+    select start_as_of as as_of from periods
+    union
+    select end_as_of as as_of from periods
+),
+
+day_state as (
+    -- customer_snapshot's stored columns on the periods' start and end days only: customer_state
+    -- read for those stored days (joining the view on as_of would span every stored day)
+    select
+        sp.as_of,
+        s.*
+    from snapshot_params as sp
+    semi join period_days as d on sp.as_of = d.as_of
+    inner join customer_state as s
+        on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+),
+
 period_orders as (
     select p.period_type, p.period_start, o.customer_id, count(*) as orders
     from periods as p
@@ -23,7 +41,7 @@ with_start_tier as (
     from period_orders as po
     inner join periods as p
         on po.period_type = p.period_type and po.period_start = p.period_start
-    left join customer_snapshot as s
+    left join day_state as s
         on s.as_of = p.start_as_of and s.customer_id = po.customer_id
 ),
 
@@ -47,7 +65,7 @@ buyer_counts as (
 lifetime_rows as (
     select p.period_type, p.period_start, s.tier, s.lifetime_orders
     from periods as p
-    inner join customer_snapshot as s on s.as_of = p.end_as_of
+    inner join day_state as s on s.as_of = p.end_as_of
 ),
 
 lifetime_counts as (

@@ -12,10 +12,28 @@ with periods as (
     where end_as_of >= $since
 ),
 
+period_days as (
+    select start_as_of as as_of from periods
+    union
+    select end_as_of as as_of from periods
+),
+
+day_state as (
+    -- customer_snapshot's stored columns on the periods' start and end days only: customer_state
+    -- read for those stored days (joining the view on as_of would span every stored day)
+    select
+        sp.as_of,
+        s.*
+    from snapshot_params as sp
+    semi join period_days as d on sp.as_of = d.as_of
+    inner join customer_state as s
+        on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+),
+
 start_state as (
     select p.period_type, p.period_start, s.customer_id, s.tier, s.is_active
     from periods as p
-    inner join customer_snapshot as s on s.as_of = p.start_as_of
+    inner join day_state as s on s.as_of = p.start_as_of
 ),
 
 end_state as (
@@ -27,7 +45,7 @@ end_state as (
         s.is_active,
         s.first_order_at::date between p.period_start and p.end_as_of as is_new
     from periods as p
-    inner join customer_snapshot as s on s.as_of = p.end_as_of
+    inner join day_state as s on s.as_of = p.end_as_of
 ),
 
 buyers as (

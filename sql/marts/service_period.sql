@@ -11,6 +11,24 @@ with periods as (
     where end_as_of >= $since
 ),
 
+period_days as (
+    select start_as_of as as_of from periods
+    union
+    select end_as_of as as_of from periods
+),
+
+day_state as (
+    -- customer_snapshot's stored columns on the periods' start and end days only: customer_state
+    -- read for those stored days (joining the view on as_of would span every stored day)
+    select
+        sp.as_of,
+        s.*
+    from snapshot_params as sp
+    semi join period_days as d on sp.as_of = d.as_of
+    inner join customer_state as s
+        on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+),
+
 judged as (
     select (max(as_of) + 1)::timestamp as judged_at from snapshot_params
 ),
@@ -57,7 +75,7 @@ counts as (
 active_at_end as (
     select p.period_type, p.period_start, count(*) as active_customers
     from periods as p
-    inner join customer_snapshot as s on s.as_of = p.end_as_of and s.is_active
+    inner join day_state as s on s.as_of = p.end_as_of and s.is_active
     group by all
 ),
 
