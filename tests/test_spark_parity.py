@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from loyalty import engine
 from loyalty.engine import connect
-from loyalty.ingest import ingest_source
 from loyalty.marts.insight import insight_params
-from loyalty.marts.periods import EVERY_PERIOD, compute_periods
+from loyalty.marts.periods import EVERY_PERIOD
 from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
 from loyalty.marts.snapshot import OPEN_END, STATE_KEY
 from loyalty.metric_params import model_params, range_params
-from loyalty.settings import Settings, load_settings
+from loyalty.settings import Settings
 from loyalty.spark import engine as spark_engine
-from tests.conftest import REPO, write_settings
-from tests.fixtures_metrics import build_snapshots
 from tests.spark_compare import assert_same_rows
+from tests.spark_fixture import LAST, sample
 
 pytestmark = pytest.mark.spark
+__all__ = ["sample"]  # the fixture this module uses (tests/spark_fixture.py)
 
 # the staging views: one row per order, ticket, answer
 STAGING = {
@@ -36,23 +34,6 @@ STAGING = {
     "stg_tickets": ("ticket_id",),
     "stg_surveys": ("response_id",),
 }
-# the snapshot days stored by DuckDB: weeks, months and a quarter of periods; the last one is the
-# day the `day` path of customer_snapshot computes again on both engines
-FIRST, LAST = dt.date(2026, 8, 30), dt.date(2026, 11, 15)
-# what the models read: the ingest tables and the settings table of staging, the staging views,
-# the snapshot (a view over customer_state), its state and its days
-INPUTS = (
-    "orders",
-    "tickets",
-    "surveys",
-    "ticket_settings",
-    "stg_orders",
-    "stg_tickets",
-    "stg_surveys",
-    "customer_snapshot",
-    "customer_state",
-    "snapshot_params",
-)
 SNAPSHOT = "marts/customer_snapshot"
 # the steps that build snapshot_segments, by path (loyalty.marts.snapshot), then the day steps
 SEGMENT_STEPS = {
@@ -61,39 +42,6 @@ SEGMENT_STEPS = {
     "range": ("range/snapshot_start_state", "range/snapshot_changes", "range/snapshot_segments"),
 }
 DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
-
-
-class Sample:
-    def __init__(self, settings: Settings, inputs: Path, warehouse: Path):
-        self.settings = settings
-        self.inputs = inputs
-        self.warehouse = warehouse
-
-    def duck_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        with connect(self.settings, read_only=True) as conn:
-            return engine.query_sql(conn, sql, params)
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory, spark) -> Sample:
-    folder = tmp_path_factory.mktemp("spark_parity")
-    shutil.copytree(REPO / "data" / "sample", folder / "landing", dirs_exist_ok=True)
-    settings = load_settings(write_settings(folder, {"timezone": "Europe/London"}))
-    with connect(settings) as conn:
-        for kind in ("orders", "tickets", "surveys", "customers"):
-            ingest_source(conn, settings, kind)
-    build_snapshots(settings, FIRST.isoformat(), LAST.isoformat())
-    inputs = folder / "inputs"
-    with connect(settings) as conn:
-        compute_periods(conn, settings)
-        for table in INPUTS:
-            (inputs / table).mkdir(parents=True)
-            conn.execute(
-                f"copy (select * from {table}) to '{inputs / table / 'part-0.parquet'}' "
-                "(format parquet)"
-            )
-    spark_engine.register_warehouse(spark, inputs)
-    return Sample(settings, inputs, folder / "warehouse")
 
 
 def _params(settings: Settings) -> dict[str, Any]:

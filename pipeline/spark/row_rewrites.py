@@ -148,11 +148,14 @@ def struct_list_unnest(tree: exp.Expr) -> exp.Expr:
     """DuckDB `select unnest([{'k': 1, 'v': x}, ...], recursive := true)`: a list of structs
     unnested into rows whose columns are the struct's fields; sqlglot writes an EXPLODE with a
     `recursive := TRUE` Spark does not know -> `INLINE(ARRAY(STRUCT(...), ...))`, and
-    `, lateral (select unnest(...))` -> `, LATERAL INLINE(...)`."""
+    `, lateral (select unnest(...))` -> `, LATERAL INLINE(...)`. Without `recursive := true` DuckDB
+    keeps each struct whole, one column (`unnest([...]) as figure`, read as `figure.metric`): the
+    EXPLODE sqlglot writes does the same, so it is left alone."""
     for node in list(tree.find_all(exp.Explode)):
         array = node.this
         if not (
-            isinstance(array, exp.Array)
+            _recursive(node)
+            and isinstance(array, exp.Array)
             and array.expressions
             and all(isinstance(e, exp.Struct) for e in array.expressions)
         ):
@@ -174,3 +177,14 @@ def struct_list_unnest(tree: exp.Expr) -> exp.Expr:
         else:
             target.replace(inline)
     return tree
+
+
+def _recursive(node: exp.Explode) -> bool:
+    """Whether an unnest has DuckDB's `recursive := true` (sqlglot keeps it among its arguments)."""
+    return any(
+        isinstance(a, exp.PropertyEQ)
+        and a.this.name.lower() == "recursive"
+        and isinstance(a.expression, exp.Boolean)
+        and a.expression.this
+        for a in node.expressions
+    )

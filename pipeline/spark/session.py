@@ -14,6 +14,7 @@ the functions, so importing `loyalty.spark` never needs it.
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ def get_session(
         session = SparkSession.builder.remote(remote).appName(app_name).getOrCreate()
     else:
         builder = SparkSession.builder.master(f"local[{cores}]").appName(app_name)
+        # the Python the executors run (customer_value's scores) is this interpreter, where
+        # `loyalty` is installed, unless PYSPARK_PYTHON says otherwise (pyspark reads only that)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         for key, value in {**LOCAL_CONF, **(conf or {})}.items():
             builder = builder.config(key, value)
         session = builder.getOrCreate()
