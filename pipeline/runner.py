@@ -20,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from loyalty import engine
+from loyalty.orchestration.event_log import batched_events, instance_at
 from loyalty.orchestration.jobs import select_keys, tagged_keys
 from loyalty.orchestration.partitions import HISTORY_WEEKS_TAG
 from loyalty.runstate import (
@@ -48,8 +49,9 @@ def _instance(settings: Settings) -> dg.DagsterInstance:
     if home is None:
         return dg.DagsterInstance.ephemeral()
     home.mkdir(parents=True, exist_ok=True)
-    # the same instance the UI opens with DAGSTER_HOME=<home> (its dagster.yaml, SQLite storage)
-    return dg.DagsterInstance.from_config(str(home))
+    # the same instance the UI opens with DAGSTER_HOME=<home> (its dagster.yaml, SQLite storage),
+    # its event log writing a range's materialisations in one go (loyalty.orchestration.event_log)
+    return instance_at(home)
 
 
 def _runs(
@@ -270,7 +272,7 @@ def run_all(
     history_only = tagged_keys(assets, HISTORY_WEEKS_TAG)
     for lo, hi, keys in _runs(todo, daily_keys, history_only, settings.model.history_weeks):
         tags = {RANGE_START: lo.isoformat(), RANGE_END: hi.isoformat()}
-        with _planned_as_one_event(lo < hi):
+        with _planned_as_one_event(lo < hi), batched_events():
             materialize(keys, f"snapshots {lo}..{hi}", tags=tags)
         log(f"      {lo} .. {hi} done")
 

@@ -1,0 +1,105 @@
+"""`loyalty run` records a range of daily partitions in Dagster's SQLite event log in one go
+(loyalty.orchestration.event_log): what the UI then reads must be what Dagster's own storage writes
+event by event, on a real instance on disk."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from loyalty.orchestration.event_log import (
+    BatchedSqliteEventLogStorage,
+    batched_events,
+    instance_at,
+)
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-03-01")
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def daily_thing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    start, end = context.partition_time_window
+    return dg.MaterializeResult(metadata={"days": (end - start).days})
+
+
+def _run(instance: dg.DagsterInstance, first: str, last: str) -> None:
+    tags = {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
+    result = dg.materialize([daily_thing], instance=instance, tags=tags)
+    assert result.success
+
+
+def _recorded(instance: dg.DagsterInstance) -> dict:
+    key = dg.AssetKey("daily_thing")
+    records = instance.fetch_materializations(key, limit=1000).records
+    runs = {r.run_id for r in records}
+    logged = [
+        e
+        for run in runs
+        for e in instance.all_logs(run)
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+    ]
+    return {
+        "partitions": sorted(instance.get_materialized_partitions(key)),
+        "records": sorted(r.partition_key for r in records),
+        "in_run_logs": sorted(e.dagster_event.partition for e in logged),
+        "metadata": sorted(
+            (r.partition_key, r.asset_materialization.metadata["days"].value) for r in records
+        ),
+        "latest": instance.get_latest_materialization_event(key).dagster_event.partition,
+        "partition_tags": sorted(
+            t["dagster/partition"]
+            for t in instance.get_event_tags_for_asset(key, filter_tags={})
+            if "dagster/partition" in t
+        ),
+    }
+
+
+def test_a_range_is_recorded_as_dagster_records_it_event_by_event(tmp_path: Path) -> None:
+    plain_home, batched_home = tmp_path / "plain", tmp_path / "batched"
+    plain_home.mkdir()
+    plain = dg.DagsterInstance.from_config(str(plain_home))
+    batched = instance_at(batched_home)
+    assert isinstance(batched.event_log_storage, BatchedSqliteEventLogStorage)
+    assert not isinstance(plain.event_log_storage, BatchedSqliteEventLogStorage)
+    for instance in (plain, batched):
+        with batched_events():
+            _run(instance, "2026-01-01", "2026-01-31")  # 31 days
+            _run(instance, "2026-01-20", "2026-02-10")  # overlapping: days written twice
+            _run(instance, "2026-02-11", "2026-02-11")  # a single day: stored on its own
+    expected, got = _recorded(plain), _recorded(batched)
+    assert got == expected
+    assert len(got["partitions"]) == 42 and len(got["records"]) == 31 + 22 + 1
+    assert got["latest"] == "2026-02-11"
+    # what the UI and the daemon open (dagster.yaml's default storage) reads the same records
+    reread = _recorded(dg.DagsterInstance.from_config(str(batched_home)))
+    assert reread == expected
+
+
+def test_a_configured_storage_is_used_as_configured(tmp_path: Path) -> None:
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(f"storage:\n  sqlite:\n    base_dir: {elsewhere}\n")
+    instance = instance_at(home)
+    assert not isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+    with batched_events():
+        _run(instance, "2026-01-01", "2026-01-05")
+    assert list((elsewhere / "history" / "runs").glob("*.db"))
+    assert not (home / "history").exists()
+    reopened = dg.DagsterInstance.from_config(str(home))
+    assert len(reopened.get_materialized_partitions(dg.AssetKey("daily_thing"))) == 5
+
+
+def test_batching_is_switched_on_only_around_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    with batched_events():
+        assert int(os.environ["DAGSTER_EVENT_BATCH_SIZE"]) > 1
+    assert "DAGSTER_EVENT_BATCH_SIZE" not in os.environ
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "7")  # the operator's own setting wins
+    with batched_events():
+        assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "7"
+    assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "7"
