@@ -49,11 +49,15 @@ INPUTS = (
 # the days of customer_value (two Sundays: the latest and the week before)
 VALUE_DAYS = (LAST - dt.timedelta(days=7), LAST)
 # kpi_daily in two runs, as the nightly job makes them: the first from the orders, the second
-# from the stored snapshots, its first days' change_7d from the first run's stored board
+# from the stored snapshots; its change_7d reads a day the first run stored (LAST - 8) and one it
+# computes again (LAST - 7)
 KPI_RUNS = (
-    ("orders", LAST - dt.timedelta(days=20), LAST - dt.timedelta(days=8)),
-    ("snapshots", LAST - dt.timedelta(days=6), LAST),
+    ("orders", LAST - dt.timedelta(days=10), LAST - dt.timedelta(days=8)),
+    ("snapshots", LAST - dt.timedelta(days=1), LAST),
 )
+# the days of action_list the Spark side computes: a Sunday without customer_value and the two
+# with it
+ACTION_DAYS = (LAST - dt.timedelta(days=14), *VALUE_DAYS)
 # what the later marts read besides INPUTS: the period marts (figures_now; say_do reads
 # report_periods), the bookkeeping of the restatement log after its first run, the customers
 LATER_INPUTS = (

@@ -358,3 +358,15 @@ def test_bound_parameters_stay_markers(spark):
         spark, "select $d as d, $n + 1 as n, $xs as xs", {"d": dt.date.min, "n": 1, "xs": [1.5]}
     )
     assert ":d" in text and "0001-01-01" not in text and bound["d"] == "0001-01-01"
+
+
+def test_unnest_of_structs_without_recursive_keeps_one_struct_column(duck, spark):
+    # struct_list_unnest rewrites only `recursive := true`; without it DuckDB keeps each struct
+    # whole (one column, its fields read with a dot), as the EXPLODE sqlglot writes does
+    sql = (
+        "with t as (select * from (values (1, 2.5), (2, 3.5)) as v (k, x)), "
+        "f as (select k, unnest([{'metric': 'a', 'value': x}, {'metric': 'b', 'value': x * 2}]) "
+        "as figure from t) "
+        "select k, figure.metric as metric, figure.value as value from f order by k, metric"
+    )
+    assert len(assert_same(duck, spark, sql)) == 4
