@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated {landing} in {time.monotonic() - started:.1f} s")
     shutil.rmtree(work / "run", ignore_errors=True)
     settings = _settings(work)
+    # the Dagster instance a user has: the repo's dagster.yaml (SQLite storage under the home)
+    (work / "run" / "dagster_home").mkdir(parents=True)
+    shutil.copy(REPO / "dagster.yaml", work / "run" / "dagster_home" / "dagster.yaml")
     orders = sum(
         max(0, sum(1 for _ in p.open(encoding="utf-8")) - 1) for p in landing.glob("orders*.csv")
     )

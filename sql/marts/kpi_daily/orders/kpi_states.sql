@@ -19,6 +19,19 @@ first_orders as (
     select customer_id, min(order_date) as first_order_date from order_days group by customer_id
 ),
 
+-- the stored tier on the window starts: customer_state read for those days (joining the view on
+-- as_of would span every stored day)
+start_tiers as (
+    select
+        sp.as_of,
+        s.customer_id,
+        s.tier
+    from snapshot_params as sp
+    semi join kpi_days as d on sp.as_of = d.window_start
+    inner join customer_state as s
+        on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+),
+
 -- every customer with a counted order by as_of: their last order by window_start and by as_of
 customer_days as (
     select d.as_of, d.window_start, f.customer_id, f.first_order_date
@@ -41,8 +54,8 @@ states as (
         on c.customer_id = at_start.customer_id and c.window_start >= at_start.order_date
     asof inner join order_days as at_end
         on c.customer_id = at_end.customer_id and c.as_of >= at_end.order_date
-    left join customer_snapshot as s
-        on s.as_of = c.window_start and s.customer_id = c.customer_id
+    left join start_tiers as s
+        on c.window_start = s.as_of and c.customer_id = s.customer_id
 )
 
 select * from states
