@@ -1,10 +1,30 @@
 -- grain: one row per (as_of, dimension, key) for every customer_value day in
 -- $start_date..$end_date: the whole base ('all'), each tier (every tier, zero when empty) and each
 -- RFM segment present that day, with tier and segment from that day's customer_snapshot.
-with customers as (
+with value_days as (
+    select distinct v.as_of
+    from customer_value as v
+    where v.as_of between $start_date::date and $end_date::date
+),
+
+-- customer_snapshot's tier and segment on those days: customer_state read for those stored days
+-- (joining the view on as_of would span every stored day)
+day_state as (
+    select
+        sp.as_of,
+        s.customer_id,
+        s.tier,
+        s.segment
+    from snapshot_params as sp
+    semi join value_days as d on sp.as_of = d.as_of
+    inner join customer_state as s
+        on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+),
+
+customers as (
     select v.as_of, v.status, v.status_source, v.value_at_risk, v.clv, s.tier, s.segment
     from customer_value as v
-    inner join customer_snapshot as s on v.as_of = s.as_of and v.customer_id = s.customer_id
+    inner join day_state as s on v.as_of = s.as_of and v.customer_id = s.customer_id
     where v.as_of between $start_date::date and $end_date::date
 ),
 
