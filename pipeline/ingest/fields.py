@@ -14,36 +14,47 @@ from typing import Any
 
 import duckdb
 
-from loyalty.contracts import Contract
+from loyalty.contracts import Contract, ContractColumn
 from loyalty.ingest.textfiles import NOTE_LINES
 from loyalty.ingest.worktables import BAD, TYPED
 from loyalty.sqlsafe import quote_ident
 
+# the reason of a too_long row, over the columns of too_long_select
+TOO_LONG_REASON = (
+    "column_name || ' is ' || chars || ' characters long, more than ' "
+    "|| 'ingest.max_field_chars (' || $max || ')'"
+)
 
-def mark_too_long(conn: duckdb.DuckDBPyConnection, contract: Contract, max_chars: int) -> None:
-    """Rows with a text value over the limit become BAD with reason too_long (replacing any other
-    reason found for them: the value is too long to be judged)."""
+
+def too_long_select(contract: Contract) -> str | None:
+    """The rows of TYPED with a text value over `$max` characters: `_row`, the first such column
+    (`column_name`) and the longest text value's length (`chars`); None without text columns."""
     texts = [c.name for c in contract.columns if c.sql_type == "VARCHAR"]
     if not texts:
-        return
+        return None
     first_long = (
         "coalesce("
         + ", ".join(f"case when length({quote_ident(c)}) > $max then '{c}' end" for c in texts)
         + ")"
     )
     longest = "greatest(" + ", ".join(f"coalesce(length({quote_ident(c)}), 0)" for c in texts) + ")"
-    conn.execute(
-        f"""create or replace temp table ingest_too_long as
-            select _row, {first_long} as column_name, {longest} as chars
-            from {TYPED} where {first_long} is not null""",
-        {"max": max_chars},
+    return (
+        f"select _row, {first_long} as column_name, {longest} as chars "
+        f"from {TYPED} where {first_long} is not null"
     )
+
+
+def mark_too_long(conn: duckdb.DuckDBPyConnection, contract: Contract, max_chars: int) -> None:
+    """Rows with a text value over the limit become BAD with reason too_long (replacing any other
+    reason found for them: the value is too long to be judged)."""
+    select = too_long_select(contract)
+    if select is None:
+        return
+    conn.execute(f"create or replace temp table ingest_too_long as {select}", {"max": max_chars})
     conn.execute(f"delete from {BAD} where _row in (select _row from ingest_too_long)")
     conn.execute(
         f"""insert into {BAD}
-            select _row, 'too_long', column_name,
-                   column_name || ' is ' || chars || ' characters long, more than '
-                   || 'ingest.max_field_chars (' || $max || ')'
+            select _row, 'too_long', column_name, {TOO_LONG_REASON}
             from ingest_too_long""",
         {"max": max_chars},
     )
@@ -67,9 +78,14 @@ def null_optional_scores(conn: duckdb.DuckDBPyConnection, contract: Contract) ->
         if not n:
             continue
         conn.execute(f"update {TYPED} set {col} = null where {outside}", params)
-        more = ", …" if n > len(lines) else ""
-        notes.append(
-            f"{c.name} outside {c.min_value:g}–{c.max_value:g} on {n} row(s), set to NULL, the rest "
-            f"of the row kept (line {', '.join(map(str, lines))}{more})"
-        )
+        notes.append(out_of_range_note(c, n, lines))
     return notes
+
+
+def out_of_range_note(c: ContractColumn, n: int, lines: list[int]) -> str:
+    """The ingest_log note of an optional score set to NULL on `n` rows (`lines`: the first ones)."""
+    more = ", …" if n > len(lines) else ""
+    return (
+        f"{c.name} outside {c.min_value:g}–{c.max_value:g} on {n} row(s), set to NULL, the rest "
+        f"of the row kept (line {', '.join(map(str, lines))}{more})"
+    )

@@ -33,9 +33,14 @@ def link_returns(
     n, lines = int(found["returns"]), list(found["lines"] or [])
     if not n:
         return []
+    return [unlinked_note(n, lines)]
+
+
+def unlinked_note(n: int, lines: list[int]) -> str:
+    """The ingest_log note of `n` returns without a known original order (`lines`: the first)."""
     more = ", …" if n > len(lines) else ""
-    return [
+    return (
         f"return_unlinked: {n} return(s) name no known original order ({LINK} missing, or not "
         f"an order loaded so far); loaded without the link, still lowering the customer's spend "
         f"(line {', '.join(map(str, lines))}{more})"
-    ]
+    )

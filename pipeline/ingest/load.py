@@ -48,6 +48,8 @@ VALIDATION_BATCH_ROWS = 250_000
 # share of the DuckDB memory limit handed to the validation (Python, pandera, the Arrow stream)
 # while it runs: DuckDB spills cached temp pages instead of holding its whole limit beside them
 VALIDATION_MEMORY_SHARE = 0.3
+# the quarantine reason of a line whose key a later line of its file has (that one is kept)
+DUPLICATE_REASON = "duplicate {key}: a later line of this file has the same key and is kept"
 
 
 @dataclass(frozen=True)
@@ -305,7 +307,7 @@ def _mark_duplicates(load: Load) -> None:
             ) where k > 1""",
         {
             "key": key,
-            "reason": f"duplicate {key}: a later line of this file has the same key and is kept",
+            "reason": DUPLICATE_REASON.format(key=key),
         },
     )
 
