@@ -8,11 +8,15 @@ reason so the caller can quarantine it: nothing is dropped without a record.
 
 from __future__ import annotations
 
-import pandera.polars as pa
+from typing import TYPE_CHECKING
+
 import polars as pl
-from pandera.errors import SchemaErrors
 
 from loyalty.contracts import Contract
+
+if TYPE_CHECKING:  # pandera (and pandas under it) is imported when a frame is validated: about
+    # a second that every process importing the assets would pay otherwise
+    import pandera.polars as pa
 
 _DTYPES = {"VARCHAR": pl.Utf8, "TIMESTAMP": pl.Datetime, "INTEGER": pl.Int32}
 
@@ -27,6 +31,8 @@ _ORDER = ["bad_type", "missing_value", "out_of_range", "not_allowed", "invalid"]
 
 
 def contract_schema(contract: Contract) -> pa.DataFrameSchema:
+    import pandera.polars as pa
+
     columns: dict[str, pa.Column] = {}
     for c in contract.columns:
         checks = []
@@ -55,6 +61,8 @@ def failing_rows(frame: pl.DataFrame, contract: Contract, empty_only: bool = Fal
     )
     if empty_only:
         return empty
+    from pandera.errors import SchemaErrors
+
     try:
         contract_schema(contract).validate(frame, lazy=True)
         return empty

@@ -144,13 +144,15 @@ class _Run:
     quality: dict[str, Any]
 
 
-_NO_BACKTEST = pa.table(
-    {
-        "k": pa.array([], pa.int64()),
-        "predicted_orders": pa.array([], pa.float64()),
-        "predicted_value": pa.array([], pa.float64()),
-    }
-)
+def _no_backtest() -> pa.Table:
+    """An empty backtest (made when needed: pa.table imports pandas, a second at import time)."""
+    return pa.table(
+        {
+            "k": pa.array([], pa.int64()),
+            "predicted_orders": pa.array([], pa.float64()),
+            "predicted_value": pa.array([], pa.float64()),
+        }
+    )
 
 
 def _run_model(
@@ -174,7 +176,8 @@ def _run_model(
         )
     )
 
-    def untrusted(reason: str, rows: list[dict], backtest: pa.Table = _NO_BACKTEST) -> _Run:
+    def untrusted(reason: str, rows: list[dict], backtest: pa.Table | None = None) -> _Run:
+        backtest = _no_backtest() if backtest is None else backtest
         return _Run(False, None, backtest, rows, {**quality, "reason": reason})
 
     if not cfg.enabled:
