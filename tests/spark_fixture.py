@@ -58,6 +58,7 @@ KPI_RUNS = (
 # the days of action_list the Spark side computes: a Sunday without customer_value and the two
 # with it
 ACTION_DAYS = (LAST - dt.timedelta(days=14), *VALUE_DAYS)
+LAST_SENT = dt.datetime(2026, 11, 16, 7, 0, 0, 125000)
 # what the later marts read besides INPUTS: the period marts (figures_now; say_do reads
 # report_periods), the bookkeeping of the restatement log after its first run, the customers
 LATER_INPUTS = (
@@ -87,12 +88,18 @@ class Sample:
 
 
 def export(conn, folder: Path, tables: tuple[str, ...] | list[str]) -> None:
-    """DuckDB tables (or views) as Parquet folders `<folder>/<table>/part-0.parquet`."""
+    """DuckDB tables (or views) as Parquet folders `<folder>/<table>/part-0.parquet`. A HUGEINT
+    column (DuckDB's sum of integers) is written as a BIGINT, the type Spark's sum has: Parquet
+    has no 128-bit integer and DuckDB would write a double."""
     for table in tables:
         (folder / table).mkdir(parents=True, exist_ok=True)
+        columns = [
+            f'cast("{name}" as bigint) as "{name}"' if kind == "HUGEINT" else f'"{name}"'
+            for name, kind, *_ in conn.execute(f"describe {table}").fetchall()
+        ]
         conn.execute(
-            f"copy (select * from {table}) to '{folder / table / 'part-0.parquet'}' "
-            "(format parquet)"
+            f"copy (select {', '.join(columns)} from {table}) to "
+            f"'{folder / table / 'part-0.parquet'}' (format parquet)"
         )
 
 
@@ -120,14 +127,28 @@ def build_marts(sample: Sample) -> None:
             compute_customer_value(conn, settings, day)
         compute_revenue_at_risk(conn, FIRST, LAST)
         compute_action_list(conn, settings, FIRST, LAST)
-        compute_insight_table(conn, settings, "say_do")
+        for table in ("service_impact", "say_do"):
+            compute_insight_table(conn, settings, table)
         engine.create_declared(conn, "marts/kpi_daily")
         for i, (states, start, end) in enumerate(KPI_RUNS):
             export(conn, sample.kpi_inputs / str(i), ["kpi_daily"])
             sample.kpi_paths.append(compute_kpis(conn, settings, start, end, states=states))
             sample.kpi_reference.append(engine.query_sql(conn, "select * from kpi_daily"))
-        # the restatement log's first run records the figures (nothing to compare with yet)
+        # the restatement log's first run records the figures (nothing to compare with yet); the
+        # second finds the NPS figures it recorded moved (as a recomputed snapshot would move them)
         compute_restatements(conn, settings, run_id="first", now=dt.datetime(2026, 11, 16, 6))
+        conn.execute("update period_figures set value = value + 1 where metric = 'nps'")
+        compute_restatements(conn, settings, run_id="second", now=dt.datetime(2026, 11, 17, 6))
+        # two weekly emails sent (dry run), as the email step logs them
+        engine.execute_file(conn, "bookkeeping/email_log.sql")
+        for week, sent in (("2026-W45", dt.datetime(2026, 11, 9, 7)), ("2026-W46", LAST_SENT)):
+            params = {"week": week, "message_id": f"<{week}@loyalty>", "mode": "dry_run"}
+            for recipient in ("ops@example.com", "cx@example.com"):
+                engine.execute_file(
+                    conn,
+                    "reports/email_logged.sql",
+                    {**params, "recipient": recipient, "sent_at": sent},
+                )
         export(conn, sample.inputs, LATER_INPUTS)
 
 

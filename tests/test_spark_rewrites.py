@@ -62,6 +62,8 @@ PINNED_BY = {
     "asof_join": "test_asof_join_takes_the_nearest_row_on_the_inequalitys_side",
     "columns_in_struct": "test_struct_of_the_other_columns",
     "hash_function": "test_hash_buckets_cover_every_row",
+    "list_position": "test_list_position_is_one_based_or_null",
+    "cast_of_unnest": "test_cast_of_an_unnest_casts_each_element",
     "to_months": "test_interval_arithmetic_on_dates",
     "to_microseconds": "test_interval_arithmetic_on_timestamps",
     "mixed_interval_case": "test_interval_arithmetic_on_dates",
@@ -370,3 +372,36 @@ def test_unnest_of_structs_without_recursive_keeps_one_struct_column(duck, spark
         "select k, figure.metric as metric, figure.value as value from f order by k, metric"
     )
     assert len(assert_same(duck, spark, sql)) == 4
+
+
+def test_list_position_is_one_based_or_null(duck, spark):
+    sql = (
+        "select s, list_position($order, s) as p, list_position([3, 1, 2], 2) as q "
+        "from (values ('b'), ('z'), ('a')) as t (s) order by list_position($order, s) nulls last"
+    )
+    rows = assert_same(duck, spark, sql, {"order": ["a", "b", "c"]})
+    assert rows == [("a", 1, 3), ("b", 2, 3), ("z", None, 3)]
+    # sqlglot alone keeps DuckDB's name, which Spark does not know
+    assert "LIST_POSITION(" in _raw(sql).upper()
+
+
+def test_cast_of_an_unnest_casts_each_element(duck, spark):
+    sql = (
+        "select unnest(generate_series($start::date - 14, $start::date, interval 7 day))::date "
+        "as week_start order by 1"
+    )
+    rows = assert_same(duck, spark, sql, {"start": dt.date(2026, 11, 9)})
+    assert [r[0] for r in rows] == [
+        dt.date(2026, 10, 26),
+        dt.date(2026, 11, 2),
+        dt.date(2026, 11, 9),
+    ]
+    # sqlglot alone: a generator inside a CAST, which Spark refuses
+    with pytest.raises(Exception, match="NESTED_IN_EXPRESSIONS"):
+        spark.sql(_raw(sql.replace("$start", "date '2026-11-09'"))).collect()
+
+
+def test_a_limit_bound_to_none_returns_every_row(duck, spark):
+    sql = "select unnest(range(0, 5)) as i order by i desc limit $n"
+    assert len(assert_same(duck, spark, sql, {"n": None})) == 5
+    assert assert_same(duck, spark, sql, {"n": 2}) == [(4,), (3,)]

@@ -188,3 +188,39 @@ def _recursive(node: exp.Explode) -> bool:
         and a.expression.this
         for a in node.expressions
     )
+
+
+def list_position(tree: exp.Expr) -> exp.Expr:
+    """DuckDB `list_position(list, x)` (`list_indexof`): x's 1-based position in the list, NULL when
+    it is not there; sqlglot keeps the name, which Spark does not know. -> `NULLIF(ARRAY_POSITION(
+    list, x), 0)`: Spark's ARRAY_POSITION is 1-based too and says 0 for "not there". (A NULL x
+    finds nothing in Spark; DuckDB finds a NULL element.)"""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() in (
+            "list_position",
+            "list_indexof",
+        ):
+            found = exp.Anonymous(
+                this="ARRAY_POSITION", expressions=[a.copy() for a in node.expressions]
+            )
+            return exp.Nullif(this=found, expression=exp.Literal.number(0))
+        return node
+
+    return tree.transform(rewrite)
+
+
+def cast_of_unnest(tree: exp.Expr) -> exp.Expr:
+    """DuckDB `unnest(list)::t`: each element cast; Spark refuses a generator inside an expression
+    (UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS) -> `EXPLODE(TRANSFORM(list, e -> CAST(e AS t)))`:
+    the list's elements cast before it is exploded, the same rows."""
+    for cast in list(tree.find_all(exp.Cast)):
+        inner = cast.this
+        if not isinstance(inner, exp.Explode) or inner.expressions:
+            continue
+        to = cast.to.sql("spark")
+        values = inner.this.sql("spark")
+        cast.replace(
+            sqlglot.parse_one(f"EXPLODE(TRANSFORM({values}, _e -> CAST(_e AS {to})))", read="spark")
+        )
+    return tree

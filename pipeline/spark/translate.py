@@ -15,8 +15,9 @@ told from a `date - integer`. Without it only the rewrites that need no types ap
 
 The rewrites, in the order they run (REWRITES; each is pinned by tests/test_spark_rewrites.py):
 drop_trailing_cte_comma (on the text), expand_macros, paired_unnest, struct_list_unnest,
-range_table, asof_join, columns_in_struct, hash_function, to_months, to_microseconds,
-mixed_interval_case, rowid_not_in_stars, date_difference, integer_cast_rounds,
+range_table, asof_join, columns_in_struct, hash_function, list_position, cast_of_unnest,
+to_months, to_microseconds,
+mixed_interval_case, rowid_not_in_stars, date_difference, list_length, integer_cast_rounds,
 integer_division_type, decimal_average, float_division, redundant_aliases. What sqlglot already
 translates right is left to it: QUALIFY, GROUP BY ALL, `count(*) filter (...)`, `//` (DIV),
 anti/semi joins (LEFT ANTI/LEFT SEMI), `::` casts, list indexes (1-based -> 0-based), `^` (POWER).
@@ -39,8 +40,10 @@ from sqlglot.schema import MappingSchema
 from loyalty.spark.macros import expand_macros
 from loyalty.spark.row_rewrites import (
     asof_join,
+    cast_of_unnest,
     columns_in_struct,
     hash_function,
+    list_position,
     rowid_not_in_stars,
     struct_list_unnest,
 )
@@ -50,6 +53,7 @@ from loyalty.spark.typed_rewrites import (
     float_division,
     integer_cast_rounds,
     integer_division_type,
+    list_length,
 )
 
 Schema = Mapping[str, Mapping[str, str]]
@@ -206,11 +210,14 @@ REWRITES: list[Rewrite] = [
     asof_join,
     columns_in_struct,
     hash_function,
+    list_position,
+    cast_of_unnest,
     to_months,
     to_microseconds,
     mixed_interval_case,
     rowid_not_in_stars,
     date_difference,
+    list_length,
     integer_cast_rounds,
     integer_division_type,
     decimal_average,
@@ -264,6 +271,20 @@ def parameters_typed(tree: exp.Expr, params: Mapping[str, Any]) -> exp.Expr:
     return tree.transform(rewrite)
 
 
+def null_limits(tree: exp.Expr, params: Mapping[str, Any]) -> exp.Expr:
+    """`limit $n` with n bound to None: DuckDB returns every row (LIMIT NULL); Spark refuses a
+    limit of type VOID -> the LIMIT left out (the value decides, as it does in DuckDB)."""
+    for limit in list(tree.find_all(exp.Limit)):
+        value = limit.expression
+        if (
+            isinstance(value, exp.Placeholder)
+            and value.name in params
+            and params[value.name] is None
+        ):
+            limit.pop()
+    return tree
+
+
 def used_params(sql: str) -> set[str]:
     """The `$name` markers of a DuckDB query (comments ignored)."""
     code = "\n".join(ln.split("--", 1)[0] for ln in sql.splitlines())
@@ -277,6 +298,7 @@ def to_spark_tree(
     tree = sqlglot.parse_one(drop_trailing_cte_comma(sql), read="duckdb")
     tree = expand_macros(tree)
     if params:
+        tree = null_limits(tree, params)
         tree = parameters_typed(tree, params)
     if schema is not None:
         mapping = MappingSchema(

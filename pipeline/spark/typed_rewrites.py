@@ -123,3 +123,16 @@ def float_division(tree: exp.Expr) -> exp.Expr:
         )
 
     return tree.transform(rewrite)
+
+
+def list_length(tree: exp.Expr) -> exp.Expr:
+    """DuckDB's `len(x)` / `length(x)` is a list's number of elements when x is a list; sqlglot
+    writes `LENGTH(x)`, which Spark allows on strings only (typed tree only) -> `SIZE(x)` for an
+    array (NULL for a NULL list, as in DuckDB, under Spark's ANSI mode)."""
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Length) and _is(node.this, exp.DataType.Type.ARRAY):
+            return exp.ArraySize(this=node.this)
+        return node
+
+    return tree.transform(rewrite)

@@ -5,4 +5,4 @@ select
     sum(line_count)::bigint as rows
 from quarantine
 group by source, reason_code
-order by source asc, sum(line_count) desc
+order by source asc, sum(line_count) desc, reason_code asc
