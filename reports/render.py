@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,19 +71,42 @@ def _write_book(path: Path, writer, *args) -> None:
     os.replace(tmp, path)
 
 
+# segment workbooks are written by worker processes when their customer rows reach this many:
+# xlsxwriter writes each cell in Python (about 10 us), so 50 k rows of 13 columns take seconds per
+# workbook; the HTML is rendered meanwhile. Below it (the sample, most tests) the cost of starting
+# the workers (about a second) is not worth it.
+PARALLEL_FROM_ROWS = 20_000
+
+
+def workbook_workers(data: WeekData) -> int:
+    """How many processes write the segment workbooks: 1 for small weeks or one core, else 2."""
+    rows = sum(len(s.customers) for s in data.segments.values())
+    return 2 if rows >= PARALLEL_FROM_ROWS and (os.cpu_count() or 1) > 1 else 1
+
+
+def write_segment_book(path: Path, data: WeekData, segment: str, t: Translator) -> None:
+    _write_book(path, excel.write_segment_workbook, data, segment, t)
+
+
 def render_week(
-    data: WeekData, settings: Settings, generated: dt.datetime | None = None
+    data: WeekData,
+    settings: Settings,
+    generated: dt.datetime | None = None,
+    workers: int | None = None,
 ) -> dict[str, dict[str, Path]]:
     """Render every segment of `data` plus the overview in every locale of the settings; returns
-    {segment: {"html": p, "xlsx": p, "html:<locale>": p, ...}} (unsuffixed keys: primary locale)."""
+    {segment: {"html": p, "xlsx": p, "html:<locale>": p, ...}} (unsuffixed keys: primary locale).
+    The segment workbooks are written by `workers` processes (default `workbook_workers`) while
+    this one renders the HTML and the overview; the files are the same either way."""
     generated = generated or dt.datetime.now().replace(microsecond=0)
     folder = week_folder(settings, data.week.label)
     folder.mkdir(parents=True, exist_ok=True)
     low_n = settings.metrics.nps_low_sample
     primary = primary_locale(settings)
+    translators = {locale: translator(settings, locale) for locale in locales(settings)}
+    books: list[tuple[Path, str, str]] = []  # (path, segment, locale)
     out: dict[str, dict[str, Path]] = {}
-    for locale in locales(settings):
-        t = translator(settings, locale)
+    for locale in translators:
         suffix = html.locale_suffix(locale)
         key = "" if locale == primary else f":{locale}"
         label = data.week.label
@@ -86,22 +115,84 @@ def render_week(
                 "html": folder / html.file_name(label, seg, "html", suffix),
                 "xlsx": folder / html.file_name(label, seg, "xlsx", suffix),
             }
-            _write_text(
-                paths["html"],
-                html.render_segment(
-                    data, seg, t, generated, low_n, settings.reports.at_risk_top_n, suffix
-                ),
-            )
-            _write_book(paths["xlsx"], excel.write_segment_workbook, data, seg, t)
+            books.append((paths["xlsx"], seg, locale))
             out.setdefault(seg, {}).update({f"{k}{key}": p for k, p in paths.items()})
         paths = {
             "html": folder / html.file_name(label, "overview", "html", suffix),
             "xlsx": folder / html.file_name(label, "overview", "xlsx", suffix),
         }
-        _write_text(paths["html"], html.render_overview(data, t, generated, low_n, suffix))
-        _write_book(paths["xlsx"], excel.write_overview_workbook, data, t)
         out.setdefault("overview", {}).update({f"{k}{key}": p for k, p in paths.items()})
+    workers = workbook_workers(data) if workers is None else workers
+    with _book_writer(workers, data, translators, books, settings.temp_path) as wait:
+        for locale, t in translators.items():
+            suffix = html.locale_suffix(locale)
+            key = "" if locale == primary else f":{locale}"
+            for seg in data.segments:
+                _write_text(
+                    out[seg][f"html{key}"],
+                    html.render_segment(
+                        data, seg, t, generated, low_n, settings.reports.at_risk_top_n, suffix
+                    ),
+                )
+            _write_text(
+                out["overview"][f"html{key}"],
+                html.render_overview(data, t, generated, low_n, suffix),
+            )
+            _write_book(out["overview"][f"xlsx{key}"], excel.write_overview_workbook, data, t)
+        wait()  # the workers' workbooks; raises if one failed
     return out
+
+
+@contextmanager
+def _book_writer(
+    workers: int,
+    data: WeekData,
+    translators: dict[str, Translator],
+    books: list[tuple[Path, str, str]],
+    temp: Path,
+) -> Iterator[Callable[[], None]]:
+    """Write `books` (path, segment, locale): here, before the body runs (1 worker); or by
+    `workers` processes of `python -m loyalty.reports.book_worker` while the body runs, each given
+    every n-th book (the largest, `all`, first), waited for when the body ends. Yields a function
+    that raises if a worker failed."""
+    if workers <= 1 or len(books) < 2:
+        for path, seg, locale in books:
+            write_segment_book(path, data, seg, translators[locale])
+        yield lambda: None
+        return
+    temp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=temp, prefix="books-") as folder:
+        payload = Path(folder) / "week.pickle"
+        with payload.open("wb") as f:
+            pickle.dump((data, translators, books), f, protocol=pickle.HIGHEST_PROTOCOL)
+        order = sorted(range(len(books)), key=lambda i: -len(data.segments[books[i][1]].customers))
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "loyalty.reports.book_worker", str(payload)]
+                + [str(i) for i in order[w::workers]],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for w in range(workers)
+        ]
+        failures: list[str] = []
+
+        def wait() -> None:
+            for p in procs:
+                _, err = p.communicate()
+                if p.returncode:
+                    failures.append(err.strip().splitlines()[-1] if err.strip() else "no message")
+            if failures:
+                raise RuntimeError("writing the segment workbooks failed: " + "; ".join(failures))
+
+        try:
+            yield wait
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
 
 
 def write_week_reports(
