@@ -1,0 +1,301 @@
+"""The Spark engine beside DuckDB at a benchmark size (docs/scale-out.md, "Benchmark").
+
+    .venv/bin/python bench/spark.py --orders 1M [--days 7] [--cores 2] [--driver-memory 2g]
+
+Reuses (or generates) the seeded exports of bench/run.py, loads them with the DuckDB pipeline
+(ingest and staging), exports the inputs the models read to Parquet, then computes the same steps
+on both engines, each timed in this process (wall seconds):
+
+- customer_snapshot for the last `--days` days in one range run (the `range` path: segments, the
+  scored rows of every day, their fold into customer_state stored by change, snapshot_params);
+- the period marts (report_periods first, then the others, each a full build).
+
+DuckDB runs with the settings of bench/run.py (memory limit 2GB); Spark in local mode on `--cores`
+cores (loyalty.spark.session), its staging written as Parquet tables first (DuckDB's are views).
+The row counts of every table are compared (the values are proven equal on the sample by
+tests/test_spark_parity.py); a difference exits 1. Then one table is printed, and the sizes the
+scale-out plan extrapolates from: customer_state rows per customer and bytes per row, a scored
+day row's bytes, stg_orders bytes per order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `bench` and `pipeline` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.exports import ensure_exports, link_landing
+from bench.measure import REPO, machine
+from bench.run import code_version, write_settings
+
+KINDS = ("orders", "tickets", "surveys", "customers")
+# what the Spark side reads, exported from DuckDB after the load (customer_state and
+# snapshot_params empty: the snapshot range fills them on each engine)
+INPUTS = ("orders", "tickets", "surveys", "ticket_settings", "customer_state", "snapshot_params")
+SNAPSHOT = "marts/customer_snapshot"
+RANGE_STEPS = ("range/snapshot_start_state", "range/snapshot_changes", "range/snapshot_segments")
+DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*.parquet"))
+
+
+def export(conn, folder: Path, table: str, query: str | None = None) -> Path:
+    target = folder / table
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    conn.execute(
+        f"copy ({query or f'select * from {table}'}) to '{target / 'part-0.parquet'}' "
+        "(format parquet)"
+    )
+    return target
+
+
+def duckdb_side(settings, work: Path, start: dt.date, end: dt.date) -> tuple[dict, dict]:
+    """Load, export the inputs, then the snapshot range and the period marts: seconds per step,
+    and the row counts and sizes measured."""
+    from loyalty import engine
+    from loyalty.ingest import ingest_source
+    from loyalty.marts.periods import PERIOD_TABLES, compute_period_table
+    from loyalty.marts.snapshot import compute_snapshot, create_snapshot_tables
+    from loyalty.marts.staging import STAGING, build_staging
+
+    seconds: dict[str, float] = {}
+    sizes: dict[str, Any] = {}
+    inputs = work / "inputs"
+    with engine.connect(settings) as conn:
+
+        def load() -> None:
+            for kind in KINDS:
+                ingest_source(conn, settings, kind)
+            for name in STAGING:
+                build_staging(conn, settings, name)
+
+        seconds["load"] = timed(load)
+        create_snapshot_tables(conn)
+        seconds["export"] = timed(lambda: [export(conn, inputs, t) for t in INPUTS])
+        written: dict[str, int] = {}
+        seconds["snapshot"] = timed(
+            lambda: compute_snapshot(conn, settings, start, end, written=written)
+        )
+        for name in PERIOD_TABLES:
+            seconds[name] = timed(lambda name=name: compute_period_table(conn, settings, name))
+        sizes["customers"] = engine.scalar(conn, "select count(distinct customer_id) from orders")
+        sizes["orders"] = engine.scalar(conn, "select count(*) from orders")
+        sizes["inserted"] = written.get("inserted")
+        for table in ("customer_state", *PERIOD_TABLES):
+            sizes[table] = engine.scalar(conn, f"select count(*) from {table}")
+        sizes["day_rows"] = engine.scalar(
+            conn, "select count(*) from customer_snapshot where as_of = ?", [end]
+        )
+        measured = work / "measured"
+        day = export(
+            conn,
+            measured,
+            "snapshot_day",
+            f"select * from customer_snapshot where as_of = date '{end.isoformat()}'",
+        )
+        sizes["day_row_bytes"] = folder_bytes(day) / max(1, sizes["day_rows"])
+        staged = export(conn, measured, "stg_orders")
+        sizes["stg_order_bytes"] = folder_bytes(staged) / max(1, sizes["orders"])
+    return seconds, sizes
+
+
+def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tuple[dict, dict]:
+    """The same steps on Spark over the exported inputs, in `<work>/warehouse`."""
+    from loyalty import engine
+    from loyalty.marts.periods import EVERY_PERIOD, PERIOD_TABLES
+    from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
+    from loyalty.marts.snapshot import OPEN_END, PARAMS, STATE_KEY, run_params
+    from loyalty.marts.staging import STAGING
+    from loyalty.metric_params import model_params
+    from loyalty.spark import engine as spark_engine
+
+    warehouse = work / "warehouse"
+    shutil.rmtree(warehouse, ignore_errors=True)
+    shutil.copytree(work / "inputs", warehouse)
+    spark_engine.register_warehouse(spark, warehouse)
+    seconds: dict[str, float] = {}
+
+    def staging() -> None:
+        for view in STAGING:
+            frame = spark_engine.run_model(spark, f"staging/{view}")
+            spark_engine.write_table(spark, frame, view, warehouse)
+
+    seconds["staging"] = timed(staging)
+    with engine.connect(settings, read_only=True) as conn:
+        params = {**run_params(conn, settings, start, end, "bench"), "reach_date": OPEN_END}
+
+    parts: dict[str, float] = {}
+
+    def snapshot() -> None:
+        snapshot_view(spark)
+        with spark_engine.intermediate(spark) as steps:
+            for step in (*RANGE_STEPS, *DAY_STEPS, "state/snapshot_intervals"):
+                parts[step] = timed(lambda step=step: steps.create(f"{SNAPSHOT}/{step}", params))
+            fold = {**params, "bucket": 0, "buckets": 1}
+            parts["state/ (fold)"] = timed(
+                lambda: [steps.create(f"{SNAPSHOT}/{step}", fold) for step in STATE_STEPS]
+            )
+            parts["apply_changes"] = timed(
+                lambda: spark_engine.apply_changes(
+                    spark, "customer_state", "state_changes", STATE_KEY, warehouse
+                )
+            )
+        parts["snapshot_params"] = timed(
+            lambda: spark_engine.replace_days(spark, PARAMS, params, warehouse)
+        )
+        snapshot_view(spark)
+
+    seconds["snapshot"] = timed(snapshot)
+    print("  snapshot steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()))
+    bound = {**model_params(settings), "since": EVERY_PERIOD}
+    for name in PERIOD_TABLES:
+        seconds[name] = timed(
+            lambda name=name: spark_engine.create_table(spark, f"marts/{name}", bound, warehouse)
+        )
+    sizes = {t: spark.table(t).count() for t in ("customer_state", *PERIOD_TABLES)}
+    sizes["state_bytes"] = folder_bytes(warehouse / "customer_state")
+    return seconds, sizes
+
+
+def snapshot_view(spark) -> None:
+    """customer_snapshot, DuckDB's view over customer_state (schema.sql), as a Spark temp view
+    (made again after customer_state is written: a temp view keeps the files it was made over)."""
+    import re
+
+    from loyalty.engine import sql_text
+    from loyalty.spark import engine as spark_engine
+
+    schema = sql_text(f"{SNAPSHOT}/schema.sql")
+    found = re.search(r"create or replace view customer_snapshot as\s+(select.*?);", schema, re.S)
+    if found is None:
+        raise SystemExit("customer_snapshot's view not found in its schema.sql")
+    spark_engine.run_sql(spark, found.group(1)).createOrReplaceTempView("customer_snapshot")
+
+
+LABELS = {
+    "load": "load: ingest + staging (DuckDB; Spark reads its Parquet export)",
+    "export": "export of the inputs to Parquet",
+    "staging": "staging views written as Parquet tables (Spark)",
+    "snapshot": "customer_snapshot, {days} days in one range run",
+}
+
+
+def print_table(duck: dict, spark: dict, sizes: dict, opts, e, host, days: int) -> None:
+    print()
+    print(
+        f"Spark local[{opts.cores}] (driver {opts.driver_memory}) beside DuckDB "
+        f"(memory limit {opts.memory_limit}), {e.orders:,} orders, {sizes['customers']:,} "
+        f"customers, {host['cores']} cores, load average at start {host['load_avg'][0]:.2f}"
+    )
+    print()
+    print("| step | DuckDB s | Spark s | rows |")
+    print("|---|---:|---:|---:|")
+    for step in ("load", "export", "staging", "snapshot", *PERIOD_ORDER):
+        label = LABELS.get(step, step).format(days=days)
+        d = f"{duck[step]:.2f}" if step in duck else "-"
+        s = f"{spark[step]:.2f}" if step in spark else "-"
+        rows = sizes.get("customer_state" if step == "snapshot" else step, "")
+        print(f"| {label} | {d} | {s} | {rows:,} |" if rows != "" else f"| {label} | {d} | {s} | |")
+    periods = [s for s in PERIOD_ORDER]
+    print(
+        f"| period marts, total | {sum(duck[s] for s in periods):.2f} | "
+        f"{sum(spark[s] for s in periods):.2f} | |"
+    )
+    print()
+    state = sizes["customer_state"]
+    print(
+        f"customer_state after {days} days: {state:,} rows = {state / sizes['customers']:.2f} per "
+        f"customer; {sizes['state_bytes'] / max(1, state):.1f} bytes per row as Spark's Parquet"
+    )
+    print(
+        f"a scored day row (customer_snapshot): {sizes['day_row_bytes']:.1f} bytes as Parquet "
+        f"({sizes['day_rows']:,} rows on {e.end}); stg_orders: {sizes['stg_order_bytes']:.1f} "
+        "bytes per order as Parquet"
+    )
+
+
+PERIOD_ORDER = (
+    "report_periods",
+    "retention_period",
+    "repurchase_period",
+    "nps_period",
+    "service_period",
+    "cohort_retention",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench/spark.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--orders", default="1M", help="target order count (default 1M)")
+    ap.add_argument("--data-dir", type=Path, default=REPO / "bench" / "data")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--days", type=int, default=7, help="snapshot days in the range run")
+    ap.add_argument("--cores", type=int, default=2, help="Spark local[N]")
+    ap.add_argument("--driver-memory", default="2g")
+    ap.add_argument("--shuffle-partitions", default="4")
+    ap.add_argument("--memory-limit", default="2GB", help="DuckDB's memory limit")
+    opts = ap.parse_args(argv)
+
+    from loyalty.settings import load_settings
+    from loyalty.spark.session import get_session, stop_session
+
+    host = machine()
+    print(f"machine: {host['cores']} cores, {host['ram_gb']} GB RAM, {host['cpu']}")
+    print(f"code: {code_version()}")
+    data_dir = opts.data_dir.resolve()
+    e = ensure_exports(data_dir, opts.orders, opts.seed)
+    work = data_dir / f"spark-{opts.orders}-seed{opts.seed}"
+    shutil.rmtree(work, ignore_errors=True)
+    link_landing(e, work / "landing")
+    settings = load_settings(write_settings(work, e, opts.memory_limit))
+    start, end = e.end - dt.timedelta(days=opts.days - 1), e.end
+
+    print("DuckDB ...", flush=True)
+    duck, sizes = duckdb_side(settings, work, start, end)
+    print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in duck.items()), flush=True)
+    print(f"Spark local[{opts.cores}] ...", flush=True)
+    spark = get_session(
+        cores=opts.cores,
+        conf={
+            "spark.driver.memory": opts.driver_memory,
+            "spark.sql.shuffle.partitions": opts.shuffle_partitions,
+            "spark.local.dir": str(work / "spark-tmp"),
+        },
+        app_name="loyalty-bench",
+    )
+    try:
+        got, spark_sizes = spark_side(settings, work, start, end, spark)
+    finally:
+        stop_session(spark)
+    print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in got.items()), flush=True)
+    differ = {
+        t: (sizes[t], spark_sizes[t])
+        for t in ("customer_state", *PERIOD_ORDER)
+        if sizes[t] != spark_sizes[t]
+    }
+    if differ:
+        print(f"ROW COUNTS DIFFER (duckdb, spark): {differ}", file=sys.stderr)
+        return 1
+    sizes["state_bytes"] = spark_sizes["state_bytes"]
+    print_table(duck, got, sizes, opts, e, host, opts.days)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
