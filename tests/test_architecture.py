@@ -41,6 +41,11 @@ LAYERS: dict[str, int] = {
     "loyalty.generate": 2,
     "loyalty.model": 2,
     "loyalty.spark": 1,  # the Spark engine beside loyalty.engine: the same sql/ models, translated
+    # ingest on Spark reuses loyalty.ingest's logic (layer 2) on the Spark engine
+    "loyalty.spark.ingest": 2,
+    "loyalty.spark.ingest_read": 2,
+    "loyalty.spark.ingest_rules": 2,
+    "loyalty.spark.ingest_tables": 2,
     # 3 reports: read -> view model -> HTML/Excel/email, no Dagster
     "loyalty.reports": 3,
     # 4 Dagster: thin assets and checks, resources, partitions, jobs, schedules, sensors

@@ -6,7 +6,6 @@ columns (loaded_at, quarantined_at) differ, being each engine's own time."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -125,44 +124,43 @@ def test_the_sample_loads_the_same_tables_quarantine_and_accounting(sample, spar
     assert_same_ingest(sample, spark)
 
 
-def test_a_reingest_loads_nothing_and_a_changed_row_replaces_its_key(sample, spark):
-    """The same files again: none is read (known by name, size and time). A copy under a new name:
-    skipped by its content. A new file changing one order: that key replaced on both engines."""
-    before = {kind: spark.table(kind).count() for kind in KINDS}
-    sample.ingest(spark, ("orders",))
-    assert sample.spark["orders"].files == [] == sample.duck["orders"].files
+@pytest.fixture(scope="module")
+def next_day(sample, spark) -> Run:
+    """The sample's landing folder a day later: the same files again, one of them copied under a
+    new name, a day's orders with a fault on most lines and one order of the sample changed, a day's
+    surveys with scores out of range; orders and surveys ingested again on both engines."""
     landing = sample.settings.landing_path
     shutil.copy(landing / "orders_2026-11-15.csv", landing / "orders_2026-11-15_again.csv")
-    header, first, *_ = (landing / "orders_2026-11-15.csv").read_text().splitlines()
-    changed = first.split(",")
-    changed[3] = "99.99"
-    (landing / "orders_2026-11-16.csv").write_text(f"{header}\n{','.join(changed)}\n")
-    os.utime(landing / "orders_2026-11-16.csv", (1_790_000_000, 1_790_000_000))
-    sample.ingest(spark, ("orders",))
-    again, new = sorted(sample.spark["orders"].files, key=lambda f: f.file_name)
+    first = (landing / "orders_2026-11-15.csv").read_text().splitlines()[1].split(",")
+    first[3] = "99.99"  # its amount changed
+    day = landing / "orders_2026-11-16.csv"
+    day.write_text(BAD_ORDERS + ",".join(first) + ",\n", encoding="utf-8")
+    (landing / "surveys_2026-11-16.csv").write_text(BAD_SURVEYS, encoding="utf-8")
+    sample.ingest(spark, ("orders", "surveys"))
+    return sample
+
+
+def test_a_reingest_loads_nothing_new_and_a_changed_row_replaces_its_key(next_day, spark):
+    """The files loaded before are not read again (known by name, size and time); a copy under a
+    new name is skipped by its content; the changed order replaces its key's row on both engines."""
+    for engine_results in (next_day.spark, next_day.duck):
+        names = sorted(f.file_name for f in engine_results["orders"].files)
+        assert names == ["orders_2026-11-15_again.csv", "orders_2026-11-16.csv"]
+    again, day = sorted(next_day.spark["orders"].files, key=lambda f: f.file_name)
     assert again.status == "skipped" and "same content as orders_2026-11-15.csv" in again.note
-    assert (new.rows_read, new.keys_loaded, new.keys_replaced) == (1, 1, 1)
-    assert spark.table("orders").count() == before["orders"]
-    assert_same_ingest(sample, spark)
+    assert day.keys_replaced == 1
+    amounts = spark.sql("select amount from orders where _load_id = 7 and amount = 99.99").count()
+    assert amounts == 1
+    assert_same_ingest(next_day, spark)
 
 
-@pytest.fixture(scope="module")
-def bad(tmp_path_factory, spark) -> Run:
-    folder, settings = _folder(tmp_path_factory, "spark_ingest_bad", "UTC")
-    (folder / "landing" / "orders_2026-11-16.csv").write_text(BAD_ORDERS, encoding="utf-8")
-    (folder / "landing" / "surveys.csv").write_text(BAD_SURVEYS, encoding="utf-8")
-    run = Run(settings, folder / "warehouse")
-    run.ingest(spark, ("orders", "surveys"))
-    return run
-
-
-def test_bad_lines_give_the_same_quarantine_rows_and_accounting(bad, spark):
+def test_bad_lines_give_the_same_quarantine_rows_and_accounting(next_day, spark):
     """A short row, a row too long, a bad date, a bad amount, a broken quote, a status not allowed,
     a missing customer with a negative refund, a duplicate key, a return whose original order is
     unknown, a score out of range: each lands in quarantine (or a note) with the same line, reason
     and record on both engines, and each file's counts balance."""
-    (day,) = bad.spark["orders"].files
-    data_lines = len(BAD_ORDERS.splitlines()) - 1
+    day = next(f for f in next_day.spark["orders"].files if f.status == "loaded")
+    data_lines = len(BAD_ORDERS.splitlines())  # the header aside, plus the changed order
     assert day.rows_read == data_lines
     assert day.rows_read == day.rows_loaded + day.rows_quarantined + day.rows_filtered
     reasons = {
@@ -181,6 +179,49 @@ def test_bad_lines_give_the_same_quarantine_rows_and_accounting(bad, spark):
         10: "duplicate_key",  # line 11 has the same order and wins
     }
     assert "return_unlinked: 1 return(s)" in day.note  # B011 names no known order
-    surveys = bad.spark["surveys"].files[0]
+    (surveys,) = next_day.spark["surveys"].files
     assert surveys.note.startswith("csat outside 1–5 on 1 row(s)")
-    assert_same_ingest(bad, spark, ("orders", "surveys"))
+    assert_same_ingest(next_day, spark, ("orders", "surveys"))
+
+
+# order lines (one row per order after the mapping), in latin-1, day-first times in New York
+LINES = (
+    "InvoiceNo,Cust,Date,Qty,Price,Shop\n"
+    "I1,C1,01/11/2026 10:00,2,3.50,Café\n"
+    "I1,C1,01/11/2026 10:00,1,1.25,Café\n"
+    "I2,C2,31/03/2026 01:30,1,9.99,x\n"
+    "I3,C3,02/11/2026 11:00,-1,2.00,y\n"
+    "I4,C4,not a time,1,2.00,z\n"
+)
+LINE_LEVEL = {
+    "files": "lines*.csv",
+    "aggregate_by": "InvoiceNo",
+    "filter": "try_cast(Qty as integer) > 0",
+    "reader": {
+        "timestamp_format": "%d/%m/%Y %H:%M",
+        "encoding": "latin-1",
+        "timezone": "America/New_York",
+    },
+    "columns": {
+        "order_id": "InvoiceNo",
+        "customer_id": "max(Cust)",
+        "ordered_at": "min(Date)",
+        "amount": "sum(cast(Qty as integer) * cast(Price as decimal(10, 2)))",
+        "channel": "max(Shop)",
+    },
+}
+
+
+def test_a_line_level_export_maps_filters_and_types_the_same(tmp_path, spark):
+    """A mapping that aggregates lines into orders, filters returns' lines out, reads day-first
+    times in New York into London time, from a latin-1 file: the same orders, quarantine and
+    accounting (the mapping's DuckDB SQL translated for Spark)."""
+    settings = load_settings(
+        write_settings(tmp_path, {"timezone": "Europe/London", "sources": {"orders": LINE_LEVEL}})
+    )
+    (tmp_path / "landing" / "lines_1.csv").write_bytes(LINES.encode("latin-1"))
+    run = Run(settings, tmp_path / "warehouse")
+    run.ingest(spark, ("orders",))
+    (f,) = run.spark["orders"].files
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_filtered) == (5, 3, 1, 1)
+    assert_same_ingest(run, spark, ("orders",))

@@ -149,47 +149,49 @@ class _Unit:
         from pyspark.sql import functions as F
 
         spark, contract, name = self.spark, self.contract, self.unit.name
-        parsed, rejected = records.counts()
         mapped = rules.mapped(spark, records.accepted, contract, self.mapping, header, name)
         typed = rules.typed(spark, mapped, contract, self.mapping, self.settings)
         typed, score_notes = rules.null_optional_scores(typed, contract)
         notes.extend(score_notes)
-        typed = typed.localCheckpoint(eager=True)
         max_chars = self.settings.ingest.max_field_chars
-        bad = rules.validated(typed, contract)
+        bad = rules.validated(typed, contract)  # checkpointed: pandera runs once
         bad = rules.too_long(spark, typed, bad, contract, max_chars)
         bad = rules.duplicates(typed, bad, contract)
-        # the unit's counts in one aggregate: records mapped, quarantined, loaded; keys loaded
+        good = typed.join(bad.select("_row"), "_row", "left_anti")
+        current = spark.table(contract.kind)
+        # the unit's counts, in one job: records read and rejected; records mapped, quarantined,
+        # loaded; keys loaded; keys of the table the good rows replace
         is_bad, lines = F.col("_bad").isNotNull(), F.col("_line_count")
-        counts = (
+        judged = (
             typed.select("_row", "_line_count")
             .join(bad.select("_row", F.lit(True).alias("_bad")), "_row", "left")
             .agg(
-                F.sum(lines),
-                F.sum(F.when(is_bad, lines)),
-                F.sum(F.when(~is_bad, lines)),
-                F.count_if(~is_bad),
+                F.sum(lines).alias("mapped"),
+                F.sum(F.when(is_bad, lines)).alias("bad"),
+                F.sum(F.when(~is_bad, lines)).alias("loaded"),
+                F.count_if(~is_bad).alias("keys"),
             )
-            .first()
         )
-        mapped_lines, bad_lines, rows_loaded, keys_loaded = (int(v or 0) for v in counts or ())
+        replaced = current.join(good.select(contract.key), contract.key, "left_semi").agg(
+            F.count("*").alias("replaced")
+        )
+        row = records.counts().crossJoin(judged).crossJoin(replaced).first()
+        c = {k: int(v or 0) for k, v in row.asDict().items()} if row else {}
         quarantine = _quarantine_rows(
             typed, mapped, bad, records.rejected, contract, max_chars, self
         )
         tables.append(spark, quarantine, tables.QUARANTINE, self.warehouse)
-        keys_replaced, link_notes = _upsert(
-            spark, typed, bad, contract, mapped, self.load_id, self.warehouse
-        )
-        notes.extend(link_notes)
+        link = rules._schema(mapped).get(LINK, "void") != "void"
+        notes.extend(_upsert(spark, good, current, contract, link, self.load_id, self.warehouse))
         return FileResult(
             name,
             "loaded",
-            rows_read=parsed + rejected,
-            rows_loaded=rows_loaded,
-            rows_quarantined=bad_lines + rejected,
-            rows_filtered=parsed - mapped_lines,
-            keys_loaded=keys_loaded,
-            keys_replaced=keys_replaced,
+            rows_read=c["parsed"] + c["rejected"],
+            rows_loaded=c["loaded"],
+            rows_quarantined=c["bad"] + c["rejected"],
+            rows_filtered=c["parsed"] - c["mapped"],
+            keys_loaded=c["keys"],
+            keys_replaced=c["replaced"],
             note="; ".join(notes),
         )
 
@@ -280,29 +282,27 @@ def _quarantine_rows(
 
 def _upsert(
     spark: SparkSession,
-    typed: DataFrame,
-    bad: DataFrame,
+    good: DataFrame,
+    current: DataFrame,
     contract: Contract,
-    mapped: DataFrame,
+    link: bool,
     load_id: int,
     warehouse: Path | str,
-) -> tuple[int, list[str]]:
-    """GOOD rows replace earlier versions of their keys in the contract table; returns
-    (keys_replaced, notes)."""
+) -> list[str]:
+    """GOOD rows replace earlier versions of their keys in the contract table (written anew and
+    swapped); a source that gives the return link (`link`) has it checked; returns the notes."""
     from pyspark.sql import functions as F
 
     key = contract.key
-    good = typed.join(bad.select("_row"), "_row", "left_anti")
-    current = spark.table(contract.kind)
-    keys = good.select(key)
-    keys_replaced = current.join(keys, key, "left_semi").count()
     fresh = good.select(*contract.names, F.lit(load_id).alias("_load_id"), "_line")
-    rows = current.join(keys, key, "left_anti").unionByName(tables.aligned(fresh, contract.kind))
+    rows = current.join(good.select(key), key, "left_anti").unionByName(
+        tables.aligned(fresh, contract.kind)
+    )
     notes: list[str] = []
-    if LINK in contract.names and rules._schema(mapped).get(LINK, "void") != "void":
+    if link and LINK in contract.names:
         rows, notes = _link_returns(rows, load_id)
     tables.replace(spark, rows, contract.kind, warehouse)
-    return keys_replaced, notes
+    return notes
 
 
 def _link_returns(rows: DataFrame, load_id: int) -> tuple[DataFrame, list[str]]:
@@ -324,4 +324,4 @@ def _link_returns(rows: DataFrame, load_id: int) -> tuple[DataFrame, list[str]]:
         notes.append(unlinked_note(n, [int(r[0]) for r in first]))
     drop = this_load & F.col(LINK).isNotNull() & (~is_return | ~F.col("_linked"))
     linked = flagged.withColumn(LINK, F.when(drop, F.lit(None)).otherwise(F.col(LINK)))
-    return linked.drop("_known", "_linked").localCheckpoint(eager=True), notes
+    return linked.drop("_known", "_linked"), notes

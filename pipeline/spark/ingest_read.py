@@ -58,14 +58,14 @@ class Records:
     first_data_line: int
     classified: DataFrame  # every data line, `_code` NULL when accepted
 
-    def counts(self) -> tuple[int, int]:
-        """(records accepted, lines rejected): one aggregate."""
+    def counts(self) -> DataFrame:
+        """One row: `parsed` (records accepted) and `rejected` (lines rejected)."""
         from pyspark.sql import functions as F
 
-        row = self.classified.agg(
-            F.count_if(F.col("_code").isNull()), F.count_if(F.col("_code").isNotNull())
-        ).first()
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        return self.classified.agg(
+            F.count_if(F.col("_code").isNull()).alias("parsed"),
+            F.count_if(F.col("_code").isNotNull()).alias("rejected"),
+        )
 
 
 def _java_class_char(c: str) -> str:

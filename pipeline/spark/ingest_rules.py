@@ -87,9 +87,15 @@ def mapped(
 def _timezone_to_convert(tree: exp.Expr) -> exp.Expr:
     """DuckDB's `timezone(tz, <timestamptz>)`, the wall-clock time in `tz` of an instant: Spark
     reads the instant in the session zone (the source's, during ingest) -> `convert_timezone(
-    :source_tz, tz, CAST(<timestamp> AS TIMESTAMP_NTZ))`."""
+    :source_tz, tz, CAST(<timestamp> AS TIMESTAMP_NTZ))`; DuckDB's `try_strptime(text, format)`
+    -> `try_to_timestamp(text, format)` (the format bound in Spark's pattern words)."""
 
-    def swap(node: exp.Expr) -> exp.Expr:
+    def strptime(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "TRY_STRPTIME":
+            return exp.Anonymous(this="TRY_TO_TIMESTAMP", expressions=node.expressions)
+        return node
+
+    def timezone(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Anonymous) and node.name.upper() == "TIMEZONE":
             zone, value = node.expressions
             return exp.Anonymous(
@@ -100,11 +106,10 @@ def _timezone_to_convert(tree: exp.Expr) -> exp.Expr:
                     exp.cast(value, exp.DataType.build("TIMESTAMP_NTZ", dialect="spark")),
                 ],
             )
-        if isinstance(node, exp.Anonymous) and node.name.upper() == "TRY_STRPTIME":
-            return exp.Anonymous(this="TRY_TO_TIMESTAMP", expressions=node.expressions)
         return node
 
-    return tree.transform(swap)
+    # two passes: a replaced node's children are not visited again
+    return tree.transform(strptime).transform(timezone)
 
 
 def java_format(strptime_format: str) -> str:
@@ -148,7 +153,7 @@ def null_optional_scores(frame: DataFrame, contract: Contract) -> tuple[DataFram
         return frame, []
     outside = {
         c.name: F.col(c.name).isNotNull()
-        & ((F.col(c.name) < c.min_value) | (F.col(c.name) > c.max_value))
+        & ((F.col(c.name) < F.lit(c.min_value)) | (F.col(c.name) > F.lit(c.max_value)))
         for c in scores
     }
     counts = frame.agg(*[F.count_if(o).alias(n) for n, o in outside.items()]).first()
@@ -209,7 +214,9 @@ def validated(frame: DataFrame, contract: Contract) -> DataFrame:
             eager=True
         )
     finally:
-        cast.sparkSession.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", batches)
+        cast.sparkSession.conf.set(
+            "spark.sql.execution.arrow.maxRecordsPerBatch", batches or "10000"
+        )
     return bad
 
 
