@@ -12,6 +12,7 @@ from loyalty.orchestration.event_log import (
     batched_events,
     instance_at,
 )
+from tests.conftest import REPO
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-03-01")
 
@@ -103,3 +104,24 @@ def test_batching_is_switched_on_only_around_the_run(monkeypatch: pytest.MonkeyP
     with batched_events():
         assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "7"
     assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "7"
+
+
+def test_the_repos_dagster_yaml_uses_it_where_dagster_keeps_event_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dagster.yaml names the storage without a folder: the UI and the daemon (DAGSTER_HOME set)
+    and `loyalty run` (the settings' dagster_home) find the event logs in <home>/history/runs."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_bytes((REPO / "dagster.yaml").read_bytes())
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    ui = dg.DagsterInstance.get()
+    assert isinstance(ui.event_log_storage, BatchedSqliteEventLogStorage)
+    assert Path(ui.event_log_storage._base_dir) == home / "history" / "runs"
+    monkeypatch.delenv("DAGSTER_HOME")
+    cli = instance_at(home)
+    assert isinstance(cli.event_log_storage, BatchedSqliteEventLogStorage)
+    _run(cli, "2026-01-01", "2026-01-03")
+    assert list((home / "history" / "runs").glob("*.db"))
+    with pytest.raises(Exception, match="set DAGSTER_HOME"):
+        dg.DagsterInstance.from_config(str(home))

@@ -69,6 +69,8 @@ def failed_run(tmp_path, monkeypatch, smtp_sink):  # noqa: F811
     settings_file = tiny_landing(tmp_path, {"email": EMAIL, "locale": "zh-CN"})
     (tmp_path / "dagster_home").mkdir()
     shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster_home" / "dagster.yaml")
+    # the home of the instance, as the daemon has it (dagster.yaml's event log lives under it)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
     result = _failed_ingest_run(tmp_path, instance, settings_file)
     yield result, instance, settings_file, smtp_sink

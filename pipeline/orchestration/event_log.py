@@ -42,9 +42,30 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     """SqliteEventLogStorage whose `store_event_batch` writes a batch of asset events of one run
     in two transactions instead of two per event. Any other batch is stored one event at a time."""
 
+    def __init__(self, base_dir: str, inst_data: Any = None):
+        super().__init__(base_dir, inst_data)
+        # Dagster hands a step's partition events over as batches only while this is set: on for
+        # every process that stores events here (the CLI, the daemon's run workers, the UI's)
+        os.environ.setdefault(BATCH_ENV, str(BATCH_SIZE))
+
+    @classmethod
+    def config_type(cls) -> Any:
+        # base_dir may be left out of dagster.yaml: $DAGSTER_HOME/history/runs, where Dagster's
+        # default SQLite storage keeps the event logs (dagster.yaml cannot join a path to the env)
+        return {"base_dir": dg.Field(dg.StringSource, is_required=False)}
+
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> BatchedSqliteEventLogStorage:
-        return cls(inst_data=inst_data, **config_value)
+        base_dir = config_value.get("base_dir")
+        if not base_dir:
+            home = os.environ.get("DAGSTER_HOME")
+            if not home:
+                raise dg.DagsterInvariantViolationError(
+                    f"{cls.__name__} without base_dir keeps the event logs under "
+                    "$DAGSTER_HOME/history/runs: set DAGSTER_HOME (or base_dir in dagster.yaml)"
+                )
+            base_dir = str(Path(home) / "history" / "runs")
+        return cls(base_dir=base_dir, inst_data=inst_data)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         runs = {e.run_id for e in events}
@@ -76,8 +97,13 @@ def instance_at(home: Path) -> dg.DagsterInstance:
     configured storage (Postgres, another SQLite folder) is used as configured."""
     Path(home).mkdir(parents=True, exist_ok=True)
     config, custom_class = dagster_instance_config(str(home))
-    if custom_class or any(config.get(k) for k in _STORAGE_KEYS):
+    events = config.get("event_log_storage") or {}
+    ours = events.get("module") == __name__ and not (events.get("config") or {}).get("base_dir")
+    others = [k for k in _STORAGE_KEYS if config.get(k) and not (k == "event_log_storage" and ours)]
+    if custom_class or others:
         return dg.DagsterInstance.from_config(str(home))
+    # Dagster's default storage, or this one without base_dir: its folder under `home` (the
+    # settings' dagster_home, which need not be $DAGSTER_HOME)
     storage = {
         "module": __name__,
         "class": BatchedSqliteEventLogStorage.__name__,
