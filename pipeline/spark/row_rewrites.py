@@ -1,7 +1,11 @@
 """The rewrites of loyalty.spark.translate about rows and their columns: DuckDB's ASOF join, its
-`rowid` pseudo column, `struct_pack(*columns(...))` and `hash()`."""
+`rowid` pseudo column, `struct_pack(*columns(...))`, `hash()`, list positions, a cast of an unnest,
+columns chosen by a bound list and their UNPIVOT."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -224,3 +228,70 @@ def cast_of_unnest(tree: exp.Expr) -> exp.Expr:
             sqlglot.parse_one(f"EXPLODE(TRANSFORM({values}, _e -> CAST(_e AS {to})))", read="spark")
         )
     return tree
+
+
+def dynamic_columns(
+    tree: exp.Expr, schema: Mapping[str, Mapping[str, str]], params: Mapping[str, Any]
+) -> exp.Expr:
+    """DuckDB's columns chosen by a bound list, and its UNPIVOT of them, which Spark has not:
+    - `f(columns(lambda c: list_contains($names, c)))` over one table -> `f(t.a) AS a, f(t.b) AS
+      b, ...`: the table's columns named in $names, in the table's order, each named after its
+      column as DuckDB names them (the value of $names decides, as in DuckDB);
+    - `(unpivot x on columns(* exclude (k)) into name n value v)` over a CTE -> `(SELECT * FROM x
+      UNPIVOT (v FOR n IN (...)))`, the CTE's other columns listed.
+    Runs before the qualification (which cannot read a COLUMNS lambda)."""
+    outputs: dict[str, list[str]] = {}
+    for select in list(tree.find_all(exp.Select)):
+        source = select.args.get("from_")
+        table = source.this if source else None
+        if not isinstance(table, exp.Table) or table.name.lower() not in schema:
+            continue
+        names = list(schema[table.name.lower()])
+        projections: list[exp.Expr] = []
+        for projection in select.expressions:
+            found = projection.find(exp.Columns)
+            chosen = _chosen(found, names, params) if found is not None else None
+            if found is None or chosen is None:
+                projections.append(projection)
+                continue
+            for name in chosen:
+                copy = projection.copy()
+                copy.find(exp.Columns).replace(exp.column(name))
+                projections.append(exp.alias_(copy.unalias(), name))
+        select.set("expressions", projections)
+        cte = select.parent
+        if isinstance(cte, exp.CTE):
+            outputs[cte.alias_or_name.lower()] = [p.alias_or_name for p in projections]
+    for pivot in list(tree.find_all(exp.Pivot)):
+        if not pivot.args.get("unpivot") or not isinstance(pivot.this, exp.Table):
+            continue
+        star = pivot.expressions[0].this if pivot.expressions else None
+        into = pivot.args.get("into")
+        columns = outputs.get(pivot.this.name.lower())
+        if not isinstance(star, exp.Star) or into is None or columns is None:
+            continue
+        excluded = {c.name.lower() for c in star.args.get("except_") or []}
+        listed = ", ".join(f"`{c}`" for c in columns if c.lower() not in excluded)
+        name, value = into.this.name, into.expressions[0].name
+        pivot.replace(
+            sqlglot.parse_one(
+                f"SELECT * FROM `{pivot.this.name}` UNPIVOT (`{value}` FOR `{name}` IN ({listed}))",
+                read="spark",
+            )
+        )
+    return tree
+
+
+def _chosen(node: exp.Columns, names: list[str], params: Mapping[str, Any]) -> list[str] | None:
+    """The columns `columns(lambda c: list_contains($p, c))` picks, or None for another form."""
+    fn = node.this
+    if not isinstance(fn, exp.Lambda) or len(fn.expressions) != 1:
+        return None
+    var = fn.expressions[0].name
+    body = fn.this
+    args = [body.this, body.expression] if isinstance(body, exp.ArrayContains) else []
+    marker = next((a for a in args if isinstance(a, exp.Placeholder)), None)
+    if marker is None or marker.name not in params or not any(a.name == var for a in args):
+        return None
+    wanted = set(params[marker.name])
+    return [n for n in names if n in wanted]

@@ -42,6 +42,7 @@ from loyalty.spark.row_rewrites import (
     asof_join,
     cast_of_unnest,
     columns_in_struct,
+    dynamic_columns,
     hash_function,
     list_position,
     rowid_not_in_stars,
@@ -297,6 +298,8 @@ def to_spark_tree(
     """The rewritten sqlglot tree of a DuckDB query (see the module docstring)."""
     tree = sqlglot.parse_one(drop_trailing_cte_comma(sql), read="duckdb")
     tree = expand_macros(tree)
+    if schema is not None and params:
+        tree = dynamic_columns(tree, schema, params)
     if params:
         tree = null_limits(tree, params)
         tree = parameters_typed(tree, params)
