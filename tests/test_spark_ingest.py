@@ -189,7 +189,7 @@ LINES = (
     "InvoiceNo,Cust,Date,Qty,Price,Shop\n"
     "I1,C1,01/11/2026 10:00,2,3.50,Café\n"
     "I1,C1,01/11/2026 10:00,1,1.25,Café\n"
-    "I2,C2,31/03/2026 01:30,1,9.99,x\n"
+    'I2,C2,31/03/2026 01:30,1,9.99,"a shop, with\na newline"\n'
     "I3,C3,02/11/2026 11:00,-1,2.00,y\n"
     "I4,C4,not a time,1,2.00,z\n"
 )
@@ -212,10 +212,24 @@ LINE_LEVEL = {
 }
 
 
-def test_a_line_level_export_maps_filters_and_types_the_same(tmp_path, spark):
+@pytest.fixture
+def small_splits(spark):
+    """Files split every 64 bytes: a file's lines are numbered across many splits, and a quoted
+    value spanning lines can start in one split and end in the next."""
+    conf = {"spark.sql.files.maxPartitionBytes": "64", "spark.sql.files.openCostInBytes": "0"}
+    before = {k: spark.conf.get(k) for k in conf}
+    for k, v in conf.items():
+        spark.conf.set(k, v)
+    yield
+    for k, v in before.items():
+        spark.conf.set(k, v)
+
+
+def test_a_line_level_export_maps_filters_and_types_the_same(tmp_path, spark, small_splits):
     """A mapping that aggregates lines into orders, filters returns' lines out, reads day-first
-    times in New York into London time, from a latin-1 file: the same orders, quarantine and
-    accounting (the mapping's DuckDB SQL translated for Spark)."""
+    times in New York into London time, from a latin-1 file with a quoted value spanning lines,
+    read in splits of 64 bytes: the same orders, quarantine and accounting (the mapping's DuckDB
+    SQL translated for Spark)."""
     settings = load_settings(
         write_settings(tmp_path, {"timezone": "Europe/London", "sources": {"orders": LINE_LEVEL}})
     )

@@ -153,10 +153,13 @@ class _Unit:
         typed = rules.typed(spark, mapped, contract, self.mapping, self.settings)
         typed, score_notes = rules.null_optional_scores(typed, contract)
         notes.extend(score_notes)
+        # computed once each (the counts, the quarantine and the upsert read them; at scale a
+        # recomputation would repeat the mapping's aggregate and the windows' shuffles)
+        typed = typed.localCheckpoint(eager=True)
         max_chars = self.settings.ingest.max_field_chars
         bad = rules.validated(typed, contract)  # checkpointed: pandera runs once
         bad = rules.too_long(spark, typed, bad, contract, max_chars)
-        bad = rules.duplicates(typed, bad, contract)
+        bad = rules.duplicates(typed, bad, contract).localCheckpoint(eager=True)
         good = typed.join(bad.select("_row"), "_row", "left_anti")
         current = spark.table(contract.kind)
         # the unit's counts, in one job: records read and rejected; records mapped, quarantined,

@@ -1,26 +1,28 @@
-"""Reading one export on Spark: its lines numbered, each parsed by an explicit schema, nothing lost.
+"""Reading one export on Spark: its records numbered, each parsed by an explicit schema, none lost.
 
 DuckDB's read_csv (loyalty.ingest.reader.read_csv_call) reads a file with every option explicit and
 puts the lines it cannot parse in its rejects table. On Spark the same file is read as lines
 (`spark.read.text`: a .gz is decompressed, a large file split across the executors) and:
 
-1. every line gets its physical line number (the header is line 1 + reader.skip): the position of a
-   row within its split (monotonically_increasing_id) plus the lines of the splits before it (their
-   counts, one aggregate row per split, ordered by input_file_block_start);
+1. the lines become records numbered as DuckDB numbers them (the header is line 1 + reader.skip; a
+   blank line counts one; a record whose quoted value spans lines is one): the position of a line
+   within its split (monotonically_increasing_id) plus the lines of the splits before it (one
+   aggregate row per split, ordered by input_file_block_start). When a line holds an odd number
+   of quotes, a quoted value spans lines: the quotes' parity before each line (prefix sums per
+   split, and over the splits before it) tells where a record starts; its lines are joined;
 2. the header (and the `skip` lines before it) and blank lines are left out, as DuckDB skips them;
-3. a line whose bytes are not valid UTF-8 is rejected as `bad_encoding` (other encodings were
+3. a record whose bytes are not valid UTF-8 is rejected as `bad_encoding` (other encodings were
    transcoded to UTF-8 first by loyalty.ingest.textfiles.transcode, which marks a bad byte so);
-4. a line whose quoting is broken (a quoted value followed by more text, a quote never closed on the
-   line) is rejected as DuckDB's strict reader rejects it ("Value with unterminated quote found.");
+4. a record whose quoting is broken (a quoted value followed by more text, a quote never closed)
+   is rejected as DuckDB's strict reader rejects it ("Value with unterminated quote found.");
 5. the rest is parsed by `from_csv` with the explicit schema (the header's names, every column text
-   unless reader.types says otherwise) in PERMISSIVE mode with a corrupt-record column: a line with
-   too few or too many fields lands there and is rejected with DuckDB's words ("Expected Number of
-   Columns: 7 Found: 6").
+   unless reader.types says otherwise) in PERMISSIVE mode with a corrupt-record column: a record
+   with too few or too many fields lands there and is rejected with DuckDB's words ("Expected
+   Number of Columns: 7 Found: 6").
 
-A rejected line becomes one `quarantine` row (file, line, reason, the raw line as the record); an
-accepted one a row of the header's columns and `_line`. A quoted empty value is NULL, as DuckDB
-reads it. Lines are records here: a quoted value spanning lines is not read as one record (DuckDB
-reads it; see docs/scale-out.md, "Ingest").
+A rejected record becomes one `quarantine` row (file, line, reason, the raw line as the record);
+an accepted one a row of the header's columns and `_line`. A quoted empty value is NULL, as DuckDB
+reads it. What still differs from DuckDB's reader: docs/scale-out.md, "Ingest".
 """
 
 from __future__ import annotations
