@@ -360,10 +360,10 @@ def _upsert(load: Load) -> tuple[int, int, int]:
     conn, table, key = load.conn, quote_ident(load.kind), quote_ident(load.contract.key)
     engine.execute_file(conn, "ingest/good_rows.sql")
     good = engine.query_file(conn, "ingest/good_counts.sql")[0]
-    keys_replaced = engine.scalar(
-        conn, f"select count(*) from {table} where {key} in (select {key} from {GOOD})"
-    )
-    conn.execute(f"delete from {table} where {key} in (select {key} from {GOOD})")
+    # one pass over the stored keys: DuckDB's delete returns how many rows it removed (one per key)
+    (keys_replaced,) = conn.execute(
+        f"delete from {table} where {key} in (select {key} from {GOOD})"
+    ).fetchone() or (0,)
     cols = ", ".join(quote_ident(c.name) for c in load.contract.columns)
     conn.execute(
         f"insert into {table} ({cols}, _load_id, _line) select {cols}, $load_id, _line from {GOOD}",
