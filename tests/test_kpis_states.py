@@ -47,3 +47,23 @@ def test_the_board_from_snapshots_equals_the_board_from_orders(tmp_path):
     with engine.connect(settings) as conn:
         ingest_source(conn, settings, "orders")
         assert compute_kpis(conn, settings, END, END) == "orders"
+
+
+def test_a_range_before_and_after_the_first_window_takes_both(tmp_path):
+    """A first run's range: the days whose window start precedes the first stored snapshot from
+    the orders, the rest from the snapshots; the same board as from the orders alone."""
+    settings = _loaded(tmp_path, None)
+    window = settings.metrics.kpi_window_days
+    first, start = END - dt.timedelta(days=window + 12), END - dt.timedelta(days=window + 5)
+    mid = first + dt.timedelta(days=window)
+    with engine.connect(settings) as conn:
+        ingest_source(conn, settings, "surveys")
+        build_staging(conn, settings, "stg_surveys")
+        compute_snapshot(conn, settings, first, END)
+        used = compute_kpis(conn, settings, start, END)
+        assert used == (f"orders ({start}..{mid - dt.timedelta(days=1)}), snapshots ({mid}..{END})")
+        split = conn.execute("select * from kpi_daily order by all").fetchall()
+        assert compute_kpis(conn, settings, start, END, states="orders") == "orders"
+        alone = conn.execute("select * from kpi_daily order by all").fetchall()
+    assert len(split) == len(KPI_NAMES) * ((END - start).days + 1)
+    assert split == alone

@@ -28,8 +28,16 @@ def compute_kpis(
 ) -> str:
     """Replace the KPI board of days start..end atomically. The customers' states come from the
     stored snapshots when every day computed and its window start are stored and current, else
-    from the orders (`states` forces one: "snapshots" or "orders"); returns which was used."""
+    from the orders (`states` forces one: "snapshots" or "orders"); returns which was used. A range
+    whose first days' window starts precede the stored snapshots (a first run) takes its first
+    days from the orders and the rest from the snapshots, in the same transaction."""
     params = {**model_params(settings), **range_params(start, end)}
+    mid = _snapshots_from(conn, settings, start, end) if states is None else None
+    if mid is not None and start < mid:
+        with engine.transaction(conn):
+            first = compute_kpis(conn, settings, start, mid - dt.timedelta(days=1), "orders")
+            rest = compute_kpis(conn, settings, mid, end)
+        return f"{first} ({start}..{mid - dt.timedelta(days=1)}), {rest} ({mid}..{end})"
     with engine.transaction(conn):
         engine.create_declared(conn, BOARD)
         # the board reads the model's value at risk; the table exists (empty) before any model run
@@ -44,6 +52,25 @@ def compute_kpis(
             steps.create(STATES[states], params)
             engine.replace_days(conn, BOARD, params)
     return states
+
+
+def _snapshots_from(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, start: dt.date, end: dt.date
+) -> dt.date | None:
+    """The first day of start..end whose window start is a stored day, when from it on every day
+    and its window start are stored and current; None otherwise."""
+    if not engine.table_exists(conn, "snapshot_params"):
+        return None
+    first = engine.scalar(conn, "select min(as_of) from snapshot_params")
+    if first is None:
+        return None
+    window = dt.timedelta(days=model_params(settings)["kpi_window_days"])
+    mid = max(start, first + window)
+    if mid > end:
+        return None
+    days = [mid + dt.timedelta(days=i) for i in range((end - mid).days + 1)]
+    needed = days + [d - window for d in days]
+    return mid if stored_days_current(conn, needed, snapshot_params_json(settings)) else None
 
 
 def board_on(conn: duckdb.DuckDBPyConnection, day: dt.date) -> str:
