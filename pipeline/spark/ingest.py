@@ -184,7 +184,7 @@ class _Unit:
             typed, mapped, bad, records.rejected, contract, max_chars, self
         )
         tables.append(spark, quarantine, tables.QUARANTINE, self.warehouse)
-        link = rules._schema(mapped).get(LINK, "void") != "void"
+        link = rules.schema_of(mapped).get(LINK, "void") != "void"
         notes.extend(_upsert(spark, good, current, contract, link, self.load_id, self.warehouse))
         return FileResult(
             name,
@@ -240,7 +240,7 @@ def _quarantine_rows(
     names = contract.names
     as_text = {
         n: F.col(n).cast("string") if t == "void" else F.col(n)
-        for n, t in rules._schema(mapped).items()
+        for n, t in rules.schema_of(mapped).items()
     }
     json = {"ignoreNullFields": "false"}
     record = F.to_json(F.struct(*[as_text[n].alias(n) for n in names]), json)

@@ -54,13 +54,13 @@ def _duck_type(spark_type: str) -> str:
     )
 
 
-def _schema(frame: DataFrame) -> dict[str, str]:
+def schema_of(frame: DataFrame) -> dict[str, str]:
     return {f.name: f.dataType.simpleString() for f in frame.schema.fields}
 
 
 def _sql_schema(frame: DataFrame) -> dict[str, str]:
     """The frame's column types for the translation (a NULL column's void type as text)."""
-    return {k: "string" if v == "void" else v for k, v in _schema(frame).items()}
+    return {k: "string" if v == "void" else v for k, v in schema_of(frame).items()}
 
 
 def mapped(
@@ -127,7 +127,7 @@ def typed(
 ) -> DataFrame:
     """The mapped values cast to the contract types; `_parse_error` names the columns whose value
     did not cast (create_typed_sql's statement, translated)."""
-    mapped_types = {k: _duck_type(v) for k, v in _schema(frame).items()}
+    mapped_types = {k: _duck_type(v) for k, v in schema_of(frame).items()}
     reader = mapping.reader
     sql, params = create_typed_sql(
         contract, mapped_types, reader.timestamp_format, settings.timezone

@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from loyalty.engine import sql_text
 from loyalty.ingest.discovery import KnownFile, Unit
-from loyalty.spark.engine import _local, table_path, write_table
+from loyalty.spark.engine import table_path, write_table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -58,18 +58,26 @@ def spark_types(table: str) -> dict[str, str]:
     return dict(table_columns()[table])
 
 
-def _exists(path: str) -> bool:
-    local = _local(path)
-    return local is None or local.is_dir()
+def _local_missing(path: str) -> bool:
+    """A local table folder that does not exist (a remote one, s3a:// or hdfs://, is tried)."""
+    if "://" in path and not path.startswith("file://"):
+        return False
+    return not Path(path.removeprefix("file://")).is_dir()
 
 
 def register(spark: SparkSession, table: str, warehouse: Path | str) -> DataFrame:
     """`<warehouse>/<table>/` read with its declared schema, as the temp view `table` (no folder
     yet: an empty table with those columns)."""
+    from pyspark.errors import AnalysisException
+
     path = table_path(warehouse, table)
-    if _exists(path):
-        frame = spark.read.schema(ddl(table)).parquet(path)
-    else:
+    frame = None
+    if not _local_missing(path):
+        try:
+            frame = spark.read.schema(ddl(table)).parquet(path)
+        except AnalysisException:  # a remote folder not written yet
+            frame = None
+    if frame is None:
         frame = spark.createDataFrame([], ddl(table))
     frame.createOrReplaceTempView(table)
     return frame
