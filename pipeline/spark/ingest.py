@@ -160,14 +160,15 @@ class _Unit:
         bad = rules.validated(typed, contract)  # checkpointed: pandera runs once
         bad = rules.too_long(spark, typed, bad, contract, max_chars)
         bad = rules.duplicates(typed, bad, contract).localCheckpoint(eager=True)
-        good = typed.join(bad.select("_row"), "_row", "left_anti")
+        # the failing rows are few beside a file's rows (a row id each): broadcast, not shuffled
+        good = typed.join(F.broadcast(bad.select("_row")), "_row", "left_anti")
         current = spark.table(contract.kind)
         # the unit's counts, in one job: records read and rejected; records mapped, quarantined,
         # loaded; keys loaded; keys of the table the good rows replace
         is_bad, lines = F.col("_bad").isNotNull(), F.col("_line_count")
         judged = (
             typed.select("_row", "_line_count")
-            .join(bad.select("_row", F.lit(True).alias("_bad")), "_row", "left")
+            .join(F.broadcast(bad.select("_row", F.lit(True).alias("_bad"))), "_row", "left")
             .agg(
                 F.sum(lines).alias("mapped"),
                 F.sum(F.when(is_bad, lines)).alias("bad"),
@@ -253,12 +254,11 @@ def _quarantine_rows(
         "source": F.lit(log.kind),
         "file_name": F.lit(log.unit.name),
     }
+    # the failing rows are few beside the file's: broadcast to the typed and the mapped rows
+    failing = typed.select("_row", "_line", "_line_count").join(F.broadcast(bad), "_row")
     rows = (
-        bad.join(typed.select("_row", "_line", "_line_count"), "_row")
-        .join(
-            mapped.select(F.col("_line").alias("_row"), *[as_text[n].alias(n) for n in names]),
-            "_row",
-        )
+        mapped.select(F.col("_line").alias("_row"), *[as_text[n].alias(n) for n in names])
+        .join(F.broadcast(failing), "_row")
         .select(
             *[v.alias(k) for k, v in common.items()],
             F.col("_line").alias("line"),

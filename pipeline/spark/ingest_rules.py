@@ -247,7 +247,7 @@ def duplicates(typed_rows: DataFrame, bad: DataFrame, contract: Contract) -> Dat
     from pyspark.sql import functions as F
 
     key = contract.key
-    valid = typed_rows.join(bad.select("_row"), "_row", "left_anti")
+    valid = typed_rows.join(F.broadcast(bad.select("_row")), "_row", "left_anti")
     order = Window.partitionBy(key).orderBy(F.col("_row").desc())
     earlier = (
         valid.select("_row", F.row_number().over(order).alias("_k"))
