@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "loyalty.spark.ingest_read": 2,
     "loyalty.spark.ingest_rules": 2,
     "loyalty.spark.ingest_tables": 2,
+    "loyalty.spark.value": 2,  # the model's fit on Spark's aggregates (loyalty.model, value_model)
     # 3 reports: read -> view model -> HTML/Excel/email, no Dagster
     "loyalty.reports": 3,
     # 4 Dagster: thin assets and checks, resources, partitions, jobs, schedules, sensors
