@@ -50,6 +50,18 @@ def timed(fn) -> float:
     return time.perf_counter() - started
 
 
+def shuffle_bytes(spark) -> int:
+    """Bytes every stage of the session wrote to its shuffle so far (Spark's REST API of the
+    session's UI, which the benchmark's session enables on a local port)."""
+    import json
+    import urllib.request
+
+    sc = spark.sparkContext
+    url = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/stages"
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return sum(s.get("shuffleWriteBytes", 0) for s in json.load(answer))
+
+
 def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*.parquet"))
 
@@ -161,14 +173,19 @@ def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tup
         )
         snapshot_view(spark)
 
+    shuffled = {"before": shuffle_bytes(spark)}
     seconds["snapshot"] = timed(snapshot)
+    shuffled["snapshot"] = shuffle_bytes(spark)
     print("  snapshot steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()))
     bound = {**model_params(settings), "since": EVERY_PERIOD}
     for name in PERIOD_TABLES:
         seconds[name] = timed(
             lambda name=name: spark_engine.create_table(spark, f"marts/{name}", bound, warehouse)
         )
+    shuffled["periods"] = shuffle_bytes(spark)
     sizes = {t: spark.table(t).count() for t in ("customer_state", *PERIOD_TABLES)}
+    sizes["shuffle_snapshot"] = shuffled["snapshot"] - shuffled["before"]
+    sizes["shuffle_periods"] = shuffled["periods"] - shuffled["snapshot"]
     sizes["state_bytes"] = folder_bytes(warehouse / "customer_state")
     return seconds, sizes
 
@@ -228,6 +245,12 @@ def print_table(duck: dict, spark: dict, sizes: dict, opts, e, host, days: int) 
         f"({sizes['day_rows']:,} rows on {e.end}); stg_orders: {sizes['stg_order_bytes']:.1f} "
         "bytes per order as Parquet"
     )
+    day_rows = sizes["day_rows"] * days
+    print(
+        f"shuffle written by Spark: snapshot range {sizes['shuffle_snapshot'] / 2**20:,.1f} MB "
+        f"({sizes['shuffle_snapshot'] / max(1, day_rows):.1f} bytes per scored day row), period "
+        f"marts {sizes['shuffle_periods'] / 2**20:,.1f} MB"
+    )
 
 
 PERIOD_ORDER = (
@@ -250,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--driver-memory", default="2g")
     ap.add_argument("--shuffle-partitions", default="4")
     ap.add_argument("--memory-limit", default="2GB", help="DuckDB's memory limit")
+    ap.add_argument("--ui-port", type=int, default=4077, help="the Spark UI's local port")
     opts = ap.parse_args(argv)
 
     from loyalty.settings import load_settings
@@ -276,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
             "spark.driver.memory": opts.driver_memory,
             "spark.sql.shuffle.partitions": opts.shuffle_partitions,
             "spark.local.dir": str(work / "spark-tmp"),
+            # the UI's REST API reports each stage's shuffle bytes (shuffle_bytes)
+            "spark.ui.enabled": "true",
+            "spark.ui.port": str(opts.ui_port),
         },
         app_name="loyalty-bench",
     )
@@ -292,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     if differ:
         print(f"ROW COUNTS DIFFER (duckdb, spark): {differ}", file=sys.stderr)
         return 1
-    sizes["state_bytes"] = spark_sizes["state_bytes"]
+    for key in ("state_bytes", "shuffle_snapshot", "shuffle_periods"):
+        sizes[key] = spark_sizes[key]
     print_table(duck, got, sizes, opts, e, host, opts.days)
     return 0
 
