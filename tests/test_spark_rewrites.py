@@ -69,6 +69,7 @@ PINNED_BY = {
     "mixed_interval_case": "test_interval_arithmetic_on_dates",
     "rowid_not_in_stars": "test_rowid_is_a_key_of_a_step_and_not_in_its_star",
     "date_difference": "test_date_difference_is_a_number_of_days",
+    "list_length": "test_length_of_a_list_is_its_size",
     "integer_cast_rounds": "test_integer_casts_round_like_duckdb",
     "integer_division_type": "test_integer_division_keeps_duckdbs_integer_type",
     "decimal_average": "test_average_of_decimals_is_a_double",
@@ -362,18 +363,6 @@ def test_bound_parameters_stay_markers(spark):
     assert ":d" in text and "0001-01-01" not in text and bound["d"] == "0001-01-01"
 
 
-def test_unnest_of_structs_without_recursive_keeps_one_struct_column(duck, spark):
-    # struct_list_unnest rewrites only `recursive := true`; without it DuckDB keeps each struct
-    # whole (one column, its fields read with a dot), as the EXPLODE sqlglot writes does
-    sql = (
-        "with t as (select * from (values (1, 2.5), (2, 3.5)) as v (k, x)), "
-        "f as (select k, unnest([{'metric': 'a', 'value': x}, {'metric': 'b', 'value': x * 2}]) "
-        "as figure from t) "
-        "select k, figure.metric as metric, figure.value as value from f order by k, metric"
-    )
-    assert len(assert_same(duck, spark, sql)) == 4
-
-
 def test_list_position_is_one_based_or_null(duck, spark):
     sql = (
         "select s, list_position($order, s) as p, list_position([3, 1, 2], 2) as q "
@@ -401,29 +390,6 @@ def test_cast_of_an_unnest_casts_each_element(duck, spark):
         spark.sql(_raw(sql.replace("$start", "date '2026-11-09'"))).collect()
 
 
-def test_a_limit_bound_to_none_returns_every_row(duck, spark):
-    sql = "select unnest(range(0, 5)) as i order by i desc limit $n"
-    assert len(assert_same(duck, spark, sql, {"n": None})) == 5
-    assert assert_same(duck, spark, sql, {"n": 2}) == [(4,), (3,)]
-
-
-def test_columns_chosen_by_a_bound_list_and_their_unpivot(duck, spark):
-    # dynamic_columns (run by to_spark_tree with the schema and the parameters, before the
-    # qualification): DuckDB's COLUMNS(lambda ...) and UNPIVOT ... ON COLUMNS(*), which Spark lacks
-    duck.execute("create or replace table picked (a int, b varchar, cc double)")
-    duck.execute("insert into picked values (1, null, 2.0), (null, 'x', 3), (4, 'y', null)")
-    sql = (
-        "with counted as (select count(*) as rows, "
-        "count(columns(lambda c: list_contains($names, c))) from picked) "
-        "select column_name, rows, filled from (unpivot counted on columns(* exclude (rows)) "
-        "into name column_name value filled) order by list_position($names, column_name)"
-    )
-    params = {"names": ["cc", "b"]}
-    reference = duck.execute(sql, params).fetchall()
-    spark.createDataFrame(
-        [(1, None, 2.0), (None, "x", 3.0), (4, "y", None)], "a int, b string, cc double"
-    ).createOrReplaceTempView("picked")
-    got = [tuple(r) for r in spark_engine.run_sql(spark, sql, params).collect()]
-    assert same_sequence(reference, got) is None and reference == [("cc", 3, 2), ("b", 3, 2)]
-    # sqlglot alone keeps DuckDB's forms
-    assert "UNPIVOT counted ON" in _raw(sql)
+def test_length_of_a_list_is_its_size(duck, spark):
+    sql = "select len($names) as n, len('abc') as m, coalesce(list_position($names, 'z'), len($names) + 1) as p"
+    assert assert_same(duck, spark, sql, {"names": ["a", "b"]}) == [(2, 3, 3)]
