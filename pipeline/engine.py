@@ -39,8 +39,26 @@ SQL_DIR = Path(str(importlib.resources.files("loyalty.sql")))
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
+def _other(conn: Any) -> Any | None:
+    """The connection of another engine (`engine: spark`: loyalty.spark.connection), or None for
+    DuckDB's. Each function below hands its work to that connection's method of the same name:
+    the callers never ask which engine runs them."""
+    return None if isinstance(conn, duckdb.DuckDBPyConnection) else conn
+
+
 @contextmanager
 def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The settings' engine: the DuckDB file (the default), or with `engine: spark` the Spark
+    session and warehouse (typed as DuckDB's connection: every function here takes either)."""
+    if settings.engine == "spark":
+        from loyalty.spark.connection import SparkConnection
+
+        spark_conn = SparkConnection.open(settings)
+        try:
+            yield spark_conn  # type: ignore[misc]
+        finally:
+            spark_conn.close()
+        return
     db_path = settings.database_path
     db_path.parent.mkdir(parents=True, exist_ok=True)
     temp = settings.temp_path
@@ -93,6 +111,9 @@ def memory_lent(
     """Lower DuckDB's memory limit by `share` for the duration (DuckDB evicts cached pages to the
     spill directory to fit), then restore the configured limit: while Python holds data of its own
     (validation batches), the process as a whole stays near the configured limit."""
+    if _other(conn):
+        yield
+        return
     lowered = int(memory_limit_bytes(settings) * (1 - share))
     conn.execute(f"set memory_limit = '{lowered}B'")
     try:
@@ -109,6 +130,8 @@ _IN_TRANSACTION: set[int] = set()
 
 def in_transaction(conn: duckdb.DuckDBPyConnection) -> bool:
     """Whether a `transaction` block is open on this connection."""
+    if other := _other(conn):
+        return other.in_transaction()
     return id(conn) in _IN_TRANSACTION
 
 
@@ -117,6 +140,10 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One transaction around the block: committed at its end, rolled back on any error, so that
     readers see everything the block wrote or nothing of it. Inside another `transaction` block on
     the same connection it is part of that one."""
+    if other := _other(conn):
+        with other.transaction():
+            yield
+        return
     if id(conn) in _IN_TRANSACTION:
         yield
         return
@@ -175,6 +202,9 @@ def execute_sql(
     conn: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, Any] | None = None
 ) -> None:
     """Run every statement of `text`, binding `$name` parameters (never formatting values in)."""
+    if other := _other(conn):
+        other.execute_sql(text, params)
+        return
     for stmt in split_statements(text):
         conn.execute(stmt, _bound(stmt, params))
 
@@ -196,6 +226,8 @@ def query_file(
 def query_sql(
     conn: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, Any] | None = None
 ) -> list[dict[str, Any]]:
+    if other := _other(conn):
+        return other.query_sql(text, params)
     stmts = split_statements(text)
     if len(stmts) != 1:
         raise ValueError(f"a query file holds one statement, not {len(stmts)}")
@@ -205,9 +237,31 @@ def query_sql(
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    if other := _other(conn):
+        return other.table_exists(name)
     return bool(
         scalar(conn, "select count(*) from information_schema.tables where table_name = ?", [name])
     )
+
+
+def table_kind(conn: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """'table' or 'view' (None: neither), as information_schema's table_type says."""
+    if other := _other(conn):
+        return other.table_kind(name)
+    kind = scalar(conn, "select table_type from information_schema.tables where table_name = ?", [name])
+    return None if kind is None else ("view" if kind == "VIEW" else "table")
+
+
+def columns(conn: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The columns of a table or view, in order ([] when there is none)."""
+    if other := _other(conn):
+        return other.columns(name)
+    rows = conn.execute(
+        "select column_name from information_schema.columns where table_name = ? "
+        "order by ordinal_position",
+        [name],
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
@@ -264,6 +318,9 @@ def create_view(conn: duckdb.DuckDBPyConnection, model: str, name: str | None = 
     a view model takes no parameters (settings it needs are a one-row table it reads)."""
     if _used(model_select(model)):
         raise ValueError(f"view model {model!r} uses parameters")
+    if other := _other(conn):
+        other.create_view(model, name)
+        return
     _run(conn, f"create or replace view {quote_ident(name or table_of(model))} as", model, None)
 
 
@@ -276,6 +333,9 @@ def create_table(
 ) -> None:
     """`create or replace [temp] table ... as select`: the new table replaces the old one
     atomically, readers never see a half-built table."""
+    if other := _other(conn):
+        other.create_table(model, params, name, temp)
+        return
     kind = "temp table" if temp else "table"
     target = quote_ident(name or table_of(model))
     _run(conn, f"create or replace {kind} {target} as", model, params)
@@ -293,6 +353,9 @@ def insert_by_name(
     params: Mapping[str, Any] | None = None,
     into: str | None = None,
 ) -> None:
+    if other := _other(conn):
+        other.insert_by_name(model, params, into)
+        return
     _run(conn, f"insert into {quote_ident(into or table_of(model))} by name", model, params)
 
 
@@ -305,6 +368,9 @@ def replace_days(
 ) -> None:
     """Replace the days `$start_date..$end_date` of a day-partitioned table by the model's rows,
     in one transaction: readers see the old days or the new ones; a re-run replaces exactly them."""
+    if other := _other(conn):
+        other.replace_days(model, params, into, day_column)
+        return
     table = quote_ident(into or table_of(model))
     days = {"start_date": params["start_date"], "end_date": params["end_date"]}
     with transaction(conn):
@@ -324,6 +390,9 @@ def replace_keys(
     """Incremental build: the rows whose `key` is among the rows of the query model `keep` stay,
     every other row is replaced by the model's rows (which cover the keys not kept), in one
     transaction. The model computes only what changed (a bound parameter such as `$since`)."""
+    if other := _other(conn):
+        other.replace_keys(model, params, key, keep, into)
+        return
     table = into or table_of(model)
     fresh = f"{table}__new"
     cols = ", ".join(quote_ident(k) for k in key)
@@ -345,6 +414,8 @@ def apply_changes(
     """Write a table stored by change: delete its rows whose `key` is among the rows of the table
     `changes` with op 'delete', then insert the rows with op 'insert' (their columns: the key
     columns, plus the struct `attrs` unpacked), in one transaction. Returns (deleted, inserted)."""
+    if other := _other(conn):
+        return other.apply_changes(table, changes, key)
     target, source = quote_ident(table), quote_ident(changes)
     cols = ", ".join(quote_ident(k) for k in key)
     counts = dict(conn.execute(f"select op, count(*) from {source} group by op").fetchall())
@@ -381,6 +452,10 @@ class Intermediate:
 def intermediate(conn: duckdb.DuckDBPyConnection) -> Iterator[Intermediate]:
     """Steps' temp tables, dropped when the block succeeds. On an error they are left to the
     enclosing transaction's rollback (an aborted transaction accepts no further statement)."""
+    if other := _other(conn):
+        with other.intermediate() as spark_steps:
+            yield spark_steps
+        return
     steps = Intermediate(conn)
     yield steps
     for name in dict.fromkeys(reversed(steps.names)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from typing import Any
 
 import duckdb
 
@@ -18,6 +19,11 @@ from loyalty.sqlsafe import checked_tz, quote_ident
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """The tables ingest writes (sql/ingest/tables.sql), created if missing."""
+    if spark := _spark(conn):
+        from loyalty.spark import ingest as spark_ingest
+
+        spark_ingest.ensure_tables(spark.spark, spark.warehouse)
+        return
     engine.execute_file(conn, "ingest/tables.sql")
 
 
@@ -29,7 +35,12 @@ def ingest_source(
 ) -> SourceResult:
     """Load every new file of one kind, in one transaction: a crash leaves every table as it was.
 
-    `settings` are the step's (parsed once by the caller); nothing here reads the settings file."""
+    `settings` are the step's (parsed once by the caller); nothing here reads the settings file.
+    On the Spark engine, loyalty.spark.ingest loads them (the same steps and accounting)."""
+    if spark := _spark(conn):
+        from loyalty.spark import ingest as spark_ingest
+
+        return spark_ingest.ingest_source(spark.spark, settings, kind, spark.warehouse, run_id)
     contract = CONTRACTS[kind]
     mapping = settings.sources.get(kind)
     result = SourceResult(kind)
@@ -61,6 +72,11 @@ def ingest_source(
         raise
     result.table_rows = _table_rows(conn, kind)
     return result
+
+
+def _spark(conn: duckdb.DuckDBPyConnection) -> Any:
+    """The Spark engine's connection (loyalty.spark.connection), None for DuckDB's."""
+    return None if isinstance(conn, duckdb.DuckDBPyConnection) else conn
 
 
 def _set_time_zone(conn: duckdb.DuckDBPyConnection, name: str) -> None:

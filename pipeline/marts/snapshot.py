@@ -196,11 +196,7 @@ def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
     customer: its rows are folded into customer_state once, and the table gives way to the view."""
     with engine.transaction(conn):
         engine.create_declared(conn, PARAMS)
-        daily = engine.scalar(
-            conn,
-            "select count(*) from information_schema.tables "
-            "where table_name = 'customer_snapshot' and table_type = 'BASE TABLE'",
-        )
+        daily = engine.table_kind(conn, "customer_snapshot") == "table"
         if daily:
             conn.execute("alter table customer_snapshot rename to snapshot_rows_daily")
         engine.create_declared(conn, SNAPSHOT)
@@ -243,11 +239,7 @@ def stored_days_current(
     rows: they are written in the transaction that stores the day in snapshot_params."""
     if not all(engine.table_exists(conn, t) for t in ("snapshot_params", "ingest_log")):
         return False
-    if not engine.scalar(
-        conn,
-        "select count(*) from information_schema.columns "
-        "where table_name = 'snapshot_params' and column_name = 'loads_seen'",
-    ):
+    if "loads_seen" not in engine.columns(conn, "snapshot_params"):
         return False
     if not days:
         return True

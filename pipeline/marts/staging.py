@@ -22,13 +22,7 @@ _SETTINGS_TABLE = {"stg_tickets": "staging/ticket_settings"}
 
 def build_staging(conn: duckdb.DuckDBPyConnection, settings: Settings, name: str) -> None:
     # databases written before every staging model became a view may hold it as a table
-    legacy = engine.scalar(
-        conn,
-        "select count(*) from information_schema.tables "
-        "where table_name = ? and table_type = 'BASE TABLE'",
-        [name],
-    )
-    if legacy:
+    if engine.table_kind(conn, name) == "table":
         conn.execute(f"drop table {quote_ident(name)}")
     if name in _SETTINGS_TABLE:
         engine.create_table(conn, _SETTINGS_TABLE[name], metric_params(settings))

@@ -72,6 +72,9 @@ class Paths(_Strict):
     # the Dagster instance folder `loyalty run` records its runs in, so the UI shows them
     # (the DAGSTER_HOME environment variable wins); None: runs are not kept
     dagster_home: Path | None = None
+    # engine: spark: the tables, one Parquet folder each (<warehouse>/<table>/); a local folder,
+    # or a URL Spark writes to (s3a://bucket/loyalty, hdfs://...)
+    warehouse: str = "out/warehouse"
 
 
 # DuckDB's reading of size units: KB, MB, GB, TB are powers of 1000, KiB, MiB, GiB, TiB of 1024
@@ -85,6 +88,15 @@ class DuckDBSettings(_Strict):
     def memory_limit_bytes(self) -> int:
         """`memory_limit` in bytes (DuckDB's reading: GB = 10^9, GiB = 2^30)."""
         return self.memory_limit.bytes
+
+
+class SparkSettings(_Strict):
+    """engine: spark. A local session `local[cores]` unless LOYALTY_SPARK_REMOTE names a Spark
+    Connect server (then the cluster's own settings apply and these are not used)."""
+
+    cores: int = Field(default=2, ge=1)
+    driver_memory: str = "1g"
+    shuffle_partitions: int = Field(default=2, ge=1)
 
 
 class Ingest(_Strict):
@@ -133,6 +145,9 @@ class Settings(_Strict):
     locale: Literal["en", "zh-CN"] | list[Literal["en", "zh-CN"]] = "en"  # one or several
     paths: Paths = Paths()
     duckdb: DuckDBSettings = DuckDBSettings()
+    # which engine computes the tables: duckdb (one file, one machine) or spark (docs/scale-out.md)
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkSettings = SparkSettings()
     ingest: Ingest = Ingest()
     sources: dict[str, SourceMapping] = Field(default_factory=dict)
     metrics: Metrics = Metrics()
@@ -195,6 +210,12 @@ class Settings(_Strict):
     @property
     def temp_path(self) -> Path:
         return self.path(self.paths.temp)
+
+    @property
+    def warehouse_path(self) -> str:
+        """paths.warehouse: a local folder resolved like every path, a URL as it is."""
+        where = self.paths.warehouse
+        return where if "://" in where else str(self.path(Path(where)))
 
     @property
     def dagster_home_path(self) -> Path | None:

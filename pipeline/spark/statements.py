@@ -1,0 +1,325 @@
+"""The statements of DuckDB's dialect the Spark connection runs (loyalty.spark.connection), and the
+warehouse's tables, schemas and views they write.
+
+A query is translated and run (loyalty.spark.engine.run_sql). The writes are the few kinds the
+bookkeeping files and the marts use, each done on Parquet folders, which have no `delete` nor
+`update`: a delete or an update writes the table anew (computed and checkpointed first, then
+swapped in: loyalty.spark.engine.write_table), an insert appends files. Bookkeeping tables are
+small; the large tables are written by the engine's materialisations, never row by row.
+
+    create table if not exists t (...)        the folder and its schema (<warehouse>/_schemas/)
+    create [or replace] view v as <select>    the view's SQL kept (<warehouse>/_views/), made a
+                                              temporary view of this and every later session
+    create or replace [temp] table t as ...    the query's rows as the table (temp: a view)
+    alter table t add column if not exists    the column added to the schema (old files: NULL)
+    insert into t [by name] select|values     rows appended (by name, or by position)
+    delete from t [where c]                   the rows where c is not true kept, written anew
+    drop table|view [if exists] t
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+from sqlglot import exp
+
+from loyalty.spark import engine as spark_engine
+from loyalty.spark.translate import drop_trailing_cte_comma
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from loyalty.spark.connection import Result, SparkConnection
+
+SCHEMAS = "_schemas"
+VIEWS = "_views"
+DAY_COLUMN = spark_engine.DAY_COLUMN
+
+
+class NotOnSpark(Exception):
+    """A statement the Spark engine does not run (the message names its kind)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# parameters
+
+_MARKER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?")
+
+
+def named_params(sql: str, params: Any) -> tuple[str, dict[str, Any] | None]:
+    """DuckDB's positional `?` markers as named `$_pN` ones (outside strings and comments), with
+    their values: the translation binds named parameters only."""
+    if params is None or isinstance(params, dict):
+        return sql, params
+    values = list(params)
+    count = 0
+
+    def name(match: re.Match) -> str:
+        nonlocal count
+        if match.group(0) != "?":
+            return match.group(0)
+        count += 1
+        return f"$_p{count}"
+
+    text = _MARKER.sub(name, sql)
+    if count != len(values):
+        raise ValueError(f"{count} parameter marker(s), {len(values)} value(s)")
+    return text, {f"_p{i + 1}": v for i, v in enumerate(values)}
+
+
+# ------------------------------------------------------------------------------------------------
+# one statement
+
+
+def run(conn: SparkConnection, stmt: str, params: Any = None) -> Result:
+    from loyalty.spark.connection import Result
+
+    text, named = named_params(stmt, params)
+    tree = sqlglot.parse_one(drop_trailing_cte_comma(text), read="duckdb")
+    if isinstance(tree, exp.Query):
+        frame = conn.frame(text, named)
+        return Result(list(frame.columns), [tuple(r) for r in frame.collect()])
+    done = _write(conn, tree, named or {})
+    return Result(["Count"], [(done,)])
+
+
+def _write(conn: SparkConnection, tree: exp.Expr, params: dict[str, Any]) -> int:
+    if isinstance(tree, exp.Create):
+        return _create(conn, tree, params)
+    if isinstance(tree, exp.Insert):
+        return _insert(conn, tree, params)
+    if isinstance(tree, exp.Delete):
+        return _delete(conn, tree, params)
+    if isinstance(tree, exp.Drop):
+        return _drop(conn, tree)
+    if isinstance(tree, exp.Alter):
+        return _alter(conn, tree)
+    raise NotOnSpark(f"the Spark engine does not run this statement: {tree.sql('duckdb')[:80]}")
+
+
+def _name(node: exp.Expr) -> str:
+    table = node.find(exp.Table)
+    if table is None:
+        raise NotOnSpark(f"no table named in: {node.sql('duckdb')[:80]}")
+    return table.name
+
+
+def _create(conn: SparkConnection, tree: exp.Create, params: dict[str, Any]) -> int:
+    kind = (tree.args.get("kind") or "").upper()
+    name = _name(tree.this)
+    query = tree.expression
+    if kind == "VIEW":
+        if query is None:
+            raise NotOnSpark(f"view {name} without a query")
+        define_view(conn, name, query.sql("duckdb"))
+        return 0
+    if kind != "TABLE":
+        raise NotOnSpark(f"the Spark engine does not create a {kind.lower()}: {name}")
+    if query is not None:
+        temp = bool(tree.args.get("properties") and tree.find(exp.TemporaryProperty))
+        conn.store(name, conn.frame(query.sql("duckdb"), params), temp=temp)
+        return 0
+    if conn.table_exists(name) and not tree.args.get("exists"):
+        raise NotOnSpark(f"table {name} exists")
+    if not conn.table_exists(name):
+        declare(conn, name, _ddl(tree.this))
+    return 0
+
+
+def _ddl(schema: exp.Expr) -> str:
+    """A `create table` statement's columns as Spark DDL ("a STRING, b DATE"), constraints left."""
+    cols = [c for c in schema.expressions if isinstance(c, exp.ColumnDef)]
+    return ", ".join(f"`{c.name}` {c.args['kind'].sql('spark')}" for c in cols)
+
+
+def _insert(conn: SparkConnection, tree: exp.Insert, params: dict[str, Any]) -> int:
+    if tree.args.get("alternative") or tree.args.get("conflict"):
+        raise NotOnSpark("insert or replace / on conflict: delete the keys, then insert")
+    target = tree.this
+    name = _name(target)
+    columns = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else None
+    source = tree.expression
+    if isinstance(source, exp.Values):
+        source = exp.select("*").from_(source.subquery("v"))
+    frame = conn.frame(source.sql("duckdb"), params)
+    by_name = bool(tree.args.get("by_name"))
+    if not by_name:
+        names = columns or [c for c in conn.columns(name)][: len(frame.columns)]
+        frame = frame.toDF(*names)
+    rows = frame.localCheckpoint(eager=True)
+    append(conn, name, rows)
+    return rows.count()
+
+
+def _delete(conn: SparkConnection, tree: exp.Delete, params: dict[str, Any]) -> int:
+    name = _name(tree.this)
+    where = tree.args.get("where")
+    current = conn.spark.table(name)
+    if where is None:
+        kept = current.limit(0)
+    else:
+        cond = where.this.sql("duckdb")
+        kept = conn.frame(f"select * from {name} where not coalesce(({cond}), false)", params)
+    kept = kept.localCheckpoint(eager=True)
+    gone = current.count() - kept.count()
+    if gone:
+        write(conn, name, kept)
+    return gone
+
+
+def _drop(conn: SparkConnection, tree: exp.Drop) -> int:
+    name = _name(tree.this)
+    kind = (tree.args.get("kind") or "").upper()
+    root = spark_engine._local(conn.warehouse)
+    if kind == "VIEW":
+        if root is not None:
+            (root / VIEWS / f"{name}.sql").unlink(missing_ok=True)
+    elif root is not None and name not in conn._temps:
+        shutil.rmtree(root / name, ignore_errors=True)
+        (root / SCHEMAS / f"{name}.ddl").unlink(missing_ok=True)
+    if not conn.table_exists(name) and not tree.args.get("exists") and kind != "VIEW":
+        raise NotOnSpark(f"no table {name}")
+    conn.spark.catalog.dropTempView(name)
+    return 0
+
+
+def _alter(conn: SparkConnection, tree: exp.Alter) -> int:
+    name = _name(tree.this)
+    for action in tree.args.get("actions") or []:
+        if not isinstance(action, exp.ColumnDef):
+            raise NotOnSpark(f"the Spark engine only adds columns: {tree.sql('duckdb')[:80]}")
+        if action.name in conn.columns(name):
+            continue
+        ddl = schema_of(conn, name)
+        if ddl is None:
+            raise NotOnSpark(f"add a column to {name}: it has no declared schema")
+        _save_schema(conn, name, f"{ddl}, `{action.name}` {action.args['kind'].sql('spark')}")
+        registered(conn, name)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------
+# tables, schemas, views
+
+
+def _root(conn: SparkConnection):
+    root = spark_engine._local(conn.warehouse)
+    if root is None:
+        raise NotOnSpark(f"a remote warehouse ({conn.warehouse}) keeps no schemas or views here")
+    return root
+
+
+def schema_of(conn: SparkConnection, table: str) -> str | None:
+    path = _root(conn) / SCHEMAS / f"{table}.ddl"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _save_schema(conn: SparkConnection, table: str, ddl: str) -> None:
+    folder = _root(conn) / SCHEMAS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{table}.ddl").write_text(ddl, encoding="utf-8")
+
+
+def declare(conn: SparkConnection, table: str, ddl: str) -> None:
+    """An empty table with these columns: its folder and its schema."""
+    _save_schema(conn, table, ddl)
+    (_root(conn) / table).mkdir(parents=True, exist_ok=True)
+    registered(conn, table)
+
+
+def registered(conn: SparkConnection, table: str) -> DataFrame:
+    """`<warehouse>/<table>/` as the temporary view `table`: read with its declared schema when it
+    has one (an empty table, a column added later), its partition column back in its place."""
+    path = spark_engine.table_path(conn.warehouse, table)
+    ddl = schema_of(conn, table)
+    reader = conn.spark.read
+    if ddl is not None:
+        from pyspark.sql.types import StructType
+
+        schema = StructType.fromDDL(ddl)
+        frame = reader.schema(schema).parquet(path).select(*schema.fieldNames())
+    else:
+        frame = spark_engine.register(conn.spark, table, conn.warehouse)
+    frame.createOrReplaceTempView(table)
+    return frame
+
+
+def aligned(conn: SparkConnection, table: str, frame: DataFrame) -> DataFrame:
+    """`frame`'s columns matched by name to the table's (its order and types; a column it lacks
+    is NULL), as `insert .. by name` does; the frame as it is for a table not there yet."""
+    from pyspark.sql import functions as F
+
+    if not conn.table_exists(table):
+        return frame
+    fields = conn.spark.table(table).schema.fields
+    have = set(frame.columns)
+    extra = have - {f.name for f in fields}
+    if extra:
+        raise NotOnSpark(f"{table} has no column(s) {sorted(extra)}")
+    return frame.select(
+        *[
+            (F.col(f.name) if f.name in have else F.lit(None)).cast(f.dataType).alias(f.name)
+            for f in fields
+        ]
+    )
+
+
+def write(conn: SparkConnection, table: str, frame: DataFrame) -> None:
+    """The table written anew with `frame`'s rows (a declared table keeps its schema)."""
+    spark_engine.write_table(conn.spark, aligned(conn, table, frame), table, conn.warehouse)
+    registered(conn, table)
+
+
+def append(conn: SparkConnection, table: str, frame: DataFrame) -> None:
+    """`frame`'s rows added to the table (files appended; into the day partitions of a table
+    partitioned by as_of)."""
+    if not conn.table_exists(table):
+        write(conn, table, frame)
+        return
+    rows = aligned(conn, table, frame)
+    path = spark_engine.table_path(conn.warehouse, table)
+    local = spark_engine._local(path)
+    writer = rows.write.mode("append")
+    if local is not None and any(local.glob(f"{DAY_COLUMN}=*")):
+        writer = writer.partitionBy(DAY_COLUMN)
+    writer.parquet(path)
+    registered(conn, table)
+
+
+def stored_views(conn: SparkConnection) -> dict[str, str]:
+    root = spark_engine._local(conn.warehouse)
+    folder = None if root is None else root / VIEWS
+    if folder is None or not folder.is_dir():
+        return {}
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.sql"))}
+
+
+def define_view(conn: SparkConnection, name: str, select: str) -> None:
+    """The view kept in the warehouse and made a temporary view of the session. Its SQL is
+    Spark's (translated now), run again each time it is read, so it sees the tables as they are
+    then."""
+    folder = _root(conn) / VIEWS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.sql").write_text(select, encoding="utf-8")
+    _temp_view(conn, name, select)
+
+
+def _temp_view(conn: SparkConnection, name: str, select: str) -> None:
+    text, _ = spark_engine.spark_sql(conn.spark, select, {})
+    conn.spark.sql(f"create or replace temporary view `{name}` as {text}")
+
+
+def open_warehouse(conn: SparkConnection) -> None:
+    """Every table of a local warehouse as a temporary view, then every stored view."""
+    root = spark_engine._local(conn.warehouse)
+    if root is None:
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    for folder in sorted(root.iterdir()):
+        if folder.is_dir() and not folder.name.startswith("_") and "__" not in folder.name:
+            registered(conn, folder.name)
+    for name, select in stored_views(conn).items():
+        _temp_view(conn, name, select)
