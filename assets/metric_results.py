@@ -9,6 +9,7 @@ shows its range.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,7 +36,7 @@ def column_profile(
 ) -> str:
     """A markdown table, one line per column of `table`: aggregates only, never a value of a text
     column (table names and filters are ours, never input; values are bound)."""
-    columns = conn.execute(f"describe select * from {table}").fetchall()
+    columns = engine.column_types(conn, table)
     if not columns:
         return "no columns"
     parts = []
@@ -81,13 +82,28 @@ def preview_metadata(
 DATA_ERRORS = (duckdb.ConversionException, duckdb.ConstraintException, duckdb.InvalidInputException)
 
 
+def _spark_data_errors() -> tuple[type[Exception], ...]:
+    """Spark's errors about a value (a cast, a number, a date): they quote it, as DuckDB's do.
+    Only when pyspark is loaded (engine: spark): nothing imports it for DuckDB."""
+    if "pyspark" not in sys.modules:
+        return ()
+    from pyspark import errors
+
+    return (
+        errors.NumberFormatException,
+        errors.ArithmeticException,
+        errors.DateTimeException,
+        errors.SparkRuntimeException,
+    )
+
+
 @contextmanager
 def data_errors_hidden(what: str) -> Iterator[None]:
     """Re-raise a DuckDB error about a value as a `dagster.Failure` that names `what` and the kind
     of error, not the value; other errors (a lock, a missing table) pass unchanged."""
     try:
         yield
-    except DATA_ERRORS as e:
+    except (*DATA_ERRORS, *_spark_data_errors()) as e:
         raise dg.Failure(
             description=f"{what}: {type(e).__name__} on a value of the data (the message is not "
             "kept: it quotes the value, which may be personal data; re-run the step with the "

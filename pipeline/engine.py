@@ -179,12 +179,12 @@ def _only_comments(stmt: str) -> bool:
     return all(not ln.strip() or ln.strip().startswith("--") for ln in stmt.splitlines())
 
 
-def _strip_comments(stmt: str) -> str:
+def strip_comments(stmt: str) -> str:
     return "\n".join(ln.split("--", 1)[0] for ln in stmt.splitlines())
 
 
 def _used(stmt: str) -> set[str]:
-    return set(_PARAM.findall(_strip_comments(stmt)))
+    return set(_PARAM.findall(strip_comments(stmt)))
 
 
 def _bound(stmt: str, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -262,6 +262,13 @@ def columns(conn: duckdb.DuckDBPyConnection, name: str) -> list[str]:
         [name],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def column_types(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(column, DuckDB's type name) of a table or view, in order."""
+    if other := _other(conn):
+        return other.column_types(table)
+    return [(r[0], r[1]) for r in conn.execute(f"describe select * from {table}").fetchall()]
 
 
 def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:

@@ -62,9 +62,10 @@ def check_keys(conn: duckdb.DuckDBPyConnection, kind: str) -> KeyCheck:
         ).fetchall()[0]
     result = KeyCheck(nulls, dups, new_rows, verified)
     if result.passed and newest is not None:
-        engine.execute_file(
-            conn, "ingest/key_check_record.sql", {"source": kind, "verified_through": newest}
-        )
+        with engine.transaction(conn):
+            engine.execute_file(
+                conn, "ingest/key_check_record.sql", {"source": kind, "verified_through": newest}
+            )
     return result
 
 

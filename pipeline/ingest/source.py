@@ -23,6 +23,10 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
         from loyalty.spark import ingest as spark_ingest
 
         spark_ingest.ensure_tables(spark.spark, spark.warehouse)
+        # the other tables of the file (the Spark ingest numbers its loads without a sequence)
+        for stmt in engine.split_statements(engine.sql_text("ingest/tables.sql")):
+            if engine.strip_comments(stmt).lstrip().lower().startswith("create table"):
+                spark.execute(stmt)
         return
     engine.execute_file(conn, "ingest/tables.sql")
 

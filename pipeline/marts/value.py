@@ -12,17 +12,13 @@ one transaction, the scores in bulk from Arrow tables (never row by row).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 
 from loyalty import engine
-from loyalty.marts import value_model as vm
+from loyalty.marts import value_run
 from loyalty.marts.checks import VIOLATIONS, CheckOutcome
 from loyalty.marts.summary import markdown_table
 from loyalty.settings import Settings
@@ -76,27 +72,10 @@ def compute_customer_value(
     }
     with engine.intermediate(conn) as steps:
         steps.create(SUMMARY, params)
-        now = _summary(conn, "frequency", "recency_days", "t_days", "monetary_repeat", "true")
-        cal = _summary(
-            conn,
-            "cal_frequency",
-            "cal_recency_days",
-            "cal_t_days",
-            "cal_monetary_repeat",
-            "cal_t_days is not null",
-        )
-        run = _run_model(
-            conn, settings, now, cal, inactive_days=settings.metrics.churn.inactive_days
-        )
-        quality = {"customers": len(now.k), "repeat_customers": now.repeat, **run.quality}
+        side = _side(conn, settings)
+        run = value_run.run_model(side, settings)
         params["model_used"] = run.model_used
-        tables = {
-            "value_scores": vm.scores_table(now, run.scores if run.model_used else None),
-            "value_backtest": run.backtest,
-            "model_fit_rows": _rows_table(run.fit_rows, _FIT_SCHEMA),
-            "model_quality_row": _rows_table([quality], _QUALITY_SCHEMA),
-        }
-        with engine.transaction(conn), _registered(conn, tables):
+        with engine.transaction(conn), side.registered(side.tables(run)):
             engine.create_declared(conn, VALUE)
             for table in DAY_TABLES:
                 engine.replace_days(conn, f"{VALUE}/{table}", params)
@@ -132,208 +111,20 @@ def value_days(start: dt.date, end: dt.date, history_weeks: int | None = None) -
     return [d for d in days if d.isoweekday() == 7 or d == end]
 
 
-# ------------------------------------------------------------------------------------------------
+def _side(conn: duckdb.DuckDBPyConnection, settings: Settings) -> value_run.Side:
+    """The model's numbers from the work table value_summary, on the connection's engine: numpy
+    arrays in this process (DuckDB), aggregates and executors' batches (Spark)."""
+    if isinstance(conn, duckdb.DuckDBPyConnection):
+        return value_run.DuckSide(conn, settings.model.horizon_days)
+    from loyalty.spark.value import SparkSide
 
-
-@dataclass(frozen=True)
-class _Run:
-    model_used: bool
-    scores: vm.Scores | None
-    backtest: pa.Table
-    fit_rows: list[dict]
-    quality: dict[str, Any]
-
-
-def _no_backtest() -> pa.Table:
-    """An empty backtest (made when needed: pa.table imports pandas, a second at import time)."""
-    return pa.table(
-        {
-            "k": pa.array([], pa.int64()),
-            "predicted_orders": pa.array([], pa.float64()),
-            "predicted_value": pa.array([], pa.float64()),
-        }
-    )
-
-
-def _run_model(
-    conn: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    now: vm.Summary,
-    cal: vm.Summary,
-    inactive_days: int,
-) -> _Run:
-    """Fits, scores and backtest, and the guards: the first reason not to trust the model wins."""
-    cfg = settings.model
-    quality: dict[str, Any] = dict.fromkeys(
-        (
-            "mae_orders",
-            "bias_orders",
-            "auc_model",
-            "auc_baseline",
-            "auc_p_alive",
-            "model_beats_baseline",
-            "reason",
-        )
-    )
-
-    def untrusted(reason: str, rows: list[dict], backtest: pa.Table | None = None) -> _Run:
-        backtest = _no_backtest() if backtest is None else backtest
-        return _Run(False, None, backtest, rows, {**quality, "reason": reason})
-
-    if not cfg.enabled:
-        return untrusted("the model is switched off (model.enabled is false)", [])
-    least = cfg.min_repeat_customers
-    for label, s in (
-        ("on this day", now),
-        (f"at the backtest's start (D - {cfg.horizon_days})", cal),
-    ):
-        if s.repeat < least:
-            return untrusted(
-                f"{s.repeat} repeat customers {label}, fewer than model.min_repeat_customers "
-                f"({least})",
-                [],
-            )
-    fits = vm.fit(now)
-    cal_fits = vm.fit(cal)
-    rows = vm.fit_rows("score", fits) + vm.fit_rows("backtest", cal_fits)
-    failure = fits.failure() or cal_fits.failure()
-    if failure:
-        return untrusted(failure, rows)
-    scores = vm.score(now, fits, cfg.horizon_days)
-    predicted = vm.score(cal, cal_fits, cfg.horizon_days)
-    if not (scores.finite() and predicted.finite()):
-        return untrusted("the fitted model gives values that are not finite numbers", rows)
-    backtest = pa.table(
-        {
-            "k": cal.k,
-            "predicted_orders": predicted.expected_orders,
-            "predicted_value": predicted.clv,
-        }
-    )
-    actual = _holdout(conn)
-    error = predicted.expected_orders - actual
-    ordered_again = actual > 0
-    silent = _cal_days_silent(conn)
-    quality.update(
-        mae_orders=float(np.mean(np.abs(error))),
-        bias_orders=float(np.mean(error)),
-        # the model's own forecast of "orders again within H" ranks the customers: its expected
-        # purchase days in (C, D]. (P(alive) is 1 for every customer without a repeat purchase, so
-        # it cannot rank them; docs/model.md, "Tables, status and backtest".)
-        auc_model=vm.auc(predicted.expected_orders, ordered_again),
-        # the seeds' rule as a score: not inactive (1) ranks above inactive (0)
-        auc_baseline=vm.auc((silent <= inactive_days).astype(float), ordered_again),
-        # shown beside them: P(alive) alone, the measure the issue names, ties its one-time buyers
-        auc_p_alive=vm.auc(predicted.p_alive, ordered_again),
-    )
-    m, b = quality["auc_model"], quality["auc_baseline"]
-    if m is None or b is None:
-        return untrusted(
-            "the backtest cannot rank: in the holdout every customer "
-            + ("ordered again" if ordered_again.all() else "stayed away"),
-            rows,
-            backtest,
-        )
-    quality["model_beats_baseline"] = bool(m > b)
-    if not m > b:
-        return untrusted(
-            f"the model did not beat the rule in the backtest (AUC {m:.3f} against {b:.3f} for "
-            f"inactive > {inactive_days} days)",
-            rows,
-            backtest,
-        )
-    return _Run(True, scores, backtest, rows, {**quality, "model_used": True})
-
-
-def _summary(
-    conn: duckdb.DuckDBPyConnection, x: str, t_x: str, T: str, m: str, where: str
-) -> vm.Summary:
-    cols = conn.execute(
-        f"select k, {x} as x, {t_x} as t_x, {T} as t, coalesce({m}, 0)::double as m "
-        f"from value_summary where {where} order by k"
-    ).fetchnumpy()
-    return vm.Summary(
-        k=np.asarray(cols["k"], dtype=np.int64),
-        x=np.asarray(cols["x"], dtype=np.int64),
-        t_x=np.asarray(cols["t_x"], dtype=np.int64),
-        T=np.asarray(cols["t"], dtype=np.int64),
-        m=np.asarray(cols["m"], dtype=float),
-    )
-
-
-def _holdout(conn: duckdb.DuckDBPyConnection) -> np.ndarray:
-    """Purchase days in (C, D] of the backtest's customers, in the order of `_summary`."""
-    return np.asarray(
-        conn.execute(
-            "select holdout_orders from value_summary where cal_t_days is not null order by k"
-        ).fetchnumpy()["holdout_orders"],
-        dtype=float,
-    )
-
-
-def _cal_days_silent(conn: duckdb.DuckDBPyConnection) -> np.ndarray:
-    return np.asarray(
-        conn.execute(
-            "select cal_days_silent from value_summary where cal_t_days is not null order by k"
-        ).fetchnumpy()["cal_days_silent"],
-        dtype=np.int64,
-    )
+    return SparkSide(conn, settings.model.horizon_days)
 
 
 def _snapshot_stored(conn: duckdb.DuckDBPyConnection, day: dt.date) -> bool:
     return engine.table_exists(conn, "snapshot_params") and bool(
         engine.scalar(conn, "select count(*) from snapshot_params where as_of = ?", [day])
     )
-
-
-_FIT_SCHEMA = pa.schema(
-    [
-        ("purpose", pa.string()),
-        ("model", pa.string()),
-        ("parameter", pa.string()),
-        ("value", pa.float64()),
-        ("n_customers", pa.int64()),
-        ("n_repeat", pa.int64()),
-        ("log_likelihood", pa.float64()),
-        ("converged", pa.bool_()),
-        ("fit_seconds", pa.float64()),
-    ]
-)
-_QUALITY_SCHEMA = pa.schema(
-    [
-        ("customers", pa.int64()),
-        ("repeat_customers", pa.int64()),
-        ("mae_orders", pa.float64()),
-        ("bias_orders", pa.float64()),
-        ("auc_model", pa.float64()),
-        ("auc_baseline", pa.float64()),
-        ("auc_p_alive", pa.float64()),
-        ("model_beats_baseline", pa.bool_()),
-        ("model_used", pa.bool_()),
-        ("reason", pa.string()),
-    ]
-)
-
-
-def _rows_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_pylist(
-        [{**dict.fromkeys(schema.names), "model_used": False, **r} for r in rows]
-        if schema is _QUALITY_SCHEMA
-        else rows,
-        schema=schema,
-    )
-
-
-@contextmanager
-def _registered(conn: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> Iterator[None]:
-    """Arrow tables visible to SQL under these names for the block (read in bulk by DuckDB)."""
-    for name, table in tables.items():
-        conn.register(name, table)
-    try:
-        yield
-    finally:
-        for name in tables:
-            conn.unregister(name)
 
 
 # ------------------------------------------------------------------------------------------------

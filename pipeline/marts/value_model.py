@@ -187,3 +187,19 @@ def auc(score: np.ndarray, label: np.ndarray) -> float | None:
     rank_sum = float(avg_rank[inverse.reshape(-1)][label].sum())
     u = rank_sum - n_pos * (n_pos + 1) / 2.0
     return u / (n_pos * n_neg)
+
+
+def auc_of_counts(values: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:
+    """`auc` from the customers counted per distinct score value (positives and negatives of
+    each): the same area, from an aggregate (an engine that groups the scores sends only these)."""
+    order = np.argsort(np.asarray(values, dtype=float), kind="stable")
+    pos = np.asarray(pos, dtype=np.int64)[order]
+    neg = np.asarray(neg, dtype=np.int64)[order]
+    n_pos, n_neg = int(pos.sum()), int(neg.sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    counts = pos + neg
+    first = np.cumsum(counts) - counts
+    avg_rank = first + (counts + 1) / 2.0
+    u = float((avg_rank * pos).sum()) - n_pos * (n_pos + 1) / 2.0
+    return u / (n_pos * n_neg)

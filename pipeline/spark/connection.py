@@ -23,6 +23,7 @@ Temp tables of a step are checkpointed temporary views, gone with the session.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +83,10 @@ class SparkConnection:
             "spark.sql.session.timeZone": "UTC",
         }
         spark = get_session(cores=settings.spark.cores, conf=conf)
+        # the errors reach the caller as exceptions; Spark's own log would repeat each one with
+        # its query plan (which can quote values) on the console
+        spark.sparkContext.setLogLevel("FATAL")
+        logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
         return cls(spark, settings.warehouse_path)
 
     def close(self) -> None:
@@ -118,7 +123,7 @@ class SparkConnection:
             statements.run(self, stmt, params)
 
     def table_exists(self, name: str) -> bool:
-        return bool(self.spark.catalog.tableExists(name))
+        return bool(self.spark.catalog.tableExists(bare(name)))
 
     def table_kind(self, name: str) -> str | None:
         """'table', 'view' or None, as information_schema's table_type tells DuckDB's."""
@@ -126,8 +131,13 @@ class SparkConnection:
             return "view"
         return "table" if self.table_exists(name) else None
 
+    def column_types(self, name: str) -> list[tuple[str, str]]:
+        """(column, DuckDB's name of its type) of a table or view (loyalty.engine.column_types)."""
+        fields = self.spark.table(bare(name)).schema.fields
+        return [(f.name, duck_type(f.dataType)) for f in fields]
+
     def columns(self, name: str) -> list[str]:
-        return list(self.spark.table(name).columns) if self.table_exists(name) else []
+        return list(self.spark.table(bare(name)).columns) if self.table_exists(name) else []
 
     # --------------------------------------------------------------------------------------------
     # materialisations (loyalty.engine's, same names and meaning)
@@ -247,6 +257,32 @@ class SparkIntermediate:
             if name in self.conn._temps:
                 self.conn._temps.remove(name)
         self.names.clear()
+
+
+def bare(name: str) -> str:
+    """A table name as DuckDB's SQL may quote it ('"orders"') -> orders."""
+    return name[1:-1].replace('""', '"') if name.startswith('"') and name.endswith('"') else name
+
+
+_DUCK_TYPES = {
+    "string": "VARCHAR",
+    "int": "INTEGER",
+    "bigint": "BIGINT",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp_ntz": "TIMESTAMP",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def duck_type(kind: Any) -> str:
+    """A Spark type by the name DuckDB gives the same type (decimal(38,2) -> DECIMAL(38,2))."""
+    name = kind.simpleString()
+    return _DUCK_TYPES.get(name, name.upper())
 
 
 def warehouse_root(conn: SparkConnection) -> Path | None:

@@ -141,10 +141,10 @@ def _insert(conn: SparkConnection, tree: exp.Insert, params: dict[str, Any]) -> 
     target = tree.this
     name = _name(target)
     columns = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else None
-    source = tree.expression
-    if isinstance(source, exp.Values):
-        source = exp.select("*").from_(source.subquery("v"))
-    frame = conn.frame(source.sql("duckdb"), params)
+    source = tree.expression.sql("duckdb")
+    if isinstance(tree.expression, exp.Values):
+        source = f"select * from ({source}) as v"
+    frame = conn.frame(source, params)
     by_name = bool(tree.args.get("by_name"))
     if not by_name:
         names = columns or [c for c in conn.columns(name)][: len(frame.columns)]

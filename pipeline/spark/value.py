@@ -21,6 +21,7 @@ pyspark is imported inside the functions (the extra `spark`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -114,13 +115,13 @@ def fits_from_rows(rows: Iterable[Mapping[str, Any]], purpose: str) -> vm.Fits:
 
 
 SCORES_SCHEMA = "k bigint, " + ", ".join(f"{c} double" for c in SCORE_COLUMNS)
-BACKTEST_SCHEMA = "k bigint, predicted_orders double, predicted_value double"
+BACKTEST_SCHEMA = "k bigint, predicted_orders double, predicted_value double, p_alive double"
 
 
 def scores(summary: DataFrame, fits: vm.Fits, horizon_days: int, purpose: str) -> DataFrame:
     """Every customer's scores (`value_model.score`) computed by the executors: the work table
     `value_scores` (purpose "score": k and SCORE_COLUMNS) or `value_backtest` (purpose "backtest":
-    k, predicted_orders, predicted_value)."""
+    k, predicted_orders, predicted_value, and p_alive for the backtest's quality)."""
     rows = summary_frame(summary, purpose).drop("cents")
     backtest = purpose == "backtest"
 
@@ -132,7 +133,12 @@ def scores(summary: DataFrame, fits: vm.Fits, horizon_days: int, purpose: str) -
             s = vm.Summary(k=col["k"], x=col["x"], t_x=col["t_x"], T=col["T"], m=col["m"])
             sc = vm.score(s, fits, horizon_days)
             if backtest:
-                out = {"k": s.k, "predicted_orders": sc.expected_orders, "predicted_value": sc.clv}
+                out = {
+                    "k": s.k,
+                    "predicted_orders": sc.expected_orders,
+                    "predicted_value": sc.clv,
+                    "p_alive": sc.p_alive,
+                }
             else:
                 out = {
                     "k": s.k,
@@ -148,3 +154,115 @@ def scores(summary: DataFrame, fits: vm.Fits, horizon_days: int, purpose: str) -
             )
 
     return rows.mapInArrow(batches, BACKTEST_SCHEMA if backtest else SCORES_SCHEMA)
+
+
+class SparkSide:
+    """loyalty.marts.value_run's Side on Spark: the work table value_summary (a temporary view)
+    read by Spark; the driver gets counts, the fits' aggregates and, for the backtest's quality,
+    the customers per distinct predicted value (a function of (x, t_x, T): as bounded as the
+    fits' aggregates), never a customer's row."""
+
+    def __init__(self, conn: Any, horizon_days: int):
+        self.spark = conn.spark
+        self.horizon_days = horizon_days
+        self.summary = self.spark.table("value_summary")
+        self.scored: dict[str, DataFrame] = {}
+
+    def customers(self) -> int:
+        return int(self.summary.count())
+
+    def repeat(self, purpose: str) -> int:
+        return int(summary_frame(self.summary, purpose).where("x > 0").count())
+
+    def fit(self, purpose: str) -> vm.Fits:
+        return fit(self.summary, purpose)
+
+    def score(self, purpose: str, fits: vm.Fits) -> bool:
+        from pyspark.sql import functions as F
+
+        frame = scores(self.summary, fits, self.horizon_days, purpose).localCheckpoint(eager=True)
+        self.scored[purpose] = frame
+        values = [c for c in frame.columns if c != "k"]
+        bad = frame.select(
+            F.sum(
+                F.when(
+                    F.greatest(*[F.isnan(c) | F.col(c).isin(INF, -INF) for c in values]), 1
+                ).otherwise(0)
+            )
+        ).first()[0]
+        return not bad
+
+    def quality(self, inactive_days: int) -> dict[str, Any]:
+        from pyspark.sql import functions as F
+
+        rows = (
+            self.summary.where("cal_t_days is not null")
+            .select("k", "holdout_orders", "cal_days_silent")
+            .join(self.scored["backtest"], "k")
+            .withColumn("error", F.col("predicted_orders") - F.col("holdout_orders"))
+            .withColumn("again", (F.col("holdout_orders") > 0).cast("int"))
+            .withColumn("rule", (F.col("cal_days_silent") <= inactive_days).cast("double"))
+        ).localCheckpoint(eager=True)
+        errors = rows.agg(
+            F.avg(F.abs("error")).alias("mae"), F.avg("error").alias("bias"), F.min("again")
+        ).first()
+
+        def area(column: str) -> float | None:
+            counts = (
+                rows.groupBy(column)
+                .agg(F.sum("again").alias("pos"), F.sum(1 - F.col("again")).alias("neg"))
+                .collect()
+            )
+            return vm.auc_of_counts(
+                np.asarray([r[column] for r in counts], dtype=float),
+                np.asarray([r["pos"] for r in counts], dtype=np.int64),
+                np.asarray([r["neg"] for r in counts], dtype=np.int64),
+            )
+
+        return {
+            "mae_orders": float(errors["mae"]),
+            "bias_orders": float(errors["bias"]),
+            "auc_model": area("predicted_orders"),
+            "auc_baseline": area("rule"),
+            "auc_p_alive": area("p_alive"),
+            "all_ordered_again": errors[2] == 1,
+        }
+
+    def tables(self, run: Any) -> dict[str, DataFrame]:
+        from loyalty.marts.value_run import QUALITY_KEYS
+
+        def empty(schema: str) -> DataFrame:
+            return self.spark.createDataFrame([], schema)
+
+        quality_cols = ["customers", "repeat_customers", *QUALITY_KEYS[:-1], "model_used", "reason"]
+        quality = {c: run.quality.get(c) for c in quality_cols}
+        return {
+            "value_scores": self.scored["score"] if run.model_used else empty(SCORES_SCHEMA),
+            "value_backtest": self.scored["backtest"].drop("p_alive")
+            if run.backtest_kept
+            else empty(BACKTEST_SCHEMA).drop("p_alive"),
+            "model_fit_rows": self.spark.createDataFrame(run.fit_rows or [], FIT_SCHEMA),
+            "model_quality_row": self.spark.createDataFrame([quality], QUALITY_SCHEMA),
+        }
+
+    @contextmanager
+    def registered(self, tables: dict[str, DataFrame]) -> Iterator[None]:
+        for name, frame in tables.items():
+            frame.createOrReplaceTempView(name)
+        try:
+            yield
+        finally:
+            for name in tables:
+                self.spark.catalog.dropTempView(name)
+
+
+INF = float("inf")
+FIT_SCHEMA = (
+    "purpose string, model string, parameter string, value double, n_customers bigint, "
+    "n_repeat bigint, log_likelihood double, converged boolean, fit_seconds double"
+)
+QUALITY_SCHEMA = (
+    "customers bigint, repeat_customers bigint, mae_orders double, bias_orders double, "
+    "auc_model double, auc_baseline double, auc_p_alive double, model_beats_baseline boolean, "
+    "model_used boolean, reason string"
+)

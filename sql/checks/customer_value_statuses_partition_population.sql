@@ -25,7 +25,7 @@ verdict as (
         as "violations: population customers without a row",
         (select count(*) from day_rows as v anti join population as p on v.customer_id = p.customer_id)
         as "violations: rows outside the population",
-        (select count(*) from day_rows where status is null or status not in $statuses)
+        (select count(*) from day_rows where status is null or not list_contains($statuses, status))
         as "violations: unknown status",
         (
             select count(*) from day_rows cross join quality as q
