@@ -101,9 +101,10 @@ def _spark_data_errors() -> tuple[type[Exception], ...]:
 def data_errors_hidden(what: str) -> Iterator[None]:
     """Re-raise a DuckDB error about a value as a `dagster.Failure` that names `what` and the kind
     of error, not the value; other errors (a lock, a missing table) pass unchanged."""
+    hidden: tuple[type[Exception], ...] = (*DATA_ERRORS, *_spark_data_errors())
     try:
         yield
-    except (*DATA_ERRORS, *_spark_data_errors()) as e:
+    except hidden as e:
         raise dg.Failure(
             description=f"{what}: {type(e).__name__} on a value of the data (the message is not "
             "kept: it quotes the value, which may be personal data; re-run the step with the "

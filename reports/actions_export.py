@@ -34,10 +34,7 @@ def crm_file(week_label: str) -> str:
 def _copy(conn: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any], path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     sql, bound = neutralised(conn, engine.sql_text(query), params)
-    target = "'" + str(tmp).replace("'", "''") + "'"
-    conn.execute(
-        f"copy (\n{sql}\n) to {target} (format csv, header, force_quote (customer_id))", bound
-    )
+    engine.copy_csv(conn, sql, bound, tmp)
     os.replace(tmp, path)
 
 

@@ -37,11 +37,7 @@ def write_say_do_csvs(
         tmp = path.with_name(path.name + ".tmp")
         params = {**say_do_params(data, seg), "classes": list(NPS_CLASSES), "row_limit": None}
         query, bound = neutralised(conn, engine.sql_text("reports/say_do_customers.sql"), params)
-        target = "'" + str(tmp).replace("'", "''") + "'"
-        conn.execute(
-            f"copy (\n{query}\n) to {target} (format csv, header, force_quote (customer_id))",
-            bound,
-        )
+        engine.copy_csv(conn, query, bound, tmp)
         os.replace(tmp, path)
         out[seg] = path
     return out

@@ -80,15 +80,10 @@ def copy_csv(
     path: str,
     value: ValueData | None = None,
 ) -> None:
-    """DuckDB writes every row of the list to `path` as CSV with a header.
-
-    The path is not a bindable parameter of COPY: it is quoted as a SQL string literal."""
+    """Every row of the list written to `path` as CSV with a header (by the engine)."""
     name, params = _source(kind, day, segment, None, value)
-    target = "'" + str(path).replace("'", "''") + "'"
     query, params = neutralised(conn, engine.sql_text(name), params)
-    conn.execute(
-        f"copy (\n{query}\n) to {target} (format csv, header, force_quote (customer_id))", params
-    )
+    engine.copy_csv(conn, query, params, path)
 
 
 # a cell a spreadsheet reads as a formula starts with one of these (OWASP, "CSV Injection")

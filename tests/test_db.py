@@ -78,7 +78,7 @@ def _models(folder, monkeypatch, **files: str) -> None:
     """Model files in a folder of their own, read instead of the package's sql/."""
     for name, text in files.items():
         (folder / f"{name}.sql").write_text(text, encoding="utf-8")
-    monkeypatch.setattr(engine, "SQL_DIR", folder)
+    monkeypatch.setattr(engine.core, "SQL_DIR", folder)
 
 
 def _days(conn) -> list[tuple]:

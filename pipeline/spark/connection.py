@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 class Result:
     """A query's collected rows, read the way DuckDB's client is: fetchall, fetchone, description."""
 
-    def __init__(self, columns: list[str], rows: list[tuple]):
-        self.description = [(c, None, None, None, None, None, None) for c in columns]
+    def __init__(self, columns: list[tuple[str, str]], rows: list[tuple]):
+        # (name, DuckDB's type name, ...): what DuckDB's description holds
+        self.description = [(c, t, None, None, None, None, None) for c, t in columns]
         self._rows = rows
         self._next = 0
 
@@ -116,11 +117,19 @@ class SparkConnection:
             raise ValueError(f"a query file holds one statement, not {len(stmts)}")
         frame = self.frame(stmts[0], params)
         names = frame.columns
-        return [{n: plain(v) for n, v in zip(names, tuple(r), strict=True)} for r in frame.collect()]
+        return [
+            {n: plain(v) for n, v in zip(names, tuple(r), strict=True)} for r in frame.collect()
+        ]
 
     def execute_sql(self, text: str, params: Mapping[str, Any] | None = None) -> None:
         for stmt in split_statements(text):
             statements.run(self, stmt, params)
+
+    def copy_csv(self, query: str, params: Any, path: Path | str, quoted: tuple[str, ...]) -> None:
+        """loyalty.engine.copy_csv: the executors write the rows (one part, in the query's
+        order), the part is moved to `path`. Values are written as DuckDB writes them (ISO days
+        and instants); every text field is quoted (Spark has no per-column quoting)."""
+        statements.copy_csv(self, query, params, Path(path))
 
     def table_exists(self, name: str) -> bool:
         return bool(self.spark.catalog.tableExists(bare(name)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlglot
@@ -80,10 +81,14 @@ def run(conn: SparkConnection, stmt: str, params: Any = None) -> Result:
     text, named = named_params(stmt, params)
     tree = sqlglot.parse_one(drop_trailing_cte_comma(text), read="duckdb")
     if isinstance(tree, exp.Query):
+        from loyalty.spark.connection import duck_type
+        from loyalty.spark.read import plain
+
         frame = conn.frame(text, named)
-        return Result(list(frame.columns), [tuple(r) for r in frame.collect()])
+        kinds = [(f.name, duck_type(f.dataType)) for f in frame.schema.fields]
+        return Result(kinds, [tuple(plain(v) for v in r) for r in frame.collect()])
     done = _write(conn, tree, named or {})
-    return Result(["Count"], [(done,)])
+    return Result([("Count", "BIGINT")], [(done,)])
 
 
 def _write(conn: SparkConnection, tree: exp.Expr, params: dict[str, Any]) -> int:
@@ -240,6 +245,7 @@ def registered(conn: SparkConnection, table: str) -> DataFrame:
         from pyspark.sql.types import StructType
 
         schema = StructType.fromDDL(ddl)
+        assert isinstance(schema, StructType)
         frame = reader.schema(schema).parquet(path).select(*schema.fieldNames())
     else:
         frame = spark_engine.register(conn.spark, table, conn.warehouse)
@@ -323,3 +329,32 @@ def open_warehouse(conn: SparkConnection) -> None:
             registered(conn, folder.name)
     for name, select in stored_views(conn).items():
         _temp_view(conn, name, select)
+
+
+def copy_csv(conn: SparkConnection, query: str, params: Any, path: Path) -> None:
+    """A query's rows as one CSV file with a header (see SparkConnection.copy_csv)."""
+    from pyspark.sql import functions as F
+
+    frame = conn.frame(query, params)
+    texts = [f.name for f in frame.schema.fields if f.dataType.simpleString() == "string"]
+    # Spark writes "" for an empty text and nothing for NULL, as DuckDB does
+    frame = frame.select(*[F.col(c) for c in frame.columns])
+    folder = path.with_name(path.name + ".parts")
+    shutil.rmtree(folder, ignore_errors=True)
+    (
+        frame.coalesce(1)
+        .write.option("header", "true")
+        .option("quoteAll", "true" if texts else "false")
+        .option("escape", '"')
+        .option("emptyValue", '""')
+        .option("nullValue", "")
+        .option("dateFormat", "yyyy-MM-dd")
+        .option("timestampNTZFormat", "yyyy-MM-dd HH:mm:ss")
+        .option("timestampFormat", "yyyy-MM-dd HH:mm:ss")
+        .csv(str(folder))
+    )
+    parts = sorted(folder.glob("part-*.csv"))
+    if len(parts) != 1:
+        raise RuntimeError(f"expected one CSV part in {folder}, found {len(parts)}")
+    parts[0].replace(path)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -183,14 +183,14 @@ class SparkSide:
         frame = scores(self.summary, fits, self.horizon_days, purpose).localCheckpoint(eager=True)
         self.scored[purpose] = frame
         values = [c for c in frame.columns if c != "k"]
-        bad = frame.select(
+        verdict = frame.select(
             F.sum(
                 F.when(
                     F.greatest(*[F.isnan(c) | F.col(c).isin(INF, -INF) for c in values]), 1
                 ).otherwise(0)
             )
-        ).first()[0]
-        return not bad
+        ).first()
+        return verdict is not None and not verdict[0]
 
     def quality(self, inactive_days: int) -> dict[str, Any]:
         from pyspark.sql import functions as F
@@ -206,6 +206,7 @@ class SparkSide:
         errors = rows.agg(
             F.avg(F.abs("error")).alias("mae"), F.avg("error").alias("bias"), F.min("again")
         ).first()
+        assert errors is not None
 
         def area(column: str) -> float | None:
             counts = (
