@@ -86,7 +86,8 @@ def compute_periods(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None
 
 
 def _record_build(conn: duckdb.DuckDBPyConnection, state: list) -> None:
-    conn.execute("insert or replace into period_build_state values (?, ?, ?, ?)", state)
+    conn.execute("delete from period_build_state where table_name = ?", state[:1])
+    conn.execute("insert into period_build_state values (?, ?, ?, ?)", state)
 
 
 def _periods_gone(conn: duckdb.DuckDBPyConnection, name: str) -> int:

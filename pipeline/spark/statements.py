@@ -19,6 +19,7 @@ small; the large tables are written by the engine's materialisations, never row 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -160,23 +161,24 @@ def _insert(conn: SparkConnection, tree: exp.Insert, params: dict[str, Any]) -> 
 
 
 def _delete(conn: SparkConnection, tree: exp.Delete, params: dict[str, Any]) -> int:
+    """The rows where the condition holds removed: counted first, and the table written anew
+    only when there are any."""
     name = _name(tree.this)
     where = tree.args.get("where")
-    current = conn.spark.table(name)
-    if where is None:
-        kept = current.limit(0)
-    else:
-        cond = where.this.sql("duckdb")
-        kept = conn.frame(f"select * from {name} where not coalesce(({cond}), false)", params)
-    kept = kept.localCheckpoint(eager=True)
-    gone = current.count() - kept.count()
-    if gone:
-        write(conn, name, kept)
-    return gone
+    cond = "true" if where is None else f"coalesce(({where.this.sql('duckdb')}), false)"
+    gone = conn.frame(f"select count(*) from {name} where {cond}", params).first()
+    if not gone or not gone[0]:
+        return 0
+    kept = conn.frame(f"select * from {name} where not {cond}", params)
+    write(conn, name, kept.localCheckpoint(eager=True))
+    return int(gone[0])
 
 
 def _drop(conn: SparkConnection, tree: exp.Drop) -> int:
-    name = _name(tree.this)
+    named = tree.args.get("tables") or [tree.this]
+    if len(named) != 1 or named[0] is None:
+        raise NotOnSpark(f"drop one table at a time: {tree.sql('duckdb')[:80]}")
+    name = named[0].name
     kind = (tree.args.get("kind") or "").upper()
     root = spark_engine._local(conn.warehouse)
     if kind == "VIEW":
@@ -250,6 +252,9 @@ def registered(conn: SparkConnection, table: str) -> DataFrame:
     else:
         frame = spark_engine.register(conn.spark, table, conn.warehouse)
     frame.createOrReplaceTempView(table)
+    local = spark_engine._local(path)
+    if local is not None and local.is_dir():
+        _SEEN[(id(conn.spark), table)] = _registration(conn, local)
     return frame
 
 
@@ -318,15 +323,37 @@ def _temp_view(conn: SparkConnection, name: str, select: str) -> None:
     conn.spark.sql(f"create or replace temporary view `{name}` as {text}")
 
 
+# the tables a session has registered, each with its folder's signature when it did: a step of
+# the same process (`loyalty run` runs in one) opens the warehouse again without reading every
+# table's footers again; a folder written since (by this process or another) is registered anew
+_SEEN: dict[tuple[int, str], tuple[float, ...]] = {}
+
+
+def _signature(folder: Path) -> tuple[float, ...]:
+    """The modification times of a table folder and its day folders (a file added, removed or
+    renamed in either changes one)."""
+    times = [folder.stat().st_mtime_ns]
+    with os.scandir(folder) as entries:
+        times.extend(e.stat().st_mtime_ns for e in entries if e.is_dir())
+    return tuple(float(t) for t in times)
+
+
+def _registration(conn: SparkConnection, folder: Path) -> tuple[float, ...]:
+    return (*_signature(folder), float(schema_of(conn, folder.name) is not None))
+
+
 def open_warehouse(conn: SparkConnection) -> None:
     """Every table of a local warehouse as a temporary view, then every stored view."""
     root = spark_engine._local(conn.warehouse)
     if root is None:
         return
     root.mkdir(parents=True, exist_ok=True)
+    session = id(conn.spark)
     for folder in sorted(root.iterdir()):
         if folder.is_dir() and not folder.name.startswith("_") and "__" not in folder.name:
-            registered(conn, folder.name)
+            key = (session, folder.name)
+            if _SEEN.get(key) != _registration(conn, folder) or not conn.table_exists(folder.name):
+                registered(conn, folder.name)
     for name, select in stored_views(conn).items():
         _temp_view(conn, name, select)
 
