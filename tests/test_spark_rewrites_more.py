@@ -1,6 +1,6 @@
 """More of the Spark translation pinned against DuckDB (tests/test_spark_rewrites.py holds the
 rewrites' own tests and the fixtures): a non-recursive unnest of structs, a LIMIT bound to None,
-columns chosen by a bound list and their UNPIVOT."""
+columns chosen by a bound list and their UNPIVOT, the ISO day of the week."""
 
 from __future__ import annotations
 
@@ -52,3 +52,15 @@ def test_columns_chosen_by_a_bound_list_and_their_unpivot(duck, spark):
     assert same_sequence(reference, got) is None and reference == [("cc", 3, 2), ("b", 3, 2)]
     # sqlglot alone keeps DuckDB's forms
     assert "UNPIVOT counted ON" in _raw(sql)
+
+
+def test_iso_day_of_week_keeps_sunday_seven(duck, spark):
+    # sqlglot alone writes (DAYOFWEEK(d) % 7) + 1: Sunday would be 2 on Spark, silently
+    sql = (
+        "select d, isodow(d) as iso, isodow(d) <> 7 as not_sunday "
+        "from (values " + ", ".join(f"(date '2026-11-{day:02d}')" for day in range(9, 16))
+        + ") as v (d) order by d"
+    )
+    assert "% 7" in _raw("select isodow(d) from t")
+    rows = assert_same(duck, spark, sql)
+    assert [r[1] for r in rows] == [1, 2, 3, 4, 5, 6, 7]

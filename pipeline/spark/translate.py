@@ -16,7 +16,7 @@ told from a `date - integer`. Without it only the rewrites that need no types ap
 The rewrites, in the order they run (REWRITES; each is pinned by tests/test_spark_rewrites.py):
 drop_trailing_cte_comma (on the text), expand_macros, paired_unnest, struct_list_unnest,
 range_table, asof_join, columns_in_struct, hash_function, list_position, cast_of_unnest,
-to_months, to_microseconds,
+to_months, to_microseconds, iso_day_of_week,
 mixed_interval_case, rowid_not_in_stars, date_difference, list_length, integer_cast_rounds,
 integer_division_type, decimal_average, float_division, redundant_aliases. What sqlglot already
 translates right is left to it: QUALIFY, GROUP BY ALL, `count(*) filter (...)`, `//` (DIV),
@@ -202,6 +202,16 @@ def redundant_aliases(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rewrite)
 
 
+def iso_day_of_week(tree: exp.Expr) -> exp.Expr:
+    """DuckDB's `isodow(d)` (Monday 1 .. Sunday 7): sqlglot writes `(DAYOFWEEK(d) % 7) + 1`, which
+    on Spark (DAYOFWEEK: Sunday 1 .. Saturday 7) makes Sunday 2, silently. -> `WEEKDAY(d) + 1`
+    (Spark's WEEKDAY: Monday 0 .. Sunday 6)."""
+    for node in list(tree.find_all(exp.DayOfWeekIso)):
+        weekday = exp.Anonymous(this="WEEKDAY", expressions=[node.this.copy()])
+        node.replace(exp.Paren(this=exp.Add(this=weekday, expression=exp.Literal.number(1))))
+    return tree
+
+
 # the rewrites on the tree, in order (drop_trailing_cte_comma runs on the text, before parsing)
 REWRITES: list[Rewrite] = [
     expand_macros,
@@ -215,6 +225,7 @@ REWRITES: list[Rewrite] = [
     cast_of_unnest,
     to_months,
     to_microseconds,
+    iso_day_of_week,
     mixed_interval_case,
     rowid_not_in_stars,
     date_difference,
