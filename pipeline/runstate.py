@@ -31,7 +31,9 @@ def run_summary(settings: Settings) -> list[str]:
     """The last lines of a run: where the database and Dagster's record of the runs are."""
     home = dagster_home(settings)
     return [
-        f"database: {settings.database_path}",
+        f"warehouse (Spark): {settings.warehouse_path}"
+        if settings.engine == "spark"
+        else f"database: {settings.database_path}",
         f"dagster runs: recorded in {home} (the UI shows them: bash scripts/ui.sh)"
         if home
         else "dagster runs: not kept (set paths.dagster_home or DAGSTER_HOME to see them in the UI)",

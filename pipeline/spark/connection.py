@@ -191,7 +191,9 @@ class SparkConnection:
         frame = spark_engine.run_model(self.spark, model, params)
         frame = statements.aligned(self, table, frame)
         start, end = params["start_date"], params["end_date"]
-        spark_engine.write_days(self.spark, frame, table, start, end, self.warehouse, day_column)
+        spark_engine.write_days(
+            self.spark, frame, table, start, end, self.warehouse, day_column, then_register=False
+        )
         statements.registered(self, table)
 
     def replace_keys(

@@ -206,10 +206,12 @@ def write_days(
     end: dt.date,
     warehouse: Path | str = DEFAULT_WAREHOUSE,
     day_column: str = DAY_COLUMN,
+    then_register: bool = True,
 ) -> None:
     """The days start..end of `<warehouse>/<table>/`, partitioned by `day_column`, replaced by
     `frame`'s rows: a dynamic partition overwrite (only the days the rows hold are rewritten), then
-    the range's days the rows do not hold are removed (local warehouse), then registered."""
+    the range's days the rows do not hold are removed (local warehouse), then registered (unless
+    the caller registers it: a table left without rows needs its declared schema to be read)."""
     target = table_path(warehouse, table)
     frame = frame.localCheckpoint(eager=True)
     frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy(
@@ -222,7 +224,8 @@ def write_days(
             day = folder.name.split("=", 1)[1]
             if str(start) <= day <= str(end) and day not in written:
                 shutil.rmtree(folder)
-    register(spark, table, warehouse)
+    if then_register:
+        register(spark, table, warehouse)
 
 
 def apply_changes(
