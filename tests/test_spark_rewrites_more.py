@@ -58,7 +58,8 @@ def test_iso_day_of_week_keeps_sunday_seven(duck, spark):
     # sqlglot alone writes (DAYOFWEEK(d) % 7) + 1: Sunday would be 2 on Spark, silently
     sql = (
         "select d, isodow(d) as iso, isodow(d) <> 7 as not_sunday "
-        "from (values " + ", ".join(f"(date '2026-11-{day:02d}')" for day in range(9, 16))
+        "from (values "
+        + ", ".join(f"(date '2026-11-{day:02d}')" for day in range(9, 16))
         + ") as v (d) order by d"
     )
     assert "% 7" in _raw("select isodow(d) from t")
