@@ -137,7 +137,22 @@ def main(argv: list[str] | None = None) -> int:
         default=3600,
         help="stop a step after this many seconds and report it as such (default 3600)",
     )
-    opts = ap.parse_args(argv)
+    ap.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="spark: the Spark engine beside DuckDB (bench/spark.py: a snapshot range and the "
+        "period marts on both engines, one table; issue 14)",
+    )
+    opts, rest = ap.parse_known_args(argv)
+    if opts.engine == "spark":
+        from bench import spark as spark_bench
+
+        given = ["--orders", opts.orders, "--data-dir", str(opts.data_dir)]
+        given += ["--seed", str(opts.seed), "--memory-limit", opts.memory_limit]
+        return spark_bench.main([*given, *rest])
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
 
     target = parse_size(opts.orders)
     data_dir = opts.data_dir.resolve()

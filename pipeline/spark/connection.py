@@ -24,6 +24,7 @@ Temp tables of a step are checkpointed temporary views, gone with the session.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,7 +76,7 @@ class SparkConnection:
 
     @classmethod
     def open(cls, settings: Settings) -> SparkConnection:
-        from loyalty.spark.session import get_session
+        from loyalty.spark.session import REMOTE_ENV, get_session
 
         conf = {
             "spark.driver.memory": settings.spark.driver_memory,
@@ -86,7 +87,8 @@ class SparkConnection:
         spark = get_session(cores=settings.spark.cores, conf=conf)
         # the errors reach the caller as exceptions; Spark's own log would repeat each one with
         # its query plan (which can quote values) on the console
-        spark.sparkContext.setLogLevel("FATAL")
+        if not os.environ.get(REMOTE_ENV):  # a Spark Connect client has no SparkContext
+            spark.sparkContext.setLogLevel("FATAL")
         logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
         return cls(spark, settings.warehouse_path)
 
