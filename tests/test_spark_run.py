@@ -5,7 +5,8 @@ writes: every table the two runs share, row by row (exact for integers, strings,
 decimals, relative 1e-9 for doubles), and the reports on disk, file by file.
 
 Two nights on generated exports: a first run over the whole history (range path), then the next
-day (carry path), each through the real CLI in its own process, as a user runs it.
+day (carry path) with the weekly email (a dry run: .eml files, logged in email_log), each through
+the real CLI in its own process, as a user runs it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ VOLATILE = {
     "verified_through",
     "recorded_at",
     "restated_at",
+    "message_id",
 }
 
 
@@ -65,6 +67,10 @@ sources:
   tickets: {{files: "tickets*.csv"}}
   surveys: {{files: "surveys*.csv"}}
   customers: {{files: "customers*.csv"}}
+email:
+  enabled: true
+  dry_run: true
+  recipients: [manager@example.com]
 model:
   history_weeks: 2
   min_repeat_customers: 20
@@ -93,9 +99,11 @@ def two_runs(tmp_path_factory) -> dict[str, Path]:
         path.write_text(_settings_text(root, landing, name), encoding="utf-8")
         files[name] = path
         for night in NIGHTS:
+            # the second night completes the week: its reports, and the email (dry run: .eml)
+            email = ["--email"] if night == END else []
             done = subprocess.run(
                 [sys.executable, "-m", "loyalty.cli", "run", "--settings", str(path)]
-                + ["--as-of", night.isoformat()],
+                + ["--as-of", night.isoformat(), *email],
                 capture_output=True,
                 text=True,
                 timeout=1200,
@@ -161,6 +169,7 @@ def test_every_table_of_the_spark_run_equals_duckdbs(two_runs):
             "model_quality",
             "revenue_at_risk",
             "action_list",
+            "email_log",
         ):
             assert needed in shared, f"{needed} is missing from one of the runs"
         differences = [
