@@ -187,7 +187,7 @@ def _read_file(load: Load, header: list[str]) -> str:
     reader = load.mapping.reader
     check_header(load.unit.name, header)
     call, params = read_csv_call(reader, header, "p", REJECTS)
-    params["p"] = str(load.readable(load.unit.paths["_"][0]))
+    params["p"] = str(path := load.readable(load.unit.paths["_"][0]))
     try:
         load.conn.execute(f"create temp table {RAW} as select * from {call}", params)
     except duckdb.Error as e:
@@ -196,7 +196,7 @@ def _read_file(load: Load, header: list[str]) -> str:
             e, load.unit.name, load.settings.temp_path, "reading the file", where
         ) from None
     first_data_line = reader.skip + (2 if reader.header else 1)
-    lines = line_numbered_source(load.conn, first_data_line)
+    lines = line_numbered_source(load.conn, first_data_line, path, reader, len(header))
     mapped = mapped_select_glob(load.contract, load.mapping, header, lines, load.unit.name)
     load.line_queries.update(failure_probes(load.contract, load.mapping, header, lines))
     return mapped

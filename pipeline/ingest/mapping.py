@@ -14,29 +14,45 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from loyalty import engine
 from loyalty.contracts import Contract
+from loyalty.ingest.blanklines import blank_lines
 from loyalty.ingest.discovery import Unit
 from loyalty.ingest.errors import IngestError
 from loyalty.ingest.reader import check_header, name_blank_columns, read_csv_call, read_header
 from loyalty.ingest.worktables import RAW, RAW_LINES
-from loyalty.settings import SourceMapping
+from loyalty.settings import ReaderOptions, SourceMapping
 from loyalty.sqlsafe import quote_ident
 
 _MISSING_COL = re.compile(r'Referenced column "([^"]+)" not found', re.I)
 
 
-def line_numbered_source(conn: duckdb.DuckDBPyConnection, first_data_line: int) -> str:
-    """Give every accepted record its line number: the CSV record number with the header as line 1
-    (the physical line, unless a quoted value spans lines), as DuckDB numbers rejected lines.
+def line_numbered_source(
+    conn: duckdb.DuckDBPyConnection,
+    first_data_line: int,
+    path: Path,
+    reader: ReaderOptions,
+    columns: int,
+) -> str:
+    """Give every accepted record of the file at `path` (as DuckDB read it: UTF-8; `columns`
+    columns) its line number: the CSV record number with the header as line 1 (the physical line,
+    unless a quoted value spans lines), as DuckDB numbers rejected lines, a blank line counting one.
     Returns the accepted rows with `_line`, as a subquery.
 
     DuckDB keeps file order in the temp table (rowid) but does not report line numbers of accepted
-    rows; we step over the lines the reader rejected, whose numbers it does report. Without
-    rejected lines (the usual case) the number follows from the rowid alone; otherwise an ASOF join
-    (sql/ingest/line_numbers.sql) adds, to each row, how many rejected lines came before it."""
-    if not engine.query_file(conn, "ingest/rejects_count.sql")[0]["rejects"]:
+    rows; we step over the lines the reader rejected, whose numbers it does report, and over the
+    blank lines it skipped, which blanklines.blank_lines finds. Without either (the usual case)
+    the number follows from the rowid alone; otherwise an ASOF join
+    (sql/ingest/line_numbers.sql) adds, to each row, how many such lines came before it."""
+    blank = pa.table({"line": blank_lines(path, reader, first_data_line, columns)})
+    conn.register("blank_line_numbers", blank)
+    try:
+        engine.execute_file(conn, "ingest/blank_lines.sql")
+    finally:
+        conn.unregister("blank_line_numbers")
+    if not engine.query_file(conn, "ingest/rejects_count.sql")[0]["rejects"] and not blank.num_rows:
         base = f"{int(first_data_line)} + r.rowid - (select min(rowid) from {RAW})"
         return f"(select r.*, {base} as _line from {RAW} r) as src"
     engine.execute_file(conn, "ingest/line_numbers.sql", {"first_data_line": first_data_line})

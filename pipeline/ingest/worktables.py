@@ -9,7 +9,8 @@ nothing an earlier failed load left on the connection is read again). The SQL fi
 from __future__ import annotations
 
 RAW = "ingest_raw"  # the file's records as read, one row per accepted CSV record
-RAW_LINES = "ingest_raw_lines"  # line number per raw row, when the reader rejected lines
+RAW_LINES = "ingest_raw_lines"  # line number per raw row, when lines were rejected or blank
+BLANK_LINES = "ingest_blank_lines"  # numbers of the blank lines the reader skipped
 REJECTS = "ingest_rejects"  # lines the CSV reader could not parse (DuckDB's rejects table)
 MAPPED = "ingest_mapped"  # view: the contract columns as the mapping computes them
 TYPED = "ingest_typed"  # the mapped values cast to the contract types

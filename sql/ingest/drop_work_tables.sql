@@ -4,6 +4,7 @@ drop view if exists ingest_good;
 drop view if exists ingest_mapped;
 drop table if exists ingest_raw;
 drop table if exists ingest_raw_lines;
+drop table if exists ingest_blank_lines;
 drop table if exists ingest_rejects;
 drop table if exists ingest_rejects_scan;
 drop table if exists ingest_typed;

@@ -1,7 +1,9 @@
 -- The line number of every accepted record of the file being loaded, when the CSV reader rejected
--- some lines (pipeline/ingest/mapping.py, line_numbered_source): the record's position among the
--- accepted ones, plus the rejected lines before it. An ASOF join adds those (a sort, bounded by
--- the memory limit, where a correlated count over every row would not be).
+-- some lines or the file has blank lines (pipeline/ingest/mapping.py, line_numbered_source): the
+-- record's position among the accepted ones, plus the lines before it that are not accepted
+-- records: those the reader rejected and the blank ones it skipped (both count in the reader's
+-- line numbers; pipeline/ingest/blanklines.py finds the blank ones). An ASOF join adds those (a
+-- sort, bounded by the memory limit, where a correlated count over every row would not be).
 create or replace temp table ingest_raw_lines as
 with accepted as (
     select
@@ -10,20 +12,26 @@ with accepted as (
     from ingest_raw as r
 ),
 
-rejected as (
-    -- a rejected line's position among the accepted ones, and how many were rejected up to and
+skipped_lines as (
+    select line from ingest_rejects
+    union
+    select line from ingest_blank_lines
+),
+
+skipped as (
+    -- a skipped line's position among the accepted ones, and how many were skipped up to and
     -- including it
     select
         line - row_number() over (order by line) as v,
         row_number() over (order by line) as skipped
-    from (select distinct line from ingest_rejects) as rejected_lines
+    from skipped_lines
 ),
 
 steps as (
     select
         v,
         max(skipped) as skipped
-    from rejected
+    from skipped
     group by v
 )
 
