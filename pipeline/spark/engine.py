@@ -45,7 +45,13 @@ from sqlglot import exp
 
 from loyalty.engine import model_select, table_of
 from loyalty.spark.row_rewrites import ROWID
-from loyalty.spark.translate import drop_trailing_cte_comma, to_spark, used_params, with_nulls
+from loyalty.spark.translate import (
+    drop_trailing_cte_comma,
+    param_type,
+    to_spark,
+    used_params,
+    with_nulls,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -86,8 +92,30 @@ def spark_sql(
     if missing:
         raise KeyError(f"SQL parameter(s) {sorted(missing)} not given")
     bound = {k: given[k] for k in used}
-    text = to_spark(sql, catalog_schema(spark, tables_read(sql)), bound)
+    schema = catalog_schema(spark, tables_read(sql))
+    key = (
+        sql,
+        tuple((t, tuple(cols.items())) for t, cols in sorted(schema.items())),
+        tuple((k, _shape(v)) for k, v in sorted(bound.items())),
+    )
+    text = _TRANSLATED.get(key)
+    if text is None:
+        text = _TRANSLATED[key] = to_spark(sql, schema, bound)
     return text, {k: _spark_value(v) for k, v in bound.items()}
+
+
+# translations made in this process, by query, the schemas of the tables it reads and what of each
+# parameter's value the translation depends on (a step of a run translates the same query again,
+# for another day, as its values change and its text does not): sqlglot's qualification of a long
+# query is a tenth of a second or more
+_TRANSLATED: dict[tuple, str] = {}
+
+
+def _shape(value: Any) -> tuple:
+    """What of a bound value the translation reads: its type, NULL or not, NULLs in a list, and a
+    list's values (a list of column names chooses columns: loyalty.spark.row_rewrites)."""
+    listed = tuple(value) if isinstance(value, list | tuple) else None
+    return (param_type(value), value is None, with_nulls(value), listed)
 
 
 def _spark_value(value: Any) -> Any:
