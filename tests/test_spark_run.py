@@ -6,16 +6,22 @@ decimals, relative 1e-9 for doubles), and the reports on disk, file by file.
 
 Two nights on generated exports: a first run over the whole history (range path), then the next
 day (carry path) with the weekly email (a dry run: .eml files, logged in email_log), each through
-the real CLI in its own process, as a user runs it.
+the real CLI in its own process, as a user runs it. On Spark the first night is a client of a
+Spark Connect server (`LOYALTY_SPARK_REMOTE`, the server pyspark ships, started for the test on a
+free port) and the second a local session (`local[2]`) on the same warehouse: both connections.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,7 @@ import pytest
 
 from loyalty import engine
 from loyalty.settings import load_settings
+from loyalty.spark.session import REMOTE_ENV
 from tests.spark_compare import same_value
 
 pytestmark = pytest.mark.spark
@@ -80,9 +87,66 @@ spark:
 """
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory) -> dict[str, Path]:
-    pytest.importorskip("pyspark")
+def connect_server(tmp_path_factory) -> Iterator[str]:
+    """A Spark Connect server (pyspark's own, `sbin/start-connect-server.sh`, local[2]) on a free
+    port, its Python workers running this interpreter; stopped at the end. Yields its URL."""
+    pyspark = pytest.importorskip("pyspark")
+    pytest.importorskip("grpc_status", reason="the Spark Connect client: pyspark[connect]")
+    home = Path(pyspark.__file__).parent
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("connect")
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(home),
+        "SPARK_LOG_DIR": str(folder),
+        "SPARK_PID_DIR": str(folder),
+        "SPARK_IDENT_STRING": f"loyalty-test-{port}",
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    conf = {
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.memory": "1g",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.ui.enabled": "false",
+    }
+    args = [x for k, v in conf.items() for x in ("--conf", f"{k}={v}")]
+    subprocess.run(
+        ["bash", str(home / "sbin" / "start-connect-server.sh"), "--master", "local[2]", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                logs = "\n".join(p.read_text()[-2000:] for p in folder.glob("*.out"))
+                pytest.fail(f"the Spark Connect server did not listen on {port}:\n{logs}")
+            time.sleep(1)
+        yield f"sc://localhost:{port}"
+    finally:
+        subprocess.run(
+            ["bash", str(home / "sbin" / "stop-connect-server.sh")],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, connect_server) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("engines")
     landing = root / "landing"
     generated = subprocess.run(
@@ -101,12 +165,16 @@ def two_runs(tmp_path_factory) -> dict[str, Path]:
         for night in NIGHTS:
             # the second night completes the week: its reports, and the email (dry run: .eml)
             email = ["--email"] if night == END else []
+            env = {k: v for k, v in os.environ.items() if k != REMOTE_ENV}
+            if name == "spark" and night == NIGHTS[0]:
+                env[REMOTE_ENV] = connect_server  # the first Spark night through Spark Connect
             done = subprocess.run(
                 [sys.executable, "-m", "loyalty.cli", "run", "--settings", str(path)]
                 + ["--as-of", night.isoformat(), *email],
                 capture_output=True,
                 text=True,
                 timeout=1200,
+                env=env,
             )
             assert done.returncode == 0, (
                 f"{name} {night}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
