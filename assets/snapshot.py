@@ -37,4 +37,6 @@ def customer_snapshot(
     # history is stored by change: how many customer_state rows this run closed and opened
     metadata["state_rows_deleted"] = dg.MetadataValue.int(written["deleted"])
     metadata["state_rows_inserted"] = dg.MetadataValue.int(written["inserted"])
+    # customer-days scored: a carried night scores only the customers whose row can change
+    metadata["customer_days_computed"] = dg.MetadataValue.int(written["computed"])
     return dg.MaterializeResult(metadata=metadata)

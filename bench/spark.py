@@ -40,8 +40,6 @@ KINDS = ("orders", "tickets", "surveys", "customers")
 # snapshot_params empty: the snapshot range fills them on each engine)
 INPUTS = ("orders", "tickets", "surveys", "ticket_settings", "customer_state", "snapshot_params")
 SNAPSHOT = "marts/customer_snapshot"
-RANGE_STEPS = ("range/snapshot_start_state", "range/snapshot_changes", "range/snapshot_segments")
-DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
 
 
 def timed(fn) -> float:
@@ -132,7 +130,7 @@ def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tup
     from loyalty import engine
     from loyalty.marts.periods import EVERY_PERIOD, PERIOD_TABLES
     from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
-    from loyalty.marts.snapshot import OPEN_END, PARAMS, STATE_KEY, run_params
+    from loyalty.marts.snapshot import OPEN_END, PARAMS, STATE_KEY, run_params, snapshot_steps
     from loyalty.marts.staging import STAGING
     from loyalty.metric_params import model_params
     from loyalty.spark import engine as spark_engine
@@ -157,7 +155,7 @@ def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tup
     def snapshot() -> None:
         snapshot_view(spark)
         with spark_engine.intermediate(spark) as steps:
-            for step in (*RANGE_STEPS, *DAY_STEPS, "state/snapshot_intervals"):
+            for step in (*snapshot_steps("range"), "state/snapshot_intervals"):
                 parts[step] = timed(lambda step=step: steps.create(f"{SNAPSHOT}/{step}", params))
             fold = {**params, "bucket": 0, "buckets": 1}
             parts["state/ (fold)"] = timed(

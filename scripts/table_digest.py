@@ -10,6 +10,13 @@ row was written, not what it says) are left out; they are listed in VOLATILE. Fi
 reduced to their base name, so two checkouts in different folders compare equal. Floating-point
 values are written with 12 significant digits: a parallel sum may add the same numbers in another
 order and differ in the last bits, which is not a change of behaviour.
+
+The tables of the fitted model (MODEL_TABLES) hold what an optimiser found from floating-point
+math whose last bits depend on the processor (numpy, scipy and libm pick kernels per CPU: the same
+code gives other last digits on a machine with AVX-512 than on one without, and the optimiser
+carries them into every later digit it does not round away). Their columns of numbers are compared
+as sums within a relative 1e-6 (sum and sum of absolute values per column), their other columns
+exactly: a change of behaviour moves a sum far more than that.
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ VOLATILE = {
     ("restatements", "restated_at"),
 }
 
+# fitted by an optimiser (see the module docstring): numbers compared as sums within RELATIVE
+MODEL_TABLES = {"customer_value", "model_backtest", "model_fit", "model_quality", "revenue_at_risk"}
+RELATIVE = 1e-6
+
 
 def digests(path: Path) -> dict[str, dict]:
     conn = duckdb.connect(str(path), read_only=True)
@@ -62,7 +73,17 @@ def digests(path: Path) -> dict[str, dict]:
                 ).fetchall()
             )
             kept = [c for c in types if (t, c) not in VOLATILE]
-            exprs = [_canonical(c, types[c]) for c in kept]
+            sums: dict[str, list[float]] = {}
+            exact = kept
+            if t in MODEL_TABLES:
+                numeric = [c for c in kept if _numeric(types[c])]
+                exact = [c for c in kept if c not in numeric]
+                for c in numeric:
+                    total, size = conn.execute(
+                        f"select sum({_q(c)}::double), sum(abs({_q(c)}::double)) from {_q(t)}"
+                    ).fetchone()
+                    sums[c] = [total or 0.0, size or 0.0]
+            exprs = [_canonical(c, types[c]) for c in exact] or ["1"]
             rows = conn.execute(
                 f"select {', '.join(exprs)} from {_q(t)} order by all nulls first"
             ).fetchall()
@@ -71,6 +92,8 @@ def digests(path: Path) -> dict[str, dict]:
                 h.update(json.dumps(row, ensure_ascii=False).encode())
                 h.update(b"\n")
             out[t] = {"rows": len(rows), "columns": kept, "sha256": h.hexdigest()}
+            if sums:
+                out[t]["sums"] = sums
         return out
     finally:
         conn.close()
@@ -83,6 +106,14 @@ def _canonical(column: str, data_type: str) -> str:
     if data_type in ("DOUBLE", "FLOAT", "REAL"):
         return f"format('{{:.12g}}', {_q(column)})"
     return f"cast({_q(column)} as varchar)"
+
+
+def _numeric(data_type: str) -> bool:
+    return data_type in ("DOUBLE", "FLOAT", "REAL") or data_type.startswith("DECIMAL")
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= RELATIVE * max(abs(a), abs(b), 1e-9)
 
 
 def _q(name: str) -> str:
@@ -99,6 +130,14 @@ def compare(a: dict[str, dict], b: dict[str, dict]) -> list[str]:
             diffs.append(f"{t}: columns differ: {a[t]['columns']} vs {b[t]['columns']}")
         elif a[t]["sha256"] != b[t]["sha256"]:
             diffs.append(f"{t}: rows differ ({a[t]['rows']} vs {b[t]['rows']} rows)")
+        elif a[t].get("sums", {}).keys() != b[t].get("sums", {}).keys():
+            diffs.append(f"{t}: summed columns differ")
+        else:
+            for c, (x, y) in (
+                (c, (a[t]["sums"][c], b[t]["sums"][c])) for c in a[t].get("sums", {})
+            ):
+                if not all(_close(u, v) for u, v in zip(x, y, strict=True)):
+                    diffs.append(f"{t}.{c}: sums differ ({x} vs {y})")
     return diffs
 
 

@@ -22,6 +22,29 @@ create or replace temp macro edges_reached(value, edges) as
 + (value >= edges[3])::integer
 + (value >= edges[4])::integer;
 
+-- length in days of a customer's activity_drop history window on day as_of:
+-- (max(as_of - lookback_days, day before the first order), as_of - window_days]
+create or replace temp macro drop_history_length(as_of, first_order_date, window_days, lookback_days) as
+((as_of - window_days) - greatest(as_of - lookback_days, first_order_date - 1))::integer;
+
+-- the activity_drop churn flag (docs/metrics.md): history_days and history_orders of the history
+-- window reach their minimums, and the recent orders fall below ratio times the history's orders
+-- per window; cross-multiplied, no division
+create or replace temp macro activity_drop_flag(
+    orders_recent, history_days, history_orders, min_days, min_orders, ratio, window_days
+) as
+history_days >= min_days
+and history_orders >= min_orders
+and orders_recent * history_days < ratio * history_orders * window_days;
+
+-- the lifecycle stage of a customer tenure_days after the first order
+create or replace temp macro lifecycle_of(tenure_days, new_max_days, growing_max_days) as
+case
+    when tenure_days <= new_max_days then 'new'
+    when tenure_days <= growing_max_days then 'growing'
+    else 'mature'
+end;
+
 -- an email as the reports show it: the first letter and the domain (a***@example.com); the raw
 -- address never leaves the database
 create or replace temp macro masked_email(email) as

@@ -20,13 +20,12 @@ from loyalty.generate import generate
 from loyalty.ingest import ingest_source
 from loyalty.marts import snapshot
 from loyalty.marts.snapshot import (
-    _DAY_STEPS,
-    _SEGMENT_STEPS,
     PARAMS,
     SNAPSHOT,
     compute_snapshot,
     run_params,
     snapshot_path,
+    snapshot_steps,
 )
 from loyalty.marts.staging import build_staging
 from loyalty.settings import Settings, load_settings
@@ -70,7 +69,8 @@ def _daily_compute(conn: duckdb.DuckDBPyConnection, settings: Settings, start, e
             conn.execute("drop table customer_state")
             conn.execute("alter table daily rename to customer_snapshot")
         with engine.intermediate(conn) as steps:
-            for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS):
+            # a carried night of every customer (run_params' default): the whole population
+            for step in snapshot_steps(path):
                 steps.create(f"{SNAPSHOT}/{step}", params)
             conn.execute(
                 "create table if not exists customer_snapshot as from snapshot_rows limit 0"
@@ -219,10 +219,14 @@ def test_a_night_writes_only_the_customers_that_changed(two_stores):
         assert 0 < changed < population / 4
         assert written["inserted"] <= 2 * changed
         assert written["deleted"] <= changed
-        # the same night again writes nothing
+        # and computes only the customers whose row can change: those whose counts moved and
+        # those whose scores, day-dependent flags or stage do (carry/snapshot_affected.sql)
+        assert changed <= written["computed"] < population / 2, (written, changed, population)
+        # the same night again computes every customer (the stored rows of the night are there)
+        # and writes nothing
         again: dict[str, int] = {}
         compute_snapshot(conn, settings, night, night, written=again)
-        assert again == {"deleted": 0, "inserted": 0}
+        assert again == {"deleted": 0, "inserted": 0, "computed": population}
 
 
 def test_a_database_with_the_daily_table_is_folded_into_the_state_once(two_stores):

@@ -18,7 +18,7 @@ from loyalty.engine import connect
 from loyalty.marts.insight import insight_params
 from loyalty.marts.periods import EVERY_PERIOD
 from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
-from loyalty.marts.snapshot import OPEN_END, STATE_KEY
+from loyalty.marts.snapshot import OPEN_END, STATE_KEY, snapshot_steps
 from loyalty.metric_params import model_params, range_params
 from loyalty.settings import Settings
 from loyalty.spark import engine as spark_engine
@@ -35,13 +35,6 @@ STAGING = {
     "stg_surveys": ("response_id",),
 }
 SNAPSHOT = "marts/customer_snapshot"
-# the steps that build snapshot_segments, by path (loyalty.marts.snapshot), then the day steps
-SEGMENT_STEPS = {
-    "day": ("day/snapshot_segments",),
-    "carry": ("carry/snapshot_segments",),
-    "range": ("range/snapshot_start_state", "range/snapshot_changes", "range/snapshot_segments"),
-}
-DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
 
 
 def _params(settings: Settings) -> dict[str, Any]:
@@ -123,24 +116,28 @@ def test_say_do_by_the_churn_flags_equals_duckdb(sample, spark):
 
 
 @pytest.mark.parametrize(
-    ("path", "days"),
-    [("day", 1), ("carry", 1), ("range", 4)],
+    ("path", "days", "every_customer"),
+    [("day", 1, True), ("carry", 1, True), ("carry", 1, False), ("range", 4, True)],
+    ids=["day", "carry", "carry the customers that move", "range"],
 )
-def test_customer_snapshot_paths_equal_duckdb(sample, spark, path, days):
+def test_customer_snapshot_paths_equal_duckdb(sample, spark, path, days, every_customer):
     """The steps of customer_snapshot up to its scored rows (snapshot_rows), by each path that
-    builds snapshot_segments, for the last `days` days; the rows stored as a daily table too."""
+    builds snapshot_segments, for the last `days` days; the rows stored as a daily table too. A
+    carried night computes every customer, or only those whose stored row can change."""
     first = LAST - dt.timedelta(days=days - 1)
     params = {
         **model_params(sample.settings),
         **range_params(first, LAST),
         "reach_date": dt.date(9999, 12, 31),
+        "every_customer": every_customer,
     }
-    steps_of = [f"{SNAPSHOT}/{s}" for s in (*SEGMENT_STEPS[path], *DAY_STEPS)]
+    steps_of = [f"{SNAPSHOT}/{s}" for s in snapshot_steps(path)]
     with connect(sample.settings) as conn, engine.intermediate(conn) as steps:
         for step in steps_of:
             steps.create(step, params)
         reference = engine.query_sql(conn, "select * from snapshot_rows")
-    assert len(reference) > 2000 * days  # the population of the days
+    # the population of the days; of a night, the customers that move
+    assert len(reference) > (2000 * days if every_customer else 10), len(reference)
     table = f"snapshot_{path}"
     with spark_engine.intermediate(spark) as steps:
         for step in steps_of:
@@ -170,8 +167,9 @@ def test_customer_state_fold_equals_duckdb(sample, spark):
         **range_params(first, LAST),
         "reach_date": OPEN_END,
         "computed_at": dt.datetime(2026, 11, 16, 3, 0, 0, 125000),
+        "only_computed": False,
     }
-    steps_of = [f"{SNAPSHOT}/{s}" for s in (*SEGMENT_STEPS["range"], *DAY_STEPS)]
+    steps_of = [f"{SNAPSHOT}/{s}" for s in snapshot_steps("range")]
     steps_of.append(f"{SNAPSHOT}/state/snapshot_intervals")
     buckets = 2
 

@@ -50,4 +50,5 @@ def test_sample_tables_equal_recorded_digest(tmp_path):
     _run(settings, "--as-of", "2026-11-08")
     _run(settings, "--as-of", "2026-11-15", "--email")
     recorded = json.loads((REPO / "tests" / "data" / "sample_tables.json").read_text("utf-8"))
-    assert compare(digests(tmp_path / "loyalty.duckdb"), recorded) == []
+    got = compare(digests(tmp_path / "loyalty.duckdb"), recorded)
+    assert got == [], "\n".join(got)

@@ -25,7 +25,16 @@ PATHS: dict[str, str] = {
     "range": "range: the state at the first day plus the changes inside the range",
 }
 _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
-    "carry": ("carry/snapshot_segments",),
+    # the counts of D - 1 moved by the night's orders and complaints; the population's values and
+    # scores at D; the customers to compute (those whose stored row does not hold at D)
+    "carry": (
+        "carry/snapshot_base",
+        "carry/snapshot_moved",
+        "carry/snapshot_values",
+        "snapshot_scores",
+        "carry/snapshot_affected",
+        "carry/snapshot_segments",
+    ),
     "day": ("day/snapshot_segments",),
     "range": (
         "range/snapshot_start_state",
@@ -33,9 +42,20 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
         "range/snapshot_segments",
     ),
 }
-# then, for every path: one row per day and customer, where runs of churn_risk days start, the
-# scored rows of the days, and those rows folded into the state stored by change (state/)
-_DAY_STEPS = ("snapshot_days", "snapshot_last_clear", "snapshot_rows")
+# then, for every path: one row per day and customer, the values per day and measure and their
+# scores (a carried night has them already), where runs of churn_risk days start, the scored rows
+# of the days, and those rows folded into the state stored by change (state/)
+_VALUE_STEPS = ("snapshot_values", "snapshot_scores")
+_DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_last_clear", "snapshot_rows")
+
+
+def snapshot_steps(path: str) -> tuple[str, ...]:
+    """The steps (files of sql/marts/customer_snapshot/) that compute the rows of a run by `path`."""
+    if path == "carry":  # its segment steps counted the values and scored them already
+        return (*_SEGMENT_STEPS[path], *(s for s in _DAY_STEPS if s not in _VALUE_STEPS))
+    return (*_SEGMENT_STEPS[path], *_DAY_STEPS)
+
+
 # after snapshot_intervals: the stored rows near the range, the new runs, the customers with
 # nothing to write, the pieces to cut and join, the runs they form, what to delete and insert
 _STATE_STEPS = tuple(
@@ -72,7 +92,8 @@ def compute_snapshot(
     """Replace the snapshot days start..end (and the thresholds stored with them) atomically.
     Returns how they were computed: `carry`, `day` or `range` (see `snapshot_path`). The days are
     stored by change (`customer_state`); `customer_snapshot` shows them one row per day. `written`,
-    if given, receives the customer_state rows deleted and inserted."""
+    if given, receives the customer_state rows deleted and inserted, and the customer-days
+    computed (a carried night computes only the customers whose row can change)."""
     days = (end - start).days + 1
     if days > 1 and not engine.in_transaction(conn):
         per_run = days_per_run(conn, settings)
@@ -80,18 +101,21 @@ def compute_snapshot(
             # consecutive runs, each atomic: every stored day is whole; a failure keeps the runs
             # before it, and a re-run recomputes them (they are days like any other)
             written = {} if written is None else written
-            written.update(deleted=0, inserted=0)
+            written.update(deleted=0, inserted=0, computed=0)
             first = start
             while first <= end:
                 last = min(end, first + dt.timedelta(days=per_run - 1))
                 part: dict[str, int] = {}
                 compute_snapshot(conn, settings, first, last, run_id, part)
-                for key in ("deleted", "inserted"):
+                for key in ("deleted", "inserted", "computed"):
                     written[key] += part[key]
                 first = last + dt.timedelta(days=1)
             return "range"
     params = run_params(conn, settings, start, end, run_id)
     path = snapshot_path(conn, start, end, params["params_json"])
+    if path == "carry" and _state_open_at(conn, start):
+        # only the customers that can change at D are computed, and their stored rows folded
+        params.update(every_customer=False, only_computed=True)
     with engine.transaction(conn):
         create_snapshot_tables(conn)
         # the day before the next stored day: what the new runs may cover
@@ -100,15 +124,15 @@ def compute_snapshot(
         )
         params["reach_date"] = next_stored - dt.timedelta(days=1) if next_stored else OPEN_END
         with engine.intermediate(conn) as steps:
-            for step in (*_SEGMENT_STEPS[path], *_DAY_STEPS):
+            for step in snapshot_steps(path):
                 steps.create(f"{SNAPSHOT}/{step}", params)
+            computed = engine.scalar(conn, "select count(*) from snapshot_rows")
             if start == end and not _state_near(conn, start, params["reach_date"]):
                 # one day and no stored row near it (the first run): its rows are the state
                 engine.insert_by_name(
                     conn, f"{SNAPSHOT}/state/first_rows", params, "customer_state"
                 )
-                deleted = 0
-                inserted = engine.scalar(conn, "select count(*) from snapshot_rows")
+                deleted, inserted = 0, computed
             else:
                 # one day: every row is its own run (no need to look for runs of equal days)
                 folding = "state/day_intervals" if start == end else "state/snapshot_intervals"
@@ -116,7 +140,7 @@ def compute_snapshot(
                 deleted, inserted = _fold(conn, steps, params, _buckets(conn, settings))
         engine.replace_days(conn, PARAMS, params)
     if written is not None:
-        written.update(deleted=deleted, inserted=inserted)
+        written.update(deleted=deleted, inserted=inserted, computed=computed)
     return path
 
 
@@ -140,6 +164,9 @@ def run_params(
         "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
         "run_id": run_id,
         "loads_seen": loads_seen,
+        # a carried night: compute every customer (else: only those whose row can change)
+        "every_customer": True,
+        "only_computed": False,
     }
 
 
@@ -190,6 +217,18 @@ def _state_near(conn: duckdb.DuckDBPyConnection, day: dt.date, reach: dt.date) -
     )
 
 
+def _state_open_at(conn: duckdb.DuckDBPyConnection, day: dt.date) -> bool:
+    """Whether every stored row of the day before `day` is still open and none starts later: then a
+    customer's stored row of day - 1 also holds on `day` unless something moved it, and a carried
+    night computes only the customers it moved (carry/snapshot_affected.sql)."""
+    return not engine.scalar(
+        conn,
+        "select count(*) from (select 1 from customer_state where valid_from >= ? "
+        "or valid_to >= ? - 1 limit 1)",
+        [day, day],
+    )
+
+
 def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """snapshot_params, customer_state and the customer_snapshot view, if missing. A database from
     before history was stored by change has customer_snapshot as a table of one row per day and
@@ -207,6 +246,7 @@ def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
                 "end_date": days[0][1],
                 "reach_date": OPEN_END,
                 "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                "only_computed": False,
             }
             with engine.intermediate(conn) as steps:
                 conn.execute(

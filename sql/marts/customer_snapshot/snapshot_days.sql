@@ -15,11 +15,8 @@ measures as (
         from_day + day_offset::integer as as_of,
         (as_of - last_order_date)::integer as recency_days,
         (as_of - first_order_date)::integer as tenure_days,
-        -- activity_drop history: (max(as_of - lookback, day before first order), as_of - window]
-        (
-            (as_of - $drop_window_days)
-            - greatest(as_of - $drop_lookback_days, first_order_date - 1)
-        )::integer as drop_history_days
+        drop_history_length(as_of, first_order_date, $drop_window_days, $drop_lookback_days)
+        as drop_history_days
     from expanded
 ),
 
@@ -29,11 +26,10 @@ flags as (
         last_order_date > as_of - $active_days as is_active,
         recency_days > $inactive_days as inactive,
         complaint_count > $complaint_max as complaints,
-        drop_history_days >= $drop_min_history_days
-        and drop_history_orders >= $drop_min_orders
-        -- orders_recent < ratio * (history orders per window): cross-multiplied, no division
-        and orders_recent * drop_history_days
-        < $drop_ratio * drop_history_orders * $drop_window_days as activity_drop,
+        activity_drop_flag(
+            orders_recent, drop_history_days, drop_history_orders,
+            $drop_min_history_days, $drop_min_orders, $drop_ratio, $drop_window_days
+        ) as activity_drop,
         inactive or complaints or activity_drop as churn_risk
     from measures
 )

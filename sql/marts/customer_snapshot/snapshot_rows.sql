@@ -10,77 +10,23 @@
 --                                  entering or leaving each window (snapshot_changes);
 --   snapshot_days        segments -> one narrow row per day and customer, with the churn flags;
 --   snapshot_last_clear  where a run of churn_risk days starts (empty for one day).
--- Here: ranks, scores, tier, segment, flagged_since. How: docs/metrics.md, Performance.
--- percent_rank = (rank - 1) / (population - 1) with rank = 1 + customers ranked below; counted
--- over one row per (day, value) instead of sorting every customer (values tie a lot)
-with recency_values as (
-    select as_of, recency_days, count(*) as customers from snapshot_days group by all
-),
-
-recency_ranks as (
-    select
-        as_of,
-        recency_days,
-        -- more recent ranks higher
-        rfm_rank_score(
-            customers_below(customers, as_of, -recency_days),
-            sum(customers) over (partition by as_of)
-        ) as pct_score
-    from recency_values
-),
-
-frequency_values as (
-    select as_of, frequency, count(*) as customers from snapshot_days group by all
-),
-
-frequency_ranks as (
-    select
-        as_of,
-        frequency,
-        rfm_rank_score(
-            customers_below(customers, as_of, frequency),
-            sum(customers) over (partition by as_of)
-        ) as pct_score
-    from frequency_values
-),
-
-monetary_values as (
-    select as_of, monetary_cents, count(*) as customers from snapshot_days group by all
-),
-
-monetary_ranks as (
-    select
-        as_of,
-        monetary_cents,
-        rfm_rank_score(
-            customers_below(customers, as_of, monetary_cents),
-            sum(customers) over (partition by as_of)
-        ) as pct_score
-    from monetary_values
-),
-
-scored as (
+-- Here: scores (snapshot_values -> snapshot_scores: one row per day, measure and value), tier,
+-- segment, flagged_since. How: docs/metrics.md, Performance.
+with scored as (
     select
         x.*,
         sg.* exclude (customer_key, may_clear, frequency, monetary_cents),
-        case
-            when $use_bins then 5 - edges_reached(x.recency_days, $r_edges)
-            else rr.pct_score
-        end::integer as r,
-        case
-            when $use_bins then 1 + edges_reached(x.frequency, $f_edges)
-            else fr.pct_score
-        end::integer as f,
-        case
-            when $use_bins then 1 + edges_reached(sg.monetary, $m_edges)
-            else mr.pct_score
-        end::integer as m
+        rs.score as r,
+        fs.score as f,
+        ms.score as m
     from snapshot_days as x
     inner join snapshot_segments as sg on x.segment_id = sg.rowid
-    inner join recency_ranks as rr on x.as_of = rr.as_of and x.recency_days = rr.recency_days
-    inner join frequency_ranks as fr on x.as_of = fr.as_of and x.frequency = fr.frequency
-    inner join monetary_ranks as mr
-        on x.as_of = mr.as_of and x.monetary_cents = mr.monetary_cents
+    inner join snapshot_scores as rs
+        on rs.measure = 'r' and x.as_of = rs.as_of and x.recency_days = rs.value
+    inner join snapshot_scores as fs
+        on fs.measure = 'f' and x.as_of = fs.as_of and x.frequency = fs.value
+    inner join snapshot_scores as ms
+        on ms.measure = 'm' and x.as_of = ms.as_of and x.monetary_cents = ms.value
 ),
 
 weighted as (
@@ -107,11 +53,7 @@ flagged as (
             else 'D'
         end as tier,
         s.segment,
-        case
-            when w.tenure_days <= $new_max_days then 'new'
-            when w.tenure_days <= $growing_max_days then 'growing'
-            else 'mature'
-        end as lifecycle_stage,
+        lifecycle_of(w.tenure_days, $new_max_days, $growing_max_days) as lifecycle_stage,
         lc.last_clear_day
     from weighted as w
     left join segment_map as s on w.r = s.r and w.fm = s.fm

@@ -15,3 +15,6 @@ where valid_from <= $reach_date::date + 1
     -- a long range is folded one share of the customers at a time ($bucket of $buckets); with one
     -- share no customer_id is hashed (0.9 s of a night at 10 M orders)
     and ($buckets = 1 or hash(customer_id) % $buckets = $bucket)
+    -- a carried night computes only the customers that can change (carry/snapshot_affected): the
+    -- stored rows of the others already hold their day
+    and (not $only_computed or customer_id in (select customer_id from snapshot_intervals))
