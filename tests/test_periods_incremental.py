@@ -64,3 +64,45 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path):
     assert periods > 10
     assert all(incremental[n] for n in INCREMENTAL)
     assert incremental == from_scratch
+
+
+def _cohorts(conn) -> list[tuple]:
+    return conn.execute("select * from cohort_retention order by all").fetchall()
+
+
+def _cohorts_from_scratch(conn, settings) -> list[tuple]:
+    conn.execute("delete from period_build_state where table_name = 'cohort_retention'")
+    assert compute_period_table(conn, settings, "cohort_retention") == "full"
+    return _cohorts(conn)
+
+
+def test_cohort_cells_built_incrementally_equal_a_build_from_scratch(tmp_path):
+    """cohort_retention keeps the cells of the months before the first changed one: after nights
+    into a new month (the last month's cells complete, new ones appear) and after late orders that
+    start a cohort and move a customer to an older cohort, it equals a build from scratch."""
+    settings = _loaded(tmp_path, None)
+    first, end_of_feb = END - dt.timedelta(days=70), dt.date(2026, 2, 26)
+    with engine.connect(settings) as conn:
+        compute_snapshot(conn, settings, first, end_of_feb)
+        assert compute_period_table(conn, settings, "cohort_retention") == "full"
+        compute_snapshot(conn, settings, end_of_feb + dt.timedelta(days=1), dt.date(2026, 3, 3))
+        assert compute_period_table(conn, settings, "cohort_retention") == "from 2026-02-01"
+        incremental = _cohorts(conn)
+        assert any(r[0] == "cohort" and r[3] < dt.date(2026, 2, 1) for r in incremental)
+        assert any(r[0] == "cohort" and r[3] == dt.date(2026, 3, 1) for r in incremental)
+        assert incremental == _cohorts_from_scratch(conn, settings)
+        before = {(r[1], r[2]): r[4] for r in incremental if r[0] == "cohort"}
+    (settings.landing_path / "orders_late.csv").write_text(
+        "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
+        "LATE-1,C-NEW-LATE,2026-01-15 12:00:00,50.00,completed,,web\n"
+        "LATE-2,C000001,2025-09-10 12:00:00,20.00,completed,,web\n",
+        encoding="utf-8",
+    )
+    with engine.connect(settings) as conn:
+        ingest_source(conn, settings, "orders")
+        assert compute_period_table(conn, settings, "cohort_retention") == "from 2025-09-01"
+        incremental = _cohorts(conn)
+        assert incremental == _cohorts_from_scratch(conn, settings)
+    after = {(r[1], r[2]): r[4] for r in incremental if r[0] == "cohort"}
+    january = dt.date(2026, 1, 1)
+    assert after[(january, 0)] == before[(january, 0)] + 1  # the new customer's cohort grew

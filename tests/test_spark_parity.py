@@ -69,9 +69,18 @@ PERIOD_MARTS = {
 }
 
 
+# cohort_retention reads its stored cells before $since (none in a build from scratch)
+NOTHING_STORED = {
+    "cohort_retention": "row_type string, cohort_month date, k int, activity_month date, "
+    "size bigint, active_count bigint, share double, is_complete boolean",
+}
+
+
 def test_period_marts_equal_duckdb(sample, spark):
     params = _params(sample.settings)
     for table, key in PERIOD_MARTS.items():
+        if table in NOTHING_STORED:
+            spark.createDataFrame([], NOTHING_STORED[table]).createOrReplaceTempView(table)
         spark_engine.create_table(spark, f"marts/{table}", params, sample.warehouse)
         reference = sample.duck_rows(f"select * from {table}")
         assert len(reference) > 10, table

@@ -47,18 +47,15 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
     params = metric_params(settings)
     model = f"marts/{name}"
     bound = {**params, **vocab_params(), "since": EVERY_PERIOD}
-    if name not in INCREMENTAL:
+    if name == "report_periods":
         engine.create_table(conn, model, bound)
         return "full"
     engine.execute_file(conn, "bookkeeping/period_build_state.sql")
     fingerprint = json.dumps(params, sort_keys=True, default=str)
+    if name == "cohort_retention":
+        return _build_cohorts(conn, bound, fingerprint)
     since = _changed_since(conn, name, fingerprint)
-    loads_seen = (
-        engine.scalar(conn, "select max(load_id) from ingest_log")
-        if engine.table_exists(conn, "ingest_log")
-        else None
-    )
-    state = [name, dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen, fingerprint]
+    state = [name, dt.datetime.now(dt.UTC).replace(tzinfo=None), _loads_seen(conn), fingerprint]
     if since == _FULL:
         with engine.transaction(conn):
             engine.create_table(conn, model, bound)
@@ -83,6 +80,64 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
 def compute_periods(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     for name in PERIOD_TABLES:
         compute_period_table(conn, settings, name)
+
+
+def _build_cohorts(conn: duckdb.DuckDBPyConnection, bound: dict, fingerprint: str) -> str:
+    """cohort_retention: the cells of the months from the first changed one on, and the average
+    rows (every other cell is kept as stored); everything when thresholds changed or a loaded row
+    replaced an older one."""
+    model = "marts/cohort_retention"
+    engine.create_declared(conn, model)
+    since = _cohort_months_changed(conn, fingerprint)
+    state = ["cohort_retention", dt.datetime.now(dt.UTC).replace(tzinfo=None), _loads_seen(conn)]
+    with engine.transaction(conn):
+        engine.replace_keys(
+            conn,
+            model,
+            {**bound, "since": EVERY_PERIOD if since == _FULL else since},
+            key=("row_type", "cohort_month", "k"),
+            keep="marts/cohort_retention/cohort_retention_before",
+        )
+        _record_build(conn, [*state, fingerprint])
+    return "full" if since == _FULL else f"from {since}"
+
+
+def _cohort_months_changed(
+    conn: duckdb.DuckDBPyConnection, fingerprint: str
+) -> dt.date | Literal["all"]:
+    """The first day of the earliest month whose cohort cells can differ from the stored ones: the
+    month of the last stored day at the previous build (its cells were partial; cells exist up to
+    that month), of the last stored day now (when snapshot days were removed) and of the earliest
+    order loaded since. "all" for a first build, other thresholds or a replaced row."""
+    last = conn.execute(
+        "select loads_seen, params_json from period_build_state where table_name = ?",
+        ["cohort_retention"],
+    ).fetchall()
+    if not last or last[0][0] is None or last[0][1] != fingerprint:
+        return _FULL
+    seen = last[0][0]
+    if engine.scalar(
+        conn, "select count(*) from ingest_log where load_id > ? and keys_replaced > 0", [seen]
+    ):
+        return _FULL  # a replaced row's old day is unknown
+    months = conn.execute(
+        """
+        select
+            (select max(activity_month) from cohort_retention where row_type = 'cohort'),
+            (select date_trunc('month', max(as_of))::date from snapshot_params),
+            (select date_trunc('month', min(ordered_at))::date from orders where _load_id > ?)
+        """,
+        [seen],
+    ).fetchall()[0]
+    if months[0] is None or months[1] is None:
+        return _FULL  # no cells stored, or no snapshot day left
+    return min(m for m in months if m is not None)
+
+
+def _loads_seen(conn: duckdb.DuckDBPyConnection) -> int | None:
+    if not engine.table_exists(conn, "ingest_log"):
+        return None
+    return engine.scalar(conn, "select max(load_id) from ingest_log")
 
 
 def _record_build(conn: duckdb.DuckDBPyConnection, state: list) -> None:

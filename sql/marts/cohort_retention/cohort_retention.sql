@@ -3,25 +3,55 @@
 -- size-weighted average over the cohorts whose cell k is complete. share = customers of the
 -- cohort with a counted order in month cohort_month + k, over the cohort size. Data up to the last
 -- stored snapshot day; a cell whose month has not ended by then has is_complete = false.
+-- Built incrementally: this computes the cohort cells whose activity month is $since (a month's
+-- first day) or later, and every average row. The cells before $since are the stored ones
+-- (cohort_retention_before.sql), and so are the sizes of the cohorts before $since (their k = 0
+-- cells). A full build passes the first representable day.
 with last_day as (
     select max(as_of) as last_day from snapshot_params
 ),
 
 counted as (
+    -- the counted orders of the months from $since on
     select o.customer_id, date_trunc('month', o.order_date)::date as order_month
     from stg_orders as o
     cross join last_day as l
-    where o.is_counted and o.order_date <= l.last_day
+    where o.is_counted and o.order_date >= $since and o.order_date <= l.last_day
 ),
 
-cohorts as (
-    select customer_id, min(order_month) as cohort_month
+first_recent as (
+    select customer_id, min(order_month) as first_month
     from counted
     group by customer_id
 ),
 
+first_before as (
+    -- of those customers, the ones who bought before $since: their cohort is older
+    select o.customer_id, min(date_trunc('month', o.order_date))::date as first_month
+    from stg_orders as o
+    semi join first_recent as r on o.customer_id = r.customer_id
+    where o.is_counted and o.order_date < $since
+    group by o.customer_id
+),
+
+cohorts as (
+    select r.customer_id, coalesce(b.first_month, r.first_month) as cohort_month
+    from first_recent as r
+    left join first_before as b on r.customer_id = b.customer_id
+),
+
+stored_cells as (
+    select * from cohort_retention
+    where row_type = 'cohort' and activity_month < $since
+),
+
 sizes as (
-    select cohort_month, count(*) as size from cohorts group by cohort_month
+    select cohort_month, size from stored_cells where k = 0
+    union all
+    select cohort_month, count(*) as size
+    from cohorts
+    where cohort_month >= $since
+    group by cohort_month
 ),
 
 cells as (
@@ -33,7 +63,9 @@ cells as (
     from sizes as s
     cross join range(0, 12) as k (k)
     cross join last_day as l
-    where s.cohort_month + to_months(k.k::integer) <= l.last_day
+    where
+        s.cohort_month + to_months(k.k::integer) <= l.last_day
+        and s.cohort_month + to_months(k.k::integer) >= $since
 ),
 
 active as (
@@ -59,6 +91,13 @@ cohort_rows as (
         on c.cohort_month = a.cohort_month and c.activity_month = a.order_month
 ),
 
+every_cell as (
+    select row_type, cohort_month, k, activity_month, size, active_count, share, is_complete
+    from stored_cells
+    union all
+    select * from cohort_rows
+),
+
 average_rows as (
     select
         'average' as row_type,
@@ -69,7 +108,7 @@ average_rows as (
         sum(active_count)::bigint as active_count,
         sum(active_count) / sum(size) as share,
         true as is_complete
-    from cohort_rows
+    from every_cell
     where is_complete
     group by k
 ),
