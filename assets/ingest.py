@@ -4,7 +4,7 @@
 import dagster as dg
 
 from loyalty import ingest
-from loyalty.assets.metric_results import column_profile
+from loyalty.assets.metric_results import loaded_since_metadata
 from loyalty.contracts import CONTRACTS
 from loyalty.ingest import checks
 from loyalty.orchestration.resources import LoyaltyResource
@@ -39,8 +39,9 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
             except ingest.IngestError as e:
                 # a clear message for the UI; the data stays as it was (the load rolled back)
                 raise dg.Failure(description=str(e), allow_retries=False) from None
-            # aggregates per column only: no row of an export reaches Dagster's storage
-            preview = column_profile(conn, quote_ident(kind))
+            # aggregates per column only: no row of an export reaches Dagster's storage; of the
+            # rows this run loaded, not of the whole table
+            loaded = loaded_since_metadata(context, conn, quote_ident(kind))
             quarantined_by_reason = checks.quarantined_by_reason(conn, kind)
         for f in result.files:
             context.log.info(
@@ -50,7 +51,7 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
             )
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": result.table_rows,
+                **loaded,
                 "files_loaded": len([f for f in result.files if f.status == "loaded"]),
                 "files_skipped": len([f for f in result.files if f.status == "skipped"]),
                 "rows_loaded": sum(f.rows_loaded for f in result.files),
@@ -79,7 +80,6 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
                     if quarantined_by_reason
                     else "nothing quarantined"
                 ),
-                "preview": dg.MetadataValue.md(preview),
             }
         )
 

@@ -76,6 +76,37 @@ def preview_metadata(
     }
 
 
+def loaded_since_metadata(
+    context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection, table: str
+) -> dict[str, Any]:
+    """Row count of `table` (a contract table or a staging view: both carry `_load_id`) and the
+    column profile of the rows loaded since the asset's previous materialisation, not of every
+    row: a night describes what it brought, at the cost of that night's rows. The first
+    materialisation (or one whose predecessor did not record `loads_through`) profiles them all."""
+    before = context.instance.get_latest_materialization_event(context.asset_key)
+    previous = before.asset_materialization.metadata.get("loads_through") if before else None
+    since = int(getattr(previous, "value", previous) or 0)
+    count, newest, new_rows = conn.execute(
+        f"select count(*), coalesce(max(_load_id), 0), count(*) filter (where _load_id > $since) "
+        f"from {table}",
+        {"since": since},
+    ).fetchall()[0]
+    loads = f"loads {since + 1} to {newest}" if since else f"every load up to {newest}"
+    return {
+        "dagster/row_count": dg.MetadataValue.int(int(count)),
+        "loads_through": dg.MetadataValue.int(int(newest)),
+        "preview_of": dg.MetadataValue.text(
+            f"the {new_rows:,} row{'s' if new_rows != 1 else ''} loaded since the previous "
+            f"build ({loads})"
+            if new_rows
+            else "no rows loaded since the previous build"
+        ),
+        "preview": dg.MetadataValue.md(
+            column_profile(conn, table, "_load_id > $since", {"since": since})
+        ),
+    }
+
+
 # DuckDB's errors about data quote the value ("Could not convert string 'x@example.com' to
 # INT32", "Duplicate key \"customer_id: C1\""), and Dagster stores a step's error in its run
 # storage: these classes are re-raised without their message, naming the step instead.

@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from loyalty import engine
 from loyalty.assets.daily_range import run_days
 from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.snapshot import PATHS, compute_snapshot, tiers_on
@@ -29,8 +30,19 @@ def customer_snapshot(
     with data_errors_hidden("customer_snapshot"), loyalty.session() as (settings, conn):
         written: dict[str, int] = {}
         path = compute_snapshot(conn, settings, start, end, context.run_id, written)
-        where = "as_of between $start and $end"
-        metadata = preview_metadata(conn, "customer_snapshot", where, {"start": start, "end": end})
+        days = {"start": start, "end": end}
+        # the profile describes what the run changed: the customer_state rows it opened (the
+        # customers whose stored attributes changed on these days), not every customer-day
+        metadata = preview_metadata(
+            conn, "customer_state", "valid_from between $start and $end", days
+        )
+        metadata["preview_of"] = dg.MetadataValue.text(
+            f"the {metadata.pop('dagster/row_count').value} customer_state rows opened on these days"
+        )
+        rows = engine.scalar(
+            conn, "select count(*) from customer_snapshot where as_of between $start and $end", days
+        )
+        metadata["dagster/row_count"] = dg.MetadataValue.int(int(rows))
         metadata["tiers_on_last_day"] = dg.MetadataValue.md(tiers_on(conn, end))
     metadata["days"] = dg.MetadataValue.text(f"{start} .. {end}")
     metadata["computed_by"] = dg.MetadataValue.text(PATHS[path])

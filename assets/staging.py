@@ -3,7 +3,7 @@ survey scales applied once, docs/metrics.md)."""
 
 import dagster as dg
 
-from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
+from loyalty.assets.metric_results import data_errors_hidden, loaded_since_metadata
 from loyalty.marts.staging import build_staging
 from loyalty.orchestration.resources import LoyaltyResource
 
@@ -17,10 +17,10 @@ def _staging_asset(name: str, source: str, description: str) -> dg.AssetsDefinit
         description=description,
         kinds={"duckdb", "sql"},
     )
-    def _asset(loyalty: LoyaltyResource) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
         with data_errors_hidden(name), loyalty.session() as (settings, conn):
             build_staging(conn, settings, name)
-            return dg.MaterializeResult(metadata=preview_metadata(conn, name))
+            return dg.MaterializeResult(metadata=loaded_since_metadata(context, conn, name))
 
     return _asset
 

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.history import nights_before
+from bench.history import nights_before, previous_ingest
 from bench.measure import report_result, rss_mb
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -285,6 +285,7 @@ def step_nightly(args: dict) -> dict:
     # after a month of nights does
     periods = p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None)
     storage: list[dict] = []
+    previous_ingest(p, s)
     night_before = _timed(lambda: storage.append(nights_before(p, s, dt.date.fromisoformat(day))))
     last_load = _scalar(s, "select coalesce(max(load_id), 0) from ingest_log")
     base = rss_mb()

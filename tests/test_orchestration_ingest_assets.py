@@ -61,3 +61,50 @@ def test_each_ingest_step_reads_the_settings_file_once(workdir, monkeypatch):
     )
     steps = [e for e in result.all_events if e.event_type_value == "STEP_START"]
     assert len(steps) >= 2 and len(parsed) == len(steps)
+
+
+def _profiled(result, asset: str) -> tuple[dict, dict[str, str]]:
+    """(metadata, profile line per column) of `asset`'s materialisation."""
+    meta = result.asset_materializations_for_node(asset)[0].metadata
+    lines = {line.split("|")[1].strip(): line for line in meta["preview"].value.splitlines()[2:]}
+    return meta, lines
+
+
+def test_a_night_profiles_the_rows_it_loaded_not_the_whole_table(workdir):
+    """The ingest asset and its staging view describe the rows loaded since their previous
+    materialisation (the whole table the first time); the row count stays the table's."""
+    from loyalty.assets import staging as staging_assets
+
+    _write(
+        workdir,
+        "orders_1.csv",
+        ORDERS_HEADER
+        + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
+        + "O2,C2,2024-01-02 10:00:00,30,completed,0,web\n",
+    )
+    resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
+    assets = [ingest_assets.orders, staging_assets.stg_orders]
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = dg.materialize(assets, resources={"loyalty": resource}, instance=instance)
+        _write(
+            workdir,
+            "orders_2.csv",
+            ORDERS_HEADER + "O3,C3,2024-01-03 10:00:00,70,completed,0,web\n",
+        )
+        second = dg.materialize(assets, resources={"loyalty": resource}, instance=instance)
+        third = dg.materialize(assets, resources={"loyalty": resource}, instance=instance)
+    for asset in ("orders", "stg_orders"):
+        meta, lines = _profiled(first, asset)
+        assert meta["dagster/row_count"].value == 2
+        assert lines["amount"].endswith("| 10.00 | 30.00 |"), lines["amount"]
+        assert meta["preview_of"].value.startswith("the 2 rows loaded")
+        loads = meta["loads_through"].value
+        meta, lines = _profiled(second, asset)
+        assert meta["dagster/row_count"].value == 3  # the table ...
+        assert lines["amount"].endswith("| 70.00 | 70.00 |"), lines["amount"]  # ... its new row
+        assert meta["preview_of"].value == (
+            f"the 1 row loaded since the previous build (loads {loads + 1} to {loads + 1})"
+        )
+        meta, _ = _profiled(third, asset)
+        assert meta["preview_of"].value == "no rows loaded since the previous build"
+        assert meta["dagster/row_count"].value == 3

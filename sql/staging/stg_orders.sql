@@ -21,7 +21,9 @@ final as (
             when lower(status) = 'returned' then -abs(amount)
             else amount - coalesce(refund_amount, 0)
         end as value,
-        channel
+        channel,
+        -- the load that wrote the row (ingest_log): what was loaded since a build
+        _load_id
     from source
 )
 

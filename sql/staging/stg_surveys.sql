@@ -17,7 +17,9 @@ final as (
             when nps between 9 and 10 then 'promoter'
             when nps between 7 and 8 then 'passive'
             when nps between 0 and 6 then 'detractor'
-        end as nps_group
+        end as nps_group,
+        -- the load that wrote the row (ingest_log): what was loaded since a build
+        _load_id
     from source
 )
 

@@ -41,7 +41,9 @@ final as (
         opened_at + to_microseconds((sla_hours * 3600 * 1000000)::bigint) as deadline_at,
         coalesce(resolved_at <= deadline_at, false) as is_resolved_in_sla,
         date_diff('second', opened_at, first_response_at) / 3600.0 as first_response_hours,
-        date_diff('second', opened_at, resolved_at) / 3600.0 as resolution_hours
+        date_diff('second', opened_at, resolved_at) / 3600.0 as resolution_hours,
+        -- the load that wrote the row (ingest_log): what was loaded since a build
+        _load_id
     from targets
 )
 
