@@ -28,7 +28,7 @@ def previous_ingest(p: Any, s: Any) -> None:
             name = key.path[-1]
             if engine.table_exists(conn, name) and "_load_id" in engine.columns(conn, name):
                 newest = engine.scalar(conn, f"select coalesce(max(_load_id), 0) from {name}")
-                p.instance.report_runtime_event(
+                p.instance.report_runless_asset_event(
                     dg.AssetMaterialization(key, metadata={"loads_through": int(newest)})
                 )
 

@@ -7,10 +7,15 @@ import datetime as dt
 import math
 
 from loyalty import engine
+from loyalty.generate import generate
 from loyalty.ingest import ingest_source
+from loyalty.marts.insight import compute_insight_table
 from loyalty.marts.periods import INCREMENTAL, compute_period_table, compute_periods
 from loyalty.marts.snapshot import compute_snapshot
 from loyalty.marts.staging import build_staging
+from loyalty.settings import load_settings
+from tests.conftest import write_settings
+from tests.test_ingest import ORDERS_HEADER
 from tests.test_snapshot_scale import END, _loaded
 
 
@@ -106,3 +111,76 @@ def test_cohort_cells_built_incrementally_equal_a_build_from_scratch(tmp_path):
     after = {(r[1], r[2]): r[4] for r in incremental if r[0] == "cohort"}
     january = dt.date(2026, 1, 1)
     assert after[(january, 0)] == before[(january, 0)] + 1  # the new customer's cohort grew
+
+
+def _impact(conn) -> list[tuple]:
+    def same(v):
+        return "NaN" if isinstance(v, float) and math.isnan(v) else v
+
+    rows = conn.execute("select * from service_impact order by all").fetchall()
+    return [tuple(same(v) for v in row) for row in rows]
+
+
+def _impact_from_scratch(conn, settings) -> list[tuple]:
+    conn.execute("delete from period_build_state where table_name = 'service_impact'")
+    assert compute_insight_table(conn, settings, "service_impact") == "full"
+    return _impact(conn)
+
+
+def test_service_impact_built_incrementally_equals_a_build_from_scratch(tmp_path):
+    """service_impact keeps the periods whose tickets were all settled (window elapsed, SLA
+    verdict fallen) on the previous build's last day and whose data did not change: after ten
+    nights and after a late order it equals a build from scratch."""
+    write_settings(tmp_path, {"impact": {"window_days": 7}})
+    generate(tmp_path / "landing", customers=1200, days=240, seed=7, end=END)
+    settings = load_settings(tmp_path / "settings.yaml")
+    # a Tuesday: the windows of the tickets of the last days of the week before are still open
+    first, middle = END - dt.timedelta(days=70), dt.date(2026, 3, 17)
+    with engine.connect(settings) as conn:
+        for kind in ("orders", "tickets", "surveys"):
+            ingest_source(conn, settings, kind)
+        for name in ("stg_orders", "stg_tickets", "stg_surveys"):
+            build_staging(conn, settings, name)
+        compute_snapshot(conn, settings, first, middle)
+        compute_period_table(conn, settings, "report_periods")
+        assert compute_insight_table(conn, settings, "service_impact") == "full"
+        compute_snapshot(conn, settings, middle + dt.timedelta(days=1), END)
+        compute_period_table(conn, settings, "report_periods")
+        # settled: window 7 days, the longest SLA 168 hours (7 days), one day to spare
+        reach = dt.timedelta(days=8)
+        assert compute_insight_table(conn, settings, "service_impact") == f"from {middle - reach}"
+        incremental = _impact(conn)
+        assert incremental == _impact_from_scratch(conn, settings)
+    # a late order inside the window of a Saturday's ticket, dated in the week after it: the
+    # ticket's week must be recomputed although nothing of that week was loaded
+    with engine.connect(settings, read_only=True) as conn:
+        customer, saturday = conn.execute(
+            """
+            select t.customer_id, t.opened_date from stg_tickets as t
+            where dayofweek(t.opened_date) = 6 and t.opened_date between ? and ?
+                and exists (
+                    select 1 from customer_snapshot as c
+                    where c.as_of = t.opened_date and c.customer_id = t.customer_id
+                )
+                and not exists (
+                    select 1 from stg_orders as o
+                    where o.customer_id = t.customer_id and o.is_counted
+                        and o.order_date between t.opened_date and t.opened_date + 7
+                )
+            order by t.opened_date, t.ticket_id limit 1
+            """,
+            [first + dt.timedelta(days=14), middle - dt.timedelta(days=21)],
+        ).fetchall()[0]
+    late = saturday + dt.timedelta(days=2)
+    (settings.landing_path / "orders_late.csv").write_text(
+        ORDERS_HEADER + f"LATE-O,{customer},{late} 12:00:00,80.00,completed,,web\n",
+        encoding="utf-8",
+    )
+    with engine.connect(settings) as conn:
+        ingest_source(conn, settings, "orders")
+        compute_period_table(conn, settings, "report_periods")
+        assert compute_insight_table(conn, settings, "service_impact") == f"from {late - reach}"
+        incremental = _impact(conn)
+        assert incremental == _impact_from_scratch(conn, settings)
+    weeks = {r[1] for r in incremental if r[0] == "week"}
+    assert min(weeks) < late - reach  # periods before were kept, not recomputed

@@ -2,20 +2,32 @@
 (breached vs met SLA, like with like) and after an NPS answer (the say-do gap), per period.
 
 Both look forward `impact.window_days` (`impact.say_do_days`) days from an event, so a period's
-rows change as its windows elapse: they are rebuilt in full on every run (one query each over the
-stored snapshots, tickets, surveys and orders), like the cohort matrix. They read report_periods,
-so the period marts' step builds report_periods first.
+rows change as its windows elapse. say_do is rebuilt in full on every run (one query over the
+stored snapshots, surveys and orders); service_impact recomputes only the periods whose windows
+were still open or whose data changed. They read report_periods, so the period marts' step builds
+report_periods first.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
 from typing import Any
 
 import duckdb
 
 from loyalty import engine
+from loyalty.marts.periods import (
+    EVERY_PERIOD,
+    FULL,
+    PERIOD_KEY,
+    changed_since,
+    loads_seen,
+    record_build,
+)
 from loyalty.marts.summary import markdown_table
-from loyalty.metric_params import vocab_params
+from loyalty.metric_params import metric_params, vocab_params
 from loyalty.settings import Settings
 from loyalty.sqlsafe import quote_ident
 
@@ -38,13 +50,56 @@ def compute_insight_table(conn: duckdb.DuckDBPyConnection, settings: Settings, n
         raise ValueError(f"not an insight table: {name!r}")
     params = insight_params(settings)
     if name == "service_impact":
-        engine.create_table(conn, "marts/service_impact", params)
-        return "full"
+        return _build_service_impact(conn, settings, params)
     path = "model" if engine.table_exists(conn, "customer_value") else "flags"
     with engine.transaction(conn), engine.intermediate(conn) as steps:
         steps.create(f"marts/say_do/{path}/value_statuses")
         engine.create_table(conn, "marts/say_do", params)
     return f"full (status from {'customer_value' if path == 'model' else 'churn flags'})"
+
+
+def _build_service_impact(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, params: dict[str, Any]
+) -> str:
+    """service_impact, incrementally: the periods whose tickets' windows or SLA verdicts were
+    still open on the last stored day of the previous build or of this one, and the periods whose
+    tickets, windows or strata hold a day whose data changed since (a changed day x moves the
+    outcome of tickets opened up to `window_days` before it); every other period is kept. In full
+    for a first build, other settings or a replaced row (periods.changed_since)."""
+    bound = {**metric_params(settings), **params}
+    fingerprint = json.dumps(bound, sort_keys=True, default=str)
+    engine.execute_file(conn, "bookkeeping/period_build_state.sql")
+    changed = changed_since(conn, "service_impact", fingerprint)
+    stored_last = (
+        engine.scalar(conn, "select max(end_as_of) from service_impact")
+        if changed != FULL
+        else None
+    )
+    now_last = engine.scalar(conn, "select max(end_as_of) from report_periods")
+    state = ["service_impact", dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen(conn)]
+    if changed == FULL or stored_last is None or now_last is None:
+        with engine.transaction(conn):
+            engine.create_table(conn, "marts/service_impact", {**bound, "since": EVERY_PERIOD})
+            record_build(conn, [*state, fingerprint])
+        return "full"
+    # a ticket opened on day t is settled once t + window_days and its SLA deadline have passed
+    sla_days = math.ceil(
+        max(bound["sla_urgent_hours"], bound["sla_important_hours"], bound["sla_general_hours"])
+        / 24
+    )
+    reach = dt.timedelta(days=max(params["window_days"], sla_days) + 1)
+    open_since = min(stored_last, now_last) - reach
+    since = open_since if changed is None else min(open_since, changed - reach)
+    with engine.transaction(conn):
+        engine.replace_keys(
+            conn,
+            "marts/service_impact",
+            {**bound, "since": since},
+            key=PERIOD_KEY,
+            keep="marts/report_periods_before",
+        )
+        record_build(conn, [*state, fingerprint])
+    return f"from {since}"
 
 
 def compute_insights(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:

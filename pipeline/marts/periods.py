@@ -36,7 +36,7 @@ PERIOD_KEY = ("period_type", "period_start")
 # `$since` of a full build: every reported period
 EVERY_PERIOD = dt.date.min
 
-_FULL: Literal["all"] = "all"
+FULL: Literal["all"] = "all"
 
 
 def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, name: str) -> str:
@@ -54,12 +54,12 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
     fingerprint = json.dumps(params, sort_keys=True, default=str)
     if name == "cohort_retention":
         return _build_cohorts(conn, bound, fingerprint)
-    since = _changed_since(conn, name, fingerprint)
-    state = [name, dt.datetime.now(dt.UTC).replace(tzinfo=None), _loads_seen(conn), fingerprint]
-    if since == _FULL:
+    since = changed_since(conn, name, fingerprint)
+    state = [name, dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen(conn), fingerprint]
+    if since == FULL:
         with engine.transaction(conn):
             engine.create_table(conn, model, bound)
-            _record_build(conn, state)
+            record_build(conn, state)
         return "full"
     if since is None:
         if not _periods_gone(conn, name):
@@ -73,7 +73,7 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
             key=PERIOD_KEY,
             keep="marts/report_periods_before",
         )
-        _record_build(conn, state)
+        record_build(conn, state)
     return f"from {since}"
 
 
@@ -89,17 +89,17 @@ def _build_cohorts(conn: duckdb.DuckDBPyConnection, bound: dict, fingerprint: st
     model = "marts/cohort_retention"
     engine.create_declared(conn, model)
     since = _cohort_months_changed(conn, fingerprint)
-    state = ["cohort_retention", dt.datetime.now(dt.UTC).replace(tzinfo=None), _loads_seen(conn)]
+    state = ["cohort_retention", dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen(conn)]
     with engine.transaction(conn):
         engine.replace_keys(
             conn,
             model,
-            {**bound, "since": EVERY_PERIOD if since == _FULL else since},
+            {**bound, "since": EVERY_PERIOD if since == FULL else since},
             key=("row_type", "cohort_month", "k"),
             keep="marts/cohort_retention/cohort_retention_before",
         )
-        _record_build(conn, [*state, fingerprint])
-    return "full" if since == _FULL else f"from {since}"
+        record_build(conn, [*state, fingerprint])
+    return "full" if since == FULL else f"from {since}"
 
 
 def _cohort_months_changed(
@@ -114,12 +114,12 @@ def _cohort_months_changed(
         ["cohort_retention"],
     ).fetchall()
     if not last or last[0][0] is None or last[0][1] != fingerprint:
-        return _FULL
+        return FULL
     seen = last[0][0]
     if engine.scalar(
         conn, "select count(*) from ingest_log where load_id > ? and keys_replaced > 0", [seen]
     ):
-        return _FULL  # a replaced row's old day is unknown
+        return FULL  # a replaced row's old day is unknown
     months = conn.execute(
         """
         select
@@ -130,17 +130,17 @@ def _cohort_months_changed(
         [seen],
     ).fetchall()[0]
     if months[0] is None or months[1] is None:
-        return _FULL  # no cells stored, or no snapshot day left
+        return FULL  # no cells stored, or no snapshot day left
     return min(m for m in months if m is not None)
 
 
-def _loads_seen(conn: duckdb.DuckDBPyConnection) -> int | None:
+def loads_seen(conn: duckdb.DuckDBPyConnection) -> int | None:
     if not engine.table_exists(conn, "ingest_log"):
         return None
     return engine.scalar(conn, "select max(load_id) from ingest_log")
 
 
-def _record_build(conn: duckdb.DuckDBPyConnection, state: list) -> None:
+def record_build(conn: duckdb.DuckDBPyConnection, state: list) -> None:
     conn.execute("delete from period_build_state where table_name = ?", state[:1])
     conn.execute("insert into period_build_state values (?, ?, ?, ?)", state)
 
@@ -154,7 +154,7 @@ def _periods_gone(conn: duckdb.DuckDBPyConnection, name: str) -> int:
     )
 
 
-def _changed_since(
+def changed_since(
     conn: duckdb.DuckDBPyConnection, name: str, fingerprint: str
 ) -> dt.date | Literal["all"] | None:
     """The first day whose data changed since `name` was last built ("all" for a first build or
@@ -165,7 +165,7 @@ def _changed_since(
         [name],
     ).fetchall()
     if not last or last[0][2] != fingerprint or not engine.table_exists(conn, name):
-        return _FULL
+        return FULL
     built_at, seen, _ = last[0]
     days = [
         engine.scalar(
@@ -178,7 +178,7 @@ def _changed_since(
         ("surveys", "responded_at"),
     ):
         if seen is None:
-            return _FULL
+            return FULL
         if engine.table_exists(conn, table):
             days.append(
                 engine.scalar(
@@ -188,7 +188,7 @@ def _changed_since(
     if seen is not None and engine.scalar(
         conn, "select count(*) from ingest_log where load_id > ? and keys_replaced > 0", [seen]
     ):
-        return _FULL  # a replaced row's old day is unknown
+        return FULL  # a replaced row's old day is unknown
     found = [d for d in days if d is not None]
     return min(found) if found else None
 

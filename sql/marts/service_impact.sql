@@ -10,8 +10,13 @@
 -- ticket's day; both groups are weighted to the combined mix of the strata where both occur
 -- (direct standardisation); the difference of the standardised shares carries a 95 % normal
 -- interval (cut to -1..1). An association, not proof.
+-- A period's row changes while the windows of its tickets elapse and their SLA verdicts fall:
+-- loyalty.marts.insight passes $since so that those periods and the ones whose data changed are
+-- recomputed, the others are kept as stored.
 with periods as (
+    -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
+    where end_as_of >= $since
 ),
 
 judged as (
