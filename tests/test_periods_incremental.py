@@ -33,6 +33,15 @@ def _tables(conn) -> dict[str, list[tuple]]:
     }
 
 
+def _built_from(conn, settings, day: dt.date) -> None:
+    """Build the per-period marts after the night `day`: each recomputes the periods from that
+    day on; service_period also the periods of the tickets whose verdict fell since (earlier)."""
+    built = {n: compute_period_table(conn, settings, n) for n in INCREMENTAL}
+    verdicts = dt.date.fromisoformat(built.pop("service_period").removeprefix("from "))
+    assert verdicts <= day
+    assert built == {n: f"from {day}" for n in INCREMENTAL if n != "service_period"}
+
+
 def test_an_incremental_build_equals_a_build_from_scratch(tmp_path):
     settings = _loaded(tmp_path, None)
     with engine.connect(settings) as conn:
@@ -44,11 +53,22 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path):
         compute_snapshot(conn, settings, first, middle)
         compute_periods(conn, settings)
         assert {compute_period_table(conn, settings, n) for n in INCREMENTAL} == {"unchanged"}
-        # ten more nights, then a late order dated in an earlier, complete month
+        # ten more nights: five built one by one (a period that only moves its end is updated
+        # from its stored counts and the customers that changed), then five at once
         day = middle + dt.timedelta(days=1)
         while day <= END:
             compute_snapshot(conn, settings, day, day)
+            if day <= middle + dt.timedelta(days=5):
+                compute_period_table(conn, settings, "report_periods")
+                _built_from(conn, settings, day)
             day += dt.timedelta(days=1)
+        compute_period_table(conn, settings, "report_periods")
+        _built_from(conn, settings, middle + dt.timedelta(days=6))
+        nightly = _tables(conn)
+        conn.execute("delete from period_build_state")
+        assert {compute_period_table(conn, settings, n) for n in INCREMENTAL} == {"full"}
+        assert nightly == _tables(conn)
+        # then a late order dated in an earlier, complete month
     customer = "C000001"
     late = first + dt.timedelta(days=20)
     (settings.landing_path / "orders_late.csv").write_text(

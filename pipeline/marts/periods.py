@@ -57,7 +57,8 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
     since = changed_since(conn, name, fingerprint)
     state = [name, dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen(conn), fingerprint]
     if since == FULL:
-        with engine.transaction(conn):
+        with engine.transaction(conn), engine.intermediate(conn) as steps:
+            _moved_periods(steps, name, None)
             engine.create_table(conn, model, bound)
             record_build(conn, state)
         return "full"
@@ -65,7 +66,10 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
         if not _periods_gone(conn, name):
             return "unchanged"
         since = dt.date.max  # recompute nothing, drop the periods report_periods no longer holds
-    with engine.transaction(conn):
+    elif name == "service_period":
+        since = min(since, _verdicts_moved(conn) or since)
+    with engine.transaction(conn), engine.intermediate(conn) as steps:
+        _moved_periods(steps, name, since)
         engine.replace_keys(
             conn,
             model,
@@ -75,6 +79,53 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
         )
         record_build(conn, state)
     return f"from {since}"
+
+
+def _verdicts_moved(conn: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """service_period judges tickets as of the end of the last stored day: the first day with a
+    ticket whose response, resolution or deadline falls between the ends of the last stored day
+    at the previous build and now (its period's row changes, however old the period)."""
+    return engine.scalar(
+        conn,
+        """
+        with ends as (
+            select
+                (select max(end_as_of) from service_period) + 1 as judged_before,
+                (select max(as_of) from snapshot_params) + 1 as judged_now
+        ),
+
+        span as (
+            select
+                least(judged_before, judged_now)::timestamp as lo,
+                greatest(judged_before, judged_now)::timestamp as hi
+            from ends
+        )
+
+        select min(t.opened_date)
+        from stg_tickets as t, span as s
+        where
+            (t.first_response_at >= s.lo and t.first_response_at < s.hi)
+            or (t.resolved_at >= s.lo and t.resolved_at < s.hi)
+            or (t.deadline_at >= s.lo and t.deadline_at < s.hi)
+        """,
+    )
+
+
+# tables whose periods that only moved their end are updated from their stored counts and the
+# customers that changed since (the model reads the intermediate `<name>_moved`)
+MOVED_COUNTS = ("retention_period",)
+
+
+def _moved_periods(steps: engine.Intermediate, name: str, since: dt.date | None) -> None:
+    """`<name>_moved`: the stored rows of the periods that only moved their end since `since`; no
+    row in a build from scratch (`since` None)."""
+    if name not in MOVED_COUNTS:
+        return
+    folder = f"marts/{name}/{name}_moved"
+    if since is None:
+        steps.create(f"{folder}_none", {}, name=f"{name}_moved")
+    else:
+        steps.create(folder, {"since": since}, name=f"{name}_moved")
 
 
 def compute_periods(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
