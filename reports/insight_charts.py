@@ -46,7 +46,6 @@ def impact_chart(ins: InsightData, t: Translator) -> go.Figure | None:
     fig.update_yaxes(title={"text": t("pp")}, zeroline=False, range=[-105, 105])
     fig.update_xaxes(type="category")
     fig.update_layout(
-        template="plotly_white",
         title={"text": t("ins_impact_chart"), "x": 0.01, "font": {"size": 15}},
         font={"family": FONT, "size": 12, "color": "#1f2933"},
         height=320,
