@@ -22,7 +22,7 @@ with kept as (
         $start_date::date - b.first_order_at::date as tenure_days,
         b.first_order_at::date as first_order_date,
         b.last_order_at::date as last_order_date,
-        (b.monetary * 100)::bigint as monetary_cents
+        (b.monetary::decimal(18, 2) * 100)::bigint as monetary_cents
     from snapshot_base as b
     anti join snapshot_moved as mv on b.customer_id = mv.customer_id
 ),

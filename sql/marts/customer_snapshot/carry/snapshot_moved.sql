@@ -64,8 +64,19 @@ complaint_changes as (
     group by customer_id
 ),
 
+-- the few customers with an order or complaint entering or leaving a window; the stored
+-- population is probed by them (a join that keeps every stored row and filters afterwards builds
+-- its hash table over the whole population: 0.4 s of a night at 10 M orders)
+touched as (
+    select customer_id from order_changes
+    union
+    select customer_id from complaint_changes
+),
+
 previous as (
-    select * from snapshot_base
+    select b.*
+    from snapshot_base as b
+    semi join touched as t on b.customer_id = t.customer_id
 ),
 
 -- customers whose first counted order is on D: their complaints in the window so far
@@ -118,8 +129,6 @@ carried as (
     from previous as p
     left join order_changes as oc on p.customer_id = oc.customer_id
     left join complaint_changes as cc on p.customer_id = cc.customer_id
-    -- the customers with an order or complaint entering or leaving a window
-    where oc.customer_id is not null or cc.customer_id is not null
     union all
     select
         oc.customer_id,
@@ -158,5 +167,5 @@ select
     drop_history_orders,
     complaint_count,
     false as may_clear,
-    (monetary * 100)::bigint as monetary_cents
+    (monetary::decimal(18, 2) * 100)::bigint as monetary_cents
 from carried

@@ -22,7 +22,7 @@ select
     b.drop_history_orders,
     b.complaint_count,
     false as may_clear,
-    (b.monetary * 100)::bigint as monetary_cents
+    (b.monetary::decimal(18, 2) * 100)::bigint as monetary_cents
 from snapshot_base as b
 semi join snapshot_affected as a on b.customer_id = a.customer_id
 anti join snapshot_moved as mv on b.customer_id = mv.customer_id

@@ -66,7 +66,7 @@ select
     p.drop_history_orders,
     coalesce(c.complaint_count, 0) as complaint_count,
     false as may_clear,
-    (p.monetary * 100)::bigint as monetary_cents
+    (p.monetary::decimal(18, 2) * 100)::bigint as monetary_cents
 from per_customer as p
 left join complaints as c on p.customer_id = c.customer_id
 left join previous_day as prev on p.customer_id = prev.customer_id

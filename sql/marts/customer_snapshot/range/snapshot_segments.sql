@@ -58,6 +58,6 @@ segments as (
 -- two decimals) so that ranking it hashes 64-bit integers, not 128-bit decimals.
 select
     *,
-    (monetary * 100)::bigint as monetary_cents
+    (monetary::decimal(18, 2) * 100)::bigint as monetary_cents
 from segments
 where last_order_date is not null

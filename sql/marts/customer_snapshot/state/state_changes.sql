@@ -56,7 +56,12 @@ changes as (
     from state_inserted as i
     inner join customer_state as c
         on i.customer_id = c.customer_id and i.source_from = c.valid_from
-    where i.source = 'stored'
+    where
+        i.source = 'stored'
+        -- as state_stored found them: the scan skips the rows that ended before the range
+        -- instead of probing the join with the whole history
+        and c.valid_from <= $reach_date::date + 1
+        and coalesce(c.valid_to, date '9999-12-31') >= $start_date::date - 1
     union all
     -- customers without any stored row near the range (not settled, none in state_open)
     select
