@@ -54,7 +54,9 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path):
         compute_periods(conn, settings)
         assert {compute_period_table(conn, settings, n) for n in INCREMENTAL} == {"unchanged"}
         # ten more nights: five built one by one (a period that only moves its end is updated
-        # from its stored counts and the customers that changed), then five at once
+        # from its stored counts and the customers that changed; a week that starts on one of
+        # them, from its start population), then five at once
+        assert any((middle + dt.timedelta(days=k)).isoweekday() == 1 for k in range(1, 6))
         day = middle + dt.timedelta(days=1)
         while day <= END:
             compute_snapshot(conn, settings, day, day)

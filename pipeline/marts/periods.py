@@ -18,6 +18,7 @@ from loyalty.marts.summary import markdown_table
 from loyalty.metric_params import metric_params, vocab_params
 from loyalty.settings import Settings
 from loyalty.sqlsafe import quote_ident
+from loyalty.vocab import ALL
 
 # every period table, in build order (report_periods first: the others read it)
 PERIOD_TABLES = (
@@ -117,15 +118,16 @@ MOVED_COUNTS = ("retention_period",)
 
 
 def _moved_periods(steps: engine.Intermediate, name: str, since: dt.date | None) -> None:
-    """`<name>_moved`: the stored rows of the periods that only moved their end since `since`; no
-    row in a build from scratch (`since` None)."""
+    """`<name>_moved`: the counts of the periods that only moved their end since `since` (their
+    stored rows) or started since (their start population); no row in a build from scratch
+    (`since` None)."""
     if name not in MOVED_COUNTS:
         return
     folder = f"marts/{name}/{name}_moved"
     if since is None:
         steps.create(f"{folder}_none", {}, name=f"{name}_moved")
     else:
-        steps.create(folder, {"since": since}, name=f"{name}_moved")
+        steps.create(folder, {"since": since, "all_key": ALL}, name=f"{name}_moved")
 
 
 def compute_periods(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
