@@ -79,7 +79,9 @@ def _build_service_impact(
     state = ["service_impact", dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen(conn)]
     if changed == FULL or stored_last is None or now_last is None:
         with engine.transaction(conn):
-            engine.create_table(conn, "marts/service_impact", {**bound, "since": EVERY_PERIOD})
+            engine.create_table(
+                conn, "marts/service_impact", orders_from(conn, {**bound, "since": EVERY_PERIOD})
+            )
             record_build(conn, [*state, fingerprint])
         return "full"
     # a ticket opened on day t is settled once t + window_days and its SLA deadline have passed
@@ -94,12 +96,21 @@ def _build_service_impact(
         engine.replace_keys(
             conn,
             "marts/service_impact",
-            {**bound, "since": since},
+            orders_from(conn, {**bound, "since": since}),
             key=PERIOD_KEY,
             keep="marts/report_periods_before",
         )
         record_build(conn, [*state, fingerprint])
     return f"from {since}"
+
+
+def orders_from(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` and `orders_from`: the first day of the periods computed (ending on or after
+    `since`); a ticket's window orders are dated after its day, so none is older."""
+    first = engine.scalar(
+        conn, "select min(period_start) from report_periods where end_as_of >= ?", [params["since"]]
+    )
+    return {**params, "orders_from": first or params["since"]}
 
 
 def compute_insights(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
