@@ -12,11 +12,15 @@ with last_day as (
 ),
 
 counted as (
-    -- the counted orders of the months from $since on
+    -- the counted orders of the months from $since on (bounded on ordered_at, not on the date
+    -- derived from it, so that its zone maps skip the older history)
     select o.customer_id, date_trunc('month', o.order_date)::date as order_month
     from stg_orders as o
     cross join last_day as l
-    where o.is_counted and o.order_date >= $since and o.order_date <= l.last_day
+    where
+        o.is_counted
+        and o.ordered_at >= $since::date::timestamp
+        and o.order_date <= l.last_day
 ),
 
 first_recent as (
@@ -30,7 +34,7 @@ first_before as (
     select o.customer_id, min(date_trunc('month', o.order_date))::date as first_month
     from stg_orders as o
     semi join first_recent as r on o.customer_id = r.customer_id
-    where o.is_counted and o.order_date < $since
+    where o.is_counted and o.ordered_at < $since::date::timestamp
     group by o.customer_id
 ),
 
