@@ -15,8 +15,8 @@ import pytest
 
 from loyalty import engine
 from loyalty.engine import connect
-from loyalty.marts.insight import insight_params, orders_from
-from loyalty.marts.periods import EVERY_PERIOD, MOVED_COUNTS
+from loyalty.marts.insight import insight_params
+from loyalty.marts.periods import EVERY_PERIOD, MOVED_COUNTS, orders_from
 from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
 from loyalty.marts.snapshot import OPEN_END, STATE_KEY, snapshot_steps
 from loyalty.metric_params import model_params, range_params
@@ -77,7 +77,8 @@ NOTHING_STORED = {
 
 
 def test_period_marts_equal_duckdb(sample, spark):
-    params = _params(sample.settings)
+    with connect(sample.settings, read_only=True) as conn:
+        params = orders_from(conn, _params(sample.settings))  # the first period's start
     for table, key in PERIOD_MARTS.items():
         if table in NOTHING_STORED:
             spark.createDataFrame([], NOTHING_STORED[table]).createOrReplaceTempView(table)

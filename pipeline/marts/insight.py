@@ -24,6 +24,7 @@ from loyalty.marts.periods import (
     PERIOD_KEY,
     changed_since,
     loads_seen,
+    orders_from,
     record_build,
 )
 from loyalty.marts.summary import markdown_table
@@ -102,15 +103,6 @@ def _build_service_impact(
         )
         record_build(conn, [*state, fingerprint])
     return f"from {since}"
-
-
-def orders_from(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
-    """`params` and `orders_from`: the first day of the periods computed (ending on or after
-    `since`); a ticket's window orders are dated after its day, so none is older."""
-    first = engine.scalar(
-        conn, "select min(period_start) from report_periods where end_as_of >= ?", [params["since"]]
-    )
-    return {**params, "orders_from": first or params["since"]}
 
 
 def compute_insights(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 
@@ -60,7 +60,7 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
     if since == FULL:
         with engine.transaction(conn), engine.intermediate(conn) as steps:
             _moved_periods(steps, name, None)
-            engine.create_table(conn, model, bound)
+            engine.create_table(conn, model, orders_from(conn, bound))
             record_build(conn, state)
         return "full"
     if since is None:
@@ -74,12 +74,22 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
         engine.replace_keys(
             conn,
             model,
-            {**bound, "since": since},
+            orders_from(conn, {**bound, "since": since}),
             key=PERIOD_KEY,
             keep="marts/report_periods_before",
         )
         record_build(conn, state)
     return f"from {since}"
+
+
+def orders_from(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` and `orders_from`: the first day of the periods computed (ending on or after
+    `since`). No order a period build reads is older (a ticket's window orders are dated after
+    its day); a bound value, so that the orders' ordered_at zone maps skip the older history."""
+    first = engine.scalar(
+        conn, "select min(period_start) from report_periods where end_as_of >= ?", [params["since"]]
+    )
+    return {**params, "orders_from": first or params["since"]}
 
 
 def _verdicts_moved(conn: duckdb.DuckDBPyConnection) -> dt.date | None:

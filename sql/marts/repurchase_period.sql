@@ -10,29 +10,35 @@ with periods as (
     where end_as_of >= $since
 ),
 
-period_days as (
-    select start_as_of as as_of from periods
-    union
-    select end_as_of as as_of from periods
+end_days as (
+    select distinct end_as_of as as_of from periods
 ),
 
-day_state as (
-    -- customer_snapshot's stored columns on the periods' start and end days only: customer_state
-    -- read for those stored days (joining the view on as_of would span every stored day)
+end_counts as (
+    -- customer_snapshot on the periods' end days, counted per day and tier: customer_state read
+    -- for those stored days (joining the view on as_of would span every stored day), one count per
+    -- day however many periods end on it
     select
         sp.as_of,
-        s.*
+        s.tier,
+        count(*) as customers,
+        count(*) filter (where s.lifetime_orders >= 2) as repeat_customers
     from snapshot_params as sp
-    semi join period_days as d on sp.as_of = d.as_of
+    semi join end_days as d on sp.as_of = d.as_of
     inner join customer_state as s
         on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+    group by all
 ),
 
 period_orders as (
     select p.period_type, p.period_start, o.customer_id, count(*) as orders
     from periods as p
     inner join stg_orders as o
-        on o.is_counted and o.order_date between p.period_start and p.end_as_of
+        on
+            o.is_counted
+            and o.order_date between p.period_start and p.end_as_of
+            -- no period computed starts earlier (a bound value: the zone maps skip the rest)
+            and o.ordered_at >= $orders_from::date::timestamp
     group by all
 ),
 
@@ -41,8 +47,12 @@ with_start_tier as (
     from period_orders as po
     inner join periods as p
         on po.period_type = p.period_type and po.period_start = p.period_start
-    left join day_state as s
-        on s.as_of = p.start_as_of and s.customer_id = po.customer_id
+    -- the buyers' rows of customer_snapshot on the start day (a stored day: report_periods), not
+    -- every customer's
+    left join customer_state as s
+        on
+            s.customer_id = po.customer_id
+            and p.start_as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
 ),
 
 buyer_rows as (
@@ -62,21 +72,16 @@ buyer_counts as (
     group by all
 ),
 
-lifetime_rows as (
-    select p.period_type, p.period_start, s.tier, s.lifetime_orders
-    from periods as p
-    inner join day_state as s on s.as_of = p.end_as_of
-),
-
 lifetime_counts as (
     select
-        period_type,
-        period_start,
-        coalesce(tier, $all_key) as tier,
-        count(*) as lifetime_customers,
-        count(*) filter (where lifetime_orders >= 2) as lifetime_repeat_customers
-    from lifetime_rows
-    group by grouping sets ((period_type, period_start, tier), (period_type, period_start))
+        p.period_type,
+        p.period_start,
+        coalesce(e.tier, $all_key) as tier,
+        sum(e.customers)::bigint as lifetime_customers,
+        sum(e.repeat_customers)::bigint as lifetime_repeat_customers
+    from periods as p
+    inner join end_counts as e on p.end_as_of = e.as_of
+    group by grouping sets ((p.period_type, p.period_start, e.tier), (p.period_type, p.period_start))
 ),
 
 grid as (

@@ -44,7 +44,11 @@ changed_customers as (
     union
     select o.customer_id
     from stg_orders as o
-    where o.is_counted and o.order_date > (select min(old_end) from moved)
+    where
+        o.is_counted
+        and o.order_date > (select min(old_end) from moved)
+        -- no period computed starts earlier (a bound value: the zone maps skip the rest)
+        and o.ordered_at >= $orders_from::date::timestamp
 ),
 
 every_day as (
@@ -101,7 +105,10 @@ buyers as (
     select distinct e.period_type, e.period_start, e.end_day, o.customer_id
     from evaluations as e
     inner join stg_orders as o
-        on o.is_counted and o.order_date between e.period_start and e.end_day
+        on
+            o.is_counted
+            and o.order_date between e.period_start and e.end_day
+            and o.ordered_at >= $orders_from::date::timestamp
     where
         not e.changed_only
         or o.customer_id in (select c.customer_id from changed_customers as c)
