@@ -12,24 +12,6 @@ with periods as (
     where end_as_of >= $since
 ),
 
-period_days as (
-    select start_as_of as as_of from periods
-    union
-    select end_as_of as as_of from periods
-),
-
-day_state as (
-    -- customer_snapshot's stored columns on the periods' start and end days only: customer_state
-    -- read for those stored days (joining the view on as_of would span every stored day)
-    select
-        sp.as_of,
-        s.*
-    from snapshot_params as sp
-    semi join period_days as d on sp.as_of = d.as_of
-    inner join customer_state as s
-        on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
-),
-
 period_responses as (
     select p.period_type, p.period_start, p.start_as_of, r.*
     from periods as p
@@ -46,10 +28,19 @@ latest_nps as (
     ) = 1
 ),
 
+respondents as (
+    select distinct period_type, period_start, start_as_of, customer_id from period_responses
+),
+
 tiers as (
-    select p.period_type, p.period_start, s.customer_id, s.tier
-    from periods as p
-    inner join day_state as s on s.as_of = p.start_as_of
+    -- the respondents' rows of customer_snapshot on the start day (a stored day: report_periods):
+    -- customer_state read by its intervals, for them only
+    select r.period_type, r.period_start, r.customer_id, s.tier
+    from respondents as r
+    inner join customer_state as s
+        on
+            s.customer_id = r.customer_id
+            and r.start_as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
 ),
 
 nps_rows as (
@@ -76,27 +67,44 @@ nps_counts as (
     group by all
 ),
 
-respondents as (
-    select distinct period_type, period_start, customer_id from period_responses
+-- customers active at the end (customer_state on the period's last stored day), with their start
+-- tier and whether they answered in the period
+end_active as (
+    select p.period_type, p.period_start, p.start_as_of, s.customer_id, s.valid_from, s.tier
+    from periods as p
+    semi join snapshot_params as sp on p.end_as_of = sp.as_of
+    inner join customer_state as s
+        on p.end_as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+    where s.is_active
 ),
 
--- customers active at the end, with their start tier, and whether they answered in the period
+start_tiers as (
+    -- the start tier: the end day's row when it already held on the start day (most customers'
+    -- rows did not change in between), else the start day's row (none: not in the population yet)
+    select period_type, period_start, customer_id, tier
+    from end_active
+    where valid_from <= start_as_of
+    union all
+    select a.period_type, a.period_start, a.customer_id, t.tier
+    from end_active as a
+    left join customer_state as t
+        on
+            t.customer_id = a.customer_id
+            and a.start_as_of between t.valid_from and coalesce(t.valid_to, date '9999-12-31')
+    where a.valid_from > a.start_as_of
+),
+
 active_rows as (
     select
-        p.period_type,
-        p.period_start,
-        t.tier,
+        a.period_type,
+        a.period_start,
+        a.tier,
         r.customer_id is not null as responded
-    from periods as p
-    inner join day_state as e on e.as_of = p.end_as_of and e.is_active
-    left join tiers as t
-        on p.period_type = t.period_type
-        and p.period_start = t.period_start
-        and e.customer_id = t.customer_id
+    from start_tiers as a
     left join respondents as r
-        on p.period_type = r.period_type
-        and p.period_start = r.period_start
-        and e.customer_id = r.customer_id
+        on a.period_type = r.period_type
+        and a.period_start = r.period_start
+        and a.customer_id = r.customer_id
 ),
 
 active_counts as (
