@@ -5,34 +5,69 @@
 --   population on the day = the day's snapshot; in_start_population = in the window start's;
 --   active_start / active_end = is_active there; window_orders = the difference of lifetime_orders
 --   (counted orders in (window_start, as_of]); start_tier = the window start's tier.
-with day_state as (
-    -- customer_snapshot's stored columns on the days and window starts only: customer_state read
-    -- for those stored days (joining the view on as_of would span every stored day)
+with days as (
     select
-        sp.as_of,
+        k.as_of,
+        k.window_start,
+        exists (select 1 from snapshot_params as ws where ws.as_of = k.window_start)
+        as start_stored
+    from kpi_days as k
+    semi join snapshot_params as sp on k.as_of = sp.as_of
+),
+
+end_rows as (
+    -- customer_snapshot's stored columns on the days: customer_state read by its intervals for
+    -- those stored days only (joining the view on as_of would span every stored day)
+    select
+        d.as_of,
+        d.window_start,
+        d.start_stored,
         s.customer_id,
+        s.valid_from,
         s.is_active,
         s.lifetime_orders,
         s.tier
-    from snapshot_params as sp
-    semi join (
-        select k.as_of from kpi_days as k
-        union
-        select k.window_start from kpi_days as k
-    ) as d on sp.as_of = d.as_of
+    from days as d
     inner join customer_state as s
-        on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+        on d.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+),
+
+-- most customers' row of the day already held at the window start: that row is their start too
+-- (no order counted in between); the others' start is their row of the window start, looked up
+-- for them only (a join of every customer of both days took 0.9 s of CPU at 10 M orders)
+held as (
+    select
+        as_of,
+        window_start,
+        customer_id,
+        true as in_start_population,
+        is_active as active_start,
+        is_active as active_end,
+        0 as window_orders,
+        tier as start_tier
+    from end_rows
+    where start_stored and valid_from <= window_start
+),
+
+looked_up as (
+    select
+        e.as_of,
+        e.window_start,
+        e.customer_id,
+        s.customer_id is not null as in_start_population,
+        coalesce(s.is_active, false) as active_start,
+        e.is_active as active_end,
+        e.lifetime_orders - coalesce(s.lifetime_orders, 0) as window_orders,
+        s.tier as start_tier
+    from end_rows as e
+    left join customer_state as s
+        on
+            e.start_stored
+            and s.customer_id = e.customer_id
+            and e.window_start between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+    where not (e.start_stored and e.valid_from <= e.window_start)
 )
 
-select
-    d.as_of,
-    d.window_start,
-    e.customer_id,
-    s.customer_id is not null as in_start_population,
-    coalesce(s.is_active, false) as active_start,
-    e.is_active as active_end,
-    e.lifetime_orders - coalesce(s.lifetime_orders, 0) as window_orders,
-    s.tier as start_tier
-from kpi_days as d
-inner join day_state as e on d.as_of = e.as_of
-left join day_state as s on d.window_start = s.as_of and e.customer_id = s.customer_id
+select * from held
+union all
+select * from looked_up
