@@ -9,9 +9,11 @@ least(5, 1 + floor(5 * case
 end))::integer;
 
 -- customers ranked below a value, over one row per (day, value) with its number of customers
--- (ties share a rank: counting per value instead of sorting every customer)
+-- (ties share a rank: counting per value instead of sorting every customer). Summed as doubles:
+-- exact for counts below 2^53, the double rfm_rank_score divides anyway, and a running sum of
+-- 128-bit integers took twice as long (0.7 s per 1.9 M values)
 create or replace temp macro customers_below(customers, day, value) as
-coalesce(sum(customers) over (
+coalesce(sum(customers::double) over (
     partition by day order by value rows between unbounded preceding and 1 preceding
 ), 0);
 
