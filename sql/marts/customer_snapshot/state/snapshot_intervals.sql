@@ -5,10 +5,9 @@
 -- them. A run that reaches $end_date reaches on to $reach_date, the day before the next stored day
 -- (9999-12-31, open, when there is none): the days between are not stored, so the row may cover them
 -- and a later run for one of them finds it unchanged instead of writing it again.
--- Consecutive days of a customer are compared by a 64-bit hash of their stored columns, so the sort
--- that finds the runs carries three narrow columns instead of every column (a false match of two
--- different rows has a probability of about 5e-20 per comparison); each run then takes the columns
--- of its first day.
+-- Days of a customer are compared by a 64-bit hash of their stored columns, so the sort that finds
+-- the runs carries narrow columns instead of every column (a false match of two different rows has
+-- a probability of about 5e-20 per comparison); each run then takes the columns of its first day.
 with day_rows as (
     select
         customer_id,
@@ -21,25 +20,18 @@ with day_rows as (
     from snapshot_rows
 ),
 
-marked as (
-    select
-        customer_id,
-        as_of,
-        coalesce(
-            lag(as_of) over w <> as_of - 1 or lag(attrs_hash) over w <> attrs_hash, true
-        ) as starts_run
-    from day_rows
-    window w as (partition by customer_id order by as_of)
-),
-
 runs as (
+    -- gaps and islands: the consecutive days of a customer with the same columns share as_of minus
+    -- their position among that customer's days with those columns; one numbering instead of
+    -- comparing each day with the one before and then numbering the runs (two sorts)
     select
         customer_id,
         as_of,
-        sum(starts_run::integer) over (
-            partition by customer_id order by as_of rows unbounded preceding
-        ) as run
-    from marked
+        attrs_hash,
+        as_of - (row_number() over (
+            partition by customer_id, attrs_hash order by as_of
+        ))::integer as run
+    from day_rows
 ),
 
 bounds as (
@@ -51,7 +43,7 @@ bounds as (
             else max(as_of)
         end as valid_until
     from runs
-    group by customer_id, run
+    group by customer_id, attrs_hash, run
 ),
 
 final as (
