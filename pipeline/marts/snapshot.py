@@ -73,11 +73,10 @@ _STATE_STEPS = tuple(
 ) + ("state/state_changes",)
 STATE_KEY = ("customer_id", "valid_from")
 # memory: a range run holds one row per day and customer while it scores them, about this many
-# bytes each with the joins and the stored columns (1 M orders: 7.4 M day rows filled a 2 GB limit
-# and spilled 345 MB; sized at 100 bytes that 30-day backfill took 11.4 s, at 500 bytes, in three
-# runs, 5.6 s); a longer range is run in consecutive runs of as many days as fit the memory limit,
-# and the fold takes one share of the customers per this many new runs
-DAY_ROW_BYTES = 500
+# bytes each with the joins (10 M orders: a 30-day range of 2.9 M customers peaked near 2 GB with
+# 87 M day rows and spilled the rest); a longer range is run in consecutive runs of as many days
+# as fit the memory limit, and the fold takes one share of the customers per this many new runs
+DAY_ROW_BYTES = 100
 STATE_ROW_BYTES = 500
 OPEN_END = dt.date(9999, 12, 31)  # valid_until of a current row (valid_to null)
 
