@@ -9,8 +9,7 @@ with days as (
     select
         k.as_of,
         k.window_start,
-        exists (select 1 from snapshot_params as ws where ws.as_of = k.window_start)
-        as start_stored
+        k.window_start in (select ws.as_of from snapshot_params as ws) as start_stored
     from kpi_days as k
     semi join snapshot_params as sp on k.as_of = sp.as_of
 ),
