@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,13 +73,27 @@ class Scores:
 
 
 def distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """The distinct rows of integer columns, their counts, and for every input row the index of
-    its distinct row (so values computed per distinct row spread back to every customer)."""
-    stacked = np.stack([np.asarray(c, dtype=np.int64) for c in columns], axis=1)
-    if len(stacked) == 0:
-        return [np.asarray(c)[:0] for c in columns], np.zeros(0, np.int64), np.zeros(0, np.int64)
-    rows, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    return [rows[:, i] for i in range(rows.shape[1])], counts, inverse.reshape(-1)
+    """The distinct rows of integer columns (in lexicographic order), their counts, and for every
+    input row the index of its distinct row (so values computed per distinct row spread back to
+    every customer). The columns are packed into one int64 key (mixed radix, the first column the
+    most significant, so the keys sort as the rows do) when their ranges fit: numpy's unique over
+    rows (`axis=0`) sorts them as byte strings, about 4 ms against 1 ms for 20 k rows."""
+    cols = [np.asarray(c, dtype=np.int64) for c in columns]
+    if len(cols[0]) == 0:
+        return [c[:0] for c in cols], np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lows = [int(c.min()) for c in cols]
+    spans = [int(c.max()) - lo + 1 for c, lo in zip(cols, lows, strict=True)]
+    if math.prod(spans) >= 2**62:  # too wide to pack: rows as they are
+        stacked = np.stack(cols, axis=1)
+        rows, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+        return [rows[:, i] for i in range(rows.shape[1])], counts, inverse.reshape(-1)
+    key = np.zeros(len(cols[0]), dtype=np.int64)
+    for c, lo, span in zip(cols, lows, spans, strict=True):
+        key = key * span + (c - lo)
+    _, first, inverse, counts = np.unique(
+        key, return_index=True, return_inverse=True, return_counts=True
+    )
+    return [c[first] for c in cols], counts, inverse.reshape(-1)
 
 
 def fit(s: Summary) -> Fits:
