@@ -9,7 +9,10 @@ every customer (reports/export.py).
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
@@ -243,3 +246,37 @@ def overview_workbook_bytes(data: WeekData, t: Translator) -> bytes:
     buf = io.BytesIO()
     write_overview_workbook(buf, data, t)
     return buf.getvalue()
+
+
+def write_book_file(path: Path, writer: Callable[..., None], *args: Any) -> None:
+    """`writer(<temporary name>, *args)`, then the file renamed to `path`: a reader never opens
+    a half-written workbook."""
+    tmp = path.with_name(path.name + ".tmp")
+    writer(str(tmp), *args)
+    os.replace(tmp, path)
+
+
+def write_segment_book(path: Path, data: WeekData, segment: str, t: Translator) -> None:
+    write_book_file(path, write_segment_workbook, data, segment, t)
+
+
+def book_claims(payload: Path) -> Path:
+    """The folder of the claims of the books of a week's payload (loyalty.reports.render)."""
+    return payload.parent / "claims"
+
+
+def claim(claims: Path, job: int) -> bool:
+    """Take book `job` for this process: True for exactly one of the processes that ask (the
+    claim file is created exclusively)."""
+    try:
+        os.close(os.open(claims / str(job), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def book_failure(path: Path, segment: str, e: Exception) -> str:
+    """What failed writing a workbook: its file, its segment and the kind of error, never a row."""
+    cause = e.__cause__ or e.__context__ if not isinstance(e, OSError) else e
+    detail = f" ({cause.strerror}: {cause.filename})" if isinstance(cause, OSError) else ""
+    return f"workbook {Path(path).name} ({segment}): {type(e).__name__}{detail}"

@@ -65,10 +65,7 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _write_book(path: Path, writer, *args) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    writer(str(tmp), *args)
-    os.replace(tmp, path)
+_write_book = excel.write_book_file
 
 
 # segment workbooks are written by worker processes when their customer rows reach this many:
@@ -84,8 +81,8 @@ def workbook_workers(data: WeekData) -> int:
     return 2 if rows >= PARALLEL_FROM_ROWS and (os.cpu_count() or 1) > 1 else 1
 
 
-def write_segment_book(path: Path, data: WeekData, segment: str, t: Translator) -> None:
-    _write_book(path, excel.write_segment_workbook, data, segment, t)
+write_segment_book = excel.write_segment_book
+book_claims, claim = excel.book_claims, excel.claim
 
 
 def render_week(
@@ -93,11 +90,13 @@ def render_week(
     settings: Settings,
     generated: dt.datetime | None = None,
     workers: int | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, dict[str, Path]]:
     """Render every segment of `data` plus the overview in every locale of the settings; returns
     {segment: {"html": p, "xlsx": p, "html:<locale>": p, ...}} (unsuffixed keys: primary locale).
     The segment workbooks are written by `workers` processes (default `workbook_workers`) while
-    this one renders the HTML and the overview; the files are the same either way."""
+    this one runs `meanwhile` (the week's CSV files) and renders the HTML and the overview; the
+    files are the same either way."""
     generated = generated or dt.datetime.now().replace(microsecond=0)
     folder = week_folder(settings, data.week.label)
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,6 +123,8 @@ def render_week(
         out.setdefault("overview", {}).update({f"{k}{key}": p for k, p in paths.items()})
     workers = workbook_workers(data) if workers is None else workers
     with _book_writer(workers, data, translators, books, settings.temp_path) as wait:
+        if meanwhile is not None:
+            meanwhile()
         for locale, t in translators.items():
             suffix = html.locale_suffix(locale)
             key = "" if locale == primary else f":{locale}"
@@ -152,9 +153,10 @@ def _book_writer(
     temp: Path,
 ) -> Iterator[Callable[[], None]]:
     """Write `books` (path, segment, locale): here, before the body runs (1 worker); or by
-    `workers` processes of `python -m loyalty.reports.book_worker` while the body runs, each given
-    every n-th book (the largest, `all`, first), waited for when the body ends. Yields a function
-    that raises if a worker failed."""
+    `workers` processes of `python -m loyalty.reports.book_worker` while the body runs and by this
+    one once the body is done, each taking the largest book no one has taken yet (a claim file per
+    book), so they end together. Yields the function the body ends with: it writes what is left,
+    waits for the workers and raises if one failed."""
     if workers <= 1 or len(books) < 2:
         for path, seg, locale in books:
             write_segment_book(path, data, seg, translators[locale])
@@ -165,20 +167,30 @@ def _book_writer(
         payload = Path(folder) / "week.pickle"
         with payload.open("wb") as f:
             pickle.dump((data, translators, books), f, protocol=pickle.HIGHEST_PROTOCOL)
+        claims = book_claims(payload)
+        claims.mkdir()
+        # the largest first: the whole base's book, then the tiers by size
         order = sorted(range(len(books)), key=lambda i: -len(data.segments[books[i][1]].customers))
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "loyalty.reports.book_worker", str(payload)]
-                + [str(i) for i in order[w::workers]],
+                + [str(i) for i in order],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for w in range(workers)
+            for _ in range(workers)
         ]
         failures: list[str] = []
 
         def wait() -> None:
+            for i in order:
+                if not failures and claim(claims, i):
+                    path, seg, locale = books[i]
+                    try:
+                        write_segment_book(path, data, seg, translators[locale])
+                    except Exception as e:  # as a worker says it, never a row
+                        failures.append(excel.book_failure(path, seg, e))
             for p in procs:
                 _, err = p.communicate()
                 if p.returncode:
@@ -198,8 +210,9 @@ def _book_writer(
 def write_week_reports(
     settings: Settings, week: Week, generated: dt.datetime | None = None
 ) -> WeekReports:
-    """Read week W as of its last day, stream each segment's full customer lists to CSV, then (the
-    database closed, so other steps may use it meanwhile) render the HTML and Excel files."""
+    """Read week W as of its last day; then, while the segment workbooks' processes start, stream
+    each segment's full customer lists to CSV (a connection of its own); then render the HTML and
+    Excel files (the database closed, so other steps may use it meanwhile)."""
     with engine.connect(settings) as conn:
         if not engine.table_exists(conn, "customer_snapshot") or not snapshot_exists(
             conn, week.end
@@ -209,16 +222,20 @@ def write_week_reports(
                 "materialise customer_snapshot and the marts for that day first"
             )
         data = week_data(conn, settings, week)
-        csvs = write_segment_csvs(
-            conn, week, list(data.segments), week_folder(settings, week.label), data.value
-        )
-        # the customers behind the say-do cells (reports/insight_export.py)
-        folder = week_folder(settings, week.label)
-        for seg, path in write_say_do_csvs(conn, data.insight, week, list(csvs), folder).items():
-            csvs[seg][SAY_DO_CSV] = path
-        # the action list per owner (and the CRM team's unmasked file when the setting is on)
-        action_csvs = write_action_csvs(
-            conn, settings, week, week_folder(settings, week.label), data.actions
-        )
-    files = render_week(data, settings, generated)
+    folder = week_folder(settings, week.label)
+    csvs: dict[str, dict[str, Path]] = {}
+    action_csvs: dict[str, Path] = {}
+
+    def write_csvs() -> None:
+        with engine.connect(settings) as conn:
+            csvs.update(write_segment_csvs(conn, week, list(data.segments), folder, data.value))
+            # the customers behind the say-do cells (reports/insight_export.py)
+            for seg, path in write_say_do_csvs(
+                conn, data.insight, week, list(csvs), folder
+            ).items():
+                csvs[seg][SAY_DO_CSV] = path
+            # the action list per owner (and the CRM team's unmasked file when the setting is on)
+            action_csvs.update(write_action_csvs(conn, settings, week, folder, data.actions))
+
+    files = render_week(data, settings, generated, meanwhile=write_csvs)
     return WeekReports(data=data, files=files, csvs=csvs, action_csvs=action_csvs)
