@@ -50,41 +50,6 @@ print('held', flush=True); time.sleep(2); c.close()
         p.wait(timeout=30)
 
 
-def test_a_held_database_serves_every_connection_and_is_closed_after(tmp_path):
-    """engine.held_open: the steps' connections are connections of one open database (what one
-    writes the next reads, a read-only request included, each with the session's time zone and
-    macros), and once the block ends the file is closed: another process opens it at once."""
-    settings = load_settings(write_settings(tmp_path, {"timezone": "Asia/Shanghai"}))
-    with engine.held_open(settings):
-        with engine.connect(settings) as conn:
-            conn.execute("create table t(a int)")
-            conn.execute("insert into t values (1)")
-        with engine.connect(settings, read_only=True) as conn:
-            assert conn.execute("select count(*) from t").fetchall() == [(1,)]
-            assert conn.execute("select current_setting('TimeZone')").fetchall() == [
-                ("Asia/Shanghai",)
-            ]
-            conn.execute("select lifecycle_of(1, 30, 90)").fetchall()  # the shared macros
-        # held already: the same database
-        with engine.held_open(settings), engine.connect(settings) as conn:
-            conn.execute("insert into t values (2)")
-        # the file is locked for other processes while it is held
-        probe = f"import duckdb; duckdb.connect({str(settings.database_path)!r}, read_only=True)"
-        assert subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode != 0
-    other = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb; c = duckdb.connect({str(settings.database_path)!r}, read_only=True)"
-            "; print(c.execute('select sum(a) from t').fetchall()[0][0])",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert other.stdout.strip() == "3", other.stderr
-
-
 def test_memory_lent_lowers_the_limit_for_a_while_and_restores_it(tmp_path):
     settings = load_settings(write_settings(tmp_path, {"duckdb": {"memory_limit": "1GB"}}))
     assert engine.memory_limit_bytes(settings) == 10**9

@@ -51,14 +51,7 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
     }
     if settings.duckdb.threads:
         config["threads"] = settings.duckdb.threads
-    held = _HELD.get(_held_key(settings))
-    # a connection of the database this process holds open (read-write, so a read-only request
-    # is served by it too), or the file opened
-    conn = (
-        held.cursor()
-        if held is not None
-        else _open_waiting_for_lock(str(db_path), read_only, config)
-    )
+    conn = _open_waiting_for_lock(str(db_path), read_only, config)
     try:
         # the business time zone is the session zone, so casts and date parts agree with "day D"
         # (set after connecting: ICU is loaded lazily and cannot be configured at open time)
@@ -68,35 +61,6 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
         yield conn
     finally:
         conn.close()
-
-
-# the databases a process holds open for a while (`held_open`), by their file's path
-_HELD: dict[str, duckdb.DuckDBPyConnection] = {}
-
-
-def _held_key(settings: Settings) -> str:
-    return str(settings.database_path.resolve())
-
-
-@contextmanager
-def held_open(settings: Settings) -> Iterator[None]:
-    """Keep the settings' DuckDB file open while the block runs: every `connect` in it is a new
-    connection of the same open database instead of opening the file and closing it again. A
-    `loyalty run` has about forty steps, each with its connection: opening the file reads its
-    catalog and closing it checkpoints, about 25 ms a step at CDNOW size and 0.4 s after a night's
-    writes at 10 M orders; held open, the file is checkpointed as its log grows and when the
-    block ends. The file stays locked for other processes meanwhile, as during any step. Nothing
-    happens for Spark, or when the file is held already."""
-    if settings.engine == "spark" or _held_key(settings) in _HELD:
-        yield
-        return
-    key = _held_key(settings)
-    with connect(settings) as conn:
-        _HELD[key] = conn
-        try:
-            yield
-        finally:
-            del _HELD[key]
 
 
 # DuckDB lets one process open the file read-write; another process (a `loyalty run` from cron next
