@@ -125,3 +125,25 @@ def test_the_repos_dagster_yaml_uses_it_where_dagster_keeps_event_logs(
     assert list((home / "history" / "runs").glob("*.db"))
     with pytest.raises(Exception, match="set DAGSTER_HOME"):
         dg.DagsterInstance.from_config(str(home))
+
+
+def test_engines_are_made_once_per_file_and_the_oldest_let_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file's SQLAlchemy engine is made once (not per connection), at most _ENGINES_KEPT of
+    them are kept, and a file whose engine was let go is read and written again as before."""
+    from loyalty.orchestration import event_log
+
+    monkeypatch.setattr(event_log, "_ENGINES_KEPT", 2)
+    instance = instance_at(tmp_path / "home")
+    storage = instance.event_log_storage
+    with batched_events():
+        _run(instance, "2026-01-01", "2026-01-03")
+        first = {id(e) for e in storage._engines.values()}
+        _run(instance, "2026-01-04", "2026-01-04")
+        _run(instance, "2026-01-05", "2026-01-06")
+    assert len(storage._engines) == 2  # the index and the latest run's file
+    assert first & {id(e) for e in storage._engines.values()}  # the index's engine, kept
+    got = _recorded(instance)
+    assert got["partitions"] == [f"2026-01-0{d}" for d in range(1, 7)]
+    assert got["in_run_logs"] == got["records"]  # every run's file read again
