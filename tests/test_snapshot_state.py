@@ -271,6 +271,24 @@ def test_the_snapshot_check_verifies_what_the_night_wrote(two_stores):
         )
         assert ok.metadata["rows checked"] == population
 
+        # a customer whose first order is on the night loses their row: one short of the
+        # population (the night's newcomers are the day's buyers not in the day before's)
+        conn.execute(
+            "create temp table gone as select * from customer_state where valid_from = ? and "
+            "customer_id in (select customer_id from stg_orders where is_counted group by 1 "
+            "having min(order_date) = ?) limit 1",
+            [night, night],
+        )
+        assert engine.scalar(conn, "select count(*) from gone") == 1
+        conn.execute(
+            "delete from customer_state where (customer_id, valid_from) in "
+            "(select customer_id, valid_from from gone)"
+        )
+        missing = run_check(conn, SNAPSHOT_CHECK)
+        assert missing.metadata["failed"] == "days whose row count differs from the population"
+        conn.execute("insert into customer_state by name select * from gone")
+        assert run_check(conn, SNAPSHOT_CHECK).passed
+
         # a customer who changed on the night loses that night's row: one short of the population
         conn.execute(
             "delete from customer_state where (customer_id, valid_from) in (select customer_id, "
