@@ -302,6 +302,18 @@ def step_nightly(args: dict) -> dict:
         lambda: p.materialize([p.key("kpi_daily")], f"kpi board {day}", partition_key=day)
     )
     kpi_states = str(p.metadata.get("kpi_daily", {}).get("customer_states_from", ""))
+    # the job's other daily marts of D: the churn-and-value model (customer_value, fitted and
+    # scored every night), the action list and revenue at risk, with their checks
+    model_keys = p.keys(
+        lambda n: (
+            n.group_name == "marts"
+            and n.partitions_def is not None
+            and n.key.to_user_string() not in ("customer_snapshot", "kpi_daily")
+        )
+    )
+    model = _timed(
+        lambda: p.materialize(model_keys, f"model and action list {day}", partition_key=day)
+    )
     period_marts = _timed(lambda: p.materialize(periods, "period marts"))
     from loyalty import engine
 
@@ -318,12 +330,14 @@ def step_nightly(args: dict) -> dict:
         "snapshot_seconds": snapshot,
         **snapshot_steps,
         "kpi_seconds": kpis,
+        "model_seconds": model,
+        "model_assets": [k.to_user_string() for k in model_keys],
         "period_marts_seconds": period_marts,
         "kpi_states": kpi_states,
         "night_before_seconds": night_before,
         **storage[0],
         "db_bytes": s.database_path.stat().st_size,
-        "job_seconds": ingest + snapshot + kpis + period_marts,
+        "job_seconds": ingest + snapshot + kpis + model + period_marts,
         "rows": rows,
         "new_files": loaded,
         "bytes_read_by_ingest": io_after.read_chars - io_before.read_chars,

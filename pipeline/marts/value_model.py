@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -35,6 +36,12 @@ class Summary:
     @property
     def repeat(self) -> int:
         return int(np.count_nonzero(self.x > 0))
+
+    @functools.cached_property
+    def distinct(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """`distinct_rows` of (x, t_x, T), made once: the fit and the scores both use them (at
+        10 M orders 0.36 s each time)."""
+        return distinct_rows(self.x, self.t_x, self.T)
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ def distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, n
 def fit(s: Summary) -> Fits:
     """BG/NBD on the distinct (x, t_x, T) rows with their counts as weights; Gamma-Gamma on the
     repeat customers with a positive mean repeat value, on distinct (x, m in cents)."""
-    (x, t_x, T), counts, _ = distinct_rows(s.x, s.t_x, s.T)
+    (x, t_x, T), counts, _ = s.distinct
     bg = model.fit_bg_nbd(x, t_x, T, weight=counts)
     spenders = (s.x > 0) & (s.m > 0)
     cents = np.round(s.m[spenders] * 100)
@@ -114,7 +121,7 @@ def score(s: Summary, fits: Fits, horizon_days: int) -> Scores:
     bg = fits.bg_nbd.params
     gg = fits.gamma_gamma.params
     assert isinstance(bg, model.BgNbdParams) and isinstance(gg, model.GammaGammaParams)
-    (x, t_x, T), _, back = distinct_rows(s.x, s.t_x, s.T)
+    (x, t_x, T), _, back = s.distinct
     h = float(horizon_days)
     alive = np.asarray(model.p_alive(bg, x, t_x, T))[back]
     orders = np.asarray(model.expected_orders(bg, h, x, t_x, T))[back]
