@@ -34,12 +34,22 @@ customers as (
     where list_contains($days, s.as_of)
 ),
 
+-- the rules are matched once per distinct combination of what they test (a few hundred), not per
+-- customer (at 10 M orders a join of 2.5 M customers with every rule and a group by: 1 s of CPU)
+combos as (
+    select distinct tier, lifecycle_stage, status, churn_risk, churn_reasons
+    from customers
+),
+
 first_match as (
     select
-        c.as_of,
-        c.customer_id,
+        c.tier,
+        c.lifecycle_stage,
+        c.status,
+        c.churn_risk,
+        c.churn_reasons,
         min(r.seq) as seq
-    from customers as c
+    from combos as c
     inner join rules as r
         on
             (r.tier = $pb_any or r.tier = c.tier)
@@ -50,7 +60,7 @@ first_match as (
                 or (r.when_value = $pb_any_flag and c.churn_risk)
                 or coalesce(list_contains(string_split(c.churn_reasons, ','), r.when_value), false)
             )
-    group by c.as_of, c.customer_id
+    group by c.tier, c.lifecycle_stage, c.status, c.churn_risk, c.churn_reasons
 ),
 
 final as (
@@ -71,7 +81,13 @@ final as (
         case when c.value_at_risk is not null then 'model' else 'monetary' end as value_source,
         c.monetary::decimal(18, 2) as monetary
     from customers as c
-    inner join first_match as m on c.as_of = m.as_of and c.customer_id = m.customer_id
+    inner join first_match as m
+        on
+            c.tier is not distinct from m.tier
+            and c.lifecycle_stage is not distinct from m.lifecycle_stage
+            and c.status is not distinct from m.status
+            and c.churn_risk is not distinct from m.churn_risk
+            and c.churn_reasons is not distinct from m.churn_reasons
     inner join rules as r on m.seq = r.seq
 )
 
