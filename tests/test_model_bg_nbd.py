@@ -22,7 +22,7 @@ from loyalty.model import (
     fit_bg_nbd,
     p_alive,
 )
-from loyalty.model.bg_nbd import aggregate
+from loyalty.model.bg_nbd import _ll_and_gradient, _mean_objective, aggregate
 from loyalty.model.simulate import simulate
 
 # Day units: one purchase every r / alpha = 112 days on average, a = 0.8, b = 2.5 (mean chance of
@@ -63,6 +63,25 @@ def test_distinct_rows_with_counts_give_the_same_fit_as_one_row_per_customer(cus
         assert getattr(aggregated.params, name) == pytest.approx(
             getattr(per_customer.params, name), rel=1e-6
         )
+
+
+@pytest.mark.parametrize(
+    "z",
+    [(0.0, 0.0, 0.0, 0.0), (-1.4, 0.3, -0.2, 0.9), (1.0, 2.0, -1.0, 1.0), (-3.0, -2.0, 2.0, -1.5)],
+)
+def test_the_fits_regrouped_objective_equals_the_weighted_sum_of_each_rows_likelihood(customers, z):
+    """The optimiser's objective sums terms per distinct x and per distinct T and mixes the tails
+    per repeat row only; it must equal the weighted mean of the per-row log-likelihood and its
+    gradient (`_ll_and_gradient`, the paper's equation 6 row by row), one-time buyers included."""
+    x, tx, T, counts = aggregate(customers.frequency, customers.recency, customers.T)
+    rng = np.random.default_rng(7)
+    w = counts * rng.uniform(0.5, 2.0, len(counts))  # weights that are not counts, too
+    assert (x == 0).any() and (x > 0).any()
+    ll, grad = _ll_and_gradient(np.asarray(z), x, tx / 30.0, T / 30.0)
+    want_ll, want_grad = float(w @ ll / w.sum()), (w @ grad) / w.sum()
+    got_ll, got_grad = _mean_objective(x, tx / 30.0, T / 30.0, w)(np.asarray(z))
+    assert got_ll == pytest.approx(want_ll, rel=1e-12)
+    np.testing.assert_allclose(got_grad, want_grad, rtol=1e-9, atol=1e-12)
 
 
 def test_without_repeat_buyers_nothing_is_invented():

@@ -15,6 +15,7 @@ from scipy.integrate import quad
 from scipy.stats import gamma
 
 from loyalty.model import BgNbdParams, GammaGammaParams, expected_order_value, fit_gamma_gamma
+from loyalty.model.gamma_gamma import _ll_and_gradient, _mean_objective
 from loyalty.model.simulate import simulate
 
 # The CDNOW estimates of Fader, Hardie & Lee (2005), "RFM and CLV: using iso-value curves for
@@ -51,6 +52,21 @@ def test_weights_count_as_repeated_rows():
         assert getattr(weighted.params, name) == pytest.approx(
             getattr(twice.params, name), rel=1e-6
         )
+
+
+@pytest.mark.parametrize("z", [(0.0, 0.7, 0.0), (1.8, 1.3, 1.4), (-1.0, 0.2, 2.5)])
+def test_the_fits_regrouped_objective_equals_the_weighted_sum_of_each_rows_likelihood(z):
+    """The optimiser's objective sums the gamma terms per distinct x and the parameter-free logs
+    once; it must equal the weighted mean of the per-row log-likelihood and its gradient."""
+    c = simulate(3_000, PURCHASES, CDNOW, np.random.default_rng(11))
+    repeat = c.frequency > 0
+    x, m = c.frequency[repeat].astype(float), c.monetary[repeat] / 35.0
+    w = np.random.default_rng(5).uniform(0.5, 3.0, len(x))
+    ll, grad = _ll_and_gradient(np.asarray(z), x, m)
+    want_ll, want_grad = float(w @ ll / w.sum()), (w @ grad) / w.sum()
+    got_ll, got_grad = _mean_objective(x, m, w)(np.asarray(z))
+    assert got_ll == pytest.approx(want_ll, rel=1e-12)
+    np.testing.assert_allclose(got_grad, want_grad, rtol=1e-9, atol=1e-12)
 
 
 def expected_value_by_integration(params: GammaGammaParams, x: int, m: float) -> float:

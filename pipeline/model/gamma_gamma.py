@@ -5,7 +5,7 @@ order value, its fit, and the expected order value per customer (docs/model.md).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.special import digamma, gammaln  # type: ignore[import-untyped]
@@ -50,6 +50,47 @@ def _ll_and_gradient(
     return ll, np.stack([d_p * p, d_q * q, d_v * v], axis=-1)
 
 
+def _mean_objective(
+    x: np.ndarray, m: np.ndarray, w: np.ndarray
+) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """The weighted mean of `_ll_and_gradient` over rows (x, m) with weights w, as a function of
+    the log-parameters: the same sums, regrouped. The gamma and digamma terms depend on x alone and
+    are summed per distinct x; ln(m x) and ln m do not depend on the parameters and are summed
+    once; per row only ln(v + m x) and 1 / (v + m x) remain."""
+    total = float(w.sum())
+    ux, ix = np.unique(x, return_inverse=True)
+    ix = ix.reshape(-1)
+    w_x = np.bincount(ix, weights=w, minlength=len(ux))
+    mx = m * x
+    wx = w * x
+    ln_mx = np.log(m) + np.log(x)
+    sum_wx_ln_mx = float(wx @ ln_mx)
+    sum_w_ln_m = float(w @ np.log(m))
+
+    def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+        p, q, v = np.exp(z)
+        px = p * ux
+        ln_v = np.log(v)
+        ln_vmx = np.log(v + mx)
+        inv_vmx = 1.0 / (v + mx)
+        wx_ln_vmx, w_ln_vmx = float(wx @ ln_vmx), float(w @ ln_vmx)
+        wx_inv, w_inv = float(wx @ inv_vmx), float(w @ inv_vmx)
+        psi = digamma(px + q)
+        ll = (
+            w_x @ (gammaln(px + q) - gammaln(px) - gammaln(q) + q * ln_v)
+            + p * sum_wx_ln_mx
+            - sum_w_ln_m
+            - (p * wx_ln_vmx + q * w_ln_vmx)
+        )
+        d_p = (w_x * ux) @ (psi - digamma(px)) + sum_wx_ln_mx - wx_ln_vmx
+        d_q = w_x @ (psi - digamma(q)) + total * ln_v - w_ln_vmx
+        d_v = total * q / v - (p * wx_inv + q * w_inv)
+        grad = np.array([d_p * p, d_q * q, d_v * v]) / total
+        return float(ll / total), grad
+
+    return objective
+
+
 def fit_gamma_gamma(
     frequency: ArrayLike, monetary: ArrayLike, weight: ArrayLike | None = None
 ) -> Fit:
@@ -72,12 +113,9 @@ def fit_gamma_gamma(
             None, 0, 0, float("nan"), False, 0.0, "no repeat buyers with positive value" + note
         )
     scale = float(np.average(m, weights=w))  # fit in units of the mean spend; v scales back
-    ms, total = m / scale, w.sum()
+    ms = m / scale
 
-    def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, grad = _ll_and_gradient(z, x, ms)
-        return float(w @ ll / total), (w @ grad) / total
-
+    objective = _mean_objective(x, ms, w)
     starts = [(0.0, np.log(2.0), 0.0), (np.log(5.0), np.log(4.0), np.log(4.0)), (1.0, 0.5, 1.5)]
     best = maximise(objective, starts)
     p, q, v_scaled = np.exp(best.log_params)
