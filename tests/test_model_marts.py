@@ -365,3 +365,22 @@ def test_a_long_run_models_the_sundays_of_history_weeks_only():
     # the Sundays of the 4 weeks before the last day: 2026-10-25, 11-01, 11-08, 11-15
     assert recent == [dt.date(2026, 10, 25) + dt.timedelta(weeks=i) for i in range(4)] + [end]
     assert recent == [d for d in every if d >= end - dt.timedelta(weeks=4)]
+
+
+def test_the_area_from_rows_counts_equals_the_mann_whitney_statistic_of_the_customers():
+    """The backtest's AUCs count positives and negatives per distinct (x, t_x, T) row, whose
+    customers share a score; with rows that share a value (ties across rows) and rows without
+    customers, the area still equals U / (n_pos n_neg) over the customers one by one."""
+    from loyalty.marts.value_model import auc_of_rows
+
+    rng = np.random.default_rng(3)
+    n_rows = 400
+    row_score = rng.integers(0, 60, n_rows) / 7.0  # about 60 values over 400 rows: ties
+    rows = rng.integers(0, n_rows - 20, 5_000)  # the last 20 rows have no customer
+    score = row_score[rows]
+    label = rng.random(5_000) < 0.3 + 0.4 * (score > score.mean())
+    u = mannwhitneyu(score[label], score[~label], alternative="two-sided").statistic
+    assert auc_of_rows(score, label, rows, n_rows) == pytest.approx(
+        u / (label.sum() * (~label).sum()), rel=1e-12
+    )
+    assert auc_of_rows(score, np.zeros(5_000, bool), rows, n_rows) is None

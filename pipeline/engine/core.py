@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from loyalty import malloc
 from loyalty.settings import Settings
 from loyalty.sqlsafe import checked_tz, quote_ident
 
@@ -41,6 +42,7 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
         finally:
             spark_conn.close()
         return
+    malloc.keep_freed_memory()  # once per process, before DuckDB's first allocation
     db_path = settings.database_path
     db_path.parent.mkdir(parents=True, exist_ok=True)
     temp = settings.temp_path

@@ -107,7 +107,7 @@ def fit(s: Summary) -> Fits:
     """BG/NBD on the distinct (x, t_x, T) rows with their counts as weights; Gamma-Gamma on the
     repeat customers with a positive mean repeat value, on distinct (x, m in cents)."""
     (x, t_x, T), counts, _ = s.distinct
-    bg = model.fit_bg_nbd(x, t_x, T, weight=counts)
+    bg = model.fit_bg_nbd(x, t_x, T, weight=counts, distinct=True)
     spenders = (s.x > 0) & (s.m > 0)
     cents = np.round(s.m[spenders] * 100)
     (gx, gm), gcounts, _ = distinct_rows(s.x[spenders], cents)
@@ -209,6 +209,28 @@ def auc(score: np.ndarray, label: np.ndarray) -> float | None:
     rank_sum = float(avg_rank[inverse.reshape(-1)][label].sum())
     u = rank_sum - n_pos * (n_pos + 1) / 2.0
     return u / (n_pos * n_neg)
+
+
+def auc_of_rows(
+    score: np.ndarray, label: np.ndarray, rows: np.ndarray, n_rows: int
+) -> float | None:
+    """`auc` of a score that is the same for every customer of a row (`rows`: each customer's row
+    in 0..n_rows - 1; the model scores a distinct (x, t_x, T) row once and spreads the value to its
+    customers): positives and negatives counted per row, then per distinct score value, and the
+    area from those counts (`auc_of_counts`). The same area as `auc`, with a sort of the rows'
+    values instead of every customer's (864 k against 2.2 M at 10 M orders)."""
+    label = np.asarray(label, dtype=bool)
+    rows = np.asarray(rows, dtype=np.int64)
+    pos = np.bincount(rows, weights=label, minlength=n_rows)
+    total = np.bincount(rows, minlength=n_rows)
+    values = np.zeros(n_rows)
+    values[rows] = score
+    used = total > 0
+    distinct, at = np.unique(values[used], return_inverse=True)
+    at = at.reshape(-1)
+    pos_v = np.bincount(at, weights=pos[used], minlength=len(distinct))
+    neg_v = np.bincount(at, weights=(total - pos)[used], minlength=len(distinct))
+    return auc_of_counts(distinct, np.rint(pos_v), np.rint(neg_v))
 
 
 def auc_of_counts(values: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:

@@ -158,12 +158,21 @@ def _mean_objective(
 
 
 def fit_bg_nbd(
-    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, weight: ArrayLike | None = None
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    weight: ArrayLike | None = None,
+    distinct: bool = False,
 ) -> Fit:
     """Maximum-likelihood BG/NBD parameters (day units when the inputs are in days). Rows may be
-    one per customer or already aggregated to distinct (x, t_x, T) with counts as `weight`."""
+    one per customer or already aggregated to distinct (x, t_x, T) with counts as `weight`; with
+    `distinct`, the caller says they are (they are not aggregated again)."""
     started = time.perf_counter()
-    x, tx, t_cal, w = aggregate(frequency, recency, T, weight)
+    if distinct:
+        x, tx, t_cal = _arrays(frequency, recency, T)
+        w = as_weights(x.size, None if weight is None else np.asarray(weight, dtype=float))
+    else:
+        x, tx, t_cal, w = aggregate(frequency, recency, T, weight)
     keep = w > 0
     x, tx, t_cal, w = x[keep], tx[keep], t_cal[keep], w[keep]
     n_customers, n_repeat = int(round(w.sum())), int(round(w[x > 0].sum()))
@@ -181,7 +190,9 @@ def fit_bg_nbd(
     best = maximise(objective, starts)
     r, alpha_scaled, a, b = np.exp(best.log_params)
     params = BgNbdParams(float(r), float(alpha_scaled * scale), float(a), float(b))
-    total_ll = float(w @ log_likelihood(params, x, tx, t_cal))
+    # the log-likelihood in days (the fit's unit differs): the same regrouped sum, once
+    days_ll, _ = _mean_objective(x, tx, t_cal, w)(np.log([r, params.alpha, a, b]))
+    total_ll = days_ll * float(w.sum())
     seconds = time.perf_counter() - started
     return Fit(
         params if best.converged else None,
