@@ -323,13 +323,20 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
                     "kpi_seconds",
                 ),
                 ("  rest of the nightly job: model, action list", "model_seconds"),
+                *(
+                    (f"    step {name}", ("model_steps", name))
+                    for name, _ in sorted(r.get("model_steps", {}).items(), key=lambda kv: -kv[1])[
+                        :4
+                    ]
+                ),
                 ("  rest of the nightly job: period marts", "period_marts_seconds"),
                 ("  the whole nightly job as scheduled", "job_seconds"),
             ]
         if step == "model" and "fit_seconds" in r:
             parts = [("  of which the four fits (score, backtest)", "fit_seconds")]
         for label, key in parts:
-            print(f"| {label:48s} | {r[key]:8.2f} | {'':>11s} | {'':>20s} | {'':>9s} |")
+            value = r[key[0]][key[1]] if isinstance(key, tuple) else r[key]
+            print(f"| {label:48s} | {value:8.2f} | {'':>11s} | {'':>20s} | {'':>9s} |")
         if step == "reports" and "inputs_seconds" in r:
             print(
                 f"| {'  (inputs before it: KPI board, period marts)':48s} | {r['inputs_seconds']:8.2f} | "

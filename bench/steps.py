@@ -314,6 +314,7 @@ def step_nightly(args: dict) -> dict:
     model = _timed(
         lambda: p.materialize(model_keys, f"model and action list {day}", partition_key=day)
     )
+    model_steps = dict(p.step_seconds)  # Dagster's step times of that run
     period_marts = _timed(lambda: p.materialize(periods, "period marts"))
     from loyalty import engine
 
@@ -332,6 +333,7 @@ def step_nightly(args: dict) -> dict:
         "kpi_seconds": kpis,
         "model_seconds": model,
         "model_assets": [k.to_user_string() for k in model_keys],
+        "model_steps": model_steps,
         "period_marts_seconds": period_marts,
         "kpi_states": kpi_states,
         "night_before_seconds": night_before,
