@@ -324,7 +324,7 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
                 ),
                 ("  rest of the nightly job: model, action list", "model_seconds"),
                 *(
-                    (f"    step {name}", ("model_steps", name))
+                    (f"    step {name}"[:48], ("model_steps", name))
                     for name, _ in sorted(r.get("model_steps", {}).items(), key=lambda kv: -kv[1])[
                         :4
                     ]

@@ -39,6 +39,8 @@ VOLATILE = {
     ("snapshot_params", "run_id"),
     ("key_check_state", "verified_at"),
     ("period_build_state", "built_at"),
+    ("day_build_state", "built_at"),
+    ("day_build_state", "params_json"),  # holds the inputs' timestamps
     ("email_log", "sent_at"),
     ("email_log", "message_id"),
     ("model_fit", "fit_seconds"),

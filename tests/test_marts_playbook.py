@@ -162,3 +162,39 @@ def test_a_changed_playbook_reaches_the_current_weeks_sunday_at_the_next_night(s
         ).fetchall()
     assert [r[0] for r in rows] == [SUNDAY, wednesday]
     assert all(n == distinct and stale == 0 for _, n, distinct, stale in rows)
+
+
+def test_the_weeks_sunday_is_written_again_only_when_what_it_was_written_from_changed(scored):
+    """A weekday's nightly run writes that day and, for a changed playbook, the week's Sunday
+    again; with the same playbook, snapshot and customer_value it leaves the Sunday's rows alone.
+    A recomputed customer_value or snapshot of the Sunday makes the next night write it again."""
+    settings = load_settings(write_settings(scored))
+    tuesday = SUNDAY + dt.timedelta(days=2)
+
+    def sunday_rows(conn) -> list:
+        return conn.execute(
+            "select customer_id, action, owner, value_at_risk from action_list where as_of = ? "
+            "order by customer_id",
+            [SUNDAY],
+        ).fetchall()
+
+    with engine.connect(settings) as conn:
+        compute_snapshot(conn, settings, SUNDAY + dt.timedelta(days=1), tuesday)
+        assert compute_action_list(conn, settings, SUNDAY, SUNDAY) == [SUNDAY]
+        written = sunday_rows(conn)
+        assert compute_action_list(conn, settings, tuesday, tuesday) == [tuesday]
+        assert sunday_rows(conn) == written
+        compute_customer_value(conn, settings, SUNDAY)  # the Sunday's model again
+        assert compute_action_list(conn, settings, tuesday, tuesday) == [SUNDAY, tuesday]
+        written = sunday_rows(conn)
+        assert compute_action_list(conn, settings, tuesday, tuesday) == [tuesday]
+        compute_snapshot(conn, settings, SUNDAY, SUNDAY)  # the Sunday's snapshot again
+        assert compute_action_list(conn, settings, tuesday, tuesday) == [SUNDAY, tuesday]
+        assert sunday_rows(conn) == written  # the same inputs' values: the same list
+        # the tables keep the latest day and the Sundays, and so does their bookkeeping
+        for table in ("action_list", "customer_value"):
+            stored = conn.execute(f"select distinct as_of from {table} order by 1").fetchall()
+            recorded = conn.execute(
+                "select as_of from day_build_state where table_name = ? order by 1", [table]
+            ).fetchall()
+            assert recorded == stored and (SUNDAY,) in stored

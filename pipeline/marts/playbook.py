@@ -10,12 +10,14 @@ customer without a rule (loyalty.settings.playbook), so every customer of a day 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import duckdb
 
 from loyalty import engine
 from loyalty.marts.summary import markdown_table
+from loyalty.marts.value import day_built, record_day_built
 from loyalty.settings import Settings
 from loyalty.settings.playbook import ANY, PlaybookRule
 from loyalty.vocab import PLAYBOOK_ANY_FLAG
@@ -84,17 +86,20 @@ def compute_action_list(
     conn: duckdb.DuckDBPyConnection, settings: Settings, start: dt.date, end: dt.date
 ) -> list[dt.date]:
     """Replace the action list of the days of start..end (`action_days`) in one transaction, and
-    drop earlier days that are not Sundays once a later day is stored. Returns the days written."""
+    drop earlier days that are not Sundays once a later day is stored. Returns the days written.
+    The current week's Sunday, when it is before `start` (a nightly run of a weekday), is written
+    again only when what it was written from changed: the playbook, or that Sunday's snapshot or
+    customer_value (day_build_state); at 10 M orders that is 2.5 M rows a night not rewritten."""
     days = action_days(conn, start, end, settings.model.history_weeks)
     if not days:
         return days
+    rules = playbook_params(settings.playbook.rules)
+    inputs = {d: _inputs(conn, rules, d) for d in days}
+    days = [d for d in days if d >= start or _built_from(conn, d) != inputs[d]]
+    if not days:
+        return days
     # replace_days deletes first..last: the days between are non-Sundays, dropped anyway below
-    params = {
-        **playbook_params(settings.playbook.rules),
-        "days": days,
-        "start_date": days[0],
-        "end_date": days[-1],
-    }
+    params = {**rules, "days": days, "start_date": days[0], "end_date": days[-1]}
     with engine.transaction(conn):
         engine.create_declared(conn, MODEL)
         # without the model's table (a database from before it), every status is NULL
@@ -105,7 +110,31 @@ def compute_action_list(
             "delete from action_list "
             "where isodow(as_of) <> 7 and as_of < (select max(as_of) from action_list)"
         )
+        for d in days:
+            record_day_built(conn, "action_list", d, inputs[d])
     return days
+
+
+def _inputs(conn: duckdb.DuckDBPyConnection, rules: dict[str, Any], day: dt.date) -> str:
+    """What the list of `day` is computed from, as JSON: the playbook's rows, when the day's
+    snapshot was computed and when its customer_value was written."""
+    computed = conn.execute(
+        "select computed_at from snapshot_params where as_of = ?", [day]
+    ).fetchall()
+    value = day_built(conn, "customer_value", day)
+    return json.dumps(
+        {
+            "playbook": rules,
+            "snapshot": str(computed[0][0]) if computed else None,
+            "customer_value": str(value[0]) if value else None,
+        },
+        sort_keys=True,
+    )
+
+
+def _built_from(conn: duckdb.DuckDBPyConnection, day: dt.date) -> str | None:
+    built = day_built(conn, "action_list", day)
+    return built[1] if built else None
 
 
 def owner_summary(conn: duckdb.DuckDBPyConnection, day: dt.date) -> str:

@@ -80,7 +80,38 @@ def compute_customer_value(
             for table in DAY_TABLES:
                 engine.replace_days(conn, f"{VALUE}/{table}", params)
             engine.execute_file(conn, f"{VALUE}/keep_days.sql")
+            record_day_built(conn, "customer_value", day, "{}")
     return ValueDay(day, run.model_used, run.quality["reason"])
+
+
+def record_day_built(
+    conn: duckdb.DuckDBPyConnection, table: str, day: dt.date, params_json: str
+) -> None:
+    """Record in day_build_state that `table`'s day was written now from `params_json` (in the
+    caller's transaction), and forget the days such a table drops: earlier days that are not
+    Sundays (customer_value and action_list keep the latest day and every Sunday)."""
+    engine.execute_file(conn, "bookkeeping/day_build_state.sql")
+    conn.execute("delete from day_build_state where table_name = ? and as_of = ?", [table, day])
+    conn.execute(
+        "insert into day_build_state values (?, ?, current_timestamp::timestamp, ?)",
+        [table, day, params_json],
+    )
+    conn.execute(
+        "delete from day_build_state where table_name = $t and isodow(as_of) <> 7 and as_of < "
+        "(select max(as_of) from day_build_state where table_name = $t)",
+        {"t": table},
+    )
+
+
+def day_built(conn: duckdb.DuckDBPyConnection, table: str, day: dt.date) -> tuple | None:
+    """(built_at, params_json) of `table`'s day in day_build_state, or None."""
+    if not engine.table_exists(conn, "day_build_state"):
+        return None
+    rows = conn.execute(
+        "select built_at, params_json from day_build_state where table_name = ? and as_of = ?",
+        [table, day],
+    ).fetchall()
+    return tuple(rows[0]) if rows else None
 
 
 def compute_revenue_at_risk(
