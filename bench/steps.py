@@ -286,7 +286,20 @@ def step_nightly(args: dict) -> dict:
     periods = p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None)
     storage: list[dict] = []
     previous_ingest(p, s)
+    model_keys = p.keys(
+        lambda n: (
+            n.group_name == "marts"
+            and n.partitions_def is not None
+            and n.key.to_user_string() not in ("customer_snapshot", "kpi_daily")
+        )
+    )
     night_before = _timed(lambda: storage.append(nights_before(p, s, dt.date.fromisoformat(day))))
+    # the night before's model marts, as its scheduled job left them (the action list of D's run
+    # then finds the week's Sunday, or D - 1, already written from the same inputs)
+    day_before = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
+    night_before += _timed(
+        lambda: p.materialize(model_keys, f"model {day_before}", partition_key=day_before)
+    )
     last_load = _scalar(s, "select coalesce(max(load_id), 0) from ingest_log")
     base = rss_mb()
     io_before = psutil.Process().io_counters()
@@ -303,14 +316,7 @@ def step_nightly(args: dict) -> dict:
     )
     kpi_states = str(p.metadata.get("kpi_daily", {}).get("customer_states_from", ""))
     # the job's other daily marts of D: the churn-and-value model (customer_value, fitted and
-    # scored every night), the action list and revenue at risk, with their checks
-    model_keys = p.keys(
-        lambda n: (
-            n.group_name == "marts"
-            and n.partitions_def is not None
-            and n.key.to_user_string() not in ("customer_snapshot", "kpi_daily")
-        )
-    )
+    # scored every night), the action list and revenue at risk, with their checks (model_keys)
     model = _timed(
         lambda: p.materialize(model_keys, f"model and action list {day}", partition_key=day)
     )
