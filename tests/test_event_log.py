@@ -147,3 +147,53 @@ def test_engines_are_made_once_per_file_and_the_oldest_let_go(
     got = _recorded(instance)
     assert got["partitions"] == [f"2026-01-0{d}" for d in range(1, 7)]
     assert got["in_run_logs"] == got["records"]  # every run's file read again
+
+
+def _entry(instance: dg.DagsterInstance) -> dict:
+    """The asset's row of the index (what the UI's asset pages read first) and the index's own
+    materialisation events of it."""
+    from dagster._core.storage.event_log.schema import AssetKeyTable, SqlEventLogStorageTable
+    from dagster._serdes import deserialize_value
+    from sqlalchemy import select
+
+    storage = instance.event_log_storage
+    with storage.index_connection() as conn:
+        row = conn.execute(
+            select(AssetKeyTable.c.last_materialization, AssetKeyTable.c.last_run_id)
+        ).one()
+        ids = [
+            r[0]
+            for r in conn.execute(
+                select(SqlEventLogStorageTable.c.id)
+                .where(SqlEventLogStorageTable.c.dagster_event_type == "ASSET_MATERIALIZATION")
+                .order_by(SqlEventLogStorageTable.c.id)
+            )
+        ]
+    record = deserialize_value(row[0])
+    return {
+        "points_at_latest": record.storage_id == ids[-1],
+        "partition": record.event_log_entry.dagster_event.partition,
+        "last_run_is_the_records": row[1] == record.event_log_entry.run_id,
+        "events": len(ids),
+    }
+
+
+def test_the_assets_entry_points_at_the_batchs_last_event_as_event_by_event(tmp_path: Path):
+    """Each batch writes the asset's entry once, from its last event: the same entry as Dagster's
+    storage leaves after writing the events one by one."""
+    plain_home, batched_home = tmp_path / "plain", tmp_path / "batched"
+    plain_home.mkdir()
+    plain = dg.DagsterInstance.from_config(str(plain_home))
+    batched = instance_at(batched_home)
+    for instance in (plain, batched):
+        with batched_events():
+            _run(instance, "2026-01-01", "2026-01-31")
+            _run(instance, "2026-01-05", "2026-01-12")  # ends before the first range's end
+    got = _entry(batched)
+    assert got == _entry(plain)
+    assert got == {
+        "points_at_latest": True,
+        "partition": "2026-01-12",
+        "last_run_is_the_records": True,
+        "events": 39,
+    }

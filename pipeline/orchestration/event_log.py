@@ -29,8 +29,8 @@ from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
@@ -105,18 +105,30 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             for event in events:
                 self.store_event(event)
             return
+        # each event serialized once, for both files (as Dagster's store_event does for one event)
+        rows = [self._event_to_row(event) for event in events]
         # the index first: if it fails nothing is written, and Dagster stores the events one by
         # one instead (store_event writes the run's file first; both files are never one transaction)
         with self.index_transaction() as conn:
-            event_ids = []
-            for event in events:
-                with db_result(conn, self.prepare_insert_event(event)) as result:
-                    event_ids.append(result.inserted_primary_key[0])
+            inserted = conn.execute(
+                SqlEventLogStorageTable.insert().returning(
+                    SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+                ),
+                rows,
+            )
+            event_ids = [row[0] for row in inserted]
             self._store_asset_event_tags(conn, list(events), event_ids)
+            # an asset's entry holds what its latest event of each kind set (each event overwrites
+            # the columns its kind sets): the last event of each (asset, kind) in the batch, in
+            # order, leaves the entry as storing every event in turn does
+            last: dict[tuple[Any, Any], tuple[EventLogEntry, int]] = {}
             for event, event_id in zip(events, event_ids, strict=True):
+                key = (event.get_dagster_event().asset_key, event.dagster_event_type)
+                last[key] = (event, event_id)
+            for event, event_id in sorted(last.values(), key=lambda pair: pair[1]):
                 self._store_asset_event(conn, event, event_id)
         with self.run_connection(next(iter(runs))) as conn:
-            conn.execute(self.prepare_insert_event_batch(events))
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
 
 
 def _is_asset_event(event: EventLogEntry) -> bool:
