@@ -48,6 +48,9 @@ def customer_value(
     metadata["model_used_on"] = dg.MetadataValue.int(sum(r.model_used for r in results))
     metadata["rules_on"] = dg.MetadataValue.int(sum(not r.model_used for r in results))
     metadata["reason_on_last_day"] = dg.MetadataValue.text(last.reason or "model used")
+    metadata["summary_sums"] = dg.MetadataValue.text(
+        "; ".join(f"{r.day}: {r.summary}" for r in results)
+    )
     return dg.MaterializeResult(metadata=metadata)
 
 

@@ -123,12 +123,10 @@ def test_returns_are_counted_alike_by_a_range_and_by_days_one_at_a_time(tmp_path
 
 def test_the_models_spend_is_net_of_returns(settings):
     build_snapshots(settings, D)
-    with connect(settings) as conn:
-        summary = engine.query_model(
-            conn,
-            "marts/customer_value/value_summary",
-            {"as_of": day(D), "calibration_end": day("2024-03-12")},
-        )
+    params = {"as_of": day(D), "calibration_end": day("2024-03-12")}
+    with connect(settings) as conn, engine.intermediate(conn) as steps:
+        steps.create("marts/customer_value/value_customers", params)
+        summary = engine.query_model(conn, "marts/customer_value/value_summary", params)
     by_id = {r["customer_id"]: r for r in summary}
     assert set(by_id) == {"x", "y", "w"}  # z bought nothing
     x = by_id["x"]

@@ -18,13 +18,14 @@ from typing import Any
 import duckdb
 
 from loyalty import engine
-from loyalty.marts import value_run
+from loyalty.marts import value_run, value_state
 from loyalty.marts.checks import VIOLATIONS, CheckOutcome
 from loyalty.marts.summary import markdown_table
 from loyalty.settings import Settings
 from loyalty.vocab import ALL, CUSTOMER_STATUSES, TIERS
 
 VALUE = "marts/customer_value"
+CUSTOMERS = f"{VALUE}/value_customers"
 SUMMARY = f"{VALUE}/value_summary"
 REVENUE = "marts/revenue_at_risk"
 # the tables written for a day, each from its model in sql/marts/customer_value/
@@ -41,6 +42,7 @@ class ValueDay:
     day: dt.date
     model_used: bool
     reason: str | None
+    summary: str = ""  # how the summary's per-customer sums were had (loyalty.marts.value_state)
 
 
 def compute_customer_value(
@@ -71,7 +73,7 @@ def compute_customer_value(
         "band_lapsed": cfg.status_bands.lapsed,
     }
     with engine.intermediate(conn) as steps:
-        steps.create(SUMMARY, params)
+        how = _summary(conn, settings, steps, params)
         side = _side(conn, settings)
         run = value_run.run_model(side, settings)
         params["model_used"] = run.model_used
@@ -81,7 +83,31 @@ def compute_customer_value(
                 engine.replace_days(conn, f"{VALUE}/{table}", params)
             engine.execute_file(conn, f"{VALUE}/keep_days.sql")
             record_day_built(conn, "customer_value", day, "{}")
-    return ValueDay(day, run.model_used, run.quality["reason"])
+    return ValueDay(day, run.model_used, run.quality["reason"], how)
+
+
+def _summary(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    steps: Any,  # engine.intermediate's, or Spark's
+    params: dict[str, Any],
+) -> str:
+    """The work table value_summary from the per-customer sums value_customers: on DuckDB the
+    table loyalty.marts.value_state keeps from night to night (moved to the day first), on Spark
+    from every order. Returns how the sums were had."""
+    if not isinstance(conn, duckdb.DuckDBPyConnection):
+        steps.create(CUSTOMERS, params)
+        steps.create(SUMMARY, params)
+        return "built from every order"
+    how = value_state.bring_to(conn, settings, params["as_of"], params["calibration_end"])
+    conn.execute(
+        f"create or replace temp view value_customers as select * from {value_state.STATE}"
+    )
+    try:
+        steps.create(SUMMARY, params)
+    finally:
+        conn.execute("drop view if exists value_customers")
+    return how
 
 
 def record_day_built(

@@ -1,0 +1,35 @@
+-- Moves value_customer_state from day S to day D by the work table value_customer_delta
+-- (value_customer_delta.sql): every column is a count, a sum, a first or a last over the
+-- customer's days, so the days after S add to it and the days that reach the calibration move from
+-- the holdout's sums to the calibration's. The same rows as value_customers.sql at D (tested).
+update value_customer_state as s
+set
+    first_day = coalesce(s.first_day, d.new_first_day),
+    first_value = case when s.first_day is null then d.new_first_value else s.first_value end,
+    last_day = coalesce(d.new_last_day, s.last_day),
+    days = s.days + d.new_days,
+    value = s.value + d.new_value,
+    cal_last_day = coalesce(d.moved_last_day, s.cal_last_day),
+    cal_days = s.cal_days + d.moved_days,
+    cal_value = s.cal_value + d.moved_value,
+    holdout_orders = s.holdout_orders + d.new_days - d.moved_days,
+    holdout_value = s.holdout_value + d.new_value - d.moved_value
+from value_customer_delta as d
+where s.customer_id = d.customer_id;
+
+-- customers whose first counted order or return is after S
+insert into value_customer_state by name
+select
+    d.customer_id,
+    d.new_first_day as first_day,
+    d.new_last_day as last_day,
+    d.new_days as days,
+    d.new_value as value,
+    d.new_first_value as first_value,
+    d.moved_last_day as cal_last_day,
+    d.moved_days as cal_days,
+    d.moved_value as cal_value,
+    d.new_days - d.moved_days as holdout_orders,
+    d.new_value - d.moved_value as holdout_value
+from value_customer_delta as d
+where not exists (select 1 from value_customer_state as s where s.customer_id = d.customer_id);
