@@ -347,6 +347,9 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
         "wall s: the step's own work; process s: the whole process incl. interpreter start and "
         "imports; peak RSS: the step's process (os.wait4)."
     )
+    night = measured.get("nightly")
+    if night and night.result.get("model_summary"):
+        print(f"the night's model summary: {night.result['model_summary']}")
     measured = {k: m for k, m in measured.items() if "seconds" in m.result}  # completed steps
     snap = measured.get("snapshot")
     if snap:

@@ -321,6 +321,7 @@ def step_nightly(args: dict) -> dict:
         lambda: p.materialize(model_keys, f"model and action list {day}", partition_key=day)
     )
     model_steps = dict(p.step_seconds)  # Dagster's step times of that run
+    model_summary = str(p.metadata.get("customer_value", {}).get("summary_sums", ""))
     period_marts = _timed(lambda: p.materialize(periods, "period marts"))
     from loyalty import engine
 
@@ -340,6 +341,7 @@ def step_nightly(args: dict) -> dict:
         "model_seconds": model,
         "model_assets": [k.to_user_string() for k in model_keys],
         "model_steps": model_steps,
+        "model_summary": model_summary,
         "period_marts_seconds": period_marts,
         "kpi_states": kpi_states,
         "night_before_seconds": night_before,

@@ -13,7 +13,7 @@ calibration. It is built again from every order when that would not give the sam
   of these sums, the business time zone, H);
 - D is before S (a backfill of an earlier day);
 - an order key was replaced since (the old row's customer and day are unknown), or an order dated
-  on or before S was loaded since (a late order).
+  on or before S was loaded since (a late order or return; a cancelled one changes nothing).
 
 `day_build_state` holds the state's day and what it was built with. The Spark engine computes
 value_customers from every order each time (loyalty.spark keeps no table from run to run)."""
@@ -107,7 +107,8 @@ def _stored(
         return None, "order keys replaced since"
     late = engine.scalar(
         conn,
-        "select count(*) from stg_orders where _load_id > ? and order_date <= ?",
+        "select count(*) from stg_orders where _load_id > ? and order_date <= ? "
+        "and (is_counted or status = 'returned')",
         [seen, state_day],
     )
     if late:
