@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "loyalty.metric_params": 1,
     "loyalty.weeks": 1,
     "loyalty.sizes": 1,
+    "loyalty.malloc": 1,
     "loyalty.validation": 1,  # while top-level; inside loyalty.ingest it is layer 2 by prefix
     # 2 ingest, marts, generator: plain Python + DuckDB, no Dagster
     "loyalty.ingest": 2,
