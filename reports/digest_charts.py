@@ -9,7 +9,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from loyalty.reports.charts import TIER_COLOURS, _layout, date_axis
+from loyalty.reports.charts import TIER_COLOURS, Draft, _layout, date_axis
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData
 from loyalty.vocab import ALL, TIERS
@@ -32,7 +32,7 @@ def score_distribution(seg: SegmentData, t: Translator, scale: str) -> go.Figure
         colours = [NPS_CLASS_COLOURS[_nps_class(s)] for s, _ in counts]
     else:
         colours = [CSAT_COLOURS.get(s, "#2b6cb0") for s, _ in counts]
-    fig = go.Figure(
+    fig = Draft(
         go.Bar(
             x=[str(s) for s, _ in counts],
             y=[n for _, n in counts],
@@ -68,7 +68,7 @@ def tier_trend(seg: SegmentData, t: Translator, scale: str, min_n: int) -> go.Fi
     rows = _tier_rows(seg, value)
     if not any(rows.values()):
         return None
-    fig = go.Figure()
+    fig = Draft()
     for tier, pts in rows.items():
         if not pts:
             continue

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from loyalty.reports.charts import FONT
+from loyalty.reports.charts import FONT, Draft
 from loyalty.reports.i18n import Translator
 from loyalty.reports.insight_model import InsightData
 from loyalty.reports.insight_view import month_label
@@ -18,7 +18,7 @@ def impact_chart(ins: InsightData, t: Translator) -> go.Figure | None:
         return None
     x = [month_label(t, r["period_start"]) for r in months]
     matched = [100 * r["reorder_rate_diff_adj"] for r in months]
-    fig = go.Figure()
+    fig = Draft()
     fig.add_scatter(
         x=x,
         y=matched,
@@ -54,4 +54,4 @@ def impact_chart(ins: InsightData, t: Translator) -> go.Figure | None:
         paper_bgcolor="white",
         plot_bgcolor="white",
     )
-    return fig
+    return fig.figure()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from loyalty.reports.charts import TIER_COLOURS, _layout, date_axis
+from loyalty.reports.charts import TIER_COLOURS, Draft, _layout, date_axis
 from loyalty.reports.i18n import Translator
 from loyalty.reports.model import SegmentData, ValueData
 from loyalty.reports.value import (
@@ -27,7 +27,7 @@ def backtest(value: ValueData, t: Translator) -> go.Figure | None:
     if not rows:
         return None
     x = [str(r["decile"]) for r in rows]
-    fig = go.Figure()
+    fig = Draft()
     fig.add_bar(
         x=x,
         y=[r["predicted_orders"] for r in rows],
@@ -58,7 +58,7 @@ def p_alive_distribution(seg: SegmentData, t: Translator) -> go.Figure | None:
         f"{k * 100 // P_ALIVE_BINS}–{(k + 1) * 100 // P_ALIVE_BINS}" for k in range(P_ALIVE_BINS)
     ]
     counts = {(r["bin"], r["status"]): r["customers"] for r in seg.p_alive_bins}
-    fig = go.Figure()
+    fig = Draft()
     for status in STATUSES:
         y = [counts.get((k, status), 0) for k in range(P_ALIVE_BINS)]
         if not any(y):
@@ -79,9 +79,9 @@ def p_alive_distribution(seg: SegmentData, t: Translator) -> go.Figure | None:
         tickangle=0,
     )
     fig.update_yaxes(title=t("customers"))
-    fig = _layout(fig, t("p_alive_distribution"))
-    fig.update_layout(legend={"y": -0.28, "traceorder": "normal"})  # below the axis title
-    return fig
+    figure = _layout(fig, t("p_alive_distribution"))
+    figure.update_layout(legend={"y": -0.28, "traceorder": "normal"})  # below the axis title
+    return figure
 
 
 def risk_by_segment(value: ValueData, t: Translator) -> go.Figure | None:
@@ -94,7 +94,7 @@ def risk_by_segment(value: ValueData, t: Translator) -> go.Figure | None:
     if not value.model_used or not rows:
         return None
     rows.sort(key=lambda r: (-r["value_at_risk"], r["key"]))
-    fig = go.Figure(
+    fig = Draft(
         go.Bar(
             y=[t.value("rfmseg", r["key"]) for r in rows],
             x=[r["value_at_risk"] for r in rows],
@@ -127,7 +127,7 @@ def risk_trend(value: ValueData, seg: SegmentData, t: Translator) -> go.Figure |
                 TIER_COLOURS.get(seg.segment, "#333"),
             )
         )
-    fig = go.Figure()
+    fig = Draft()
     drawn = False
     for dimension, key, name, colour in lines:
         got = {
