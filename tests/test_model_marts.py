@@ -254,6 +254,62 @@ def test_statuses_partition_the_population_and_the_check_passes(sim):
     assert outcome.passed, outcome.metadata
 
 
+# each rule of the check, broken once in customer_value of D (inside a transaction rolled back)
+BREACHES = {
+    "duplicate (as_of, customer_id)": (
+        "insert into customer_value select * from customer_value "
+        "where as_of = $d and customer_id = (select min(customer_id) from customer_value)"
+    ),
+    "population customers without a row": (
+        "delete from customer_value "
+        "where as_of = $d and customer_id = (select min(customer_id) from customer_value)"
+    ),
+    "rows outside the population": (
+        "insert into customer_value select * replace ('nobody' as customer_id) from customer_value "
+        "where as_of = $d and customer_id = (select min(customer_id) from customer_value)"
+    ),
+    "unknown status": (
+        "update customer_value set status = 'asleep' "
+        "where as_of = $d and customer_id = (select min(customer_id) from customer_value)"
+    ),
+    "status_source disagrees with model_quality": (  # a rules row has no model columns
+        "update customer_value set status_source = 'rules', p_alive = null, value_at_risk = null "
+        "where as_of = $d and customer_id = (select min(customer_id) from customer_value)"
+    ),
+    "model columns set without the model or missing with it": (
+        "update customer_value set p_alive = null "
+        "where as_of = $d and customer_id = (select min(customer_id) from customer_value)"
+    ),
+    "p_alive outside [0,1]": (
+        "update customer_value set p_alive = 1.5 "
+        "where as_of = $d and customer_id = (select min(customer_id) from customer_value)"
+    ),
+    "negative value or orders": (
+        "update customer_value set clv = -1 "
+        "where as_of = $d and customer_id = (select min(customer_id) from customer_value)"
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(BREACHES))
+def test_the_check_counts_each_broken_rule_once(sim, rule):
+    settings, _ = sim
+    with connect(settings) as conn:
+        conn.execute("begin")
+        try:
+            conn.execute(BREACHES[rule], {"d": D})
+            outcome = check_customer_value(conn)
+        finally:
+            conn.execute("rollback")
+    broken = {
+        name.removeprefix("violations: "): n
+        for name, n in outcome.metadata.items()
+        if name.startswith("violations: ") and n
+    }
+    assert not outcome.passed
+    assert broken == {rule: 1}, outcome.metadata
+
+
 def test_nobody_silent_for_more_than_a_year_is_on_the_at_risk_list(sim):
     settings, _ = sim
     at_risk = stored(
