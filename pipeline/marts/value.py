@@ -149,8 +149,11 @@ def compute_revenue_at_risk(
     with engine.transaction(conn):
         engine.create_declared(conn, REVENUE)
         engine.replace_days(conn, REVENUE, params)
+        # the kept days first (a few), then the test: NOT IN over customer_value's rows themselves
+        # builds a set of every row's day (0.4-0.6 s at 10 M orders with two days kept)
         conn.execute(
-            "delete from revenue_at_risk where as_of not in (select as_of from customer_value)"
+            "delete from revenue_at_risk "
+            "where as_of not in (select distinct as_of from customer_value)"
         )
         days = conn.execute(
             "select distinct as_of from revenue_at_risk where as_of between ? and ? order by 1",
