@@ -272,34 +272,50 @@ def step_reports(args: dict) -> dict:
     }
 
 
-def step_nightly(args: dict) -> dict:
-    """The nightly run on one new day of exports: ingest (history files are known and must be
-    skipped) and that day's customer_snapshot."""
-    import psutil
-
-    p = Pipeline(args["settings"])
-    s = _settings(args)
-    day = args["day"]
-    # the nights before (untimed, reported): the snapshots of the 30 days before D as nightly
-    # one-day runs, the board of D - 7 and the period marts; this night then does what a night
-    # after a month of nights does
-    periods = p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None)
-    storage: list[dict] = []
-    previous_ingest(p, s)
-    model_keys = p.keys(
+def _model_keys(p: Pipeline) -> list:
+    """The daily marts of the model: customer_value, action_list, revenue_at_risk."""
+    return p.keys(
         lambda n: (
             n.group_name == "marts"
             and n.partitions_def is not None
             and n.key.to_user_string() not in ("customer_snapshot", "kpi_daily")
         )
     )
-    night_before = _timed(lambda: storage.append(nights_before(p, s, dt.date.fromisoformat(day))))
-    # the night before's model marts, as its scheduled job left them (the action list of D's run
-    # then finds the week's Sunday, or D - 1, already written from the same inputs)
-    day_before = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
-    night_before += _timed(
-        lambda: p.materialize(model_keys, f"model {day_before}", partition_key=day_before)
+
+
+def step_nights_before(args: dict) -> dict:
+    """What the nights before D leave (untimed, reported; a process of its own, before the timed
+    night's): the snapshots of the 30 days before D as nightly one-day runs, the board of D - 7,
+    the period marts, and the model marts of D - 1 as the night before's scheduled job left them
+    (the action list of D's run then finds the week's Sunday, or D - 1, already written from the
+    same inputs). The timed night then does what a night after a month of nights does."""
+    p = Pipeline(args["settings"])
+    s = _settings(args)
+    day = dt.date.fromisoformat(args["day"])
+    storage: list[dict] = []
+    seconds = _timed(lambda: storage.append(nights_before(p, s, day)))
+    day_before = (day - dt.timedelta(days=1)).isoformat()
+    seconds += _timed(
+        lambda: p.materialize(_model_keys(p), f"model {day_before}", partition_key=day_before)
     )
+    return {"seconds": seconds, **storage[0]}
+
+
+def step_nightly(args: dict) -> dict:
+    """The nightly run on one new day of exports: ingest (history files are known and must be
+    skipped) and that day's customer_snapshot, then the rest of the scheduled job. In a fresh
+    process, as the daemon runs each run (Dagster's default run launcher) and as `loyalty run` is
+    started: `args["before"]` is what step_nights_before left (run first, in its own process)."""
+    import psutil
+
+    p = Pipeline(args["settings"])
+    s = _settings(args)
+    day = args["day"]
+    periods = p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None)
+    before = dict(args["before"])
+    night_before = before.pop("seconds")
+    previous_ingest(p, s)
+    model_keys = _model_keys(p)
     last_load = _scalar(s, "select coalesce(max(load_id), 0) from ingest_log")
     base = rss_mb()
     io_before = psutil.Process().io_counters()
@@ -345,7 +361,7 @@ def step_nightly(args: dict) -> dict:
         "period_marts_seconds": period_marts,
         "kpi_states": kpi_states,
         "night_before_seconds": night_before,
-        **storage[0],
+        **before,
         "db_bytes": s.database_path.stat().st_size,
         "job_seconds": ingest + snapshot + kpis + model + period_marts,
         "rows": rows,
@@ -407,6 +423,7 @@ STEPS = {
     "model": step_model,
     "backfill": step_backfill,
     "reports": step_reports,
+    "nights_before": step_nights_before,
     "nightly": step_nightly,
     "duckdb": step_duckdb,
     "polars": step_polars,
