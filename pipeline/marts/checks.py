@@ -67,7 +67,10 @@ def _snapshot_steps(steps: engine.Intermediate) -> None:
         steps.conn, "select params_json from snapshot_params where as_of = ?", [before]
     )
     carried = json_before is not None and stored_days_current(steps.conn, [before], json_before)
-    steps.create(f"{folder}/{'carried' if carried else 'one_day'}/check_population")
+    if carried:
+        steps.create(f"{folder}/carried/check_population", {"night": night})
+    else:
+        steps.create(f"{folder}/one_day/check_population")
 
 
 def _verdict(conn: duckdb.DuckDBPyConnection, check: str) -> CheckOutcome:
