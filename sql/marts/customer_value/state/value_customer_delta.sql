@@ -8,6 +8,10 @@ with customer_days as (
     from stg_orders
     where
         (is_counted or status = 'returned')
+        -- a bound range covering both spans, so that the ordered_at zone maps skip the older
+        -- history (order_date is derived: a filter on it alone reads every order)
+        and ordered_at >= (least($state_as_of::date, $state_calibration_end::date) + 1)::timestamp
+        and ordered_at < (greatest($as_of::date, $calibration_end::date) + 1)::timestamp
         and (
             (order_date > $state_as_of::date and order_date <= $as_of::date)
             or (
