@@ -2,7 +2,8 @@
 
 Each check's queries and verdict are `loyalty.marts.checks` (sql/checks/): every query counts
 violations, the check passes when all are zero, and the metadata shows every count (never customer
-rows) so a failure explains itself.
+rows) so a failure explains itself. customer_snapshot's check runs in its asset's step
+(assets/snapshot.py), customer_value's in its (assets/value.py).
 """
 
 import dagster as dg
@@ -16,18 +17,6 @@ def _result(loyalty: LoyaltyResource, check: str) -> dg.AssetCheckResult:
     with data_errors_hidden(f"check {check}"), loyalty.session(read_only=True) as (_s, conn):
         outcome = run_check(conn, check)
     return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.metadata)
-
-
-@dg.asset_check(asset="customer_snapshot", blocking=True, pool="duckdb")
-def snapshot_tiers_and_segments_partition_population(
-    loyalty: LoyaltyResource,
-) -> dg.AssetCheckResult:
-    """Every population member of each day just written has exactly one row, one tier A-D and one
-    segment; the rows per day equal the customers with a counted order by that day.
-
-    One pass over the days just written counts everything per day; the population is counted
-    independently from the orders (a distinct count for one day, first order days for a range)."""
-    return _result(loyalty, "snapshot_tiers_and_segments_partition_population")
 
 
 @dg.asset_check(asset="retention_period", blocking=True, pool="duckdb")

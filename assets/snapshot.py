@@ -5,7 +5,8 @@ import dagster as dg
 
 from loyalty import engine
 from loyalty.assets.daily_range import run_days
-from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
+from loyalty.assets.metric_results import data_errors_hidden, own_check, preview_metadata
+from loyalty.marts.checks import SNAPSHOT_CHECK, run_check
 from loyalty.marts.snapshot import PATHS, compute_snapshot, tiers_on
 from loyalty.orchestration.partitions import daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
@@ -22,6 +23,19 @@ from loyalty.orchestration.resources import LoyaltyResource
     "rfm_score, tier, segment, lifecycle_stage, is_active, churn flags with reasons, "
     "flagged_since. A view over customer_state (stored by change: one row per customer and run "
     "of days without change). Thresholds used per day are in snapshot_params.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            SNAPSHOT_CHECK,
+            asset="customer_snapshot",
+            blocking=True,
+            description="Every population member of each day just written has exactly one row, "
+            "one tier A-D and one segment; the rows per day equal the customers with a counted "
+            "order by that day. One pass over the days just written counts everything per day; the "
+            "population is counted independently from the orders (for a carried night: the day "
+            "before's count plus the night's first buyers; a distinct count for one day; first "
+            "order days for a range). Run in the asset's step, on its connection.",
+        )
+    ],
 )
 def customer_snapshot(
     context: dg.AssetExecutionContext, loyalty: LoyaltyResource
@@ -44,6 +58,7 @@ def customer_snapshot(
         )
         metadata["dagster/row_count"] = dg.MetadataValue.int(int(rows))
         metadata["tiers_on_last_day"] = dg.MetadataValue.md(tiers_on(conn, end))
+        checks = own_check(context, SNAPSHOT_CHECK, lambda: run_check(conn, SNAPSHOT_CHECK))
     metadata["days"] = dg.MetadataValue.text(f"{start} .. {end}")
     metadata["computed_by"] = dg.MetadataValue.text(PATHS[path])
     # history is stored by change: how many customer_state rows this run closed and opened
@@ -51,4 +66,4 @@ def customer_snapshot(
     metadata["state_rows_inserted"] = dg.MetadataValue.int(written["inserted"])
     # customer-days scored: a carried night scores only the customers whose row can change
     metadata["customer_days_computed"] = dg.MetadataValue.int(written["computed"])
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)

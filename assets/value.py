@@ -7,8 +7,9 @@ from typing import Any
 import dagster as dg
 
 from loyalty.assets.daily_range import run_days
-from loyalty.assets.metric_results import data_errors_hidden
+from loyalty.assets.metric_results import data_errors_hidden, own_check
 from loyalty.marts.value import (
+    CHECK,
     check_customer_value,
     compute_customer_value,
     compute_revenue_at_risk,
@@ -31,6 +32,17 @@ from loyalty.orchestration.resources import LoyaltyResource
     description="One row per (as_of, customer_id), for the latest day and every Sunday: the "
     "BG/NBD summary, p_alive, expected orders and value over the horizon, CLV, value at risk, "
     "status (model or rules). Also model_fit, model_backtest and model_quality per day.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK,
+            asset="customer_value",
+            blocking=True,
+            description="On the latest day: one row per customer of customer_snapshot's "
+            "population, a known status and source each, model columns set exactly when the model "
+            "is used, p_alive within [0, 1], value at risk, CLV and expected orders not negative. "
+            "Run in the asset's step, on its connection.",
+        )
+    ],
 )
 def customer_value(
     context: dg.AssetExecutionContext, loyalty: LoyaltyResource
@@ -44,6 +56,7 @@ def customer_value(
             "statuses_on_last_day": dg.MetadataValue.md(status_counts(conn, last.day)),
             "backtest_quality_on_last_day": dg.MetadataValue.md(quality_summary(conn, last.day)),
         }
+        checks = own_check(context, CHECK, lambda: check_customer_value(conn))
     metadata["days"] = dg.MetadataValue.text(", ".join(str(d) for d in days))
     metadata["model_used_on"] = dg.MetadataValue.int(sum(r.model_used for r in results))
     metadata["rules_on"] = dg.MetadataValue.int(sum(not r.model_used for r in results))
@@ -51,22 +64,7 @@ def customer_value(
     metadata["summary_sums"] = dg.MetadataValue.text(
         "; ".join(f"{r.day}: {r.summary}" for r in results)
     )
-    return dg.MaterializeResult(metadata=metadata)
-
-
-@dg.asset_check(asset="customer_value", blocking=True, pool="duckdb")
-def customer_value_statuses_partition_population(
-    loyalty: LoyaltyResource,
-) -> dg.AssetCheckResult:
-    """On the latest day: one row per customer of customer_snapshot's population, a known status
-    and source each, model columns set exactly when the model is used, p_alive within [0, 1], value
-    at risk, CLV and expected orders not negative."""
-    with (
-        data_errors_hidden("customer_value check"),
-        loyalty.session(read_only=True) as (_settings, conn),
-    ):
-        outcome = check_customer_value(conn)
-    return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.metadata)
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
 @dg.asset(

@@ -313,11 +313,11 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
         if step in ("snapshot", "nightly") and "asset_step_seconds" in r:
             parts += [
                 (
-                    f"  {'  ' if step == 'nightly' else ''}the asset step (Dagster's step time)",
+                    f"  {'  ' if step == 'nightly' else ''}the asset step without its check",
                     "asset_step_seconds",
                 ),
                 (
-                    f"  {'  ' if step == 'nightly' else ''}its asset check step",
+                    f"  {'  ' if step == 'nightly' else ''}its asset check (in the asset's step)",
                     "check_step_seconds",
                 ),
             ]

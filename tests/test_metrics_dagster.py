@@ -7,6 +7,7 @@ import dagster as dg
 
 from loyalty.assets import kpis, metric_checks, periods, snapshot, staging
 from loyalty.engine import connect
+from loyalty.marts.checks import SNAPSHOT_CHECK, CheckOutcome
 from loyalty.orchestration.resources import LoyaltyResource
 from loyalty.settings import load_settings
 from loyalty.vocab import KPI_NAMES
@@ -29,8 +30,8 @@ PERIODS = [
     periods.service_period,
     periods.cohort_retention,
 ]
+# customer_snapshot's check is part of its asset (it runs in the asset's step)
 CHECKS = [
-    metric_checks.snapshot_tiers_and_segments_partition_population,
     metric_checks.retention_counts_reconcile,
     metric_checks.repurchase_shares_valid,
     metric_checks.nps_within_bounds,
@@ -63,7 +64,7 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
 
     assert dg.materialize(STAGING, resources=resources).success
     backfill = dg.materialize(
-        DAILY + CHECKS[:1] + [metric_checks.kpi_board_complete],
+        DAILY + [metric_checks.kpi_board_complete],
         resources=resources,
         tags=_range_tags("2024-12-01", "2024-12-10"),
     )
@@ -74,7 +75,16 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
     mats = backfill.asset_materializations_for_node("customer_snapshot")
     assert mats[0].metadata["days"].value == "2024-12-01 .. 2024-12-10"
     checks = backfill.get_asset_check_evaluations()
-    assert checks and all(c.passed for c in checks)
+    assert {c.check_name for c in checks} == {SNAPSHOT_CHECK, "kpi_board_complete"}
+    assert all(c.passed for c in checks)
+    # the snapshot's check ran in the asset's step (no step of its own), on the days it wrote
+    assert {s.step_key for s in steps} == {
+        "customer_snapshot",
+        "kpi_daily",
+        "kpi_daily_kpi_board_complete",
+    }
+    verdict = next(c for c in checks if c.check_name == SNAPSHOT_CHECK).metadata
+    assert verdict["days checked"].value == 10 and verdict["failed"].value == "none"
 
     days = rows(
         settings, "select as_of, count(*) as n from customer_snapshot group by as_of order by as_of"
@@ -92,7 +102,7 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
     changed = [a["as_of"].isoformat() for a, b in zip(computed, recomputed, strict=True) if a != b]
     assert changed == ["2024-12-05"]  # exactly that day was replaced
 
-    result = dg.materialize(PERIODS + CHECKS[1:-1], resources=resources)
+    result = dg.materialize(PERIODS + CHECKS[:-1], resources=resources)
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
     week = rows(
@@ -102,6 +112,41 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
     )
     assert [w["period_start"].isoformat() for w in week] == ["2024-12-02", "2024-12-09"]
     assert [w["is_complete"] for w in week] == [True, False]
+
+
+def test_a_failed_snapshot_check_in_the_assets_step_blocks_what_reads_it(tmp_path, monkeypatch):
+    """The check runs in customer_snapshot's step: its failure fails that step after the day is
+    recorded as materialised (as a failed check step did), and the KPI board is not computed."""
+    settings_file = write_settings(tmp_path)
+    settings = load_settings(settings_file)
+    create_tables(settings)
+    with connect(settings) as conn:
+        add_order(conn, "c", "2024-11-20", 10)
+    resources = {"loyalty": LoyaltyResource(settings_file=str(settings_file))}
+    assert dg.materialize(STAGING, resources=resources).success
+
+    real = snapshot.run_check
+
+    def one_row_missing(conn, check):
+        outcome = real(conn, check)  # the real verdict, then one population member short
+        counts = {**outcome.metadata, "failed": "a test's verdict"}
+        return CheckOutcome(passed=False, metadata=counts)
+
+    monkeypatch.setattr(snapshot, "run_check", one_row_missing)
+    result = dg.materialize(
+        DAILY + [metric_checks.kpi_board_complete],
+        resources=resources,
+        partition_key="2024-12-31",
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert [c.passed for c in result.get_asset_check_evaluations()] == [False]
+    assert result.asset_materializations_for_node("customer_snapshot")
+    assert not result.asset_materializations_for_node("kpi_daily")
+    with connect(settings, read_only=True) as conn:
+        assert not conn.execute(
+            "select * from information_schema.tables where table_name = 'kpi_daily'"
+        ).fetchall()
 
 
 def test_a_launchpad_override_changes_the_run(tmp_path):
