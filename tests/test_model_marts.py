@@ -425,11 +425,17 @@ def test_a_long_run_models_the_sundays_of_history_weeks_only():
     assert recent == [d for d in every if d >= end - dt.timedelta(weeks=4)]
 
 
-def test_the_area_from_rows_counts_equals_the_mann_whitney_statistic_of_the_customers():
-    """The backtest's AUCs count positives and negatives per distinct (x, t_x, T) row, whose
-    customers share a score; with rows that share a value (ties across rows) and rows without
-    customers, the area still equals U / (n_pos n_neg) over the customers one by one."""
-    from loyalty.marts.value_model import auc_of_rows
+def test_the_area_from_counts_per_value_equals_the_mann_whitney_statistic_of_the_customers():
+    """The backtest's AUCs count positives and negatives per distinct score value (DuckDB groups
+    the customers by their predicted value); with values shared by many rows (ties) and rows
+    without customers, the area still equals U / (n_pos n_neg) over the customers one by one."""
+    from loyalty.marts.value_model import auc_of_counts
+
+    def auc_of_rows(score, label, _rows, _n_rows):
+        values, at = np.unique(score, return_inverse=True)
+        pos = np.bincount(at, weights=label, minlength=len(values))
+        neg = np.bincount(at, weights=~label, minlength=len(values))
+        return auc_of_counts(values[::-1], pos[::-1], neg[::-1])  # in any order
 
     rng = np.random.default_rng(3)
     n_rows = 400

@@ -1,6 +1,6 @@
-"""The numpy side of `customer_value`: the summary rows aggregated for the fits, the fits of
-`loyalty.model`, the scores per customer and the backtest's ranking quality (no SQL here;
-`loyalty.marts.value` reads the summary and writes what this module returns)."""
+"""The numpy side of `customer_value` shared by the engines: the summary's columns per purpose, the
+fits' and scores' types, the scores of a batch of customers (Spark's executors), the model_fit rows
+and the backtest's ranking quality from counts (no SQL here; loyalty.marts.value_run drives it)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from loyalty import model
 
@@ -18,6 +17,20 @@ GAMMA_GAMMA = "gamma_gamma"
 PARAMETERS: dict[str, tuple[str, ...]] = {
     BG_NBD: ("r", "alpha", "a", "b"),
     GAMMA_GAMMA: ("p", "q", "v"),
+}
+
+
+# the summary's columns at D (purpose "score") and at C = D - H (purpose "backtest"): x, t_x, T, m
+# and which rows each reads (work table value_summary, sql/marts/customer_value/value_summary.sql)
+SUMMARY_COLUMNS: dict[str, tuple[str, str, str, str, str]] = {
+    "score": ("frequency", "recency_days", "t_days", "monetary_repeat", "true"),
+    "backtest": (
+        "cal_frequency",
+        "cal_recency_days",
+        "cal_t_days",
+        "cal_monetary_repeat",
+        "cal_t_days is not null",
+    ),
 }
 
 
@@ -103,18 +116,6 @@ def distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, n
     return [c[first] for c in cols], counts, inverse.reshape(-1)
 
 
-def fit(s: Summary) -> Fits:
-    """BG/NBD on the distinct (x, t_x, T) rows with their counts as weights; Gamma-Gamma on the
-    repeat customers with a positive mean repeat value, on distinct (x, m in cents)."""
-    (x, t_x, T), counts, _ = s.distinct
-    bg = model.fit_bg_nbd(x, t_x, T, weight=counts, distinct=True)
-    spenders = (s.x > 0) & (s.m > 0)
-    cents = np.round(s.m[spenders] * 100)
-    (gx, gm), gcounts, _ = distinct_rows(s.x[spenders], cents)
-    gg = model.fit_gamma_gamma(gx, gm / 100, weight=gcounts)
-    return Fits(bg, gg)
-
-
 def score(s: Summary, fits: Fits, horizon_days: int) -> Scores:
     """P(alive), expected purchase days in the next `horizon_days` (and if alive) per distinct
     (x, t_x, T), spread to every customer; the expected order value per customer."""
@@ -128,40 +129,6 @@ def score(s: Summary, fits: Fits, horizon_days: int) -> Scores:
     if_alive = np.asarray(model.expected_orders_if_alive(bg, h, x, t_x, T))[back]
     value = np.asarray(model.expected_order_value(gg, s.x, s.m), dtype=float)
     return Scores(alive, orders, value, if_alive * value)
-
-
-def scores_table(s: Summary, sc: Scores | None) -> pa.Table:
-    """The work table value_scores: the model's columns per summary row `k` (empty: no model)."""
-    if sc is None:
-        keep = np.zeros(0, dtype=np.int64)
-        empty = np.zeros(0, dtype=float)
-        return pa.table(
-            {
-                "k": keep,
-                **{
-                    c: empty
-                    for c in (
-                        "p_alive",
-                        "expected_orders",
-                        "expected_order_value",
-                        "clv",
-                        "value_if_alive",
-                        "value_at_risk",
-                    )
-                },
-            }
-        )
-    return pa.table(
-        {
-            "k": s.k,
-            "p_alive": sc.p_alive,
-            "expected_orders": sc.expected_orders,
-            "expected_order_value": sc.expected_order_value,
-            "clv": sc.clv,
-            "value_if_alive": sc.value_if_alive,
-            "value_at_risk": sc.value_at_risk,
-        }
-    )
 
 
 def fit_rows(purpose: str, fits: Fits) -> list[dict]:
@@ -209,28 +176,6 @@ def auc(score: np.ndarray, label: np.ndarray) -> float | None:
     rank_sum = float(avg_rank[inverse.reshape(-1)][label].sum())
     u = rank_sum - n_pos * (n_pos + 1) / 2.0
     return u / (n_pos * n_neg)
-
-
-def auc_of_rows(
-    score: np.ndarray, label: np.ndarray, rows: np.ndarray, n_rows: int
-) -> float | None:
-    """`auc` of a score that is the same for every customer of a row (`rows`: each customer's row
-    in 0..n_rows - 1; the model scores a distinct (x, t_x, T) row once and spreads the value to its
-    customers): positives and negatives counted per row, then per distinct score value, and the
-    area from those counts (`auc_of_counts`). The same area as `auc`, with a sort of the rows'
-    values instead of every customer's (864 k against 2.2 M at 10 M orders)."""
-    label = np.asarray(label, dtype=bool)
-    rows = np.asarray(rows, dtype=np.int64)
-    pos = np.bincount(rows, weights=label, minlength=n_rows)
-    total = np.bincount(rows, minlength=n_rows)
-    values = np.zeros(n_rows)
-    values[rows] = score
-    used = total > 0
-    distinct, at = np.unique(values[used], return_inverse=True)
-    at = at.reshape(-1)
-    pos_v = np.bincount(at, weights=pos[used], minlength=len(distinct))
-    neg_v = np.bincount(at, weights=(total - pos)[used], minlength=len(distinct))
-    return auc_of_counts(distinct, np.rint(pos_v), np.rint(neg_v))
 
 
 def auc_of_counts(values: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:

@@ -33,18 +33,7 @@ from loyalty.marts import value_model as vm
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-# the summary's columns at D (purpose "score") and at C = D - H (purpose "backtest"), and which
-# rows each reads: loyalty.marts.value._summary
-SUMMARY_COLUMNS: dict[str, tuple[str, str, str, str, str]] = {
-    "score": ("frequency", "recency_days", "t_days", "monetary_repeat", "true"),
-    "backtest": (
-        "cal_frequency",
-        "cal_recency_days",
-        "cal_t_days",
-        "cal_monetary_repeat",
-        "cal_t_days is not null",
-    ),
-}
+SUMMARY_COLUMNS = vm.SUMMARY_COLUMNS
 SCORE_COLUMNS = (
     "p_alive",
     "expected_orders",
