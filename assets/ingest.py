@@ -1,6 +1,8 @@
 """Ingest assets: one per kind of export, writing the contract table of the same name, plus the
 `ingest_log` and `quarantine` tables (README "Inputs")."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from loyalty import ingest
@@ -19,71 +21,108 @@ def _markdown_table(rows: list[tuple], header: list[str]) -> str:
 
 
 def _ingest_asset(kind: str) -> dg.AssetsDefinition:
+    """The export's asset and its checks in one step (one connection; Dagster's step costs about
+    50-80 ms whatever it does, and a night's ingest had eight of them). A check still runs alone
+    from the UI: the step then loads nothing and runs the checks selected (`can_subset`)."""
     contract = CONTRACTS[kind]
 
-    @dg.asset(
+    @dg.multi_asset(
         name=kind,
-        group_name="ingest",
-        pool="duckdb",
-        kinds={"duckdb"},
-        description=(
-            f"{kind.capitalize()} exports loaded into the `{kind}` table: one row per "
-            f"{contract.key} (latest version wins). Rejected rows go to `quarantine`, every file "
-            f"to `ingest_log`."
-        ),
-    )
-    def _asset(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
-        with loyalty.session() as (settings, conn):
-            try:
-                result = ingest.ingest_source(conn, settings, kind, run_id=context.run_id)
-            except ingest.IngestError as e:
-                # a clear message for the UI; the data stays as it was (the load rolled back)
-                raise dg.Failure(description=str(e), allow_retries=False) from None
-            # aggregates per column only: no row of an export reaches Dagster's storage; of the
-            # rows this run loaded, not of the whole table
-            loaded = loaded_since_metadata(context, conn, quote_ident(kind))
-            quarantined_by_reason = checks.quarantined_by_reason(conn, kind)
-        for f in result.files:
-            context.log.info(
-                f"{kind}: {f.file_name}: {f.status}; read {f.rows_read}, loaded {f.rows_loaded}, "
-                f"quarantined {f.rows_quarantined}, filtered {f.rows_filtered}"
-                + (f" ({f.note})" if f.note else "")
+        specs=[
+            dg.AssetSpec(
+                kind,
+                group_name="ingest",
+                kinds={"duckdb"},
+                description=(
+                    f"{kind.capitalize()} exports loaded into the `{kind}` table: one row per "
+                    f"{contract.key} (latest version wins). Rejected rows go to `quarantine`, "
+                    "every file to `ingest_log`."
+                ),
             )
-        return dg.MaterializeResult(
-            metadata={
-                **loaded,
-                "files_loaded": len([f for f in result.files if f.status == "loaded"]),
-                "files_skipped": len([f for f in result.files if f.status == "skipped"]),
-                "rows_loaded": sum(f.rows_loaded for f in result.files),
-                "rows_quarantined": sum(f.rows_quarantined for f in result.files),
-                "files": dg.MetadataValue.md(
-                    _markdown_table(
-                        [
-                            (
-                                f.file_name,
-                                f.status,
-                                f.rows_read,
-                                f.rows_loaded,
-                                f.rows_quarantined,
-                                f.rows_filtered,
-                                f.note,
-                            )
-                            for f in result.files
-                        ],
-                        ["file", "status", "read", "loaded", "quarantined", "filtered", "note"],
-                    )
-                    if result.files
-                    else "no new files"
-                ),
-                "quarantine_by_reason": dg.MetadataValue.md(
-                    _markdown_table(quarantined_by_reason, ["reason", "rows"])
-                    if quarantined_by_reason
-                    else "nothing quarantined"
-                ),
-            }
-        )
+        ],
+        check_specs=_check_specs(kind),
+        can_subset=True,
+        pool="duckdb",
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, loyalty: LoyaltyResource
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        load = dg.AssetKey(kind) in context.selected_asset_keys
+        selected = {k.name for k in context.selected_asset_check_keys}
+        with loyalty.session() as (settings, conn):
+            if load:
+                try:
+                    result = ingest.ingest_source(conn, settings, kind, run_id=context.run_id)
+                except ingest.IngestError as e:
+                    # a clear message for the UI; the data stays as it was (the load rolled back)
+                    raise dg.Failure(description=str(e), allow_retries=False) from None
+                # aggregates per column only: no row of an export reaches Dagster's storage; of
+                # the rows this run loaded, not of the whole table
+                loaded = loaded_since_metadata(context, conn, quote_ident(kind))
+                quarantined_by_reason = checks.quarantined_by_reason(conn, kind)
+            else:
+                ingest.ensure_tables(conn)
+            verdicts = []
+            if f"{kind}_keys_unique_not_null" in selected:
+                verdicts.append(_keys_unique(conn, kind))
+            if f"{kind}_quarantine_share" in selected:
+                verdicts.append(_quarantine_share(conn, settings, kind))
+            if f"{kind}_freshness" in selected:
+                verdicts.append(_freshness(conn, settings, kind))
+        if load:
+            yield _materialization(context, kind, result, loaded, quarantined_by_reason)
+        yield from verdicts
 
     return _asset
+
+
+def _materialization(
+    context: dg.AssetExecutionContext,
+    kind: str,
+    result: ingest.SourceResult,
+    loaded: dict,
+    quarantined_by_reason: list[tuple],
+) -> dg.MaterializeResult:
+    for f in result.files:
+        context.log.info(
+            f"{kind}: {f.file_name}: {f.status}; read {f.rows_read}, loaded {f.rows_loaded}, "
+            f"quarantined {f.rows_quarantined}, filtered {f.rows_filtered}"
+            + (f" ({f.note})" if f.note else "")
+        )
+    return dg.MaterializeResult(
+        asset_key=kind,
+        metadata={
+            **loaded,
+            "files_loaded": len([f for f in result.files if f.status == "loaded"]),
+            "files_skipped": len([f for f in result.files if f.status == "skipped"]),
+            "rows_loaded": sum(f.rows_loaded for f in result.files),
+            "rows_quarantined": sum(f.rows_quarantined for f in result.files),
+            "files": dg.MetadataValue.md(
+                _markdown_table(
+                    [
+                        (
+                            f.file_name,
+                            f.status,
+                            f.rows_read,
+                            f.rows_loaded,
+                            f.rows_quarantined,
+                            f.rows_filtered,
+                            f.note,
+                        )
+                        for f in result.files
+                    ],
+                    ["file", "status", "read", "loaded", "quarantined", "filtered", "note"],
+                )
+                if result.files
+                else "no new files"
+            ),
+            "quarantine_by_reason": dg.MetadataValue.md(
+                _markdown_table(quarantined_by_reason, ["reason", "rows"])
+                if quarantined_by_reason
+                else "nothing quarantined"
+            ),
+        },
+    )
 
 
 def _keys_unique(conn, kind: str) -> dg.AssetCheckResult:
@@ -157,10 +196,8 @@ def _freshness(conn, settings, kind: str) -> dg.AssetCheckResult:
     )
 
 
-def _checks(kind: str) -> dg.AssetChecksDefinition:
-    """The checks of one export, in one step (one connection; Dagster's step costs about 50 ms
-    whatever it does, and a run of the ingest had eleven of them). A check still runs alone from
-    the UI: the step runs the checks selected (`can_subset`)."""
+def _check_specs(kind: str) -> list[dg.AssetCheckSpec]:
+    """The checks of one export, run in its asset's step (`_ingest_asset`)."""
     contract = CONTRACTS[kind]
     key = contract.key
     specs = [
@@ -191,36 +228,10 @@ def _checks(kind: str) -> dg.AssetChecksDefinition:
                 ),
             )
         )
-
-    @dg.multi_asset_check(
-        name=f"{kind}_checks",
-        specs=specs,
-        can_subset=True,
-        pool="duckdb",
-        description=f"The checks of the {kind} export (keys, quarantine share, freshness).",
-    )
-    def _run(context: dg.AssetCheckExecutionContext, loyalty: LoyaltyResource):
-        selected = {k.name for k in context.selected_asset_check_keys}
-        with loyalty.session() as (settings, conn):
-            ingest.ensure_tables(conn)
-            results = []
-            if f"{kind}_keys_unique_not_null" in selected:
-                results.append(_keys_unique(conn, kind))
-            if f"{kind}_quarantine_share" in selected:
-                results.append(_quarantine_share(conn, settings, kind))
-            if f"{kind}_freshness" in selected:
-                results.append(_freshness(conn, settings, kind))
-        yield from results
-
-    return _run
+    return specs
 
 
 orders = _ingest_asset("orders")
 tickets = _ingest_asset("tickets")
 surveys = _ingest_asset("surveys")
 customers = _ingest_asset("customers")
-
-orders_checks = _checks("orders")
-tickets_checks = _checks("tickets")
-surveys_checks = _checks("surveys")
-customers_checks = _checks("customers")

@@ -4,6 +4,7 @@
 import dagster as dg
 
 from loyalty.assets.daily_range import run_days
+from loyalty.assets.metric_checks import run_in_step, spec
 from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.kpis import board_on, compute_kpis
 from loyalty.orchestration.partitions import daily_partitions
@@ -19,6 +20,7 @@ from loyalty.orchestration.resources import LoyaltyResource
     kinds={"duckdb", "sql"},
     description="One row per (as_of, kpi): value over the trailing window "
     "(as_of - kpi_window_days, as_of], target, direction, change_7d, flag, n, owner.",
+    check_specs=spec("kpi_daily"),
 )
 def kpi_daily(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
     start, end = run_days(context)
@@ -28,5 +30,6 @@ def kpi_daily(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg
             conn, "kpi_daily", "as_of between $start and $end", {"start": start, "end": end}
         )
         metadata["board_on_last_day"] = dg.MetadataValue.md(board_on(conn, end))
+        checks = run_in_step(context, conn, "kpi_daily")
     metadata["customer_states_from"] = dg.MetadataValue.text(states)
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)

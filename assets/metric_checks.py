@@ -2,56 +2,62 @@
 
 Each check's queries and verdict are `loyalty.marts.checks` (sql/checks/): every query counts
 violations, the check passes when all are zero, and the metadata shows every count (never customer
-rows) so a failure explains itself. customer_snapshot's check runs in its asset's step
-(assets/snapshot.py), customer_value's in its (assets/value.py).
+rows) so a failure explains itself. Every check is declared on its asset (`spec`) and runs in the
+asset's step, on its open connection, right after the write (`run_in_step`): a check step of its
+own cost a second connection and a Dagster step, and the nightly job had seven of them. A failed
+check fails the asset's step after the materialisation is recorded, and Dagster skips what reads it.
 """
 
 import dagster as dg
+import duckdb
 
-from loyalty.assets.metric_results import data_errors_hidden
-from loyalty.marts.checks import run_check
-from loyalty.orchestration.resources import LoyaltyResource
+from loyalty.assets.metric_results import own_check
+from loyalty.marts.checks import CHECKED_TABLE, SNAPSHOT_CHECK, run_check
 
-
-def _result(loyalty: LoyaltyResource, check: str) -> dg.AssetCheckResult:
-    with data_errors_hidden(f"check {check}"), loyalty.session(read_only=True) as (_s, conn):
-        outcome = run_check(conn, check)
-    return dg.AssetCheckResult(passed=outcome.passed, metadata=outcome.metadata)
-
-
-@dg.asset_check(asset="retention_period", blocking=True, pool="duckdb")
-def retention_counts_reconcile(loyalty: LoyaltyResource) -> dg.AssetCheckResult:
-    """For 'all': start - lost + new (active at end) + reactivated = end; tiers add up to 'all';
-    kept, churn and activation rates within [0, 1] (retention_rate may exceed 1 by design)."""
-    return _result(loyalty, "retention_counts_reconcile")
-
-
-@dg.asset_check(asset="repurchase_period", blocking=True, pool="duckdb")
-def repurchase_shares_valid(loyalty: LoyaltyResource) -> dg.AssetCheckResult:
-    """One row per key; repeat buyers never exceed buyers; rates within [0, 1]."""
-    return _result(loyalty, "repurchase_shares_valid")
-
-
-@dg.asset_check(asset="nps_period", blocking=True, pool="duckdb")
-def nps_within_bounds(loyalty: LoyaltyResource) -> dg.AssetCheckResult:
-    """One row per key; promoters + passives + detractors = responses; NPS within [-100, 100];
-    CSAT share within [0, 1]."""
-    return _result(loyalty, "nps_within_bounds")
+DESCRIPTIONS = {
+    SNAPSHOT_CHECK: "Every population member of each day just written has exactly one row, one "
+    "tier A-D and one segment; the rows per day equal the customers with a counted order by that "
+    "day. One pass over the days just written counts everything per day; the population is "
+    "counted independently from the orders (for a carried night: the day before's count plus the "
+    "night's first buyers; a distinct count for one day; first order days for a range).",
+    "retention_counts_reconcile": "For 'all': start - lost + new (active at end) + reactivated = "
+    "end; tiers add up to 'all'; kept, churn and activation rates within [0, 1] (retention_rate "
+    "may exceed 1 by design).",
+    "repurchase_shares_valid": "One row per key; repeat buyers never exceed buyers; rates within "
+    "[0, 1].",
+    "nps_within_bounds": "One row per key; promoters + passives + detractors = responses; NPS "
+    "within [-100, 100]; CSAT share within [0, 1].",
+    "service_rates_valid": "One row per key; met + breached <= tickets; priorities add up to "
+    "'all'; rates in [0, 1].",
+    "cohort_shares_valid": "One row per (row_type, cohort_month, k); shares within [0, 1]; month 0 "
+    "is everyone.",
+    "kpi_board_complete": "One row per (as_of, kpi), every KPI each day, rates within [0, 1] and "
+    "NPS within [-100, 100].",
+}
+# the check of each checked table
+CHECK_OF = {table: check for check, table in CHECKED_TABLE.items()}
 
 
-@dg.asset_check(asset="service_period", blocking=True, pool="duckdb")
-def service_rates_valid(loyalty: LoyaltyResource) -> dg.AssetCheckResult:
-    """One row per key; met + breached <= tickets; priorities add up to 'all'; rates in [0, 1]."""
-    return _result(loyalty, "service_rates_valid")
+def spec(table: str) -> list[dg.AssetCheckSpec]:
+    """The blocking check declared on `table`'s asset (none if it has none)."""
+    check = CHECK_OF.get(table)
+    if check is None:
+        return []
+    return [
+        dg.AssetCheckSpec(
+            check,
+            asset=table,
+            blocking=True,
+            description=DESCRIPTIONS[check] + " Run in the asset's step, on its connection.",
+        )
+    ]
 
 
-@dg.asset_check(asset="cohort_retention", blocking=True, pool="duckdb")
-def cohort_shares_valid(loyalty: LoyaltyResource) -> dg.AssetCheckResult:
-    """One row per (row_type, cohort_month, k); shares within [0, 1]; month 0 is everyone."""
-    return _result(loyalty, "cohort_shares_valid")
-
-
-@dg.asset_check(asset="kpi_daily", blocking=True, pool="duckdb")
-def kpi_board_complete(loyalty: LoyaltyResource) -> dg.AssetCheckResult:
-    """One row per (as_of, kpi), every KPI each day, rates within [0, 1] and NPS within [-100, 100]."""
-    return _result(loyalty, "kpi_board_complete")
+def run_in_step(
+    context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection, table: str
+) -> list[dg.AssetCheckResult]:
+    """`table`'s check on the asset's connection, when the run selected it."""
+    check = CHECK_OF.get(table)
+    if check is None:
+        return []
+    return own_check(context, check, lambda: run_check(conn, check))

@@ -4,6 +4,7 @@ the stored snapshots cover and always agree with the snapshots."""
 
 import dagster as dg
 
+from loyalty.assets.metric_checks import run_in_step, spec
 from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.periods import compute_period_table, periods_in
 from loyalty.orchestration.resources import LoyaltyResource
@@ -51,15 +52,17 @@ def _period_asset(name: str, deps: list[str], description: str) -> dg.AssetsDefi
         deps=deps,
         description=description,
         kinds={"duckdb", "sql"},
+        check_specs=spec(name),
     )
-    def _asset(loyalty: LoyaltyResource) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
         with data_errors_hidden(name), loyalty.session() as (settings, conn):
             built = compute_period_table(conn, settings, name)
             metadata = preview_metadata(conn, name)
             metadata["built"] = dg.MetadataValue.text(built)
             if name != "cohort_retention":
                 metadata["periods"] = dg.MetadataValue.md(periods_in(conn, name))
-        return dg.MaterializeResult(metadata=metadata)
+            checks = run_in_step(context, conn, name)
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _asset
 

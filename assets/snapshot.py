@@ -5,8 +5,8 @@ import dagster as dg
 
 from loyalty import engine
 from loyalty.assets.daily_range import run_days
-from loyalty.assets.metric_results import data_errors_hidden, own_check, preview_metadata
-from loyalty.marts.checks import SNAPSHOT_CHECK, run_check
+from loyalty.assets.metric_checks import run_in_step, spec
+from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.snapshot import PATHS, compute_snapshot, tiers_on
 from loyalty.orchestration.partitions import daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
@@ -23,19 +23,7 @@ from loyalty.orchestration.resources import LoyaltyResource
     "rfm_score, tier, segment, lifecycle_stage, is_active, churn flags with reasons, "
     "flagged_since. A view over customer_state (stored by change: one row per customer and run "
     "of days without change). Thresholds used per day are in snapshot_params.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            SNAPSHOT_CHECK,
-            asset="customer_snapshot",
-            blocking=True,
-            description="Every population member of each day just written has exactly one row, "
-            "one tier A-D and one segment; the rows per day equal the customers with a counted "
-            "order by that day. One pass over the days just written counts everything per day; the "
-            "population is counted independently from the orders (for a carried night: the day "
-            "before's count plus the night's first buyers; a distinct count for one day; first "
-            "order days for a range). Run in the asset's step, on its connection.",
-        )
-    ],
+    check_specs=spec("customer_snapshot"),
 )
 def customer_snapshot(
     context: dg.AssetExecutionContext, loyalty: LoyaltyResource
@@ -58,7 +46,7 @@ def customer_snapshot(
         )
         metadata["dagster/row_count"] = dg.MetadataValue.int(int(rows))
         metadata["tiers_on_last_day"] = dg.MetadataValue.md(tiers_on(conn, end))
-        checks = own_check(context, SNAPSHOT_CHECK, lambda: run_check(conn, SNAPSHOT_CHECK))
+        checks = run_in_step(context, conn, "customer_snapshot")
     metadata["days"] = dg.MetadataValue.text(f"{start} .. {end}")
     metadata["computed_by"] = dg.MetadataValue.text(PATHS[path])
     # history is stored by change: how many customer_state rows this run closed and opened

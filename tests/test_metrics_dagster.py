@@ -30,15 +30,7 @@ PERIODS = [
     periods.service_period,
     periods.cohort_retention,
 ]
-# customer_snapshot's check is part of its asset (it runs in the asset's step)
-CHECKS = [
-    metric_checks.retention_counts_reconcile,
-    metric_checks.repurchase_shares_valid,
-    metric_checks.nps_within_bounds,
-    metric_checks.service_rates_valid,
-    metric_checks.cohort_shares_valid,
-    metric_checks.kpi_board_complete,
-]
+# every metric check is declared on its asset and runs in the asset's step
 
 
 def _range_tags(start: str, end: str) -> dict[str, str]:
@@ -64,7 +56,7 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
 
     assert dg.materialize(STAGING, resources=resources).success
     backfill = dg.materialize(
-        DAILY + [metric_checks.kpi_board_complete],
+        DAILY,
         resources=resources,
         tags=_range_tags("2024-12-01", "2024-12-10"),
     )
@@ -78,11 +70,7 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
     assert {c.check_name for c in checks} == {SNAPSHOT_CHECK, "kpi_board_complete"}
     assert all(c.passed for c in checks)
     # the snapshot's check ran in the asset's step (no step of its own), on the days it wrote
-    assert {s.step_key for s in steps} == {
-        "customer_snapshot",
-        "kpi_daily",
-        "kpi_daily_kpi_board_complete",
-    }
+    assert {s.step_key for s in steps} == {"customer_snapshot", "kpi_daily"}
     verdict = next(c for c in checks if c.check_name == SNAPSHOT_CHECK).metadata
     assert verdict["days checked"].value == 10 and verdict["failed"].value == "none"
 
@@ -102,9 +90,14 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
     changed = [a["as_of"].isoformat() for a, b in zip(computed, recomputed, strict=True) if a != b]
     assert changed == ["2024-12-05"]  # exactly that day was replaced
 
-    result = dg.materialize(PERIODS + CHECKS[:-1], resources=resources)
+    result = dg.materialize(PERIODS, resources=resources)
     assert result.success
-    assert all(c.passed for c in result.get_asset_check_evaluations())
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == 5 and all(c.passed for c in evaluations)
+    assert all(c.metadata["failed"].value == "none" for c in evaluations)
+    assert {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"} == {
+        a.key.to_user_string() for a in PERIODS
+    }
     week = rows(
         settings,
         "select * from retention_period where period_type = 'week' and tier = 'all' "
@@ -125,16 +118,16 @@ def test_a_failed_snapshot_check_in_the_assets_step_blocks_what_reads_it(tmp_pat
     resources = {"loyalty": LoyaltyResource(settings_file=str(settings_file))}
     assert dg.materialize(STAGING, resources=resources).success
 
-    real = snapshot.run_check
+    real = metric_checks.run_check
 
     def one_row_missing(conn, check):
         outcome = real(conn, check)  # the real verdict, then one population member short
         counts = {**outcome.metadata, "failed": "a test's verdict"}
         return CheckOutcome(passed=False, metadata=counts)
 
-    monkeypatch.setattr(snapshot, "run_check", one_row_missing)
+    monkeypatch.setattr(metric_checks, "run_check", one_row_missing)
     result = dg.materialize(
-        DAILY + [metric_checks.kpi_board_complete],
+        DAILY,
         resources=resources,
         partition_key="2024-12-31",
         raise_on_error=False,
