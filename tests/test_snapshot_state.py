@@ -76,7 +76,24 @@ def _daily_compute(conn: duckdb.DuckDBPyConnection, settings: Settings, start, e
                 "create table if not exists customer_snapshot as from snapshot_rows limit 0"
             )
             conn.execute("delete from customer_snapshot where as_of between ? and ?", [start, end])
-            conn.execute("insert into customer_snapshot by name from snapshot_rows")
+            # flagged_since day by day, as the daily table had it: a day at risk after a day of the
+            # range without churn_risk is flagged since the day after that one (snapshot_rows
+            # assumes at risk since before the range; the stored runs are fixed per run)
+            conn.execute(
+                """insert into customer_snapshot by name
+                select * replace (
+                    case
+                        when churn_risk then coalesce(
+                            max(case when not churn_risk then as_of end) over (
+                                partition by customer_id order by as_of
+                                rows between unbounded preceding and current row
+                            ) + 1,
+                            flagged_since
+                        )
+                    end as flagged_since
+                )
+                from snapshot_rows"""
+            )
         engine.replace_days(conn, PARAMS, params)
     return path
 

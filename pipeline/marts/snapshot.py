@@ -46,7 +46,7 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
 # scores (a carried night has them already), where runs of churn_risk days start, the scored rows
 # of the days, and those rows folded into the state stored by change (state/)
 _VALUE_STEPS = ("snapshot_values", "snapshot_scores")
-_DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_last_clear", "snapshot_rows")
+_DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_rows")
 
 
 def snapshot_steps(path: str) -> tuple[str, ...]:

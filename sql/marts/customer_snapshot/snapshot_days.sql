@@ -36,8 +36,6 @@ flags as (
 
 select
     segment_id,
-    customer_key,
-    may_clear,
     as_of,
     recency_days,
     frequency,

@@ -8,14 +8,17 @@
 --     range/snapshot_segments.sql  a range of days, set-based, no per-day loop: the state at the
 --                                  first day (snapshot_start_state) plus the orders and complaints
 --                                  entering or leaving each window (snapshot_changes);
---   snapshot_days        segments -> one narrow row per day and customer, with the churn flags;
---   snapshot_last_clear  where a run of churn_risk days starts (empty for one day).
+--   snapshot_days        segments -> one narrow row per day and customer, with the churn flags.
 -- Here: scores (snapshot_values -> snapshot_scores: one row per day, measure and value), tier,
 -- segment, flagged_since. How: docs/metrics.md, Performance.
+-- flagged_since here assumes the customer was at risk on every day of the range before this one
+-- (exact for one day). For a range, state/snapshot_intervals.sql sets it per run of days from the
+-- last run without churn_risk (per run of days, not per day: a running max over every
+-- customer-day cost a fifth of a first run's snapshot).
 with scored as (
     select
         x.*,
-        sg.* exclude (customer_key, may_clear, frequency, monetary_cents),
+        sg.* exclude (frequency, monetary_cents),
         rs.score as r,
         fs.score as f,
         ms.score as m
@@ -53,12 +56,9 @@ flagged as (
             else 'D'
         end as tier,
         s.segment,
-        lifecycle_of(w.tenure_days, $new_max_days, $growing_max_days) as lifecycle_stage,
-        lc.last_clear_day
+        lifecycle_of(w.tenure_days, $new_max_days, $growing_max_days) as lifecycle_stage
     from weighted as w
     left join segment_map as s on w.r = s.r and w.fm = s.fm
-    left join snapshot_last_clear as lc
-        on w.customer_key = lc.customer_key and w.as_of = lc.as_of
 ),
 
 final as (
@@ -84,7 +84,6 @@ final as (
         churn_risk,
         case
             when not churn_risk then null
-            when last_clear_day is not null then last_clear_day + 1
             -- at risk on every day of the range the customer was in: a run that reaches the first
             -- day of the range continues the stored run of the day before
             when first_order_date > $start_date::date then first_order_date

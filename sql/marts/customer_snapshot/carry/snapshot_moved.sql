@@ -150,8 +150,6 @@ carried as (
 
 select
     customer_id,
-    -- the per-day key only serves snapshot_last_clear (runs of days), which one day does not need
-    null::bigint as customer_key,
     first_order_at,
     first_order_at::date as first_order_date,
     previous_flagged_since,
@@ -166,6 +164,5 @@ select
     orders_recent,
     drop_history_orders,
     complaint_count,
-    false as may_clear,
     (monetary::decimal(18, 2) * 100)::bigint as monetary_cents
 from carried

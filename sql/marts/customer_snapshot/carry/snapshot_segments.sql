@@ -6,7 +6,6 @@ select * from snapshot_moved
 union all
 select
     b.customer_id,
-    null::bigint as customer_key,
     b.first_order_at,
     b.first_order_at::date as first_order_date,
     b.flagged_since as previous_flagged_since,
@@ -21,7 +20,6 @@ select
     b.orders_recent,
     b.drop_history_orders,
     b.complaint_count,
-    false as may_clear,
     (b.monetary::decimal(18, 2) * 100)::bigint as monetary_cents
 from snapshot_base as b
 semi join snapshot_affected as a on b.customer_id = a.customer_id

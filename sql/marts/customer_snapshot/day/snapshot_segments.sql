@@ -49,8 +49,6 @@ previous_day as (
 
 select
     p.customer_id,
-    -- the per-day key only serves snapshot_last_clear (runs of days), which one day does not need
-    null::bigint as customer_key,
     p.first_order_at,
     p.first_order_date,
     prev.flagged_since as previous_flagged_since,
@@ -65,7 +63,6 @@ select
     p.orders_recent,
     p.drop_history_orders,
     coalesce(c.complaint_count, 0) as complaint_count,
-    false as may_clear,
     (p.monetary::decimal(18, 2) * 100)::bigint as monetary_cents
 from per_customer as p
 left join complaints as c on p.customer_id = c.customer_id

@@ -2,7 +2,7 @@
 -- customer's counts stay the same (a step of customer_snapshot for a range of days, a temp
 -- table): the state at the first day (snapshot_start_state) plus the changes (snapshot_changes).
 with first_change as (
-    select customer_id, min(day) as day, bool_or(last_day is not null) as orders_in_range
+    select customer_id, min(day) as day
     from snapshot_changes
     group by customer_id
 ),
@@ -10,7 +10,6 @@ with first_change as (
 segments as (
     select
         s.customer_id,
-        s.rowid as customer_key,  -- a compact key for the per-day rows
         s.first_order_at,
         s.first_order_date,
         s.previous_flagged_since,
@@ -24,16 +23,12 @@ segments as (
         s.monetary,
         s.orders_recent,
         s.drop_history_orders,
-        s.complaint_count,
-        -- only a customer with some day that is not `inactive` can have a day without churn_risk
-        s.last_order_date >= $start_date::date - $inactive_days
-        or coalesce(fc.orders_in_range, false) as may_clear
+        s.complaint_count
     from snapshot_start_state as s
     left join first_change as fc on s.customer_id = fc.customer_id
     union all
     select
         s.customer_id,
-        s.rowid as customer_key,  -- a compact key for the per-day rows
         s.first_order_at,
         s.first_order_date,
         s.previous_flagged_since,
@@ -47,11 +42,9 @@ segments as (
         s.monetary + c.d_monetary,
         s.orders_recent + c.d_recent,
         s.drop_history_orders + c.d_history,
-        s.complaint_count + c.d_complaints,
-        s.last_order_date >= $start_date::date - $inactive_days or fc.orders_in_range
+        s.complaint_count + c.d_complaints
     from snapshot_changes as c
     inner join snapshot_start_state as s on c.customer_id = s.customer_id
-    inner join first_change as fc on c.customer_id = fc.customer_id
 )
 
 -- population: from the first counted order on. Money also in whole cents (exact, as monetary has

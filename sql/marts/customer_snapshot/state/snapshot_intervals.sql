@@ -46,18 +46,42 @@ bounds as (
     group by customer_id, attrs_hash, run
 ),
 
-final as (
+-- the first day's row of each run; a run at risk (churn_risk) gets flagged_since: the day after the
+-- customer's last run in the range without churn_risk, else (at risk since before the range or
+-- since the first order) the value snapshot_rows carries. The runs of a customer are consecutive.
+firsts as (
     select
-        b.customer_id,
         b.valid_from,
         b.valid_until,
-        struct_pack(
-            *columns(
-                r.* exclude (as_of, customer_id, recency_days, tenure_days, drop_history_days)
-            )
-        ) as attrs
+        r.* replace (
+            case
+                when r.churn_risk then coalesce(
+                    max(case when not r.churn_risk then b.valid_until end) over (
+                        partition by b.customer_id order by b.valid_from
+                        rows between unbounded preceding and 1 preceding
+                    ) + 1,
+                    r.flagged_since
+                )
+            end as flagged_since
+        )
     from bounds as b
     inner join snapshot_rows as r on b.customer_id = r.customer_id and b.valid_from = r.as_of
+),
+
+final as (
+    select
+        customer_id,
+        valid_from,
+        valid_until,
+        struct_pack(
+            *columns(
+                * exclude (
+                    valid_from, valid_until, as_of, customer_id, recency_days, tenure_days,
+                    drop_history_days
+                )
+            )
+        ) as attrs
+    from firsts
 )
 
 select * from final
