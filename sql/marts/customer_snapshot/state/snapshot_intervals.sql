@@ -75,13 +75,13 @@ final as (
         valid_until,
         struct_pack(
             *columns(
-                * exclude (
+                f.* exclude (
                     valid_from, valid_until, as_of, customer_id, recency_days, tenure_days,
                     drop_history_days
                 )
             )
         ) as attrs
-    from firsts
+    from firsts as f
 )
 
 select * from final
