@@ -43,10 +43,10 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
     ),
 }
 # then, for every path: one row per day and customer, the values per day and measure and their
-# scores (a carried night has them already), where runs of churn_risk days start, the scored rows
-# of the days, and those rows folded into the state stored by change (state/)
+# scores (a carried night has them already), the edges of each day's scores, the scored rows of
+# the days, and those rows folded into the state stored by change (state/)
 _VALUE_STEPS = ("snapshot_values", "snapshot_scores")
-_DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_rows")
+_DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_thresholds", "snapshot_rows")
 
 
 def snapshot_steps(path: str) -> tuple[str, ...]:

@@ -9,8 +9,9 @@
 --                                  first day (snapshot_start_state) plus the orders and complaints
 --                                  entering or leaving each window (snapshot_changes);
 --   snapshot_days        segments -> one narrow row per day and customer, with the churn flags.
--- Here: scores (snapshot_values -> snapshot_scores: one row per day, measure and value), tier,
--- segment, flagged_since. How: docs/metrics.md, Performance.
+-- Here: scores (snapshot_values -> snapshot_scores: one row per day, measure and value ->
+-- snapshot_thresholds: the edges of each day's scores), tier, segment, flagged_since. How:
+-- docs/metrics.md, Performance.
 -- flagged_since here assumes the customer was at risk on every day of the range before this one
 -- (exact for one day). For a range, state/snapshot_intervals.sql sets it per run of days from the
 -- last run without churn_risk (per run of days, not per day: a running max over every
@@ -19,17 +20,28 @@ with scored as (
     select
         x.*,
         sg.* exclude (frequency, monetary_cents),
-        rs.score as r,
-        fs.score as f,
-        ms.score as m
+        -- 1 plus the edges of the day's scores the value reaches (snapshot_thresholds)
+        (
+            1 + coalesce((x.recency_days <= th.r2)::integer, 0)
+            + coalesce((x.recency_days <= th.r3)::integer, 0)
+            + coalesce((x.recency_days <= th.r4)::integer, 0)
+            + coalesce((x.recency_days <= th.r5)::integer, 0)
+        )::integer as r,
+        (
+            1 + coalesce((x.frequency >= th.f2)::integer, 0)
+            + coalesce((x.frequency >= th.f3)::integer, 0)
+            + coalesce((x.frequency >= th.f4)::integer, 0)
+            + coalesce((x.frequency >= th.f5)::integer, 0)
+        )::integer as f,
+        (
+            1 + coalesce((x.monetary_cents >= th.m2)::integer, 0)
+            + coalesce((x.monetary_cents >= th.m3)::integer, 0)
+            + coalesce((x.monetary_cents >= th.m4)::integer, 0)
+            + coalesce((x.monetary_cents >= th.m5)::integer, 0)
+        )::integer as m
     from snapshot_days as x
     inner join snapshot_segments as sg on x.segment_id = sg.rowid
-    inner join snapshot_scores as rs
-        on rs.measure = 'r' and x.as_of = rs.as_of and x.recency_days = rs.value
-    inner join snapshot_scores as fs
-        on fs.measure = 'f' and x.as_of = fs.as_of and x.frequency = fs.value
-    inner join snapshot_scores as ms
-        on ms.measure = 'm' and x.as_of = ms.as_of and x.monetary_cents = ms.value
+    inner join snapshot_thresholds as th on x.as_of = th.as_of
 ),
 
 weighted as (

@@ -68,16 +68,19 @@ firsts as (
     inner join snapshot_rows as r on b.customer_id = r.customer_id and b.valid_from = r.as_of
 ),
 
+-- (the star is qualified: Spark's translation expands a bare one over every CTE above)
 final as (
     select
-        customer_id,
-        valid_from,
-        valid_until,
+        f.customer_id,
+        f.valid_from,
+        f.valid_until,
         struct_pack(
             *columns(
                 f.* exclude (
+                    -- noqa: disable=RF03
                     valid_from, valid_until, as_of, customer_id, recency_days, tenure_days,
                     drop_history_days
+                    -- noqa: enable=RF03
                 )
             )
         ) as attrs
