@@ -4,23 +4,22 @@
 import dagster as dg
 
 from loyalty.assets.daily_range import run_days
-from loyalty.assets.metric_checks import run_in_step, spec
+from loyalty.assets.metric_checks import checked_asset, run_in_step
 from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.kpis import board_on, compute_kpis
 from loyalty.orchestration.partitions import daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
 
 
-@dg.asset(
+@checked_asset(
+    "kpi_daily",
     group_name="marts",
-    pool="duckdb",
     deps=["customer_snapshot", "revenue_at_risk", "stg_orders", "stg_tickets", "stg_surveys"],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"duckdb", "sql"},
     description="One row per (as_of, kpi): value over the trailing window "
     "(as_of - kpi_window_days, as_of], target, direction, change_7d, flag, n, owner.",
-    check_specs=spec("kpi_daily"),
 )
 def kpi_daily(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
     start, end = run_days(context)

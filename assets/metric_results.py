@@ -146,20 +146,21 @@ def data_errors_hidden(what: str) -> Iterator[None]:
 
 
 def own_check(
-    context: dg.AssetExecutionContext, check: str, run: Callable[[], Any]
+    context: dg.AssetExecutionContext, table: str, check: str, run: Callable[[], Any]
 ) -> list[dg.AssetCheckResult]:
     """An asset's own blocking check, run in the asset's step on its open connection right after
     the write (a check step of its own opened a second connection and cost a Dagster step: 0.2-0.3
     s a night at 10 M orders). `run` returns a verdict with `passed` and `metadata` (counts only);
     nothing when the run did not select the check. A failed blocking check fails the step after the
     materialisation is recorded, and Dagster skips what is downstream, as with a check step."""
-    if dg.AssetCheckKey(context.asset_key, check) not in context.selected_asset_check_keys:
+    if dg.AssetCheckKey(dg.AssetKey(table), check) not in context.selected_asset_check_keys:
         return []
     started = time.perf_counter()
     outcome = run()
     seconds = round(time.perf_counter() - started, 3)
     return [
         dg.AssetCheckResult(
+            asset_key=table,
             check_name=check,
             passed=outcome.passed,
             metadata={**outcome.metadata, "check_seconds": seconds},

@@ -4,7 +4,7 @@ the stored snapshots cover and always agree with the snapshots."""
 
 import dagster as dg
 
-from loyalty.assets.metric_checks import run_in_step, spec
+from loyalty.assets.metric_checks import checked_asset, run_in_step
 from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.periods import compute_period_table, periods_in
 from loyalty.orchestration.resources import LoyaltyResource
@@ -45,14 +45,12 @@ PERIOD_ASSETS: dict[str, tuple[list[str], str]] = {
 
 
 def _period_asset(name: str, deps: list[str], description: str) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=name,
+    @checked_asset(
+        name,
         group_name="marts",
-        pool="duckdb",
         deps=deps,
         description=description,
         kinds={"duckdb", "sql"},
-        check_specs=spec(name),
     )
     def _asset(context: dg.AssetExecutionContext, loyalty: LoyaltyResource) -> dg.MaterializeResult:
         with data_errors_hidden(name), loyalty.session() as (settings, conn):

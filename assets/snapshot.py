@@ -5,16 +5,16 @@ import dagster as dg
 
 from loyalty import engine
 from loyalty.assets.daily_range import run_days
-from loyalty.assets.metric_checks import run_in_step, spec
+from loyalty.assets.metric_checks import checked_asset, run_in_step
 from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
 from loyalty.marts.snapshot import PATHS, compute_snapshot, tiers_on
 from loyalty.orchestration.partitions import daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
 
 
-@dg.asset(
+@checked_asset(
+    "customer_snapshot",
     group_name="marts",
-    pool="duckdb",
     deps=["stg_orders", "stg_tickets", "customers"],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -23,7 +23,6 @@ from loyalty.orchestration.resources import LoyaltyResource
     "rfm_score, tier, segment, lifecycle_stage, is_active, churn flags with reasons, "
     "flagged_since. A view over customer_state (stored by change: one row per customer and run "
     "of days without change). Thresholds used per day are in snapshot_params.",
-    check_specs=spec("customer_snapshot"),
 )
 def customer_snapshot(
     context: dg.AssetExecutionContext, loyalty: LoyaltyResource

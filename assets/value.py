@@ -7,10 +7,9 @@ from typing import Any
 import dagster as dg
 
 from loyalty.assets.daily_range import run_days
-from loyalty.assets.metric_results import data_errors_hidden, own_check
+from loyalty.assets.metric_checks import checked_asset, run_in_step
+from loyalty.assets.metric_results import data_errors_hidden
 from loyalty.marts.value import (
-    CHECK,
-    check_customer_value,
     compute_customer_value,
     compute_revenue_at_risk,
     quality_summary,
@@ -21,9 +20,9 @@ from loyalty.orchestration.partitions import HISTORY_WEEKS_TAG, daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
 
 
-@dg.asset(
+@checked_asset(
+    "customer_value",
     group_name="marts",
-    pool="duckdb",
     deps=["customer_snapshot", "stg_orders"],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -32,17 +31,6 @@ from loyalty.orchestration.resources import LoyaltyResource
     description="One row per (as_of, customer_id), for the latest day and every Sunday: the "
     "BG/NBD summary, p_alive, expected orders and value over the horizon, CLV, value at risk, "
     "status (model or rules). Also model_fit, model_backtest and model_quality per day.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            CHECK,
-            asset="customer_value",
-            blocking=True,
-            description="On the latest day: one row per customer of customer_snapshot's "
-            "population, a known status and source each, model columns set exactly when the model "
-            "is used, p_alive within [0, 1], value at risk, CLV and expected orders not negative. "
-            "Run in the asset's step, on its connection.",
-        )
-    ],
 )
 def customer_value(
     context: dg.AssetExecutionContext, loyalty: LoyaltyResource
@@ -56,7 +44,7 @@ def customer_value(
             "statuses_on_last_day": dg.MetadataValue.md(status_counts(conn, last.day)),
             "backtest_quality_on_last_day": dg.MetadataValue.md(quality_summary(conn, last.day)),
         }
-        checks = own_check(context, CHECK, lambda: check_customer_value(conn))
+        checks = run_in_step(context, conn, "customer_value")
     metadata["days"] = dg.MetadataValue.text(", ".join(str(d) for d in days))
     metadata["model_used_on"] = dg.MetadataValue.int(sum(r.model_used for r in results))
     metadata["rules_on"] = dg.MetadataValue.int(sum(not r.model_used for r in results))

@@ -98,6 +98,20 @@ def test_backfill_a_range_in_one_run_then_rerun_one_day(tmp_path):
     assert {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"} == {
         a.key.to_user_string() for a in PERIODS
     }
+    # a check selected alone (the UI's "execute" on a check) runs alone and writes nothing
+    built = rows(settings, "select * from period_build_state order by all")
+    alone = dg.materialize(
+        PERIODS,
+        resources=resources,
+        selection=dg.AssetSelection.checks(
+            dg.AssetCheckKey(dg.AssetKey("nps_period"), "nps_within_bounds")
+        ),
+    )
+    assert [(c.check_name, c.passed) for c in alone.get_asset_check_evaluations()] == [
+        ("nps_within_bounds", True)
+    ]
+    assert not alone.get_asset_materialization_events()
+    assert rows(settings, "select * from period_build_state order by all") == built
     week = rows(
         settings,
         "select * from retention_period where period_type = 'week' and tier = 'all' "

@@ -90,9 +90,7 @@ def test_each_ingest_step_reads_the_settings_file_once(workdir, monkeypatch):
         resources, "load_settings", lambda *a, **k: parsed.append("once") or real_load(*a, **k)
     )
     resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
-    result = dg.materialize(
-        [ingest_assets.orders], resources={"loyalty": resource}
-    )
+    result = dg.materialize([ingest_assets.orders], resources={"loyalty": resource})
     steps = [e for e in result.all_events if e.event_type_value == "STEP_START"]
     assert len(steps) >= 1 and len(parsed) == len(steps)
 
