@@ -132,6 +132,9 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     msgs = []
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
+            error = ev.step_failure_data.error
+            if error is not None and (error.cls_name or "").endswith("AssetCheckFailedError"):
+                continue  # a blocking check failed the step: the check's own line says which
             msgs.append(step_message(ev.step_key or "step", ev.step_failure_data))
     for check in result.get_asset_check_evaluations():
         if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
