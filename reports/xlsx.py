@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from loyalty.reports import xlsx_rows
 from loyalty.reports.i18n import Translator
 
 EXCEL_MAX_ROWS = 1_048_575  # one row is the header
@@ -65,6 +66,8 @@ class Book:
     ):
         self.t = t
         self.widths: dict[str, dict[int, float]] = {}
+        self._encoders: dict[str, Callable[[Any], str | None]] = {}
+        self._serial: Callable[[Any], float] = float  # the sheet's date -> Excel serial
         self.wb = xlsxwriter.Workbook(
             target,
             {
@@ -103,6 +106,40 @@ class Book:
         s = "" if value is None else str(value)
         fmt = self.fmt["quoted"] if s.startswith(RISKY_PREFIXES) else self.fmt["text"]
         ws.write_string(row, col, s, fmt)
+
+    def encoder(self, kind: str) -> Callable[[Any], str | None]:
+        """What `cell` writes for a value of `kind`, as the cell's XML after its reference (None:
+        no cell), for loyalty.reports.xlsx_rows. A format's index is taken at its first use, as
+        xlsxwriter takes it, so the workbook is the same either way."""
+        if kind in self._encoders:
+            return self._encoders[kind]
+        index: dict[str, int] = {}
+
+        def style(name: str) -> int:
+            if name not in index:
+                index[name] = self.fmt[name]._get_xf_index()
+            return index[name]
+
+        fmt = KINDS[kind][0]
+
+        def encode(value: Any) -> str | None:
+            if value is None or (isinstance(value, float | Decimal) and finite(value) is None):
+                return None
+            if kind == "text":
+                s = str(value)
+                quoted = s.startswith(RISKY_PREFIXES)
+                return f' s="{style("quoted" if quoted else "text")}"' + xlsx_rows.text_tail(s)
+            if kind in ("date", "datetime"):
+                if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                    value = value.replace(tzinfo=None)
+                return xlsx_rows.number_tail(style(fmt), self._serial(value))
+            if isinstance(value, bool):
+                return f' t="b"><v>{1 if value else 0}</v></c>'
+            number = finite(value)
+            return None if number is None else xlsx_rows.number_tail(style(fmt), number)
+
+        self._encoders[kind] = encode
+        return encode
 
     def cell(self, ws: Worksheet, row: int, col: int, kind: str, value: Any) -> None:
         if value is None or (isinstance(value, float | Decimal) and finite(value) is None):
@@ -154,10 +191,22 @@ class Book:
         if header_note:
             ws.write_string(top, len(columns) + 1, header_note, self.fmt["note"])
         rows = rows[: EXCEL_MAX_ROWS - top]
-        for n, row in enumerate(rows):
-            over = row_kinds.get(n, {}) if row_kinds else {}
-            for c, ((_, kind), value) in enumerate(zip(columns, row, strict=True)):
-                self.cell(ws, top + 1 + n, c, over.get(c, kind), value)
+        if xlsx_rows.supported(ws):  # the same cells, written as XML in one go
+            for row in rows:
+                if len(row) != len(columns):
+                    raise ValueError(f"a row of {len(row)} values for {len(columns)} columns")
+            self._serial = ws._convert_date_time
+            encoders = [self.encoder(kind) for _, kind in columns]
+            by_row = {
+                n: {c: self.encoder(k) for c, k in kinds.items()}
+                for n, kinds in (row_kinds or {}).items()
+            }
+            xlsx_rows.write_rows(ws, top + 1, encoders, rows, by_row)
+        else:
+            for n, row in enumerate(rows):
+                over = row_kinds.get(n, {}) if row_kinds else {}
+                for c, ((_, kind), value) in enumerate(zip(columns, row, strict=True)):
+                    self.cell(ws, top + 1 + n, c, over.get(c, kind), value)
         last = top + len(rows)
         if filter_and_freeze:
             ws.freeze_panes(top + 1, 0)
