@@ -197,3 +197,61 @@ def test_the_assets_entry_points_at_the_batchs_last_event_as_event_by_event(tmp_
         "last_run_is_the_records": True,
         "events": 39,
     }
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec("checked_thing")],
+    check_specs=[dg.AssetCheckSpec("thing_ok", asset="checked_thing")],
+    partitions_def=DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def checked_thing(context: dg.AssetExecutionContext):
+    yield dg.MaterializeResult(asset_key="checked_thing")
+    yield dg.AssetCheckResult(asset_key="checked_thing", check_name="thing_ok", passed=True)
+
+
+def _checks(instance: dg.DagsterInstance) -> list:
+    key = dg.AssetCheckKey(dg.AssetKey("checked_thing"), "thing_ok")
+    history = instance.event_log_storage.get_asset_check_execution_history(key, limit=100)
+    return sorted(
+        (
+            r.run_id == history[0].run_id,
+            r.status.value,
+            r.partition,
+            r.event.dagster_event_type.value if r.event else None,
+        )
+        for r in history
+    )
+
+
+def test_planned_checks_are_recorded_as_dagster_records_them(tmp_path: Path, monkeypatch) -> None:
+    """A run's planned materialisations and planned checks come as one batch: stored together,
+    the check executions are Dagster's own (planned, then the evaluation's outcome)."""
+    stored_together: list = []
+    rows_of = BatchedSqliteEventLogStorage._planned_check_row
+
+    def planned_rows(self, event, event_id):
+        rows = rows_of(self, event, event_id)
+        stored_together.extend(rows)
+        return rows
+
+    monkeypatch.setattr(BatchedSqliteEventLogStorage, "_planned_check_row", planned_rows)
+    plain_home, batched_home = tmp_path / "plain", tmp_path / "batched"
+    plain_home.mkdir()
+    plain = dg.DagsterInstance.from_config(str(plain_home))
+    batched = instance_at(batched_home)
+    tags = {
+        "dagster/asset_partition_range_start": "2026-01-01",
+        "dagster/asset_partition_range_end": "2026-01-10",
+    }
+    for instance in (plain, batched):
+        with batched_events():
+            for selection in ([daily_thing, checked_thing], [checked_thing]):
+                assert dg.materialize(selection, instance=instance, tags=tags).success
+    got = _checks(batched)
+    assert got == _checks(plain)
+    # Dagster keeps a planned row per partition of a range and one row for the evaluation
+    assert [s for _, s, _, _ in got].count("PLANNED") == 20
+    assert [s for _, s, _, _ in got].count("SUCCEEDED") == 2
+    assert _recorded(batched) == _recorded(plain)
+    assert len(stored_together) == 20  # the planned checks went in the batch, not one by one

@@ -25,13 +25,21 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationPlanned,
+)
 from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.instance.ref import InstanceRef
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    SqlEventLogStorageTable,
+)
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._serdes import serialize_value
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
@@ -101,7 +109,11 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         runs = {e.run_id for e in events}
-        if len(events) < 2 or len(runs) != 1 or not all(_is_asset_event(e) for e in events):
+        if (
+            len(events) < 2
+            or len(runs) != 1
+            or not all(_is_asset_event(e) or _is_check_planned(e) for e in events)
+        ):
             for event in events:
                 self.store_event(event)
             return
@@ -117,18 +129,58 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                 rows,
             )
             event_ids = [row[0] for row in inserted]
-            self._store_asset_event_tags(conn, list(events), event_ids)
+            assets = [(e, i) for e, i in zip(events, event_ids, strict=True) if _is_asset_event(e)]
+            if assets:
+                self._store_asset_event_tags(conn, [e for e, _ in assets], [i for _, i in assets])
             # an asset's entry holds what its latest event of each kind set (each event overwrites
             # the columns its kind sets): the last event of each (asset, kind) in the batch, in
             # order, leaves the entry as storing every event in turn does
             last: dict[tuple[Any, Any], tuple[EventLogEntry, int]] = {}
-            for event, event_id in zip(events, event_ids, strict=True):
+            for event, event_id in assets:
                 key = (event.get_dagster_event().asset_key, event.dagster_event_type)
                 last[key] = (event, event_id)
             for event, event_id in sorted(last.values(), key=lambda pair: pair[1]):
                 self._store_asset_event(conn, event, event_id)
+            # a planned check: its execution row, as store_asset_check_event writes it (there on a
+            # connection of its own; here in the index's transaction, so the batch is all or nothing)
+            planned = [
+                self._planned_check_row(e, i)
+                for e, i in zip(events, event_ids, strict=True)
+                if _is_check_planned(e)
+            ]
+            if planned:
+                conn.execute(AssetCheckExecutionsTable.insert(), [r for rs in planned for r in rs])
         with self.run_connection(next(iter(runs))) as conn:
             conn.execute(SqlEventLogStorageTable.insert(), rows)
+
+    def _planned_check_row(self, event: EventLogEntry, event_id: int) -> list[dict[str, Any]]:
+        """The asset_check_executions rows of an ASSET_CHECK_EVALUATION_PLANNED event (Dagster's
+        SqlEventLogStorage._store_asset_check_evaluation_planned)."""
+        planned = event.get_dagster_event().event_specific_data
+        assert isinstance(planned, AssetCheckEvaluationPlanned)
+        keys = (
+            planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        )
+        return [
+            {
+                "asset_key": planned.asset_key.to_string(),
+                "check_name": planned.check_name,
+                "partition": key,
+                "run_id": event.run_id,
+                "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                "evaluation_event": serialize_value(event),
+                "evaluation_event_timestamp": self._event_insert_timestamp(event),
+                "evaluation_event_storage_id": event_id,
+            }
+            for key in keys
+        ]
+
+
+def _is_check_planned(event: EventLogEntry) -> bool:
+    return bool(
+        event.is_dagster_event
+        and event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+    )
 
 
 def _is_asset_event(event: EventLogEntry) -> bool:
