@@ -4,6 +4,7 @@ what they add on disk, extrapolated to a year of nights."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 
@@ -33,8 +34,11 @@ def previous_ingest(p: Any, s: Any) -> None:
                 )
 
 
-def nights_before(p: Any, s: Any, day: dt.date) -> dict:
-    """The 30 nights before `day` as one-day snapshot runs, oldest first (those not stored yet),
+def nights_before(p: Any, s: Any, day: dt.date, history_days: int = 0) -> dict:
+    """`history_days` before those nights stored as one snapshot range (a first run over a long
+    history, as an installation that ran for that long has it; the nights' reads then scan that
+    much stored state), then
+    the 30 nights before `day` as one-day snapshot runs, oldest first (those not stored yet),
     then the board of day - 7 and the period marts. Returns what the nights stored: the first night
     fills the gap up to `day` (it may rewrite most customers); every later night is an ordinary
     night, whose growth of the blocks in use and customer_state rows written are measured."""
@@ -46,6 +50,18 @@ def nights_before(p: Any, s: Any, day: dt.date) -> dict:
     with engine.connect(s) as conn:
         create_snapshot_tables(conn)  # right after a fresh load nothing is stored yet
         stored = {r[0] for r in conn.execute("select as_of from snapshot_params").fetchall()}
+        history: dict[str, Any] = {"history_days": history_days}
+        if history_days:
+            last = day - dt.timedelta(days=s.metrics.kpi_window_days + 1)
+            first = last - dt.timedelta(days=history_days - 1)
+            if first not in stored:
+                started = time.perf_counter()
+                written: dict[str, int] = {}
+                compute_snapshot(conn, s, first, last, written=written)
+                history.update(
+                    history_seconds=time.perf_counter() - started,
+                    history_rows_inserted=written["inserted"],
+                )
         for k in range(s.metrics.kpi_window_days, 0, -1):
             night = day - dt.timedelta(days=k)
             if night not in stored:
@@ -71,6 +87,7 @@ def nights_before(p: Any, s: Any, day: dt.date) -> dict:
     )
     later = nights[1:]
     return {
+        **history,
         "nights_stored": len(nights),
         "used_bytes_after_first_night": used[0],
         "used_bytes_after_nights": used[-1],
@@ -94,6 +111,15 @@ def print_storage(r: dict) -> None:
     growth = (r["used_bytes_after_nights"] - r["used_bytes_after_first_night"]) / later
     year = growth * 365 + r["used_bytes_after_nights"]
     mb = 2**20
+    if r.get("history_days"):
+        print(
+            f"history before the nights: {r['history_days']} days stored as one range"
+            + (
+                f" ({r['history_seconds']:.1f} s, {r['history_rows_inserted']:,} rows)"
+                if "history_seconds" in r
+                else " (already stored)"
+            )
+        )
     print(
         f"history: {r['stored_days']} stored days in {r['state_rows']:,} customer_state rows "
         f"({r['state_rows'] / max(r['population'] or 1, 1):.2f} per customer of the last day; "

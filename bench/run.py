@@ -125,6 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        help="before the 30 nights, store this many days of snapshots as one range, so that the "
+        "timed night reads as much stored history as an installation that has run that long "
+        "(default 0: the 30 nights only)",
+    )
+    ap.add_argument(
         "--steps",
         nargs="+",
         choices=ALL_STEPS,
@@ -191,7 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         "model": common,
         "backfill": {**common, "days": BACKFILL_DAYS},
         "reports": {**common, "days": BACKFILL_DAYS},
-        "nightly": {**common, "day": e.next_day.isoformat()},
+        "nightly": {
+            **common,
+            "day": e.next_day.isoformat(),
+            "history_days": opts.history_days,
+        },
         **{
             b: {**common, "parquet": str(e.orders_parquet), "out": str(work / f"rfm_{b}.parquet")}
             for b in BARE_STEPS

@@ -301,7 +301,8 @@ def step_nights_before(args: dict) -> dict:
     s = _settings(args)
     day = dt.date.fromisoformat(args["day"])
     storage: list[dict] = []
-    seconds = _timed(lambda: storage.append(nights_before(p, s, day)))
+    history_days = int(args.get("history_days", 0))
+    seconds = _timed(lambda: storage.append(nights_before(p, s, day, history_days)))
     day_before = (day - dt.timedelta(days=1)).isoformat()
     seconds += _timed(
         lambda: p.materialize(_model_keys(p), f"model {day_before}", partition_key=day_before)

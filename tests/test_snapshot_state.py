@@ -68,6 +68,13 @@ def _daily_compute(conn: duckdb.DuckDBPyConnection, settings: Settings, start, e
             conn.execute("drop view customer_snapshot")
             conn.execute("drop table customer_state")
             conn.execute("alter table daily rename to customer_snapshot")
+        # the steps that read stored rows from customer_state by their interval (a carried night's
+        # day before) read each daily row as an interval of its one day (a temp view: the
+        # database keeps the daily table alone, as a database from before customer_state had it)
+        conn.execute(
+            "create or replace temp view customer_state as "
+            "select *, as_of as valid_from, as_of as valid_to from customer_snapshot"
+        )
         with engine.intermediate(conn) as steps:
             # a carried night of every customer (run_params' default): the whole population
             for step in snapshot_steps(path):
@@ -95,6 +102,7 @@ def _daily_compute(conn: duckdb.DuckDBPyConnection, settings: Settings, start, e
                 from snapshot_rows"""
             )
         engine.replace_days(conn, PARAMS, params)
+        conn.execute("drop view customer_state")
     return path
 
 

@@ -55,8 +55,9 @@ def _snapshot_steps(steps: engine.Intermediate) -> None:
     before still holds, that day's count plus the customers whose first order is on the night;
     else a distinct count for one day, first order days for a range."""
     folder = f"checks/{SNAPSHOT_CHECK}"
-    steps.create(f"{folder}/check_days", vocab_params())
-    steps.create(f"{folder}/check_overlaps")
+    reach = _written_reach(steps.conn)
+    steps.create(f"{folder}/check_days", {**vocab_params(), **reach})
+    steps.create(f"{folder}/check_overlaps", reach)
     days = steps.conn.execute("select as_of from check_days").fetchall()
     if len(days) != 1:
         steps.create(f"{folder}/range/check_population")
@@ -71,6 +72,26 @@ def _snapshot_steps(steps: engine.Intermediate) -> None:
         steps.create(f"{folder}/carried/check_population", {"night": night})
     else:
         steps.create(f"{folder}/one_day/check_population")
+
+
+def _written_reach(conn: duckdb.DuckDBPyConnection) -> dict[str, dt.date | None]:
+    """The days of the latest snapshot run (first_day, last_day) and the first day from which
+    check_overlaps compares stored rows with the rows it wrote (reach_from): the day before its
+    first day, or the earliest end of a row it wrote if that is earlier. Constants, so that the
+    checks' scans skip the history before them."""
+    row = conn.execute(
+        """with latest as (select max(computed_at) as at from snapshot_params)
+        select
+            (select min(as_of) from snapshot_params, latest where computed_at = latest.at),
+            (select max(as_of) from snapshot_params, latest where computed_at = latest.at),
+            (select min(coalesce(valid_to, date '9999-12-31')) from customer_state, latest
+                where written_at = latest.at)"""
+    ).fetchone()
+    first_day, last_day, written_end = row if row else (None, None, None)
+    reach_from = first_day - dt.timedelta(days=1) if first_day else None
+    if written_end is not None and (reach_from is None or written_end < reach_from):
+        reach_from = written_end
+    return {"first_day": first_day, "last_day": last_day, "reach_from": reach_from}
 
 
 def _verdict(conn: duckdb.DuckDBPyConnection, check: str) -> CheckOutcome:

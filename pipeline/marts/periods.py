@@ -83,13 +83,17 @@ def compute_period_table(conn: duckdb.DuckDBPyConnection, settings: Settings, na
 
 
 def orders_from(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
-    """`params` and `orders_from`: the first day of the periods computed (ending on or after
-    `since`). No order a period build reads is older (a ticket's window orders are dated after
-    its day); a bound value, so that the orders' ordered_at zone maps skip the older history."""
+    """`params`, `orders_from`: the first day of the periods computed (ending on or after
+    `since`), and `states_from`: the day before it, their first start day. No order a period build
+    reads is older (a ticket's window orders are dated after its day), and no stored snapshot day
+    it reads is earlier (start days, end days and moved periods' old ends of those periods): bound
+    values, so that the orders' ordered_at zone maps skip the older history and the scans of
+    customer_state keep only the rows holding on or after states_from."""
     first = engine.scalar(
         conn, "select min(period_start) from report_periods where end_as_of >= ?", [params["since"]]
     )
-    return {**params, "orders_from": first or params["since"]}
+    states_from = first - dt.timedelta(days=1) if first else params["since"]
+    return {**params, "orders_from": first or params["since"], "states_from": states_from}
 
 
 def _verdicts_moved(conn: duckdb.DuckDBPyConnection) -> dt.date | None:

@@ -36,7 +36,14 @@ per_customer as (
 ),
 
 population as (
-    select customer_id from customer_snapshot where as_of = $as_of::date
+    -- the day's customer_snapshot population, read from customer_state with the day as a
+    -- constant (the view's join reads every stored row: it grows with the history)
+    select customer_id
+    from customer_state
+    where
+        valid_from <= $as_of::date
+        and coalesce(valid_to, date '9999-12-31') >= $as_of::date
+        and exists (select 1 from snapshot_params where as_of = $as_of::date)
 ),
 
 matched as (

@@ -37,7 +37,10 @@ tiers as (
     -- customer_state read by its intervals, for them only
     select r.period_type, r.period_start, r.customer_id, s.tier
     from respondents as r
-    inner join customer_state as s
+    inner join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
         on
             s.customer_id = r.customer_id
             and r.start_as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
@@ -73,7 +76,10 @@ end_active as (
     select p.period_type, p.period_start, p.start_as_of, s.customer_id, s.valid_from, s.tier
     from periods as p
     semi join snapshot_params as sp on p.end_as_of = sp.as_of
-    inner join customer_state as s
+    inner join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
         on p.end_as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
     where s.is_active
 ),
@@ -87,7 +93,10 @@ start_tiers as (
     union all
     select a.period_type, a.period_start, a.customer_id, t.tier
     from end_active as a
-    left join customer_state as t
+    left join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as t
         on
             t.customer_id = a.customer_id
             and a.start_as_of between t.valid_from and coalesce(t.valid_to, date '9999-12-31')

@@ -25,7 +25,10 @@ end_counts as (
         count(*) filter (where s.lifetime_orders >= 2) as repeat_customers
     from snapshot_params as sp
     semi join end_days as d on sp.as_of = d.as_of
-    inner join customer_state as s
+    inner join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
         on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
     group by all
 ),
@@ -49,7 +52,10 @@ with_start_tier as (
         on po.period_type = p.period_type and po.period_start = p.period_start
     -- the buyers' rows of customer_snapshot on the start day (a stored day: report_periods), not
     -- every customer's
-    left join customer_state as s
+    left join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
         on
             s.customer_id = po.customer_id
             and p.start_as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')

@@ -25,7 +25,10 @@ day_state as (
         s.*
     from snapshot_params as sp
     semi join period_days as d on sp.as_of = d.as_of
-    inner join customer_state as s
+    inner join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
         on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
 ),
 

@@ -21,10 +21,22 @@ with scored as (
         round(sc.value_at_risk, 2)::decimal(18, 2) as value_at_risk,
         s.recency_days as days_silent,
         s.churn_risk
-    from customer_snapshot as s
+    from (
+        -- the day's customer_snapshot rows (recency_days as the view derives it), read from
+        -- customer_state with the day as a constant: the view's join with snapshot_params reads
+        -- every column of every stored row before it keeps a day's, which grows with the history
+        select
+            $end_date::date as as_of,
+            customer_id,
+            ($end_date::date - last_order_at::date)::integer as recency_days,
+            churn_risk
+        from customer_state
+        where
+            valid_from <= $end_date::date
+            and coalesce(valid_to, date '9999-12-31') >= $end_date::date
+    ) as s
     inner join value_summary as v on s.customer_id = v.customer_id
     left join value_scores as sc on v.k = sc.k and $model_used
-    where s.as_of = $end_date::date
 ),
 
 final as (

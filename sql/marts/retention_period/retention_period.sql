@@ -39,7 +39,10 @@ evaluations as (
 changed_customers as (
     -- a state row opened after the earliest old end, or a counted order dated after it
     select s.customer_id
-    from customer_state as s
+    from (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
     where s.valid_from > (select min(old_end) from moved)
     union
     select o.customer_id
@@ -70,13 +73,19 @@ day_state as (
     select false as changed_only, sp.as_of, s.*
     from snapshot_params as sp
     semi join every_day as d on sp.as_of = d.as_of
-    inner join customer_state as s
+    inner join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
         on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
     union all
     select true as changed_only, sp.as_of, s.*
     from snapshot_params as sp
     semi join changed_day as d on sp.as_of = d.as_of
-    inner join customer_state as s
+    inner join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
         on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
     semi join changed_customers as c on s.customer_id = c.customer_id
 ),

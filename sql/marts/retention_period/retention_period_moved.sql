@@ -48,7 +48,11 @@ start_population as (
     select st.period_type, st.period_start, st.start_as_of, c.tier, c.is_active
     from started as st
     semi join snapshot_params as sp on st.start_as_of = sp.as_of
-    inner join customer_state as c
+    -- only the rows holding on or after the earliest start day read ($since - 1, a constant)
+    inner join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $since::date - 1
+    ) as c
         on st.start_as_of between c.valid_from and coalesce(c.valid_to, date '9999-12-31')
 ),
 

@@ -17,7 +17,15 @@ day_state as (
         s.segment
     from snapshot_params as sp
     semi join value_days as d on sp.as_of = d.as_of
-    inner join customer_state as s
+    -- only the rows holding within $start_date..$end_date (constants the scan applies to two
+    -- date columns: the history before them is not read)
+    inner join (
+        select customer_id, valid_from, valid_to, tier, segment
+        from customer_state
+        where
+            valid_from <= $end_date::date
+            and coalesce(valid_to, date '9999-12-31') >= $start_date::date
+    ) as s
         on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
 ),
 

@@ -16,7 +16,9 @@ with days as (
 
 end_rows as (
     -- customer_snapshot's stored columns on the days: customer_state read by its intervals for
-    -- those stored days only (joining the view on as_of would span every stored day)
+    -- those stored days only (joining the view on as_of would span every stored day); the rows
+    -- joined are first bounded by the days' range, $start_date - 7 .. $end_date (kpi_days.sql),
+    -- constants the scan applies to two date columns: the history before it is not read
     select
         d.as_of,
         d.window_start,
@@ -27,7 +29,13 @@ end_rows as (
         s.lifetime_orders,
         s.tier
     from days as d
-    inner join customer_state as s
+    inner join (
+        select customer_id, valid_from, valid_to, is_active, lifetime_orders, tier
+        from customer_state
+        where
+            valid_from <= $end_date::date
+            and coalesce(valid_to, date '9999-12-31') >= $start_date::date - 7
+    ) as s
         on d.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
 ),
 
@@ -59,7 +67,14 @@ looked_up as (
         e.lifetime_orders - coalesce(s.lifetime_orders, 0) as window_orders,
         s.tier as start_tier
     from end_rows as e
-    left join customer_state as s
+    -- bounded by the window starts' range, as end_rows by the days'
+    left join (
+        select customer_id, valid_from, valid_to, is_active, lifetime_orders, tier
+        from customer_state
+        where
+            valid_from <= $end_date::date - $kpi_window_days
+            and coalesce(valid_to, date '9999-12-31') >= $start_date::date - 7 - $kpi_window_days
+    ) as s
         on
             e.start_stored
             and s.customer_id = e.customer_id
