@@ -3,11 +3,10 @@
 
 import dagster as dg
 
-from loyalty import engine
 from loyalty.assets.daily_range import run_days
 from loyalty.assets.metric_checks import checked_asset, run_in_step
 from loyalty.assets.metric_results import data_errors_hidden, preview_metadata
-from loyalty.marts.snapshot import PATHS, compute_snapshot, tiers_on
+from loyalty.marts.snapshot import PATHS, compute_snapshot, stored_rows, tiers_on
 from loyalty.orchestration.partitions import daily_partitions
 from loyalty.orchestration.resources import LoyaltyResource
 
@@ -40,10 +39,7 @@ def customer_snapshot(
         metadata["preview_of"] = dg.MetadataValue.text(
             f"the {metadata.pop('dagster/row_count').value} customer_state rows opened on these days"
         )
-        rows = engine.scalar(
-            conn, "select count(*) from customer_snapshot where as_of between $start and $end", days
-        )
-        metadata["dagster/row_count"] = dg.MetadataValue.int(int(rows))
+        metadata["dagster/row_count"] = dg.MetadataValue.int(stored_rows(conn, start, end))
         metadata["tiers_on_last_day"] = dg.MetadataValue.md(tiers_on(conn, end))
         checks = run_in_step(context, conn, "customer_snapshot")
     metadata["days"] = dg.MetadataValue.text(f"{start} .. {end}")

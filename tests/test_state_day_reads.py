@@ -122,3 +122,25 @@ def test_the_kpi_board_from_the_snapshots_equals_the_board_from_the_orders(past_
             "select * from kpi_daily where as_of = ? order by all", [DAY]
         ).fetchall()
     assert from_orders and from_snapshots == from_orders
+
+
+def test_the_snapshot_assets_metadata_counts_the_views_rows(past_day):
+    from loyalty.marts.snapshot import stored_rows, tiers_on
+    from loyalty.marts.summary import markdown_table
+
+    with connect(past_day, read_only=True) as conn:
+        for start, end in ((DAY, DAY), (FIRST, DAY), (DAY - dt.timedelta(days=3), LAST)):
+            view = conn.execute(
+                "select count(*) from customer_snapshot where as_of between ? and ?", [start, end]
+            ).fetchone()
+            assert view is not None and stored_rows(conn, start, end) == view[0] > 0
+        by_view = markdown_table(
+            conn,
+            "select tier, count(*) as customers, count(*) filter (is_active) as active, "
+            "count(*) filter (churn_risk) as at_risk from customer_snapshot "
+            "where as_of = $end group by tier order by tier",
+            {"end": DAY},
+        )
+        assert tiers_on(conn, DAY) == by_view and by_view.count("\n") >= 3
+        # a day that is not stored has no customers (the view's join with snapshot_params)
+        assert tiers_on(conn, FIRST - dt.timedelta(days=1)).count("\n") == 1

@@ -291,12 +291,36 @@ def stored_days_current(
     return not stale[0]["stale_days"]
 
 
+# the customer_state rows holding on some day of $start..$end, by constant bounds the scan applies
+# to two date columns (reading customer_snapshot for a day joins the view with snapshot_params,
+# which reads every stored row's columns first: it grows with the history)
+_HOLDING = (
+    "from customer_state where valid_from <= $end "
+    "and coalesce(valid_to, date '9999-12-31') >= $start"
+)
+
+
 def tiers_on(conn: duckdb.DuckDBPyConnection, day: dt.date) -> str:
-    """Markdown: customers, active and at risk per tier on `day`."""
+    """Markdown: customers, active and at risk per tier on `day` (a stored day's customers)."""
     return markdown_table(
         conn,
         "select tier, count(*) as customers, count(*) filter (is_active) as active, "
-        "count(*) filter (churn_risk) as at_risk from customer_snapshot "
-        "where as_of = $end group by tier order by tier",
-        {"end": day},
+        f"count(*) filter (churn_risk) as at_risk {_HOLDING} "
+        "and exists (select 1 from snapshot_params where as_of = $end) "
+        "group by tier order by tier",
+        {"start": day, "end": day},
+    )
+
+
+def stored_rows(conn: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> int:
+    """The rows of customer_snapshot on the stored days of start..end."""
+    return int(
+        engine.scalar(
+            conn,
+            "select count(*) from snapshot_params as p "
+            f"inner join (select valid_from, valid_to {_HOLDING}) as s "
+            "on p.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31') "
+            "where p.as_of between $start and $end",
+            {"start": start, "end": end},
+        )
     )
