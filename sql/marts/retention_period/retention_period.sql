@@ -69,21 +69,24 @@ changed_day as (
 day_state as (
     -- customer_snapshot's stored columns on the evaluations' days only: customer_state read for
     -- those stored days (joining the view on as_of would span every stored day); every customer
-    -- on the days of the periods computed in full, the changed customers on the others
-    select false as changed_only, sp.as_of, s.*
+    -- on the days of the periods computed in full, the changed customers on the others; only
+    -- the columns read below (the CTE is read twice: a materialised copy holds no other column)
+    select false as changed_only, sp.as_of, s.customer_id, s.tier, s.is_active, s.first_order_at
     from snapshot_params as sp
     semi join every_day as d on sp.as_of = d.as_of
     inner join (
-        select * from customer_state
+        select customer_id, valid_from, valid_to, tier, is_active, first_order_at
+        from customer_state
         where coalesce(valid_to, date '9999-12-31') >= $states_from::date
     ) as s
         on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
     union all
-    select true as changed_only, sp.as_of, s.*
+    select true as changed_only, sp.as_of, s.customer_id, s.tier, s.is_active, s.first_order_at
     from snapshot_params as sp
     semi join changed_day as d on sp.as_of = d.as_of
     inner join (
-        select * from customer_state
+        select customer_id, valid_from, valid_to, tier, is_active, first_order_at
+        from customer_state
         where coalesce(valid_to, date '9999-12-31') >= $states_from::date
     ) as s
         on sp.as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
