@@ -144,3 +144,51 @@ def test_the_snapshot_assets_metadata_counts_the_views_rows(past_day):
         assert tiers_on(conn, DAY) == by_view and by_view.count("\n") >= 3
         # a day that is not stored has no customers (the view's join with snapshot_params)
         assert tiers_on(conn, FIRST - dt.timedelta(days=1)).count("\n") == 1
+
+
+def test_the_report_queries_read_the_views_customers_on_a_past_day(past_day):
+    from loyalty import engine
+
+    tiers = ["A", "B", "C", "D"]
+    before = DAY - dt.timedelta(days=7)
+    with connect(past_day, read_only=True) as conn:
+
+        def report(name: str, **params) -> list[tuple]:
+            rows = engine.query_file(conn, f"reports/{name}.sql", {"tiers": tiers, **params})
+            return [tuple(r.values()) for r in rows]
+
+        def view(sql: str, params: list) -> list[tuple]:
+            return conn.execute(sql, params).fetchall()
+
+        customers = report("customers", as_of=DAY, row_limit=None)
+        assert sorted((c[0], c[2], c[9]) for c in customers) == view(
+            "select customer_id, recency_days, tier from customer_snapshot where as_of = ? "
+            "order by 1",
+            [DAY],
+        )
+        assert report("tier_distribution", as_of=DAY) == view(
+            "select tier, count(*), sum(monetary)::double from customer_snapshot "
+            "where as_of = ? group by tier order by tier",
+            [DAY],
+        )
+        warned = {r[0] for r in report("churn_warnings", as_of=DAY, row_limit=None)}
+        assert warned == {
+            c
+            for (c,) in view(
+                "select customer_id from customer_snapshot where as_of = ? and churn_risk", [DAY]
+            )
+        }
+        assert report("tier_migration", as_of=DAY, previous_day=before) == view(
+            "with prev as (select customer_id, tier from customer_snapshot where as_of = ?), "
+            "cur as (select customer_id, tier from customer_snapshot where as_of = ?) "
+            "select coalesce(prev.tier, 'new'), coalesce(cur.tier, 'left'), count(*) "
+            "from prev full outer join cur on prev.customer_id = cur.customer_id "
+            "group by all order by all",
+            [before, DAY],
+        )
+        assert report("snapshot_stored", as_of=DAY) == [(True,)]
+        # a day that is not stored holds no customers, as the view shows none: before the first
+        # stored day, and after the last one (where every current row is still open)
+        for day in (FIRST - dt.timedelta(days=1), LAST + dt.timedelta(days=1)):
+            assert report("snapshot_stored", as_of=day) == [(False,)]
+            assert report("tier_distribution", as_of=day) == []

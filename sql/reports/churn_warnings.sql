@@ -20,8 +20,20 @@ select
     s.complaints,
     s.activity_drop,
     s.flagged_since
-from customer_snapshot as s
+from (
+    -- customer_snapshot on $as_of, read from customer_state by constant bounds (the
+    -- view's join reads every stored row first: it grows with the history)
+    select
+        $as_of::date as as_of,
+        *,
+        ($as_of::date - last_order_at::date)::integer as recency_days
+    from customer_state
+    where
+        valid_from <= $as_of::date
+        and coalesce(valid_to, date '9999-12-31') >= $as_of::date
+        and exists (select 1 from snapshot_params where as_of = $as_of::date)
+) as s
 left join customers as c on s.customer_id = c.customer_id
-where s.as_of = $as_of and s.churn_risk and list_contains($tiers, s.tier)
+where s.churn_risk and list_contains($tiers, s.tier)
 order by s.monetary desc, s.customer_id asc
 limit $row_limit

@@ -20,7 +20,19 @@ select
     s.activity_drop,
     s.flagged_since
 from customer_value as v
-inner join customer_snapshot as s on v.as_of = s.as_of and v.customer_id = s.customer_id
+inner join (
+    -- customer_snapshot on $as_of, read from customer_state by constant bounds (the
+    -- view's join reads every stored row first: it grows with the history)
+    select
+        $as_of::date as as_of,
+        *,
+        ($as_of::date - last_order_at::date)::integer as recency_days
+    from customer_state
+    where
+        valid_from <= $as_of::date
+        and coalesce(valid_to, date '9999-12-31') >= $as_of::date
+        and exists (select 1 from snapshot_params where as_of = $as_of::date)
+) as s on v.as_of = s.as_of and v.customer_id = s.customer_id
 left join customers as c on s.customer_id = c.customer_id
 where v.as_of = $as_of and v.status = $status and list_contains($tiers, s.tier)
 order by v.value_at_risk desc nulls last, s.customer_id asc

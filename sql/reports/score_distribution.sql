@@ -6,7 +6,19 @@
 with answers as (
     select r.*
     from stg_surveys as r
-    left join customer_snapshot as s on s.as_of = $start_as_of and r.customer_id = s.customer_id
+    left join (
+        -- customer_snapshot on $start_as_of, read from customer_state by constant bounds (the
+        -- view's join reads every stored row first: it grows with the history)
+        select
+            $start_as_of::date as as_of,
+            *,
+            ($start_as_of::date - last_order_at::date)::integer as recency_days
+        from customer_state
+        where
+            valid_from <= $start_as_of::date
+            and coalesce(valid_to, date '9999-12-31') >= $start_as_of::date
+            and exists (select 1 from snapshot_params where as_of = $start_as_of::date)
+    ) as s on r.customer_id = s.customer_id
     where r.response_date between $period_start and $period_end
         and ($segment = $all_key or s.tier = $segment)
 ),

@@ -1,4 +1,15 @@
 -- Whether customer_snapshot holds day $as_of.
 select count(*) > 0 as stored
-from customer_snapshot
-where as_of = $as_of
+from (
+    -- customer_snapshot on $as_of, read from customer_state by constant bounds (the
+    -- view's join reads every stored row first: it grows with the history)
+    select
+        $as_of::date as as_of,
+        *,
+        ($as_of::date - last_order_at::date)::integer as recency_days
+    from customer_state
+    where
+        valid_from <= $as_of::date
+        and coalesce(valid_to, date '9999-12-31') >= $as_of::date
+        and exists (select 1 from snapshot_params where as_of = $as_of::date)
+) as s
