@@ -2,9 +2,8 @@
 (breached vs met SLA, like with like) and after an NPS answer (the say-do gap), per period.
 
 Both look forward `impact.window_days` (`impact.say_do_days`) days from an event, so a period's
-rows change as its windows elapse. say_do is rebuilt in full on every run (one query over the
-stored snapshots, surveys and orders); service_impact recomputes only the periods whose windows
-were still open or whose data changed. They read report_periods, so the period marts' step builds
+rows change as its windows elapse. Both recompute only the periods whose windows were still open
+or whose data changed (say_do also: whose customer_value statuses changed). They read report_periods, so the period marts' step builds
 report_periods first.
 """
 
@@ -52,11 +51,93 @@ def compute_insight_table(conn: duckdb.DuckDBPyConnection, settings: Settings, n
     params = insight_params(settings)
     if name == "service_impact":
         return _build_service_impact(conn, settings, params)
+    return _build_say_do(conn, settings, params)
+
+
+def _value_days(conn: duckdb.DuckDBPyConnection, path: str) -> list[list[str]]:
+    """The days customer_value holds, each with when it was written (day_build_state; empty when
+    unknown): a say_do row reads the status of the last of these days before its window's end."""
+    if path != "model":
+        return []
+    written = "null::varchar"
+    join = ""
+    if engine.table_exists(conn, "day_build_state"):
+        written = "b.built_at::varchar"
+        join = (
+            "left join day_build_state as b "
+            "on b.table_name = 'customer_value' and b.as_of = v.as_of"
+        )
+    rows = conn.execute(
+        f"select v.as_of::varchar, coalesce({written}, '') "
+        f"from (select distinct as_of from customer_value) as v {join} order by 1"
+    ).fetchall()
+    return [[day, built] for day, built in rows]
+
+
+def _build_say_do(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, params: dict[str, Any]
+) -> str:
+    """say_do, incrementally: an answer's row reads the data of the $say_do_days days before and
+    after its day (orders, the snapshot on its day and at its window's end, the status of the last
+    customer_value day before that end) and whether its window had elapsed by the last stored
+    snapshot day. So a build recomputes the periods ending on or after the first of: the previous
+    build's last stored day (or this one's, if earlier), the first day whose data changed since
+    (periods.changed_since) and the first customer_value day written, added or dropped since,
+    each minus $say_do_days + 1 days; every other period is kept. In full for a first build, other
+    settings, another status source or a replaced row. Returns how it was built."""
     path = "model" if engine.table_exists(conn, "customer_value") else "flags"
+    source = "customer_value" if path == "model" else "churn flags"
+    bound = {**metric_params(settings), **params}
+    fingerprint = json.dumps({**bound, "status_from": path}, sort_keys=True, default=str)
+    engine.execute_file(conn, "bookkeeping/period_build_state.sql")
+    stored = conn.execute(
+        "select params_json from period_build_state where table_name = 'say_do'"
+    ).fetchall()
+    before = json.loads(stored[0][0]) if stored else {}
+    changed = changed_since(
+        conn, "say_do", fingerprint, lambda text: str(json.loads(text).get("fingerprint"))
+    )
+    now_last = engine.scalar(conn, "select max(end_as_of) from report_periods")
+    value_days = _value_days(conn, path)
+    state = {"fingerprint": fingerprint, "last_day": str(now_last), "value_days": value_days}
+    record = [
+        "say_do",
+        dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        loads_seen(conn),
+        json.dumps(state, sort_keys=True),
+    ]
+    days = params["say_do_days"]
+    since: dt.date | None = None
+    if changed != FULL and now_last is not None and before.get("last_day") not in (None, "None"):
+        reach = dt.timedelta(days=days + 1)
+        stored_last = dt.date.fromisoformat(before["last_day"])
+        firsts = [min(stored_last, now_last)]
+        if changed is not None:
+            firsts.append(changed)
+        # a customer_value day written, added or dropped since: the windows ending on or after it
+        moved = {tuple(d) for d in value_days} ^ {tuple(d) for d in before.get("value_days", [])}
+        if moved:
+            firsts.append(dt.date.fromisoformat(min(day for day, _ in moved)))
+        since = min(firsts) - reach
     with engine.transaction(conn), engine.intermediate(conn) as steps:
         steps.create(f"marts/say_do/{path}/value_statuses")
-        engine.create_table(conn, "marts/say_do", params)
-    return f"full (status from {'customer_value' if path == 'model' else 'churn flags'})"
+        periods = orders_from(conn, {**bound, "since": EVERY_PERIOD if since is None else since})
+        # the orders a recomputed answer reads: dated after its day minus $say_do_days, so on or
+        # after the first period's start minus $say_do_days - 1
+        window = dt.timedelta(days=days - 1)
+        periods["orders_window_from"] = max(periods["orders_from"], dt.date.min + window) - window
+        if since is None:
+            engine.create_table(conn, "marts/say_do", periods)
+        else:
+            engine.replace_keys(
+                conn,
+                "marts/say_do",
+                periods,
+                key=PERIOD_KEY,
+                keep="marts/report_periods_before",
+            )
+        record_build(conn, record)
+    return f"{'full' if since is None else f'from {since}'} (status from {source})"
 
 
 def _build_service_impact(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 import duckdb
@@ -222,16 +223,20 @@ def _periods_gone(conn: duckdb.DuckDBPyConnection, name: str) -> int:
 
 
 def changed_since(
-    conn: duckdb.DuckDBPyConnection, name: str, fingerprint: str
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    fingerprint: str,
+    fingerprint_of: Callable[[str], str] = str,
 ) -> dt.date | Literal["all"] | None:
     """The first day whose data changed since `name` was last built ("all" for a first build or
     other thresholds, None when nothing changed): the earliest snapshot day computed since, and
-    the earliest order, ticket or survey day loaded since."""
+    the earliest order, ticket or survey day loaded since. `fingerprint_of` reads the stored
+    fingerprint from the stored params_json (by default the whole of it)."""
     last = conn.execute(
         "select built_at, loads_seen, params_json from period_build_state where table_name = ?",
         [name],
     ).fetchall()
-    if not last or last[0][2] != fingerprint or not engine.table_exists(conn, name):
+    if not last or fingerprint_of(last[0][2]) != fingerprint or not engine.table_exists(conn, name):
         return FULL
     built_at, seen, _ = last[0]
     days = [

@@ -8,7 +8,10 @@
 -- snapshot of the window's end (churn_risk -> at_risk, else active). A window that has not fully
 -- elapsed by the last stored snapshot day leaves the outcome empty (window_elapsed = false).
 with periods as (
+    -- every reported period, or in an incremental build those ending on or after $since
+    -- (loyalty.marts.insight: the periods whose windows were open or whose data changed)
     select * from report_periods
+    where end_as_of >= $since
 ),
 
 last_stored as (
@@ -49,7 +52,13 @@ snapshot_rows as (
         select customer_id, response_date + $say_do_days::integer as as_of from latest
     ) as d
     semi join snapshot_params as p on d.as_of = p.as_of
-    inner join customer_state as s
+    inner join (
+        -- no day read is before the first period's start ($states_from is the day before it): a
+        -- bound value, so the scan keeps only the rows holding on or after it
+        select customer_id, valid_from, valid_to, tier, churn_risk
+        from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
         on
             d.customer_id = s.customer_id
             and d.as_of >= s.valid_from
@@ -78,9 +87,14 @@ order_sums as (
         count(o.order_id) filter (where o.order_date <= a.response_date) as orders_before,
         coalesce(sum(o.value) filter (where o.order_date <= a.response_date), 0) as value_before
     from answers as a
-    left join stg_orders as o
+    left join (
+        -- the orders of the windows: dated after the first period's start minus $say_do_days
+        -- (from $orders_window_from on); a bound value, so the ordered_at zone maps skip older
+        -- history
+        select * from stg_orders
+        where is_counted and ordered_at >= $orders_window_from::date::timestamp
+    ) as o
         on o.customer_id = a.customer_id
-        and o.is_counted
         and o.order_date > a.response_date - $say_do_days::integer
         and o.order_date <= a.window_end
     where a.window_elapsed
