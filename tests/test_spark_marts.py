@@ -19,7 +19,7 @@ import pytest
 from loyalty import engine
 from loyalty.engine import connect
 from loyalty.marts import value_model as vm
-from loyalty.marts.insight import insight_params
+from loyalty.marts.insight import insight_params, say_do_params
 from loyalty.marts.playbook import playbook_params
 from loyalty.marts.value import DAY_TABLES
 from loyalty.metric_params import model_params, range_params
@@ -251,8 +251,9 @@ def test_kpi_daily_by_both_paths_equals_duckdb(marts_sample, spark, spark_risk):
 
 
 def test_say_do_by_customer_values_statuses_equals_duckdb(marts_sample, spark, spark_value):
-    params = {**model_params(marts_sample.settings), **insight_params(marts_sample.settings)}
-    params["since"] = dt.date.min
+    base = {**model_params(marts_sample.settings), **insight_params(marts_sample.settings)}
+    with connect(marts_sample.settings, read_only=True) as conn:  # every period, a full build
+        params = say_do_params(conn, base, dt.date.min)
     if not spark.catalog.tableExists("report_periods"):
         spark_engine.create_table(spark, "marts/report_periods", params, marts_sample.warehouse)
     with spark_engine.intermediate(spark) as steps:

@@ -15,7 +15,7 @@ import pytest
 
 from loyalty import engine
 from loyalty.engine import connect
-from loyalty.marts.insight import insight_params
+from loyalty.marts.insight import insight_params, say_do_params
 from loyalty.marts.periods import EVERY_PERIOD, MOVED_COUNTS, orders_from
 from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
 from loyalty.marts.snapshot import OPEN_END, STATE_KEY, snapshot_steps
@@ -114,12 +114,15 @@ def test_service_impact_equals_duckdb(sample, spark):
 
 def test_say_do_by_the_churn_flags_equals_duckdb(sample, spark):
     """say_do (an ASOF join, customer_state by its intervals) on its `flags` path (no
-    customer_value: the status from the snapshot's churn flags)."""
-    params = {**_params(sample.settings), **insight_params(sample.settings)}
+    customer_value: the status from the snapshot's churn flags), as an incremental build reads
+    it: the periods ending on or after a day 40 days before the last, their reads of the state and
+    of the orders bounded by the first of them."""
+    base = {**_params(sample.settings), **insight_params(sample.settings)}
     if not spark.catalog.tableExists("report_periods"):
-        spark_engine.create_table(spark, "marts/report_periods", params, sample.warehouse)
+        spark_engine.create_table(spark, "marts/report_periods", base, sample.warehouse)
     statuses = "marts/say_do/flags/value_statuses"
     with connect(sample.settings) as conn, engine.intermediate(conn) as steps:
+        params = say_do_params(conn, base, LAST - dt.timedelta(days=40))
         steps.create(statuses)
         reference = engine.query_model(conn, "marts/say_do", params)
     assert len(reference) > 100

@@ -54,6 +54,19 @@ def compute_insight_table(conn: duckdb.DuckDBPyConnection, settings: Settings, n
     return _build_say_do(conn, settings, params)
 
 
+def say_do_params(
+    conn: duckdb.DuckDBPyConnection, params: dict[str, Any], since: dt.date
+) -> dict[str, Any]:
+    """say_do's parameters for the periods ending on or after `since`: those of
+    periods.orders_from, and `orders_window_from`, the first day of the orders a recomputed answer
+    reads (dated after its day minus $say_do_days: on or after the first period's start minus
+    $say_do_days - 1)."""
+    bound = orders_from(conn, {**params, "since": since})
+    window = dt.timedelta(days=params["say_do_days"] - 1)
+    bound["orders_window_from"] = max(bound["orders_from"], dt.date.min + window) - window
+    return bound
+
+
 def _value_days(conn: duckdb.DuckDBPyConnection, path: str) -> list[list[str]]:
     """The days customer_value holds, each with when it was written (day_build_state; empty when
     unknown): a say_do row reads the status of the last of these days before its window's end."""
@@ -121,11 +134,7 @@ def _build_say_do(
         since = min(firsts) - reach
     with engine.transaction(conn), engine.intermediate(conn) as steps:
         steps.create(f"marts/say_do/{path}/value_statuses")
-        periods = orders_from(conn, {**bound, "since": EVERY_PERIOD if since is None else since})
-        # the orders a recomputed answer reads: dated after its day minus $say_do_days, so on or
-        # after the first period's start minus $say_do_days - 1
-        window = dt.timedelta(days=days - 1)
-        periods["orders_window_from"] = max(periods["orders_from"], dt.date.min + window) - window
+        periods = say_do_params(conn, bound, EVERY_PERIOD if since is None else since)
         if since is None:
             engine.create_table(conn, "marts/say_do", periods)
         else:
