@@ -88,7 +88,13 @@ units as (
     -- customer_snapshot on the ticket's day, read from the state it is stored in (a join with the
     -- view would expand every stored day): the row whose interval holds that day, on a stored day
     left join snapshot_params as p on i.opened_date = p.as_of
-    left join customer_state as s
+    left join (
+        -- no ticket day read is before the first period's start ($states_from is the day before
+        -- it): a bound value, so the scan keeps only the rows holding on or after it
+        select customer_id, valid_from, valid_to, tier, lifecycle_stage
+        from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
         on
             p.as_of is not null
             and i.customer_id = s.customer_id
