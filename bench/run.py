@@ -133,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         "(default 0: the 30 nights only)",
     )
     ap.add_argument(
+        "--save-before",
+        type=Path,
+        default=None,
+        help="copy the database here just before the timed night (the nightly step), so that "
+        "bench/replay.py can time that night again with other code",
+    )
+    ap.add_argument(
         "--steps",
         nargs="+",
         choices=ALL_STEPS,
@@ -227,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                 measured[step] = before
                 continue
             args = {**args, "before": before.result}
+            if opts.save_before:
+                shutil.copy2(work / "loyalty.duckdb", opts.save_before)
         measured[step] = m = run_step(step, args, work, opts.step_timeout)
         note = m.result.get("na") or f"{m.result.get('seconds', 0):.2f} s"
         print(
