@@ -1,5 +1,6 @@
 """The benchmark runs end to end at 1 M orders (SPEC §9, issue 6: the CI smoke size): every step completes, the pipeline's snapshot and
-the bare DuckDB, Polars and pandas RFM agree, and the table is printed. No timing is asserted."""
+the bare DuckDB, Polars and pandas RFM agree, and the table is printed; the night saved before the
+timed one replays (bench/replay.py). No timing is asserted."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def test_benchmark_at_1m_orders_agrees_and_prints_the_table(tmp_path: Path) -> N
             str(tmp_path),
             "--memory-limit",
             "1GB",
+            "--save-before",
+            str(tmp_path / "before.duckdb"),
             "--steps",
             *steps,
         ],
@@ -52,3 +55,20 @@ def test_benchmark_at_1m_orders_agrees_and_prints_the_table(tmp_path: Path) -> N
         assert label in out, f"{label!r} missing from the table:\n{out}"
     assert "nightly incremental / full load" in out
     assert "DuckDB memory_limit 1GB" in out
+
+    # the saved night replays with this checkout's code (bench/replay.py), the copy left as it was
+    saved = (tmp_path / "before.duckdb").stat()
+    run_dir = next(tmp_path.glob("run-1M-*"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.replay", str(tmp_path / "before.duckdb")]
+        + ["--run-dir", str(run_dir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "night 2026-11-16" in proc.stdout and "whole job" in proc.stdout, proc.stdout
+    for part in ("ingest", "snapshot", "KPI board", "model, action list", "period marts"):
+        assert part in proc.stdout, proc.stdout
+    assert (tmp_path / "before.duckdb").stat().st_mtime == saved.st_mtime
