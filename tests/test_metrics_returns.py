@@ -96,7 +96,8 @@ def test_returns_are_counted_alike_by_a_range_and_by_days_one_at_a_time(tmp_path
     query = "select * from customer_snapshot order by as_of, customer_id"
     in_one_run = rows(settings, query)
     with connect(settings) as conn:
-        conn.execute("delete from customer_state")
+        conn.execute("delete from customer_state_closed")
+        conn.execute("delete from customer_state_current")
         conn.execute("delete from snapshot_params")
         # a load older than every order, so that a stored day may be carried forward
         conn.execute(

@@ -59,11 +59,12 @@ def _seed(settings) -> list[str]:
                     f"update {quote_ident(table)} set customer_id = ? where customer_id = ?",
                     [new, old],
                 )
-        conn.execute(
-            "update customer_state set segment = ? where customer_id = ? and valid_from <= ? "
-            "and coalesce(valid_to, ?) >= ?",
-            [SEGMENT_FORMULA, ids[-1], DAY, DAY, DAY],
-        )
+        for part in ("customer_state_closed", "customer_state_current"):
+            conn.execute(
+                f"update {part} set segment = ? where customer_id = ? and valid_from <= ? "
+                "and coalesce(valid_to, ?) >= ?",
+                [SEGMENT_FORMULA, ids[-1], DAY, DAY, DAY],
+            )
     return ids
 
 

@@ -37,7 +37,15 @@ PII_EMAIL = "zebulon.quixote@pii-example.org"
 PII_PHONE = "+44 7700 900123"
 FORMULA_ID = '=HYPERLINK("http://evil.example/x","click")'
 # the tables holding a customer id: a renamed customer stays one customer everywhere
-CUSTOMER_TABLES = ("customer_state", "orders", "tickets", "surveys", "customers")
+# customer_state is kept as its closed and its current rows (loyalty.engine.state_split)
+CUSTOMER_TABLES = (
+    "customer_state_closed",
+    "customer_state_current",
+    "orders",
+    "tickets",
+    "surveys",
+    "customers",
+)
 REPORTS = {"trend_weeks": 4, "at_risk_top_n": 50}
 # 300 customers over 400 days, a few deliberately bad rows for the quarantine
 GENERATED = ("--customers", "300", "--days", "400", "--seed", "3", "--bad-rows")

@@ -65,7 +65,8 @@ def test_a_range_in_one_run_equals_the_days_one_at_a_time(tmp_path, metrics):
     with engine.connect(settings) as conn:
         compute_snapshot(conn, settings, start, END)
         in_one_run = _rows(conn, start, END)
-        conn.execute("delete from customer_state")
+        conn.execute("delete from customer_state_closed")
+        conn.execute("delete from customer_state_current")
         day = start
         paths = []
         while day <= END:

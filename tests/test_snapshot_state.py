@@ -48,6 +48,9 @@ SHORT = {
 # the same with other thresholds: a changed setting for the days computed with it
 CHANGED = {**SHORT, "active_days": 25, "churn": {**SHORT["churn"], "inactive_days": 9}}
 
+# customer_state on DuckDB: its closed and its current rows (loyalty.engine.state_split)
+STATE_PARTS = ("customer_state_closed", "customer_state_current")
+
 
 def _settings(folder: Path, landing: Path, metrics: dict) -> Settings:
     paths = {"landing": str(landing), "database": "loyalty.duckdb", "output": "out", "temp": "tmp"}
@@ -64,6 +67,7 @@ def _daily_compute(conn: duckdb.DuckDBPyConnection, settings: Settings, start, e
         if not engine.table_exists(conn, "customer_snapshot"):
             # the daily table had the view's columns and types
             engine.create_declared(conn, SNAPSHOT)
+            engine.execute_file(conn, f"{SNAPSHOT}/snapshot_view.sql")
             conn.execute("create table daily as from customer_snapshot limit 0")
             conn.execute("drop view customer_snapshot")
             conn.execute("drop table customer_state")
@@ -268,10 +272,15 @@ def test_a_database_with_the_daily_table_is_folded_into_the_state_once(two_store
         kinds = dict(
             conn.execute(
                 "select table_name, table_type from information_schema.tables "
-                "where table_name in ('customer_snapshot', 'customer_state')"
+                "where table_name like 'customer_s%'"
             ).fetchall()
         )
-    assert kinds == {"customer_snapshot": "VIEW", "customer_state": "BASE TABLE"}
+    assert kinds == {
+        "customer_snapshot": "VIEW",
+        "customer_state": "VIEW",  # the union of the closed and the current rows
+        "customer_state_closed": "BASE TABLE",
+        "customer_state_current": "BASE TABLE",
+    }
 
 
 def test_the_snapshot_check_verifies_what_the_night_wrote(two_stores):
@@ -305,31 +314,41 @@ def test_the_snapshot_check_verifies_what_the_night_wrote(two_stores):
             [night, night],
         )
         assert engine.scalar(conn, "select count(*) from gone") == 1
-        conn.execute(
-            "delete from customer_state where (customer_id, valid_from) in "
-            "(select customer_id, valid_from from gone)"
-        )
+        for part in STATE_PARTS:
+            conn.execute(
+                f"delete from {part} where (customer_id, valid_from) in "
+                "(select customer_id, valid_from from gone)"
+            )
         missing = run_check(conn, SNAPSHOT_CHECK)
         assert missing.metadata["failed"] == "days whose row count differs from the population"
-        conn.execute("insert into customer_state by name select * from gone")
+        conn.execute("insert into customer_state_current by name from gone where valid_to is null")
+        conn.execute(
+            "insert into customer_state_closed by name from gone where valid_to is not null"
+        )
         assert run_check(conn, SNAPSHOT_CHECK).passed
 
         # a customer who changed on the night loses that night's row: one short of the population
         conn.execute(
-            "delete from customer_state where (customer_id, valid_from) in (select customer_id, "
-            "valid_from from customer_state where valid_from = ? and customer_id in (select "
-            "customer_id from customer_state where valid_to = ? - 1) limit 1)",
+            "create temp table changed as select customer_id, valid_from from customer_state "
+            "where valid_from = ? and customer_id in (select customer_id from customer_state "
+            "where valid_to = ? - 1) limit 1",
             [night, night],
         )
+        for part in STATE_PARTS:
+            conn.execute(f"delete from {part} where (customer_id, valid_from) in (from changed)")
         short = run_check(conn, SNAPSHOT_CHECK)
         assert short.metadata["failed"] == "days whose row count differs from the population"
 
         # a written row that overlaps another row of its customer: the customer twice on a day
         conn.execute(
-            "insert into customer_state by name select * replace (valid_from - 3 as valid_from) "
+            "create temp table twice as select * replace (valid_from - 3 as valid_from) "
             "from customer_state where written_at = (select max(computed_at) from snapshot_params) "
             "and valid_from = ? limit 1",
             [night],
+        )
+        conn.execute("insert into customer_state_current by name from twice where valid_to is null")
+        conn.execute(
+            "insert into customer_state_closed by name from twice where valid_to is not null"
         )
         broken = run_check(conn, SNAPSHOT_CHECK)
         assert not broken.passed

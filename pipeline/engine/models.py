@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from loyalty.engine import core
+from loyalty.engine import core, state_split
 from loyalty.engine.core import (
     _bound,
     _other,
@@ -107,7 +107,12 @@ def insert_by_name(
     if other := _other(conn):
         other.insert_by_name(model, params, into)
         return
-    _run(conn, f"insert into {quote_ident(into or table_of(model))} by name", model, params)
+    table = into or table_of(model)
+    if split_parts := state_split.parts(conn, table):
+        with transaction(conn):
+            state_split.insert(conn, split_parts, model_select(model), params)
+        return
+    _run(conn, f"insert into {quote_ident(table)} by name", model, params)
 
 
 def replace_days(
@@ -170,6 +175,10 @@ def apply_changes(
     target, source = quote_ident(table), quote_ident(changes)
     cols = ", ".join(quote_ident(k) for k in key)
     counts = dict(conn.execute(f"select op, count(*) from {source} group by op").fetchall())
+    if split_parts := state_split.parts(conn, table):
+        with transaction(conn):
+            state_split.apply(conn, split_parts, changes, key, counts)
+        return counts.get("delete", 0), counts.get("insert", 0)
     with transaction(conn):
         if counts.get("delete"):
             conn.execute(

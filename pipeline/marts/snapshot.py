@@ -11,11 +11,13 @@ from typing import Any
 import duckdb
 
 from loyalty import engine
+from loyalty.engine import state_split
 from loyalty.marts.summary import markdown_table
 from loyalty.metric_params import model_params, range_params, snapshot_params_json
 from loyalty.settings import Settings
 
 SNAPSHOT = "marts/customer_snapshot"
+STATE = "customer_state"
 PARAMS = "marts/snapshot_params"
 
 # how a run computes its days -> the steps that build snapshot_segments (temp tables)
@@ -232,13 +234,19 @@ def _state_open_at(conn: duckdb.DuckDBPyConnection, day: dt.date) -> bool:
 def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """snapshot_params, customer_state and the customer_snapshot view, if missing. A database from
     before history was stored by change has customer_snapshot as a table of one row per day and
-    customer: its rows are folded into customer_state once, and the table gives way to the view."""
+    customer: its rows are folded into customer_state once, and the table gives way to the view.
+    On DuckDB customer_state is kept as its closed and its current rows (loyalty.engine.state_split;
+    a database from before that has one table: split once)."""
     with engine.transaction(conn):
         engine.create_declared(conn, PARAMS)
         daily = engine.table_kind(conn, "customer_snapshot") == "table"
         if daily:
             conn.execute("alter table customer_snapshot rename to snapshot_rows_daily")
-        engine.create_declared(conn, SNAPSHOT)
+        if engine.table_kind(conn, STATE) != "view":
+            engine.create_declared(conn, SNAPSHOT)
+            if isinstance(conn, duckdb.DuckDBPyConnection):
+                state_split.split(conn, STATE)
+        engine.execute_file(conn, f"{SNAPSHOT}/snapshot_view.sql")
         if daily:
             days = conn.execute("select min(as_of), max(as_of) from snapshot_rows_daily").fetchall()
             params = {
