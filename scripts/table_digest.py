@@ -39,6 +39,7 @@ VOLATILE = {
     ("snapshot_params", "run_id"),
     ("key_check_state", "verified_at"),
     ("period_build_state", "built_at"),
+    ("period_build_state", "inputs_json"),  # holds when its customer_value days were written
     ("day_build_state", "built_at"),
     ("day_build_state", "params_json"),  # holds the inputs' timestamps
     ("email_log", "sent_at"),

@@ -195,7 +195,7 @@ DUCKDB_ONLY_ROWS = {"day_build_state": "table_name <> 'value_customer_state'"}
 
 
 # a column that holds when its inputs were written (as JSON)
-VOLATILE_IN = {"day_build_state": {"params_json"}}
+VOLATILE_IN = {"day_build_state": {"params_json"}, "period_build_state": {"inputs_json"}}
 
 
 def _rows(conn, table: str) -> list[dict[str, Any]]:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
+
 from loyalty import engine
+from loyalty.engine import state_split
 from loyalty.marts.snapshot import compute_snapshot, create_snapshot_tables
 from tests.test_snapshot_scale import END, _loaded
 
@@ -93,3 +96,35 @@ def test_a_database_from_before_is_split_once(tmp_path):
         assert compute_snapshot(conn, settings, END, END) == "carry"
         create_snapshot_tables(conn)  # nothing to split again
         assert len(_rows(conn, "customer_state")) >= len(before)
+
+
+def test_a_split_and_a_night_of_more_than_a_row_group_in_one_transaction(tmp_path):
+    """With DuckDB 2.0, an empty insert into the new tables followed by an insert of a row group or
+    more in the same transaction left the view without those rows on that connection (the
+    snapshot check of a first 1 M-order run saw none): the split inserts nothing into them then."""
+    conn = duckdb.connect(str(tmp_path / "fresh.duckdb"))
+    try:
+        conn.execute(
+            "create table customer_state (customer_id varchar not null, valid_from date not null, "
+            "valid_to date, tier varchar not null)"
+        )
+        with engine.transaction(conn):
+            state_split.split(conn, "customer_state")
+            engine.execute_sql(
+                conn,
+                "create temp table night as select 'C' || range as customer_id, "
+                "date '2026-11-15' as valid_from, null::date as valid_to, 'A' as tier "
+                "from range(300000)",
+            )
+            state_split.insert(
+                conn,
+                ("customer_state_closed", "customer_state_current"),
+                "select * from night",
+                None,
+            )
+        assert engine.scalar(conn, "select count(*) from customer_state") == 300_000
+        assert (
+            engine.scalar(conn, "select count(*) from customer_state where tier = 'A'") == 300_000
+        )
+    finally:
+        conn.close()

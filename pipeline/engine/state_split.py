@@ -20,6 +20,7 @@ The Spark engine keeps one table (it writes a table anew each time: no zone maps
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from loyalty.engine.core import _bound, scalar, table_exists, table_kind
 from loyalty.sqlsafe import quote_ident
 
 OPEN = "valid_to"  # null: the row is current
+_TYPE = re.compile(r"[A-Z][A-Z0-9_]*(\(\d+(, ?\d+)?\))?")  # a column's type, as DuckDB names it
 SPLIT_TABLES = ("customer_state",)
 
 
@@ -42,26 +44,35 @@ def parts(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[str, str] | None
 
 def split(conn: duckdb.DuckDBPyConnection, table: str) -> None:
     """Turn the table `table` into its two tables and the view (in the caller's transaction): the
-    closed rows rewritten in `valid_to` order, the current ones apart, the declared NOT NULL
-    columns kept."""
+    closed rows rewritten in `valid_to` order, the current ones apart, with the table's declared
+    columns, types and NOT NULLs. The two tables are created by their columns, not by `create
+    table .. as`: with DuckDB 2.0 the rows a later statement of the same transaction inserted
+    into such a table, once they filled a row group, were not seen through the view on that
+    connection, even after the commit (tests/test_state_split.py). Callers split in a
+    transaction of its own (loyalty.marts.snapshot.create_snapshot_tables)."""
     name = quote_ident(table)
     closed, current = (quote_ident(p) for p in (f"{table}_closed", f"{table}_current"))
-    not_null = [
-        r[0]
-        for r in conn.execute(
-            "select column_name from duckdb_columns() where table_name = ? and not is_nullable "
-            "order by column_index",
-            [table],
-        ).fetchall()
-    ]
-    conn.execute(
-        f"create table {closed} as select * from {name} where {OPEN} is not null "
-        f"order by {OPEN}, customer_id"
-    )
-    conn.execute(f"create table {current} as select * from {name} where {OPEN} is null")
+    columns = conn.execute(
+        "select column_name, data_type, is_nullable from duckdb_columns() "
+        "where table_name = ? and schema_name = 'main' and database_name = current_database() "
+        "order by column_index",
+        [table],
+    ).fetchall()
+    declared = []
+    for column, data_type, nullable in columns:
+        if not _TYPE.fullmatch(data_type):
+            raise ValueError(f"{table}.{column}: unexpected type {data_type!r}")
+        declared.append(f"{quote_ident(column)} {data_type}{'' if nullable else ' not null'}")
     for part in (closed, current):
-        for column in not_null:
-            conn.execute(f"alter table {part} alter column {quote_ident(column)} set not null")
+        conn.execute(f"create table {part} ({', '.join(declared)})")
+    # (an insert of no rows into them is left out: DuckDB 2.0 then also loses a later insert of
+    # a row group or more in the same transaction, as read through the view)
+    if scalar(conn, f"select count(*) from {name}"):
+        conn.execute(
+            f"insert into {closed} select * from {name} where {OPEN} is not null "
+            f"order by {OPEN}, customer_id"
+        )
+        conn.execute(f"insert into {current} select * from {name} where {OPEN} is null")
     # views that read the table (customer_snapshot, anyone's own) read the view of the same name
     conn.execute(f"drop table {name}")
     conn.execute(f"create view {name} as select * from {closed} union all select * from {current}")

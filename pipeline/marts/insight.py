@@ -104,21 +104,14 @@ def _build_say_do(
     fingerprint = json.dumps({**bound, "status_from": path}, sort_keys=True, default=str)
     engine.execute_file(conn, "bookkeeping/period_build_state.sql")
     stored = conn.execute(
-        "select params_json from period_build_state where table_name = 'say_do'"
+        "select inputs_json from period_build_state where table_name = 'say_do'"
     ).fetchall()
-    before = json.loads(stored[0][0]) if stored else {}
-    changed = changed_since(
-        conn, "say_do", fingerprint, lambda text: str(json.loads(text).get("fingerprint"))
-    )
+    before = json.loads(stored[0][0]) if stored and stored[0][0] else {}
+    changed = changed_since(conn, "say_do", fingerprint)
     now_last = engine.scalar(conn, "select max(end_as_of) from report_periods")
     value_days = _value_days(conn, path)
-    state = {"fingerprint": fingerprint, "last_day": str(now_last), "value_days": value_days}
-    record = [
-        "say_do",
-        dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        loads_seen(conn),
-        json.dumps(state, sort_keys=True),
-    ]
+    inputs = {"last_day": str(now_last), "value_days": value_days}
+    record = ["say_do", dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen(conn), fingerprint]
     days = params["say_do_days"]
     since: dt.date | None = None
     if changed != FULL and now_last is not None and before.get("last_day") not in (None, "None"):
@@ -145,7 +138,7 @@ def _build_say_do(
                 key=PERIOD_KEY,
                 keep="marts/report_periods_before",
             )
-        record_build(conn, record)
+        record_build(conn, record, json.dumps(inputs, sort_keys=True))
     return f"{'full' if since is None else f'from {since}'} (status from {source})"
 
 

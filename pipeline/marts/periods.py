@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from typing import Any, Literal
 
 import duckdb
@@ -208,9 +207,10 @@ def loads_seen(conn: duckdb.DuckDBPyConnection) -> int | None:
     return engine.scalar(conn, "select max(load_id) from ingest_log")
 
 
-def record_build(conn: duckdb.DuckDBPyConnection, state: list) -> None:
+def record_build(conn: duckdb.DuckDBPyConnection, state: list, inputs: str | None = None) -> None:
+    """Remember a build: [table_name, built_at, loads_seen, params_json], and what it read."""
     conn.execute("delete from period_build_state where table_name = ?", state[:1])
-    conn.execute("insert into period_build_state values (?, ?, ?, ?)", state)
+    conn.execute("insert into period_build_state values (?, ?, ?, ?, ?)", [*state, inputs])
 
 
 def _periods_gone(conn: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -223,20 +223,16 @@ def _periods_gone(conn: duckdb.DuckDBPyConnection, name: str) -> int:
 
 
 def changed_since(
-    conn: duckdb.DuckDBPyConnection,
-    name: str,
-    fingerprint: str,
-    fingerprint_of: Callable[[str], str] = str,
+    conn: duckdb.DuckDBPyConnection, name: str, fingerprint: str
 ) -> dt.date | Literal["all"] | None:
     """The first day whose data changed since `name` was last built ("all" for a first build or
     other thresholds, None when nothing changed): the earliest snapshot day computed since, and
-    the earliest order, ticket or survey day loaded since. `fingerprint_of` reads the stored
-    fingerprint from the stored params_json (by default the whole of it)."""
+    the earliest order, ticket or survey day loaded since."""
     last = conn.execute(
         "select built_at, loads_seen, params_json from period_build_state where table_name = ?",
         [name],
     ).fetchall()
-    if not last or fingerprint_of(last[0][2]) != fingerprint or not engine.table_exists(conn, name):
+    if not last or last[0][2] != fingerprint or not engine.table_exists(conn, name):
         return FULL
     built_at, seen, _ = last[0]
     days = [

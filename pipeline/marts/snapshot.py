@@ -118,8 +118,9 @@ def compute_snapshot(
     if path == "carry" and _state_open_at(conn, start):
         # only the customers that can change at D are computed, and their stored rows folded
         params.update(every_customer=False, only_computed=True)
+    # the tables first, committed on their own (a split of customer_state: state_split.split)
+    create_snapshot_tables(conn)
     with engine.transaction(conn):
-        create_snapshot_tables(conn)
         # the day before the next stored day: what the new runs may cover
         next_stored = engine.scalar(
             conn, "select min(as_of) from snapshot_params where as_of > ?", [end]
