@@ -46,6 +46,8 @@ VOLATILE = {
     ("email_log", "message_id"),
     ("model_fit", "fit_seconds"),
     ("customer_state", "written_at"),
+    ("customer_state_closed", "written_at"),  # customer_state's two tables on DuckDB
+    ("customer_state_current", "written_at"),
     ("restatement_state", "recorded_at"),
     ("restatements", "run_id"),
     ("restatements", "restated_at"),
