@@ -46,9 +46,19 @@ def _move(folder: Path, day: dt.date) -> tuple[str, list, list]:
     params = {"as_of": day, "calibration_end": day - dt.timedelta(days=H)}
     with engine.connect(settings) as conn:
         how = value_state.bring_to(conn, settings, day, params["calibration_end"])
-        kept = conn.execute(f"select * from {value_state.STATE} order by customer_id").fetchall()
+        kept = conn.execute(
+            f"select * exclude (k) from {value_state.STATE} order by customer_id"
+        ).fetchall()
+        # `k` numbers the customers (the summary's scores are joined back by it): one each, none
+        # shared, whichever way the table was had; the numbers themselves depend on that way
+        numbers = conn.execute(
+            f"select count(*), count(distinct k), count(k), min(k) from {value_state.STATE}"
+        ).fetchone()
         full = engine.query_model(conn, value_state.CUSTOMERS, params)
-    columns = list(full[0])
+    assert numbers is not None
+    rows, distinct, present, least = numbers
+    assert rows == distinct == present and least >= 1, f"{day}: k {numbers}"
+    columns = [c for c in full[0] if c != "k"]
     return how, kept, sorted(tuple(r[c] for c in columns) for r in full)
 
 

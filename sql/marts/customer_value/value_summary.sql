@@ -2,8 +2,8 @@
 -- at D and at the backtest's calibration end C = $calibration_end, and what the customer bought in
 -- (C, D], from the work table value_customers (value_customers.sql: one purchase per customer-day,
 -- net of returns; on DuckDB kept from night to night by loyalty.marts.value_state).
--- A work table of loyalty.marts.value (temp): `k` numbers its rows (by customer id, so that sums
--- over them are the same in every run) for the scores joined back.
+-- A work table of loyalty.marts.value (temp): `k` (value_customers.sql) numbers its rows for the
+-- scores joined back.
 with per_customer as (
     select * from value_customers
     where days > 0
@@ -21,7 +21,7 @@ cents as (
 
 final as (
     select
-        row_number() over (order by customer_id) as k,
+        k,
         customer_id,
         first_day,
         (days - 1)::integer as frequency,

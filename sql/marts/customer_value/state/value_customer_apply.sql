@@ -17,9 +17,11 @@ set
 from value_customer_delta as d
 where s.customer_id = d.customer_id;
 
--- customers whose first counted order or return is after S
+-- customers whose first counted order or return is after S, numbered after the others
 insert into value_customer_state by name
 select
+    (select coalesce(max(k), 0) from value_customer_state)
+    + row_number() over (order by d.customer_id) as k,
     d.customer_id,
     d.new_first_day as first_day,
     d.new_last_day as last_day,
