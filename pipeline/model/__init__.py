@@ -12,6 +12,7 @@ from loyalty.model.bg_nbd import (
     fit_bg_nbd,
     p_alive,
 )
+from loyalty.model.fit import one_blas_thread
 from loyalty.model.gamma_gamma import expected_order_value, fit_gamma_gamma
 from loyalty.model.types import BgNbdParams, Fit, GammaGammaParams
 
@@ -24,5 +25,6 @@ __all__ = [
     "expected_orders_if_alive",
     "fit_bg_nbd",
     "fit_gamma_gamma",
+    "one_blas_thread",
     "p_alive",
 ]

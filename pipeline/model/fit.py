@@ -4,7 +4,8 @@ with L-BFGS-B and its analytic gradient, from a few starts, and say honestly whe
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,8 +42,18 @@ def maximise(objective: Objective, starts: Sequence[Sequence[float]]) -> Optimum
             return 1e10, np.zeros_like(z)
         return -ll, -grad
 
-    with _blas().limit(limits=BLAS_THREADS, user_api="blas"):
+    with one_blas_thread():
         return _maximise(negative, objective, starts)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS limited to BLAS_THREADS for the block. The limit is the process's: fits run in
+    threads at once must share one block around them all (a block entered and left by each would,
+    on the first one's exit, give the others the default thread count: other summation orders,
+    numbers that differ in the last bits from a fit run alone)."""
+    with _blas().limit(limits=BLAS_THREADS, user_api="blas"):
+        yield
 
 
 @functools.cache
