@@ -91,20 +91,13 @@ def apply(
     closed, current = (quote_ident(p) for p in split_parts)
     src = quote_ident(source)
     cols = ", ".join(quote_ident(k) for k in key)
-    if counts.get("delete"):
-        conn.execute(
-            f"create or replace temp table __closed_keys as select {cols} from {src} "
-            f"where op = 'delete' and ({cols}) not in (select {cols} from {current})"
-        )
-        conn.execute(
-            f"delete from {current} where ({cols}) in "
-            f"(select {cols} from {src} where op = 'delete')"
-        )
-        if scalar(conn, "select count(*) from __closed_keys"):
-            conn.execute(
-                f"delete from {closed} where ({cols}) in (select {cols} from __closed_keys)"
-            )
-        conn.execute("drop table __closed_keys")
+    if deletes := counts.get("delete"):
+        keys = f"select {cols} from {src} where op = 'delete'"
+        gone = conn.execute(f"delete from {current} where ({cols}) in ({keys})").fetchone()
+        # a key is one row of the union (a customer's intervals do not overlap): the keys the
+        # current rows did not hold are closed rows
+        if gone is None or gone[0] < deletes:
+            conn.execute(f"delete from {closed} where ({cols}) in ({keys})")
     if counts.get("insert"):
         rows = f"select * exclude (op, attrs), unnest(attrs) from {src} where op = 'insert'"
         conn.execute(f"insert into {current} by name {rows} and {OPEN} is null")
