@@ -126,6 +126,34 @@ def test_steps_in_one_transaction_are_undone_together(tmp_path, monkeypatch):
         assert _days(conn) == []
 
 
+def test_a_step_as_a_view_has_the_rows_of_the_step_as_a_table_and_takes_dates_only(
+    tmp_path, monkeypatch
+):
+    settings = load_settings(write_settings(tmp_path))
+    models = tmp_path / "models"
+    models.mkdir()
+    span = (
+        "-- grain: one row per day in $start_date..$end_date\n"
+        "select range::date as as_of from range($start_date::date, $end_date::date + 1, "
+        "interval 1 day)\n"
+    )
+    with engine.connect(settings) as conn:
+        _models(models, monkeypatch, span=span)
+        week = {"start_date": dt.date(2024, 1, 1), "end_date": dt.date(2024, 1, 7)}
+        with engine.intermediate(conn) as steps:
+            steps.create("span", week, name="as_table")
+            steps.view("span", week, name="as_view")
+            rows = conn.execute("select * from as_view order by 1").fetchall()
+            assert rows == conn.execute("select * from as_table order by 1").fetchall()
+            assert len(rows) == 7
+            assert engine.table_kind(conn, "as_view") == "view"
+            with pytest.raises(TypeError, match=r"\$end_date must be a date, not str"):
+                steps.view("span", {**week, "end_date": "2024-01-07'); drop table x; --"})
+        # the block's views are dropped with its tables
+        assert engine.table_kind(conn, "as_view") is None
+        assert engine.table_kind(conn, "as_table") is None
+
+
 def test_an_incremental_build_replaces_every_key_it_does_not_keep(tmp_path, monkeypatch):
     settings = load_settings(write_settings(tmp_path))
     models = tmp_path / "models"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import PurePosixPath
@@ -199,6 +200,7 @@ class Intermediate:
     def __init__(self, conn: duckdb.DuckDBPyConnection):
         self.conn = conn
         self.names: list[str] = []
+        self.views: list[str] = []
 
     def create(
         self, model: str, params: Mapping[str, Any] | None = None, name: str | None = None
@@ -206,6 +208,18 @@ class Intermediate:
         """The step's temp table, named after its file (or `name`: one of two ways to make it)."""
         create_table(self.conn, model, params, name=name, temp=True)
         self.names.append(name or table_of(model))
+
+    def view(self, model: str, params: Mapping[str, Any], name: str | None = None) -> None:
+        """The step as a temp view instead of a table: for rows that several steps read a few
+        columns of, where writing every column of every row once costs more than each step's
+        scan. A view keeps no bound values, so its parameters are written into it as literals:
+        dates only (`_date_literals`)."""
+        select = model_select(model)
+        view = quote_ident(name or table_of(model))
+        self.conn.execute(
+            f"create or replace temp view {view} as\n{_date_literals(select, params)}\n"
+        )
+        self.views.append(name or table_of(model))
 
 
 @contextmanager
@@ -220,3 +234,20 @@ def intermediate(conn: duckdb.DuckDBPyConnection) -> Iterator[Intermediate]:
     yield steps
     for name in dict.fromkeys(reversed(steps.names)):
         conn.execute(f"drop table if exists {quote_ident(name)}")
+    for name in dict.fromkeys(reversed(steps.views)):
+        conn.execute(f"drop view if exists {quote_ident(name)}")
+
+
+def _date_literals(select: str, params: Mapping[str, Any]) -> str:
+    """`select` with each `$name` it uses written as the date literal of its value (a view keeps
+    no bound values). Only dates, whose ISO form cannot carry SQL: another type is an error."""
+    given = _bound(select, params) or {}
+    for name, value in given.items():
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise TypeError(
+                f"a view's parameter ${name} must be a date, not {type(value).__name__}"
+            )
+    return core._PARAM.sub(
+        lambda m: f"date '{given[m.group(1)].isoformat()}'" if m.group(1) in given else m.group(0),
+        select,
+    )

@@ -51,6 +51,12 @@ _VALUE_STEPS = ("snapshot_values", "snapshot_scores")
 _DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_thresholds", "snapshot_rows")
 
 
+# steps read as views: the stored day before a carried night, 2.5 M rows of 18 columns at 10 M
+# orders, read for a few columns by four steps (written as a table: 0.29 s; read as a view, those
+# steps take 0.13 s more)
+VIEW_STEPS = ("carry/snapshot_base",)
+
+
 def snapshot_steps(path: str) -> tuple[str, ...]:
     """The steps (files of sql/marts/customer_snapshot/) that compute the rows of a run by `path`."""
     if path == "carry":  # its segment steps counted the values and scored them already
@@ -128,7 +134,10 @@ def compute_snapshot(
         params["reach_date"] = next_stored - dt.timedelta(days=1) if next_stored else OPEN_END
         with engine.intermediate(conn) as steps:
             for step in snapshot_steps(path):
-                steps.create(f"{SNAPSHOT}/{step}", params)
+                if step in VIEW_STEPS:
+                    steps.view(f"{SNAPSHOT}/{step}", params)
+                else:
+                    steps.create(f"{SNAPSHOT}/{step}", params)
             computed = engine.scalar(conn, "select count(*) from snapshot_rows")
             if start == end and not _state_near(conn, start, params["reach_date"]):
                 # one day and no stored row near it (the first run): its rows are the state

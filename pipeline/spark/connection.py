@@ -264,6 +264,10 @@ class SparkIntermediate:
         self.conn.store(view, frame.withColumn(ROWID, F.monotonically_increasing_id()), temp=True)
         self.names.append(view)
 
+    def view(self, model: str, params: Mapping[str, Any], name: str | None = None) -> None:
+        """loyalty.engine.Intermediate.view: on Spark a step as any other (checkpointed)."""
+        self.create(model, params, name)
+
     def drop(self) -> None:
         for name in dict.fromkeys(reversed(self.names)):
             self.conn.spark.catalog.dropTempView(name)
