@@ -1,6 +1,7 @@
 """The model's two fits of a day (at D and at the backtest's calibration end) run at once in two
-threads on DuckDB (loyalty.marts.value_run.DuckSide.fit): their parameters, log-likelihoods and
-convergence are exactly those of each fit run alone, one after the other."""
+threads on DuckDB, each scoring its rows (loyalty.marts.value_run.DuckSide.fit): their parameters,
+log-likelihoods and convergence are exactly those of each fit run alone, one after the other, and
+the scores those of the model's functions."""
 
 from __future__ import annotations
 
@@ -60,6 +61,18 @@ def _alone(rows: value_run.Rows) -> tuple:
     return _numbers(bg), _numbers(gg)
 
 
+def _same_scores(got: value_run.RowScores, rows: value_run.Rows, fits) -> None:
+    bg, gg, h = fits.bg_nbd.params, fits.gamma_gamma.params, 90.0
+    want = {
+        "p_alive": model.p_alive(bg, rows.x, rows.t_x, rows.T),
+        "expected_orders": model.expected_orders(bg, h, rows.x, rows.t_x, rows.T),
+        "if_alive": model.expected_orders_if_alive(bg, h, rows.x, rows.t_x, rows.T),
+        "expected_order_value": model.expected_order_value(gg, rows.px, rows.m),
+    }
+    for name, values in want.items():
+        assert np.array_equal(getattr(got, name), np.asarray(values, float)), name
+
+
 def _numbers(fit: model.Fit) -> tuple:
     return fit.params, fit.log_likelihood, fit.converged, fit.n_customers, fit.n_repeat
 
@@ -79,5 +92,11 @@ def test_the_two_fits_at_once_equal_each_fit_alone():
                 fits = side.fit(purpose)
                 assert fits.bg_nbd.converged and fits.gamma_gamma.converged, purpose
                 assert (_numbers(fits.bg_nbd), _numbers(fits.gamma_gamma)) == want, purpose
+        # each thread scored its rows: the model's functions applied to them, to the bit
+        for purpose in alone:
+            fits = side.fit(purpose)
+            assert side.early[purpose][0] is fits
+            assert side.score(purpose, fits)
+            _same_scores(side.scores[purpose], side.rows[purpose], fits)
     finally:
         conn.close()
