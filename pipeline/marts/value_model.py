@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from loyalty import model
 
@@ -192,3 +193,33 @@ def auc_of_counts(values: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float
     avg_rank = first + (counts + 1) / 2.0
     u = float((avg_rank * pos).sum()) - n_pos * (n_pos + 1) / 2.0
     return u / (n_pos * n_neg)
+
+
+# the rows of model_fit and model_quality as the DuckDB side hands them to SQL (Arrow)
+FIT_SCHEMA = pa.schema(
+    [
+        ("purpose", pa.string()),
+        ("model", pa.string()),
+        ("parameter", pa.string()),
+        ("value", pa.float64()),
+        ("n_customers", pa.int64()),
+        ("n_repeat", pa.int64()),
+        ("log_likelihood", pa.float64()),
+        ("converged", pa.bool_()),
+        ("fit_seconds", pa.float64()),
+    ]
+)
+QUALITY_SCHEMA = pa.schema(
+    [
+        ("customers", pa.int64()),
+        ("repeat_customers", pa.int64()),
+        ("mae_orders", pa.float64()),
+        ("bias_orders", pa.float64()),
+        ("auc_model", pa.float64()),
+        ("auc_baseline", pa.float64()),
+        ("auc_p_alive", pa.float64()),
+        ("model_beats_baseline", pa.bool_()),
+        ("model_used", pa.bool_()),
+        ("reason", pa.string()),
+    ]
+)

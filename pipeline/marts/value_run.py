@@ -286,9 +286,10 @@ class DuckSide:
             "value_backtest_rows": self._score_table(BACKTEST, run.backtest_kept),
             "value_scores_values": self._value_table(SCORE, run.model_used),
             "value_backtest_values": self._value_table(BACKTEST, run.backtest_kept),
-            "model_fit_rows": pa.Table.from_pylist(run.fit_rows, schema=FIT_SCHEMA),
+            "model_fit_rows": pa.Table.from_pylist(run.fit_rows, schema=vm.FIT_SCHEMA),
             "model_quality_row": pa.Table.from_pylist(
-                [{**dict.fromkeys(QUALITY_SCHEMA.names), **run.quality}], schema=QUALITY_SCHEMA
+                [{**dict.fromkeys(vm.QUALITY_SCHEMA.names), **run.quality}],
+                schema=vm.QUALITY_SCHEMA,
             ),
         }
 
@@ -384,32 +385,3 @@ def _rows(conn: duckdb.DuckDBPyConnection, purpose: str) -> Rows:
         m=np.asarray(pairs["m"], float),
         pn=np.asarray(pairs["n"], np.int64),
     )
-
-
-FIT_SCHEMA = pa.schema(
-    [
-        ("purpose", pa.string()),
-        ("model", pa.string()),
-        ("parameter", pa.string()),
-        ("value", pa.float64()),
-        ("n_customers", pa.int64()),
-        ("n_repeat", pa.int64()),
-        ("log_likelihood", pa.float64()),
-        ("converged", pa.bool_()),
-        ("fit_seconds", pa.float64()),
-    ]
-)
-QUALITY_SCHEMA = pa.schema(
-    [
-        ("customers", pa.int64()),
-        ("repeat_customers", pa.int64()),
-        ("mae_orders", pa.float64()),
-        ("bias_orders", pa.float64()),
-        ("auc_model", pa.float64()),
-        ("auc_baseline", pa.float64()),
-        ("auc_p_alive", pa.float64()),
-        ("model_beats_baseline", pa.bool_()),
-        ("model_used", pa.bool_()),
-        ("reason", pa.string()),
-    ]
-)
