@@ -217,6 +217,13 @@ def test_the_backtest_deciles_add_up_to_what_the_calibration_model_predicts_and_
     # decile 1 holds the highest predictions
     per_customer = [d["predicted_orders"] / d["customers"] for d in deciles]
     assert per_customer == sorted(per_customer, reverse=True)
+    # each decile's members: ntile(10) over the customers ranked by prediction, ties by id
+    ranked = sorted(zip(predicted, cal, actual, strict=True), key=lambda c: (-c[0], c[1]))
+    q, r = divmod(len(ranked), 10)
+    edges = np.cumsum([0] + [q + 1] * r + [q] * (10 - r))
+    chunks = [ranked[lo:hi] for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    assert [d["customers"] for d in deciles] == [len(c) for c in chunks]
+    assert [d["actual_orders"] for d in deciles] == [sum(a for _, _, a in c) for c in chunks]
 
     q = stored(settings, "select * from model_quality where as_of = ?", [D])[0]
     error = predicted - np.array(actual)
