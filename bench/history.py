@@ -39,7 +39,8 @@ def nights_before(p: Any, s: Any, day: dt.date, history_days: int = 0) -> dict:
     history, as an installation that ran for that long has it; the nights' reads then scan that
     much stored state), then
     the 30 nights before `day` as one-day snapshot runs, oldest first (those not stored yet),
-    then the board of day - 7 and the period marts. Returns what the nights stored: the first night
+    then the board of day - 7 (the caller then runs the night before's model and period marts).
+    Returns what the nights stored: the first night
     fills the gap up to `day` (it may rewrite most customers); every later night is an ordinary
     night, whose growth of the blocks in use and customer_state rows written are measured."""
     from loyalty import engine
@@ -81,10 +82,6 @@ def nights_before(p: Any, s: Any, day: dt.date, history_days: int = 0) -> dict:
         )
     week_before = (day - dt.timedelta(days=7)).isoformat()
     p.materialize([p.key("kpi_daily")], f"kpi board {week_before}", partition_key=week_before)
-    p.materialize(
-        p.keys(lambda n: n.group_name == "marts" and n.partitions_def is None),
-        "period marts, the night before",
-    )
     later = nights[1:]
     return {
         **history,
