@@ -1,7 +1,7 @@
 """say_do is built incrementally (loyalty.marts.insight): a build recomputes the periods whose
-answers' windows were still open on the previous build's last stored day, whose data changed since
-and whose customer_value statuses changed since (a day written again, added or dropped); every
-other period is kept. After new nights, a late answer and a Sunday of customer_value written again
+data changed since in full, and before them only the rows whose answer's window was still open on
+the previous build's last stored day, or holds a day whose data or customer_value statuses
+changed since (a day written again, added or dropped); every other row is kept. After new nights, a late answer and a Sunday of customer_value written again
 with other settings, each incremental build must equal a build from scratch, row for row."""
 
 from __future__ import annotations
@@ -25,6 +25,13 @@ from tests.test_snapshot_scale import END
 
 WINDOW = 14
 REACH = dt.timedelta(days=WINDOW + 1)
+WIDTH, ONE = dt.timedelta(days=WINDOW), dt.timedelta(days=1)
+
+
+def _built(since: dt.date, first: dt.date, last: dt.date) -> str:
+    """What an incremental build says it did: the periods ending on or after `since` in full, in
+    the others the rows whose answer is from `first` to `last`."""
+    return f"from {since}, answers {first} to {last} (status from customer_value)"
 
 
 def _say_do(conn) -> list[tuple]:
@@ -33,6 +40,15 @@ def _say_do(conn) -> list[tuple]:
 
     rows = conn.execute("select * from say_do order by all").fetchall()
     return [tuple(same(v) for v in row) for row in rows]
+
+
+def _say_do_row(conn, week: dt.date, customer: str) -> dict:
+    cur = conn.execute(
+        "select * from say_do where period_type = 'week' and period_start = ? and customer_id = ?",
+        [week, customer],
+    )
+    names = [d[0] for d in cur.description]
+    return dict(zip(names, cur.fetchone(), strict=True))
 
 
 def _from_scratch(conn, settings) -> list[tuple]:
@@ -94,12 +110,21 @@ def test_say_do_built_incrementally_equals_a_build_from_scratch(tmp_path):
         for day in value_days(first, middle):
             compute_customer_value(conn, settings, day)
         assert _build(conn, settings) == "full (status from customer_value)"
-        # two more weeks of nights: the model's Sundays and END; the Tuesday's customer_value is
-        # dropped (only the latest day and Sundays are kept)
-        compute_snapshot(conn, settings, middle + dt.timedelta(days=1), END)
-        for day in value_days(middle + dt.timedelta(days=1), END):
+        # two more weeks of nights but one: the model's Sundays and END - 1; the Tuesday's
+        # customer_value is dropped (only the latest day and Sundays are kept)
+        compute_snapshot(conn, settings, middle + ONE, END - ONE)
+        for day in value_days(middle + ONE, END - ONE):
             compute_customer_value(conn, settings, day)
-        assert _build(conn, settings) == f"from {middle - REACH} (status from customer_value)"
+        # the days after `middle` are new: their periods in full; before them the answers whose
+        # window holds a new day's orders or snapshot, the dropped Tuesday or elapsed since
+        assert _build(conn, settings) == _built(middle + ONE, middle - WIDTH, END - ONE - WIDTH)
+        incremental = _say_do(conn)
+        assert incremental == _from_scratch(conn, settings)
+        # one night (END; the model of END - 1, a Monday, dropped): in the periods before END's,
+        # the answers whose window ended on END - 1 (status) or elapsed on END (their window's end)
+        compute_snapshot(conn, settings, END, END)
+        compute_customer_value(conn, settings, END)
+        assert _build(conn, settings) == _built(END, END - ONE - WIDTH, END - WIDTH)
         incremental = _say_do(conn)
         assert incremental == _from_scratch(conn, settings)
         weeks = {r[1] for r in incremental if r[0] == "week"}
@@ -126,22 +151,41 @@ def test_say_do_built_incrementally_equals_a_build_from_scratch(tmp_path):
     (tmp_path / "other.yaml").write_text(yaml.safe_dump(other), encoding="utf-8")
     with engine.connect(settings) as conn:
         compute_customer_value(conn, load_settings(tmp_path / "other.yaml"), sunday)
-        assert _build(conn, settings) == f"from {sunday - REACH} (status from customer_value)"
+        # no data changed: no period in full, the answers whose window holds that Sunday
+        assert _build(conn, settings) == _built(END + ONE, sunday - WIDTH, END - WIDTH)
         incremental = _say_do(conn)
         assert incremental != before  # the statuses of that week's windows moved
         assert incremental == _from_scratch(conn, settings)
 
-    # a late NPS answer on a day long settled: its period is recomputed
-    late = sunday + dt.timedelta(days=3)
+    # a late NPS answer on a day long settled, the last of its month, by a customer whose answer
+    # of that month was more than a window earlier: the month's row is now the late answer's; and
+    # a late order by a customer on the last day of their answer's window (the last such day up to
+    # `late`; the answer's week ends before it)
+    late = dt.date(2026, 2, 28)
+    assert late < middle - REACH
     with engine.connect(settings, read_only=True) as conn:
         customer = conn.execute(
-            "select min(customer_id) from customer_snapshot where as_of = ?", [late]
+            "select min(customer_id) from say_do where period_type = 'month' "
+            "and period_start = ? and window_end - window_days < ?",
+            [late.replace(day=1), late - WIDTH],
         ).fetchall()[0][0]
+        buyer, week, bought = conn.execute(
+            "select customer_id, period_start, window_end from say_do where period_type = 'week' "
+            "and window_end <= ? order by window_end desc, customer_id limit 1",
+            [late],
+        ).fetchall()[0]
+        orders_after = _say_do_row(conn, week, buyer)["orders_after"]
     _late(settings, "surveys", "LATE-R", customer, late)
+    _late(settings, "orders", "LATE-O", buyer, bought)
     with engine.connect(settings) as conn:
-        ingest_source(conn, settings, "surveys")
-        build_staging(conn, settings, "stg_surveys")
-        assert _build(conn, settings) == f"from {late - REACH} (status from customer_value)"
+        for kind in ("orders", "surveys"):
+            ingest_source(conn, settings, kind)
+            build_staging(conn, settings, f"stg_{kind}")
+        # the periods ending on or after it in full, before them the answers whose window holds it
+        changed = min(late, bought)
+        assert _build(conn, settings) == _built(changed, changed - WIDTH, END - WIDTH)
         incremental = _say_do(conn)
-        assert ("LATE-R",) in {(r[4],) for r in incremental}
+        month = [r for r in incremental if r[:3] == ("month", late.replace(day=1), customer)]
+        assert [r[4] for r in month] == ["LATE-R"]
+        assert _say_do_row(conn, week, buyer)["orders_after"] == orders_after + 1
         assert incremental == _from_scratch(conn, settings)

@@ -268,6 +268,45 @@ class _Rollback(Exception):
     """Raised to roll the DuckDB side's writes back (the fixture's database stays as built)."""
 
 
+def test_say_do_incremental_rows_and_kept_keys_equal_duckdb(marts_sample, spark, spark_value):
+    """An incremental build's bounds (loyalty.marts.insight._build_say_do) with a 14-day window,
+    so that windows elapsed in the sample: the periods ending in the last week in full, before
+    them the answers of three weeks. The rows recomputed and the stored keys kept (say_do_kept,
+    reading the stored say_do) are DuckDB's."""
+    window = dt.timedelta(days=14)
+    base = {
+        **model_params(marts_sample.settings),
+        **insight_params(marts_sample.settings),
+        "say_do_days": window.days,
+    }
+    since, answers = (
+        LAST - dt.timedelta(days=6),
+        (LAST - window - dt.timedelta(days=21), LAST - window),
+    )
+    with connect(marts_sample.settings) as conn:
+        params = say_do_params(conn, base, since, answers)
+        try:
+            with engine.transaction(conn), engine.intermediate(conn) as steps:
+                steps.create("marts/say_do/model/value_statuses")
+                reference = engine.query_model(conn, "marts/say_do", params)
+                kept = engine.query_model(conn, "marts/say_do/say_do_kept", params)
+                raise _Rollback
+        except _Rollback:
+            pass
+        export(conn, marts_sample.warehouse / "say_do_stored", ["say_do"])
+        stored = engine.scalar(conn, "select count(*) from say_do")
+    partial = [r for r in reference if r["period_end"] < since and r["window_elapsed"]]
+    assert partial and len(reference) < stored and 0 < len(kept) < stored
+    spark_engine.register(spark, "say_do", marts_sample.warehouse / "say_do_stored")
+    key = ("period_type", "period_start", "customer_id")
+    with spark_engine.intermediate(spark) as steps:
+        steps.create("marts/say_do/model/value_statuses")
+        got = _rows(spark_engine.run_model(spark, "marts/say_do", params))
+    _same("say_do, incremental", reference, got, key)
+    got_kept = _rows(spark_engine.run_model(spark, "marts/say_do/say_do_kept", params))
+    _same("say_do_kept", kept, got_kept, key)
+
+
 def test_restatement_figures_and_log_equal_duckdb(marts_sample, spark):
     """figures_now (the closed periods' watched figures), then the log against recorded figures
     that differ (some moved, some lost their value) and every ingest load counted as new: the

@@ -55,13 +55,22 @@ def compute_insight_table(conn: duckdb.DuckDBPyConnection, settings: Settings, n
 
 
 def say_do_params(
-    conn: duckdb.DuckDBPyConnection, params: dict[str, Any], since: dt.date
+    conn: duckdb.DuckDBPyConnection,
+    params: dict[str, Any],
+    since: dt.date,
+    answers: tuple[dt.date, dt.date] | None = None,
 ) -> dict[str, Any]:
-    """say_do's parameters for the periods ending on or after `since`: those of
-    periods.orders_from, and `orders_window_from`, the first day of the orders a recomputed answer
-    reads (dated after its day minus $say_do_days: on or after the first period's start minus
-    $say_do_days - 1)."""
+    """say_do's parameters for the periods ending on or after `since` and the answers on a day of
+    `answers` (first, last; none when None): those of periods.orders_from, `answers_from` and
+    `answers_to`, and `orders_window_from`, the first day of the orders a recomputed answer reads
+    (dated after its day minus $say_do_days: on or after the first day read minus
+    $say_do_days - 1). `states_from` is the day before the first day read."""
     bound = orders_from(conn, {**params, "since": since})
+    first, last = answers if answers else (dt.date.max, dt.date.min)
+    if first <= last and first < bound["orders_from"]:
+        bound["orders_from"] = first
+        bound["states_from"] = max(first, dt.date.min + dt.timedelta(days=1)) - dt.timedelta(days=1)
+    bound.update(answers_from=first, answers_to=last)
     window = dt.timedelta(days=params["say_do_days"] - 1)
     bound["orders_window_from"] = max(bound["orders_from"], dt.date.min + window) - window
     return bound
@@ -90,14 +99,18 @@ def _value_days(conn: duckdb.DuckDBPyConnection, path: str) -> list[list[str]]:
 def _build_say_do(
     conn: duckdb.DuckDBPyConnection, settings: Settings, params: dict[str, Any]
 ) -> str:
-    """say_do, incrementally: an answer's row reads the data of the $say_do_days days before and
-    after its day (orders, the snapshot on its day and at its window's end, the status of the last
-    customer_value day before that end) and whether its window had elapsed by the last stored
-    snapshot day. So a build recomputes the periods ending on or after the first of: the previous
-    build's last stored day (or this one's, if earlier), the first day whose data changed since
-    (periods.changed_since) and the first customer_value day written, added or dropped since,
-    each minus $say_do_days + 1 days; every other period is kept. In full for a first build, other
-    settings, another status source or a replaced row. Returns how it was built."""
+    """say_do, incrementally: an answer's row reads the data of the $say_do_days (H) days before
+    and after its day r (orders, the snapshot on r and at its window's end r + H, the status of
+    the last customer_value day in (r, r + H]) and whether its window had elapsed by the last
+    stored snapshot day L (r + H <= L); a period's answers decide which is each customer's latest.
+    So a build recomputes every row of the periods ending on or after x, the first day whose data
+    changed since (periods.changed_since: answers, orders, snapshots; an order's or answer's day
+    is its timestamp's date, as staging has it), and in the periods before those only the rows
+    whose answer is on a day from the first of x - H, v - H (v the first customer_value day written, added or dropped
+    since) and L' - H (L' the earlier of the previous build's L and this one's) to the later L
+    minus H: their windows' orders, snapshot day or status changed, or their window elapsed (or
+    no longer has). Every other row is kept. In full for a first build, other settings, another
+    status source or a replaced row. Returns how it was built."""
     path = "model" if engine.table_exists(conn, "customer_value") else "flags"
     source = "customer_value" if path == "model" else "churn flags"
     bound = {**metric_params(settings), **params}
@@ -112,22 +125,20 @@ def _build_say_do(
     value_days = _value_days(conn, path)
     inputs = {"last_day": str(now_last), "value_days": value_days}
     record = ["say_do", dt.datetime.now(dt.UTC).replace(tzinfo=None), loads_seen(conn), fingerprint]
-    days = params["say_do_days"]
     since: dt.date | None = None
+    answers: tuple[dt.date, dt.date] | None = None
     if changed != FULL and now_last is not None and before.get("last_day") not in (None, "None"):
-        reach = dt.timedelta(days=days + 1)
-        stored_last = dt.date.fromisoformat(before["last_day"])
-        firsts = [min(stored_last, now_last)]
-        if changed is not None:
-            firsts.append(changed)
-        # a customer_value day written, added or dropped since: the windows ending on or after it
-        moved = {tuple(d) for d in value_days} ^ {tuple(d) for d in before.get("value_days", [])}
-        if moved:
-            firsts.append(dt.date.fromisoformat(min(day for day, _ in moved)))
-        since = min(firsts) - reach
+        since, answers = _say_do_reach(
+            params["say_do_days"],
+            changed,
+            dt.date.fromisoformat(before["last_day"]),
+            now_last,
+            # a customer_value day written, added or dropped since
+            {tuple(d) for d in value_days} ^ {tuple(d) for d in before.get("value_days", [])},
+        )
     with engine.transaction(conn), engine.intermediate(conn) as steps:
         steps.create(f"marts/say_do/{path}/value_statuses")
-        periods = say_do_params(conn, bound, EVERY_PERIOD if since is None else since)
+        periods = say_do_params(conn, bound, EVERY_PERIOD if since is None else since, answers)
         if since is None:
             engine.create_table(conn, "marts/say_do", periods)
         else:
@@ -135,11 +146,33 @@ def _build_say_do(
                 conn,
                 "marts/say_do",
                 periods,
-                key=PERIOD_KEY,
-                keep="marts/report_periods_before",
+                key=(*PERIOD_KEY, "customer_id"),
+                keep="marts/say_do/say_do_kept",
             )
         record_build(conn, record, json.dumps(inputs, sort_keys=True))
-    return f"{'full' if since is None else f'from {since}'} (status from {source})"
+    if since is None:
+        return f"full (status from {source})"
+    answered = f", answers {answers[0]} to {answers[1]}" if answers else ""
+    return f"from {since}{answered} (status from {source})"
+
+
+def _say_do_reach(
+    days: int, changed: dt.date | None, stored_last: dt.date, now_last: dt.date, moved: set
+) -> tuple[dt.date, tuple[dt.date, dt.date] | None]:
+    """(since, answers) of an incremental say_do build (_build_say_do): the periods ending on or
+    after `since` are recomputed in full, in the others the answers on a day from answers[0] to
+    answers[1]. `since` after the last stored day when no data changed (no period in full)."""
+    window, one = dt.timedelta(days=days), dt.timedelta(days=1)
+    since = now_last + one if changed is None else changed
+    if now_last < stored_last:  # days dropped: the periods that ended on them end earlier now
+        since = min(since, now_last)
+    firsts = [min(stored_last, now_last) - window]
+    if changed is not None:
+        firsts.append(changed - window)
+    if moved:
+        firsts.append(dt.date.fromisoformat(min(day for day, _ in moved)) - window)
+    first, last = min(firsts), max(stored_last, now_last) - window
+    return since, ((first, last) if first <= last else None)
 
 
 def _build_service_impact(

@@ -8,10 +8,16 @@
 -- snapshot of the window's end (churn_risk -> at_risk, else active). A window that has not fully
 -- elapsed by the last stored snapshot day leaves the outcome empty (window_elapsed = false).
 with periods as (
-    -- every reported period, or in an incremental build those ending on or after $since
-    -- (loyalty.marts.insight: the periods whose windows were open or whose data changed)
-    select * from report_periods
-    where end_as_of >= $since
+    -- every reported period, or in an incremental build those ending on or after $since (their
+    -- answers or days changed: every row recomputed) and those holding a day from $answers_from
+    -- to $answers_to (only the rows whose answer is on such a day: loyalty.marts.insight)
+    select
+        *,
+        end_as_of >= $since as in_full
+    from report_periods
+    where
+        end_as_of >= $since
+        or (period_start <= $answers_to and end_as_of >= $answers_from)
 ),
 
 last_stored as (
@@ -19,12 +25,13 @@ last_stored as (
     select max(as_of) as last_day from snapshot_params
 ),
 
-latest as (
+answered as (
     select
         p.period_type,
         p.period_start,
         p.period_end,
         p.is_complete,
+        p.in_full,
         r.customer_id,
         r.response_id,
         r.responded_at,
@@ -38,6 +45,13 @@ latest as (
         partition by p.period_type, p.period_start, r.customer_id
         order by r.responded_at desc, r.response_id desc
     ) = 1
+),
+
+-- the rows recomputed: every customer's of a period recomputed in full, else those whose latest
+-- answer is on a day from $answers_from to $answers_to
+latest as (
+    select * from answered
+    where in_full or response_date between $answers_from and $answers_to
 ),
 
 -- the snapshot rows the answers need, read once: each respondent on the answer's day and at the
