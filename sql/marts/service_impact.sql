@@ -73,21 +73,24 @@ index_tickets as (
     ) = 1
 ),
 
-units as (
+-- each index ticket's (customer, day) once: a ticket is the index of its week's, month's and
+-- quarter's units, for its priority and 'all', and its snapshot, orders and next answer depend on
+-- the customer and the day (and time) only, so they are read once per ticket, not once per unit
+unit_days as (
+    select distinct customer_id, opened_date
+    from index_tickets
+),
+
+day_strata as (
     select
-        i.period_type,
-        i.period_start,
-        i.priority,
-        i.customer_id,
-        i.opened_at,
-        i.opened_date,
-        i.is_breached as breached,
+        d.customer_id,
+        d.opened_date,
         s.tier,
         s.lifecycle_stage
-    from index_tickets as i
+    from unit_days as d
     -- customer_snapshot on the ticket's day, read from the state it is stored in (a join with the
     -- view would expand every stored day): the row whose interval holds that day, on a stored day
-    left join snapshot_params as p on i.opened_date = p.as_of
+    left join snapshot_params as p on d.opened_date = p.as_of
     left join (
         -- no ticket day read is before the first period's start ($states_from is the day before
         -- it): a bound value, so the scan keeps only the rows holding on or after it
@@ -97,9 +100,25 @@ units as (
     ) as s
         on
             p.as_of is not null
-            and i.customer_id = s.customer_id
-            and i.opened_date >= s.valid_from
-            and i.opened_date <= coalesce(s.valid_to, date '9999-12-31')
+            and d.customer_id = s.customer_id
+            and d.opened_date >= s.valid_from
+            and d.opened_date <= coalesce(s.valid_to, date '9999-12-31')
+),
+
+units as (
+    select
+        i.period_type,
+        i.period_start,
+        i.priority,
+        i.customer_id,
+        i.opened_at,
+        i.opened_date,
+        i.is_breached as breached,
+        d.tier,
+        d.lifecycle_stage
+    from index_tickets as i
+    inner join day_strata as d
+        on i.customer_id = d.customer_id and i.opened_date = d.opened_date
 ),
 
 outside as (
@@ -109,26 +128,61 @@ outside as (
     group by all
 ),
 
+-- the counted orders in each index ticket's window (inner: the join builds on the tickets' days,
+-- not on the orders)
+day_orders as (
+    select
+        d.customer_id,
+        d.opened_date,
+        count(*) as orders,
+        sum(o.value) as order_value
+    from day_strata as d
+    inner join (
+        -- the orders from the first period's start on: a bound value, so the ordered_at zone maps
+        -- skip the older history (every order was scanned and probed: 1.9 s of CPU at 10 M
+        -- orders for a night's periods)
+        select customer_id, order_date, value from stg_orders
+        where is_counted and ordered_at >= $orders_from::date::timestamp
+    ) as o
+        on o.customer_id = d.customer_id
+        and o.order_date > d.opened_date
+        and o.order_date <= d.opened_date + $window_days::integer
+    where d.tier is not null
+    group by all
+),
+
 window_orders as (
     select
         u.period_type,
         u.period_start,
         u.priority,
         u.customer_id,
-        count(o.order_id) as orders,
-        coalesce(sum(o.value), 0) as order_value
+        coalesce(o.orders, 0) as orders,
+        coalesce(o.order_value, 0) as order_value
     from units as u
-    left join (
-        -- the orders from the first period's start on: a bound value, so the ordered_at zone maps
-        -- skip the older history (every order was scanned and probed: 1.9 s of CPU at 10 M
-        -- orders for a night's periods)
-        select * from stg_orders
-        where is_counted and ordered_at >= $orders_from::date::timestamp
-    ) as o
-        on o.customer_id = u.customer_id
-        and o.order_date > u.opened_date
-        and o.order_date <= u.opened_date + $window_days::integer
+    left join day_orders as o
+        on u.customer_id = o.customer_id and u.opened_date = o.opened_date
     where u.tier is not null
+),
+
+-- the next answer after each index ticket (its customer and time, once)
+ticket_times as (
+    select distinct customer_id, opened_at, opened_date
+    from units
+    where tier is not null
+),
+
+time_nps as (
+    select
+        t.customer_id,
+        t.opened_at,
+        arg_min(r.nps_group, (r.responded_at, r.response_id)) as nps_group
+    from ticket_times as t
+    inner join stg_surveys as r
+        on r.customer_id = t.customer_id
+        and r.nps is not null
+        and r.responded_at > t.opened_at
+        and r.response_date <= t.opened_date + $window_days::integer
     group by all
 ),
 
@@ -138,15 +192,10 @@ next_nps as (
         u.period_start,
         u.priority,
         u.customer_id,
-        arg_min(r.nps_group, (r.responded_at, r.response_id)) as nps_group
+        n.nps_group
     from units as u
-    inner join stg_surveys as r
-        on r.customer_id = u.customer_id
-        and r.nps is not null
-        and r.responded_at > u.opened_at
-        and r.response_date <= u.opened_date + $window_days::integer
-    where u.tier is not null
-    group by all
+    inner join time_nps as n
+        on u.customer_id = n.customer_id and u.opened_at = n.opened_at
 ),
 
 outcomes as (

@@ -91,28 +91,48 @@ answers as (
         on s.as_of = a.response_date and s.customer_id = a.customer_id
 ),
 
+-- the orders around each elapsed answer's day, once per (customer, day): an answer is the latest
+-- of its week, month and quarter (inner: the join builds on the answers' days, not on the orders)
+answer_days as (
+    select distinct customer_id, response_date, window_end
+    from answers
+    where window_elapsed
+),
+
+day_sums as (
+    select
+        d.customer_id,
+        d.response_date,
+        count(*) filter (where o.order_date > d.response_date) as orders_after,
+        coalesce(sum(o.value) filter (where o.order_date > d.response_date), 0) as value_after,
+        count(*) filter (where o.order_date <= d.response_date) as orders_before,
+        coalesce(sum(o.value) filter (where o.order_date <= d.response_date), 0) as value_before
+    from answer_days as d
+    inner join (
+        -- the orders of the windows: dated after the first day read minus $say_do_days (from
+        -- $orders_window_from on); a bound value, so the ordered_at zone maps skip older history
+        select customer_id, order_date, value from stg_orders
+        where is_counted and ordered_at >= $orders_window_from::date::timestamp
+    ) as o
+        on o.customer_id = d.customer_id
+        and o.order_date > d.response_date - $say_do_days::integer
+        and o.order_date <= d.window_end
+    group by all
+),
+
 order_sums as (
     select
         a.period_type,
         a.period_start,
         a.customer_id,
-        count(o.order_id) filter (where o.order_date > a.response_date) as orders_after,
-        coalesce(sum(o.value) filter (where o.order_date > a.response_date), 0) as value_after,
-        count(o.order_id) filter (where o.order_date <= a.response_date) as orders_before,
-        coalesce(sum(o.value) filter (where o.order_date <= a.response_date), 0) as value_before
+        coalesce(s.orders_after, 0) as orders_after,
+        coalesce(s.value_after, 0) as value_after,
+        coalesce(s.orders_before, 0) as orders_before,
+        coalesce(s.value_before, 0) as value_before
     from answers as a
-    left join (
-        -- the orders of the windows: dated after the first period's start minus $say_do_days
-        -- (from $orders_window_from on); a bound value, so the ordered_at zone maps skip older
-        -- history
-        select * from stg_orders
-        where is_counted and ordered_at >= $orders_window_from::date::timestamp
-    ) as o
-        on o.customer_id = a.customer_id
-        and o.order_date > a.response_date - $say_do_days::integer
-        and o.order_date <= a.window_end
+    left join day_sums as s
+        on a.customer_id = s.customer_id and a.response_date = s.response_date
     where a.window_elapsed
-    group by all
 ),
 
 value_days as (
