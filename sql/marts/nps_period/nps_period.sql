@@ -6,6 +6,11 @@
 -- Intervals at $z_interval (metrics.uncertainty.confidence): nps_low/high = nps -/+ z * its
 -- standard error; csat_low/high and response_rate_low/high are Wilson intervals (macros.sql).
 -- response_rate = customers active at end_as_of who answered in the period / customers active then.
+-- Built incrementally: the periods ending on or after $since are computed; of them, a period that
+-- only moved its end (nps_period_moved: its stored row ends before $since) counts its active
+-- customers as its stored count plus, for the customers whose state changed after the old end,
+-- their count at the new end minus their count at the old end (a count over customers: equal to
+-- the count over everyone, tests/test_periods_incremental.py); everything else is computed anew.
 with periods as (
     -- every reported period, or in an incremental build those ending on or after $since
     select * from report_periods
@@ -70,28 +75,88 @@ nps_counts as (
     group by all
 ),
 
--- customers active at the end (customer_state on the period's last stored day), with their start
--- tier and whether they answered in the period
-end_active as (
-    select p.period_type, p.period_start, p.start_as_of, s.customer_id, s.valid_from, s.tier
+moved as (
+    select distinct m.period_type, m.period_start, m.old_end
+    from nps_period_moved as m
+    inner join periods as p on m.period_type = p.period_type and m.period_start = p.period_start
+),
+
+-- whose activity at an end is counted: every customer at the end of a period computed in full, the
+-- changed customers at the new end (+1) and at the old end (-1) of a period that moved its end
+evaluations as (
+    select
+        p.period_type,
+        p.period_start,
+        p.start_as_of,
+        p.end_as_of as end_day,
+        1 as sign,
+        false as changed_only
     from periods as p
-    semi join snapshot_params as sp on p.end_as_of = sp.as_of
+    anti join moved as m on p.period_type = m.period_type and p.period_start = m.period_start
+    union all
+    select p.period_type, p.period_start, p.start_as_of, p.end_as_of, 1, true
+    from periods as p
+    inner join moved as m on p.period_type = m.period_type and p.period_start = m.period_start
+    union all
+    select p.period_type, p.period_start, p.start_as_of, m.old_end, -1, true
+    from periods as p
+    inner join moved as m on p.period_type = m.period_type and p.period_start = m.period_start
+),
+
+-- customers active at an evaluated end (customer_state on that stored day), with their start tier
+-- (below); a period computed in full reads everyone, a moved one the customers whose state changed
+-- after its old end only
+end_active as (
+    select
+        e.period_type,
+        e.period_start,
+        e.start_as_of,
+        e.sign,
+        s.customer_id,
+        s.valid_from,
+        s.tier
+    from evaluations as e
+    semi join snapshot_params as sp on e.end_day = sp.as_of
     inner join (
         select * from customer_state
         where coalesce(valid_to, date '9999-12-31') >= $states_from::date
     ) as s
-        on p.end_as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
-    where s.is_active
+        on e.end_day between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+    where s.is_active and not e.changed_only
+    union all
+    select
+        e.period_type,
+        e.period_start,
+        e.start_as_of,
+        e.sign,
+        s.customer_id,
+        s.valid_from,
+        s.tier
+    from evaluations as e
+    semi join snapshot_params as sp on e.end_day = sp.as_of
+    inner join (
+        -- the changed customers' rows: those that opened or closed after the earliest old end (a
+        -- customer with none has one row on both ends, the same, and counts the same on both)
+        select * from customer_state
+        where
+            coalesce(valid_to, date '9999-12-31') >= $states_from::date
+            and (
+                valid_from > (select min(old_end) from moved)
+                or valid_to >= (select min(old_end) from moved)
+            )
+    ) as s
+        on e.end_day between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+    where s.is_active and e.changed_only
 ),
 
 start_tiers as (
     -- the start tier: the end day's row when it already held on the start day (most customers'
     -- rows did not change in between), else the start day's row (none: not in the population yet)
-    select period_type, period_start, customer_id, tier
+    select period_type, period_start, sign, tier
     from end_active
     where valid_from <= start_as_of
     union all
-    select a.period_type, a.period_start, a.customer_id, t.tier
+    select a.period_type, a.period_start, a.sign, t.tier
     from end_active as a
     left join (
         select * from customer_state
@@ -103,32 +168,51 @@ start_tiers as (
     where a.valid_from > a.start_as_of
 ),
 
-active_rows as (
-    select
-        a.period_type,
-        a.period_start,
-        a.tier,
-        r.customer_id is not null as responded
-    from start_tiers as a
-    left join respondents as r
-        on a.period_type = r.period_type
-        and a.period_start = r.period_start
-        and a.customer_id = r.customer_id
-),
-
 active_counts as (
+    -- customers active at the end per start tier: counted, or the stored count moved by the
+    -- changed customers
     select
         period_type,
         period_start,
         tier,
-        count(*) as active_customers,
-        count(*) filter (where responded) as active_respondents
+        sum(sign)::bigint as active_customers
     from (
-        select period_type, period_start, tier, responded from active_rows
+        select period_type, period_start, tier, sign from start_tiers
         where tier is not null
         union all
-        select period_type, period_start, $all_key as tier, responded from active_rows
+        select period_type, period_start, $all_key as tier, sign from start_tiers
     ) as active_tiers
+    group by all
+),
+
+-- the respondents active at the period's end, in their start tier (tiers) and in 'all'
+respondents_active as (
+    select r.period_type, r.period_start, r.customer_id
+    from respondents as r
+    inner join periods as p on r.period_type = p.period_type and r.period_start = p.period_start
+    semi join snapshot_params as sp on p.end_as_of = sp.as_of
+    inner join (
+        select * from customer_state
+        where coalesce(valid_to, date '9999-12-31') >= $states_from::date
+    ) as s
+        on
+            s.customer_id = r.customer_id
+            and p.end_as_of between s.valid_from and coalesce(s.valid_to, date '9999-12-31')
+    where s.is_active
+),
+
+respondent_counts as (
+    select period_type, period_start, tier, count(*) as active_respondents
+    from (
+        select a.period_type, a.period_start, t.tier
+        from respondents_active as a
+        inner join tiers as t
+            on a.period_type = t.period_type
+            and a.period_start = t.period_start
+            and a.customer_id = t.customer_id
+        union all
+        select period_type, period_start, $all_key as tier from respondents_active
+    ) as respondent_tiers
     group by all
 ),
 
@@ -177,8 +261,8 @@ joined as (
         coalesce(a.ces_n, 0) as ces_n,
         a.ces_mean,
         a.ces_high,
-        coalesce(ac.active_customers, 0) as active_customers,
-        coalesce(ac.active_respondents, 0) as active_respondents
+        coalesce(mv.active_customers, 0) + coalesce(ac.active_customers, 0) as active_customers,
+        coalesce(rc.active_respondents, 0) as active_respondents
     from grid as g
     left join nps_counts as n
         on g.period_type = n.period_type and g.period_start = n.period_start and g.tier = n.tier
@@ -188,6 +272,14 @@ joined as (
         on g.period_type = ac.period_type
         and g.period_start = ac.period_start
         and g.tier = ac.tier
+    left join nps_period_moved as mv
+        on g.period_type = mv.period_type
+        and g.period_start = mv.period_start
+        and g.tier = mv.tier
+    left join respondent_counts as rc
+        on g.period_type = rc.period_type
+        and g.period_start = rc.period_start
+        and g.tier = rc.tier
 ),
 
 shares as (

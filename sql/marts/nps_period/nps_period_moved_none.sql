@@ -1,0 +1,13 @@
+-- grain: the columns of nps_period_moved.sql and no row: a build from scratch moves no period.
+with nothing as (
+    select
+        period_type,
+        period_start,
+        null::varchar as tier,
+        end_as_of as old_end,
+        0::bigint as active_customers
+    from report_periods
+    where false
+)
+
+select * from nothing
