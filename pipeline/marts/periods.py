@@ -128,7 +128,7 @@ def _verdicts_moved(conn: duckdb.DuckDBPyConnection) -> dt.date | None:
 
 # tables whose periods that only moved their end are updated from their stored counts and the
 # customers that changed since (the model reads the intermediate `<name>_moved`)
-MOVED_COUNTS = ("retention_period", "nps_period")
+MOVED_COUNTS = ("retention_period", "nps_period", "repurchase_period")
 
 
 def _moved_periods(steps: engine.Intermediate, name: str, since: dt.date | None) -> None:
