@@ -15,8 +15,12 @@ from loyalty.settings import Settings
 
 BOARD = "marts/kpi_daily"
 
-# where the customers' states on each day come from -> its step (the temp table kpi_states)
-STATES = {"snapshots": f"{BOARD}/snapshots/kpi_states", "orders": f"{BOARD}/orders/kpi_states"}
+# where the customers' states on each day come from -> the steps that count them (the temp table
+# kpi_counts): the stored snapshots' intervals, or every customer's state per day from the orders
+STATES = {
+    "snapshots": (f"{BOARD}/snapshots/kpi_counts",),
+    "orders": (f"{BOARD}/orders/kpi_states", f"{BOARD}/orders/kpi_counts"),
+}
 
 
 def compute_kpis(
@@ -49,7 +53,8 @@ def compute_kpis(
                 needed = [d for pair in days for d in pair]
                 current = stored_days_current(conn, needed, snapshot_params_json(settings))
                 states = "snapshots" if current else "orders"
-            steps.create(STATES[states], params)
+            for step in STATES[states]:
+                steps.create(step, params)
             engine.replace_days(conn, BOARD, params)
     return states
 

@@ -10,26 +10,10 @@
 -- change_significant when |change_z| >= $z_alpha and both days have n >= $min_n.
 -- The last step of kpi_daily (loyalty.marts.kpis runs them and replaces exactly the days
 -- $start_date..$end_date with these rows). Earlier steps, temp tables: kpi_days.sql (the days
--- computed), then every customer's state on each of them, kpi_states, from the stored snapshots
--- (snapshots/kpi_states.sql) or from the orders (orders/kpi_states.sql).
-with order_kpis as (
-    select
-        as_of,
-        count(*) filter (where active_start) as churn_n,
-        count(*) filter (where active_start and not active_end) as churned,
-        count(*) filter (where active_start and start_tier = 'A') as tier_a_n,
-        count(*) filter (where active_start and start_tier = 'A' and active_end) as tier_a_kept,
-        count(*) filter (where in_start_population and start_tier = 'D') as tier_d_n,
-        count(*) filter (
-            where in_start_population and start_tier = 'D' and window_orders > 0
-        ) as tier_d_activated,
-        count(*) filter (where window_orders >= 1) as buyers,
-        count(*) filter (where window_orders >= 2) as repeat_buyers
-    from kpi_states
-    group by as_of
-),
-
-complaint_kpis as (
+-- computed), then the customer counts of each of them, kpi_counts, from the stored snapshots'
+-- intervals (snapshots/kpi_counts.sql) or from the orders (orders/kpi_states.sql, per customer and
+-- day, then orders/kpi_counts.sql).
+with complaint_kpis as (
     select
         d.as_of,
         count(*) filter (
@@ -97,7 +81,7 @@ measured as (
         r.value_at_risk,
         r.at_risk_customers
     from kpi_days as d
-    left join order_kpis as o on d.as_of = o.as_of
+    left join kpi_counts as o on d.as_of = o.as_of
     left join complaint_kpis as c on d.as_of = c.as_of
     left join nps_kpis as n on d.as_of = n.as_of
     left join csat_kpis as cs on d.as_of = cs.as_of

@@ -2,7 +2,7 @@
 -- counted order by then (a step of kpi_daily, a temp table): the customer's state from the orders
 -- (the last counted order by the window start and by the day, the orders in between) and the
 -- stored snapshot of the window start (its tier). Used when those snapshots cannot be used for
--- everything (snapshots/kpi_states.sql).
+-- everything (snapshots/kpi_counts.sql counts from those).
 with order_days as (
     select
         customer_id,
