@@ -130,7 +130,14 @@ def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tup
     from loyalty import engine
     from loyalty.marts.periods import EVERY_PERIOD, PERIOD_TABLES
     from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
-    from loyalty.marts.snapshot import OPEN_END, PARAMS, STATE_KEY, run_params, snapshot_steps
+    from loyalty.marts.snapshot import (
+        OPEN_END,
+        PARAMS,
+        STATE_KEY,
+        STEP_TABLES,
+        run_params,
+        snapshot_steps,
+    )
     from loyalty.marts.staging import STAGING
     from loyalty.metric_params import model_params
     from loyalty.spark import engine as spark_engine
@@ -155,8 +162,12 @@ def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tup
     def snapshot() -> None:
         snapshot_view(spark)
         with spark_engine.intermediate(spark) as steps:
-            for step in (*snapshot_steps("range"), "state/snapshot_intervals"):
-                parts[step] = timed(lambda step=step: steps.create(f"{SNAPSHOT}/{step}", params))
+            for step in (*snapshot_steps("range", pieces=True), "state/snapshot_intervals"):
+                parts[step] = timed(
+                    lambda step=step: steps.create(
+                        f"{SNAPSHOT}/{step}", params, name=STEP_TABLES.get(step)
+                    )
+                )
             fold = {**params, "bucket": 0, "buckets": 1}
             parts["state/ (fold)"] = timed(
                 lambda: [steps.create(f"{SNAPSHOT}/{step}", fold) for step in STATE_STEPS]

@@ -18,7 +18,7 @@ from loyalty.engine import connect
 from loyalty.marts.insight import insight_params, say_do_params
 from loyalty.marts.periods import EVERY_PERIOD, MOVED_COUNTS, orders_from
 from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
-from loyalty.marts.snapshot import OPEN_END, STATE_KEY, snapshot_steps
+from loyalty.marts.snapshot import OPEN_END, STATE_KEY, STEP_TABLES, snapshot_steps
 from loyalty.metric_params import model_params, range_params
 from loyalty.settings import Settings
 from loyalty.spark import engine as spark_engine
@@ -186,8 +186,8 @@ def test_customer_state_fold_equals_duckdb(sample, spark):
         "computed_at": dt.datetime(2026, 11, 16, 3, 0, 0, 125000),
         "only_computed": False,
     }
-    steps_of = [f"{SNAPSHOT}/{s}" for s in snapshot_steps("range")]
-    steps_of.append(f"{SNAPSHOT}/state/snapshot_intervals")
+    # the range's steps as compute_snapshot runs them: scored by runs of equal days (pieces)
+    steps_of = [*snapshot_steps("range", pieces=True), "state/snapshot_intervals"]
     buckets = 2
 
     def fold_params(bucket: int) -> dict[str, Any]:
@@ -198,7 +198,7 @@ def test_customer_state_fold_equals_duckdb(sample, spark):
         try:
             with engine.transaction(conn), engine.intermediate(conn) as steps:
                 for step in steps_of:
-                    steps.create(step, params)
+                    steps.create(f"{SNAPSHOT}/{step}", params, name=STEP_TABLES.get(step))
                 for bucket in range(buckets):
                     for step in STATE_STEPS:
                         steps.create(f"{SNAPSHOT}/{step}", fold_params(bucket))
@@ -216,7 +216,7 @@ def test_customer_state_fold_equals_duckdb(sample, spark):
     got_counts = []
     with spark_engine.intermediate(spark) as steps:
         for step in steps_of:
-            steps.create(step, params)
+            steps.create(f"{SNAPSHOT}/{step}", params, name=STEP_TABLES.get(step))
         for bucket in range(buckets):
             for step in STATE_STEPS:
                 steps.create(f"{SNAPSHOT}/{step}", fold_params(bucket))

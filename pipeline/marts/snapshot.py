@@ -57,11 +57,46 @@ _DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_thresholds", "snapshot_r
 VIEW_STEPS = ("carry/snapshot_base",)
 
 
-def snapshot_steps(path: str) -> tuple[str, ...]:
-    """The steps (files of sql/marts/customer_snapshot/) that compute the rows of a run by `path`."""
+# a range's runs of equal days: after the days' values, scores and edges are counted, its days are
+# cut into runs over which every stored column holds (snapshot_pieces) and snapshot_days gives way
+# to the first day of each run, the only days snapshot_rows scores
+_PIECE_STEPS = ("range/snapshot_pieces", "range/snapshot_piece_days")
+# steps whose temp table takes another step's name
+STEP_TABLES = {"range/snapshot_piece_days": "snapshot_days"}
+
+
+def snapshot_steps(path: str, pieces: bool = False) -> tuple[str, ...]:
+    """The steps (files of sql/marts/customer_snapshot/) that compute the rows of a run by `path`:
+    one row per customer-day in snapshot_rows, or with `pieces` (a range) one row per run of
+    equal days, as compute_snapshot stores a range (snapshot_pieces says which days each row
+    stands for)."""
     if path == "carry":  # its segment steps counted the values and scored them already
         return (*_SEGMENT_STEPS[path], *(s for s in _DAY_STEPS if s not in _VALUE_STEPS))
+    if pieces and path == "range":
+        return (*_SEGMENT_STEPS[path], *_DAY_STEPS[:-1], *_PIECE_STEPS, _DAY_STEPS[-1])
     return (*_SEGMENT_STEPS[path], *_DAY_STEPS)
+
+
+def create_steps(
+    conn: duckdb.DuckDBPyConnection,
+    steps: engine.Intermediate,
+    path: str,
+    params: dict[str, Any],
+    pieces: bool = False,
+) -> int:
+    """Create the steps of `snapshot_steps(path, pieces)` in order; returns the customer-days
+    computed (the rows of snapshot_days before a range's are cut to the first days of runs)."""
+    computed = None
+    for step in snapshot_steps(path, pieces):
+        if step in STEP_TABLES:
+            computed = engine.scalar(conn, f"select count(*) from {STEP_TABLES[step]}")
+        if step in VIEW_STEPS:
+            steps.view(f"{SNAPSHOT}/{step}", params)
+        else:
+            steps.create(f"{SNAPSHOT}/{step}", params, name=STEP_TABLES.get(step))
+    if computed is None:
+        computed = engine.scalar(conn, "select count(*) from snapshot_rows")
+    return computed
 
 
 # after snapshot_intervals: the stored rows near the range, the new runs, the customers with
@@ -133,12 +168,8 @@ def compute_snapshot(
         )
         params["reach_date"] = next_stored - dt.timedelta(days=1) if next_stored else OPEN_END
         with engine.intermediate(conn) as steps:
-            for step in snapshot_steps(path):
-                if step in VIEW_STEPS:
-                    steps.view(f"{SNAPSHOT}/{step}", params)
-                else:
-                    steps.create(f"{SNAPSHOT}/{step}", params)
-            computed = engine.scalar(conn, "select count(*) from snapshot_rows")
+            # a range is scored by runs of equal days (its pieces), a day customer by customer
+            computed = create_steps(conn, steps, path, params, pieces=start < end)
             if start == end and not _state_near(conn, start, params["reach_date"]):
                 # one day and no stored row near it (the first run): its rows are the state
                 engine.insert_by_name(
@@ -270,7 +301,12 @@ def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
                 conn.execute(
                     "create or replace temp table snapshot_rows as from snapshot_rows_daily"
                 )
-                steps.names.append("snapshot_rows")
+                # every row a piece of its one day
+                conn.execute(
+                    "create or replace temp table snapshot_pieces as "
+                    "select customer_id, as_of as from_day, as_of as until_day from snapshot_rows"
+                )
+                steps.names.extend(["snapshot_rows", "snapshot_pieces"])
                 steps.create(f"{SNAPSHOT}/state/snapshot_intervals", params)
                 _fold(conn, steps, params, _buckets(conn, None))
             conn.execute("drop table snapshot_rows_daily")

@@ -8,7 +8,9 @@
 --     range/snapshot_segments.sql  a range of days, set-based, no per-day loop: the state at the
 --                                  first day (snapshot_start_state) plus the orders and complaints
 --                                  entering or leaving each window (snapshot_changes);
---   snapshot_days        segments -> one narrow row per day and customer, with the churn flags.
+--   snapshot_days        segments -> one narrow row per day and customer, with the churn flags;
+--     for a range, once the values and edges are counted, only the first day of each run of
+--     days with the same stored columns (range/snapshot_pieces.sql, snapshot_piece_days.sql).
 -- Here: scores (snapshot_values -> snapshot_scores: one row per day, measure and value ->
 -- snapshot_thresholds: the edges of each day's scores), tier, segment, flagged_since. How:
 -- docs/metrics.md, Performance.
