@@ -3,6 +3,7 @@ comments from the SPEC §4 formulas."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -119,8 +120,12 @@ def test_explicit_bins_replace_ranks(tmp_path):
     create_tables(settings)
     with connect(settings) as conn:
         _rfm_fixture(conn)
+        # money on each side of an edge: 19.99 reaches none, 20 and 49.99 the first, 80 three
+        for name, money in (("m1", 19.99), ("m2", 20), ("m2b", 49.99), ("m4", 80)):
+            add_order(conn, name, D, money)
     build_snapshots(settings, D)
     snap = snapshot_on(settings, D)
+    assert [snap[c]["m"] for c in ("m1", "m2", "m2b", "m4")] == [1, 2, 2, 4]
     # recency: 5 minus edges passed; frequency/monetary: 1 plus edges reached
     # a: recency 0 -> 5; frequency 1 -> 1; monetary 50 reaches 20, 50 -> 3
     # d: recency 59 passes 7, 30 -> 3; monetary 100 reaches all four -> 5
@@ -301,3 +306,31 @@ def test_rerunning_a_day_replaces_only_that_day_and_stores_the_thresholds(flag_s
     params = rows(flag_settings, "select as_of, params_json from snapshot_params order by as_of")
     assert len(params) == 10
     assert '"inactive_days": 2' in params[0]["params_json"]
+
+
+@pytest.mark.parametrize("days", [1, 3], ids=["one day", "a range"])
+def test_money_scores_with_ties_across_edges_equal_a_ranking_by_hand(tmp_path, days):
+    """Money is scored through coarse buckets of cents (snapshot_money_edges.sql): runs of equal
+    money that straddle a score's edge, values at the two sides of a bucket's bound (49.99 and
+    50.00 cents-wise apart by one) and a lone top value, over one day and over a range whose last
+    day adds customers. Every customer's m equals the percent rank counted by hand:
+    1 + floor(5 * customers below / (population - 1)), at most 5."""
+    amounts = [10] * 9 + [12.5] * 4 + [49.99, 50, 50, 50.01] + [80] * 7 + [1000]
+    last = day(D)
+    settings = make_settings(tmp_path)
+    create_tables(settings)
+    with connect(settings) as conn:
+        for i, money in enumerate(amounts):
+            add_order(conn, f"c{i:02d}", "2024-03-01", money)
+        for i, money in enumerate([12.5, 50, 3]):  # new on the last day
+            add_order(conn, f"n{i}", D, money)
+    first = (last - dt.timedelta(days=days - 1)).isoformat()
+    build_snapshots(settings, first, D)
+    for as_of, extra in ((first, days == 1), (D, True)):
+        snap = snapshot_on(settings, as_of)
+        money = {c: float(r["monetary"]) for c, r in snap.items()}
+        n = len(money)
+        assert n == len(amounts) + (3 if extra else 0)
+        for c, v in money.items():
+            below = sum(1 for w in money.values() if w < v)
+            assert snap[c]["m"] == min(5, 1 + int(5 * (below / (n - 1)))), (as_of, c, v)

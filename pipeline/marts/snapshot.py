@@ -34,6 +34,7 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
         "carry/snapshot_moved",
         "carry/snapshot_values",
         "snapshot_scores",
+        "carry/snapshot_money_edges",
         "carry/snapshot_affected",
         "carry/snapshot_segments",
     ),
@@ -47,7 +48,7 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
 # then, for every path: one row per day and customer, the values per day and measure and their
 # scores (a carried night has them already), the edges of each day's scores, the scored rows of
 # the days, and those rows folded into the state stored by change (state/)
-_VALUE_STEPS = ("snapshot_values", "snapshot_scores")
+_VALUE_STEPS = ("snapshot_values", "snapshot_scores", "snapshot_money_edges")
 _DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_thresholds", "snapshot_rows")
 
 

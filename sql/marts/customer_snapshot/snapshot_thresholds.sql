@@ -4,20 +4,28 @@
 -- reaches: r<k> is the largest recency scoring k or more, f<k> and m<k> the smallest frequency and
 -- cents scoring k or more (NULL when no value scores k). snapshot_rows scores each customer-day
 -- from its day's row, a join on the day alone, instead of three joins on (day, value) whose
--- build sides hold every value of every day.
+-- build sides hold every value of every day. The money edges come from snapshot_money_edges (its
+-- values are not ranked one by one; a carried night's from its scores).
+with ranked as (
+    select
+        as_of,
+        max(value) filter (measure = 'r' and score >= 2) as r2,
+        max(value) filter (measure = 'r' and score >= 3) as r3,
+        max(value) filter (measure = 'r' and score >= 4) as r4,
+        max(value) filter (measure = 'r' and score >= 5) as r5,
+        min(value) filter (measure = 'f' and score >= 2) as f2,
+        min(value) filter (measure = 'f' and score >= 3) as f3,
+        min(value) filter (measure = 'f' and score >= 4) as f4,
+        min(value) filter (measure = 'f' and score >= 5) as f5
+    from snapshot_scores
+    group by as_of
+)
+
 select
-    as_of,
-    max(value) filter (measure = 'r' and score >= 2) as r2,
-    max(value) filter (measure = 'r' and score >= 3) as r3,
-    max(value) filter (measure = 'r' and score >= 4) as r4,
-    max(value) filter (measure = 'r' and score >= 5) as r5,
-    min(value) filter (measure = 'f' and score >= 2) as f2,
-    min(value) filter (measure = 'f' and score >= 3) as f3,
-    min(value) filter (measure = 'f' and score >= 4) as f4,
-    min(value) filter (measure = 'f' and score >= 5) as f5,
-    min(value) filter (measure = 'm' and score >= 2) as m2,
-    min(value) filter (measure = 'm' and score >= 3) as m3,
-    min(value) filter (measure = 'm' and score >= 4) as m4,
-    min(value) filter (measure = 'm' and score >= 5) as m5
-from snapshot_scores
-group by as_of
+    r.*,
+    m.m2,
+    m.m3,
+    m.m4,
+    m.m5
+from ranked as r
+left join snapshot_money_edges as m on r.as_of = m.as_of
