@@ -171,8 +171,9 @@ def compute_snapshot(
         with engine.intermediate(conn) as steps:
             # a range is scored by runs of equal days (its pieces), a day customer by customer
             computed = create_steps(conn, steps, path, params, pieces=start < end)
-            if start == end and not _state_near(conn, start, params["reach_date"]):
-                # one day and no stored row near it (the first run): its rows are the state
+            # no stored row near the days (a first run): the new rows or runs are the state
+            first = not _state_near(conn, start, params["reach_date"])
+            if start == end and first:
                 engine.insert_by_name(
                     conn, f"{SNAPSHOT}/state/first_rows", params, "customer_state"
                 )
@@ -181,7 +182,14 @@ def compute_snapshot(
                 # one day: every row is its own run (no need to look for runs of equal days)
                 folding = "state/day_intervals" if start == end else "state/snapshot_intervals"
                 steps.create(f"{SNAPSHOT}/{folding}", params, name="snapshot_intervals")
-                deleted, inserted = _fold(conn, steps, params, _buckets(conn, settings))
+                if first:
+                    inserted = engine.scalar(conn, "select count(*) from snapshot_intervals")
+                    engine.insert_by_name(
+                        conn, f"{SNAPSHOT}/state/first_intervals", params, "customer_state"
+                    )
+                    deleted = 0
+                else:
+                    deleted, inserted = _fold(conn, steps, params, _buckets(conn, settings))
         engine.replace_days(conn, PARAMS, params)
     if written is not None:
         written.update(deleted=deleted, inserted=inserted, computed=computed)
