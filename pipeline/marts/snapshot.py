@@ -174,8 +174,8 @@ def compute_snapshot(
             # a range is scored by runs of equal days (its pieces), a day customer by customer
             computed = create_steps(conn, steps, path, params, pieces=start < end)
             # no stored row near the days (a first run): the new rows or runs are the state
-            first = not _state_near(conn, start, params["reach_date"])
-            if start == end and first:
+            first_run = not _state_near(conn, start, params["reach_date"])
+            if start == end and first_run:
                 engine.insert_by_name(
                     conn, f"{SNAPSHOT}/state/first_rows", params, "customer_state"
                 )
@@ -184,7 +184,7 @@ def compute_snapshot(
                 # one day: every row is its own run (no need to look for runs of equal days)
                 folding = "state/day_intervals" if start == end else "state/snapshot_intervals"
                 steps.create(f"{SNAPSHOT}/{folding}", params, name="snapshot_intervals")
-                if first:
+                if first_run:
                     inserted = engine.scalar(conn, "select count(*) from snapshot_intervals")
                     engine.insert_by_name(
                         conn, f"{SNAPSHOT}/state/first_intervals", params, "customer_state"
