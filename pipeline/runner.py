@@ -164,9 +164,23 @@ def run_all(
     rebuild: bool = False,
     log: Callable[[str], None] = print,
 ) -> list[str]:
+    settings = load_settings(settings_file, overrides or None)
+    # the steps run one after another in this process: the file is opened once for all of them
+    with engine.held_open(settings):
+        return _run_all(settings_file, settings, as_of, overrides, email, rebuild, log)
+
+
+def _run_all(
+    settings_file: Path,
+    settings: Settings,
+    as_of: dt.date | None,
+    overrides: str,
+    email: bool,
+    rebuild: bool,
+    log: Callable[[str], None],
+) -> list[str]:
     from loyalty import definitions
 
-    settings = load_settings(settings_file, overrides or None)
     resources = {
         "loyalty": definitions.LoyaltyResource(
             settings_file=str(settings_file), overrides=overrides

@@ -50,6 +50,37 @@ print('held', flush=True); time.sleep(2); c.close()
         p.wait(timeout=30)
 
 
+def test_held_open_shares_one_open_file_and_releases_it_at_the_end(tmp_path):
+    settings = load_settings(
+        write_settings(tmp_path, {"timezone": "Asia/Shanghai", "duckdb": {"memory_limit": "512MB"}})
+    )
+    reader = f"""
+import duckdb
+c = duckdb.connect({str(settings.database_path)!r}, read_only=True)
+print(c.execute('select count(*) from t').fetchall()[0][0]); c.close()
+"""
+    with engine.held_open(settings):
+        with engine.connect(settings) as conn:
+            conn.execute("create table t(a int)")
+            conn.execute("insert into t values (1), (2)")
+        # a read-only connection inside the block is a connection to the file already open
+        with engine.connect(settings, read_only=True) as conn:
+            assert conn.execute("select count(*) from t").fetchall() == [(2,)]
+            tz, limit = conn.execute(
+                "select current_setting('TimeZone'), current_setting('memory_limit')"
+            ).fetchall()[0]
+            assert tz == "Asia/Shanghai"
+            assert limit.replace(" ", "") in ("488.2MiB", "512.0MB", "488.2MB")
+            assert conn.execute("select wilson_low(1, 2, 1.96) > 0").fetchall() == [(True,)]
+        # the file is held: another process cannot open it while the block runs
+        held = subprocess.run([sys.executable, "-c", reader], capture_output=True, text=True)
+        assert held.returncode != 0 and "lock" in held.stderr.lower()
+    # closed at the end: the writes are in the file and another process reads them
+    done = subprocess.run([sys.executable, "-c", reader], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2"
+
+
 def test_memory_lent_lowers_the_limit_for_a_while_and_restores_it(tmp_path):
     settings = load_settings(write_settings(tmp_path, {"duckdb": {"memory_limit": "1GB"}}))
     assert engine.memory_limit_bytes(settings) == 10**9
