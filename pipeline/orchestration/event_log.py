@@ -161,6 +161,8 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         keys = (
             planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
         )
+        # the same event on every partition's row: serialized once (a first range plans 540 days)
+        serialized = serialize_value(event)
         return [
             {
                 "asset_key": planned.asset_key.to_string(),
@@ -168,7 +170,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                 "partition": key,
                 "run_id": event.run_id,
                 "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-                "evaluation_event": serialize_value(event),
+                "evaluation_event": serialized,
                 "evaluation_event_timestamp": self._event_insert_timestamp(event),
                 "evaluation_event_storage_id": event_id,
             }
