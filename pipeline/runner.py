@@ -59,21 +59,46 @@ def _runs(
     daily_keys: list[dg.AssetKey],
     history_only: set[dg.AssetKey],
     history_weeks: int | None,
+    deps: dict[dg.AssetKey, set[dg.AssetKey]] | None = None,
 ) -> list[tuple[dt.date, dt.date, list[dg.AssetKey]]]:
-    """The daily runs for the days `todo`: one per contiguous range, and a range that starts more
-    than `history_weeks` before its end in two: the days before that without the assets that
-    compute only the model's weeks (`history_only`: they compute nothing there, and Dagster would
-    record a materialisation for each of those days and assets), then the rest with every asset."""
+    """The daily runs for the days `todo`: one per contiguous range with every asset, unless the
+    range starts more than `history_weeks` before its end. Then the assets that compute only the
+    model's weeks (`history_only`: before them they compute nothing, and Dagster would record a
+    materialisation for each of those days and assets) run over those weeks alone, between a run
+    of the whole range for the assets they need (the snapshot: one range, computed set-based, not
+    cut in two) and one for the assets that need them (`deps`: an asset's upstream keys; the KPI
+    board reads revenue at risk)."""
+    deps = deps or {}
+    after = _downstream(history_only, [k for k in daily_keys if k not in history_only], deps)
     runs = []
     for lo, hi in _ranges(todo):
         cut = hi - dt.timedelta(weeks=history_weeks) if history_weeks else lo
         if lo < cut:
-            runs.append(
-                (lo, cut - dt.timedelta(days=1), [k for k in daily_keys if k not in history_only])
-            )
-            lo = cut
-        runs.append((lo, hi, daily_keys))
+            for first, keys in (
+                (lo, [k for k in daily_keys if k not in history_only and k not in after]),
+                (cut, [k for k in daily_keys if k in history_only]),
+                (lo, [k for k in daily_keys if k in after]),
+            ):
+                if keys:
+                    runs.append((first, hi, keys))
+        else:
+            runs.append((lo, hi, daily_keys))
     return runs
+
+
+def _downstream(
+    roots: set[dg.AssetKey], keys: list[dg.AssetKey], deps: dict[dg.AssetKey, set[dg.AssetKey]]
+) -> set[dg.AssetKey]:
+    """The `keys` that need one of `roots`, directly or through other `keys`."""
+    found: set[dg.AssetKey] = set()
+    grown = True
+    while grown:
+        grown = False
+        for k in keys:
+            if k not in found and deps.get(k, set()) & (roots | found):
+                found.add(k)
+                grown = True
+    return found
 
 
 @contextmanager
@@ -287,11 +312,17 @@ def _run_all(
 
     log(f"[2/4] daily snapshots and KPI board up to {as_of}: {len(todo)} day(s)")
     history_only = tagged_keys(assets, HISTORY_WEEKS_TAG)
-    for lo, hi, keys in _runs(todo, daily_keys, history_only, settings.model.history_weeks):
+    deps = {
+        k: set(upstream)
+        for a in assets
+        if isinstance(a, dg.AssetsDefinition)
+        for k, upstream in a.asset_deps.items()
+    }
+    for lo, hi, keys in _runs(todo, daily_keys, history_only, settings.model.history_weeks, deps):
         tags = {RANGE_START: lo.isoformat(), RANGE_END: hi.isoformat()}
         with _planned_as_one_event(lo < hi), batched_events():
             materialize(keys, f"snapshots {lo}..{hi}", tags=tags)
-        log(f"      {lo} .. {hi} done")
+        log(f"      {lo} .. {hi} done: {', '.join(k.to_user_string() for k in keys)}")
 
     log(f"[3/4] period marts: {', '.join(k.to_user_string() for k in period_keys)}")
     materialize(period_keys, "period marts")

@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import REPO, write_settings
 
 RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
 
 pytestmark = pytest.mark.slow
 
@@ -115,10 +116,11 @@ def test_a_rerun_with_nothing_new_is_skipped_says_so_and_takes_seconds(two_runs)
 
 
 def test_the_first_runs_days_are_materialised_in_dagster_day_by_day(two_runs):
-    """The first run computes its days in two runs: every day of the snapshot, and the last
-    model.history_weeks (4 here) of the assets that compute only those (the model, the action
-    list, revenue at risk). Dagster records each of those days as materialised (the UI's
-    partition view), with one planned event per asset and run."""
+    """The first run computes its days in three runs: every day of the snapshot (one range), the
+    last model.history_weeks (4 here) of the assets that compute only those (the model, the
+    action list, revenue at risk), then every day of the KPI board (it reads revenue at risk).
+    Dagster records each of those days as materialised (the UI's partition view), with one
+    planned event per asset and run."""
     import dagster as dg
 
     work, *_ = two_runs
@@ -145,15 +147,21 @@ def test_the_first_runs_days_are_materialised_in_dagster_day_by_day(two_runs):
     ranged = [
         r for r in instance.get_run_records() if r.dagster_run.tags.get(RANGE_START) is not None
     ]
-    assert len(ranged) == 2
+    assert len(ranged) == 3
+    planned: dict[str, list] = {}
     for record in ranged:
-        planned = [
-            e
-            for e in instance.all_logs(record.dagster_run.run_id)
-            if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
-            and e.dagster_event.asset_key == dg.AssetKey("customer_snapshot")
-        ]
-        assert len(planned) == 1
+        run = record.dagster_run
+        for e in instance.all_logs(run.run_id):
+            if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
+                planned.setdefault(e.dagster_event.asset_key.to_user_string(), []).append(
+                    (run.tags[RANGE_START], run.tags[RANGE_END])
+                )
+    whole, weeks = (str(first), str(last)), (str(cut), str(last))
+    assert planned == {
+        "customer_snapshot": [whole],
+        "kpi_daily": [whole],
+        **{a: [weeks] for a in ("customer_value", "action_list", "revenue_at_risk")},
+    }
 
 
 def test_a_changed_setting_a_new_file_or_rebuild_computes_again(two_runs):
