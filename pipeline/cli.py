@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import sys
 import time
 from pathlib import Path
+
+GC_THRESHOLD = 10_000  # allocations between the youngest generation's collections (Python: 700)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     # partitions are read from this settings file when the code location loads
     os.environ["LOYALTY_SETTINGS"] = str(Path(args.settings).resolve())
+    # the cycle collector less often: a run makes millions of short-lived objects (Dagster's
+    # events, report rows), and with Python's default (a collection every 700 allocations) a
+    # CDNOW-sized first run collected 1,300 times for 0.9-1.0 s; now about 90 times, 0.3 s.
+    # Only cycles wait longer; everything else is freed as before.
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
     import warnings
 
     import dagster as dg
