@@ -255,3 +255,71 @@ def test_planned_checks_are_recorded_as_dagster_records_them(tmp_path: Path, mon
     assert [s for _, s, _, _ in got].count("SUCCEEDED") == 2
     assert _recorded(batched) == _recorded(plain)
     assert len(stored_together) == 20  # the planned checks went in the batch, not one by one
+
+
+def test_each_file_is_connected_to_once_and_a_forked_child_opens_its_own(tmp_path: Path) -> None:
+    """The storage keeps its connections to a file between calls (not one per event): later
+    runs connect to the index no more, and each run's file is connected to at its set-up only.
+    A forked child never reuses its parent's connections: it opens its own, and what it writes
+    is there for the parent."""
+    import logging
+    import os
+    import sqlite3
+    import time
+    from collections import Counter
+
+    from dagster._core.events.log import EventLogEntry
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    connects: list[str] = []
+
+    def on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        connects.append(dbapi_connection.execute("pragma database_list").fetchall()[0][2])
+
+    def shards() -> list[str]:  # the event log's files (not runs.db, Dagster's run storage)
+        return [Path(p).name for p in connects if Path(p).parent.name == "runs"]
+
+    event.listen(Pool, "connect", on_connect)
+    try:
+        instance = instance_at(tmp_path / "home")
+        with batched_events():
+            _run(instance, "2026-01-01", "2026-01-03")
+            # the index's set-up: Dagster's constructor and its first look at each table
+            index_at_first = shards().count("index.db")
+            _run(instance, "2026-01-04", "2026-01-04")
+            _run(instance, "2026-01-05", "2026-01-06")
+    finally:
+        event.remove(Pool, "connect", on_connect)
+    # the index's kept connection served every event of the later runs (one connection each before)
+    assert shards().count("index.db") == index_at_first
+    runs = Counter(p for p in shards() if p != "index.db")
+    # each run's file: Dagster's set-up of a new file looks at its tables on a second connection
+    # while the first is open; both are kept for the run's dozen events
+    assert len(runs) == 3 and max(runs.values()) <= 2
+
+    storage = instance.event_log_storage
+    run_id = instance.get_run_records()[0].dagster_run.run_id
+    pid = os.fork()
+    if pid == 0:  # the child: nothing pooled, then a write of its own
+        code = 1
+        try:
+            pooled = sum(e.pool.checkedin() for e in storage._engines.values())
+            storage.store_event(
+                EventLogEntry(
+                    error_info=None,
+                    level=logging.INFO,
+                    user_message="written by the child",
+                    run_id=run_id,
+                    timestamp=time.time(),
+                )
+            )
+            code = 0 if pooled == 0 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    messages = [e.user_message for e in instance.all_logs(run_id)]
+    assert "written by the child" in messages
+    _run(instance, "2026-01-07", "2026-01-07")  # the parent's connections still work
+    assert "2026-01-07" in _recorded(instance)["partitions"]
