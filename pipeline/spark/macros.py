@@ -43,7 +43,7 @@ class Macro:
                 return exp.Paren(this=given[node.name].copy())
             return node
 
-        return exp.Paren(this=self.body.copy().transform(substitute))
+        return exp.Paren(this=self.body.copy().transform(substitute, copy=False))
 
 
 def parse_macros(text: str) -> dict[str, Macro]:
@@ -78,5 +78,5 @@ def expand_macros(tree: exp.Expr, macros: dict[str, Macro] | None = None) -> exp
         calls = [n for n in tree.find_all(exp.Anonymous) if str(n.this).lower() in known]
         if not calls:
             return tree
-        tree = tree.transform(expand)
+        tree = tree.transform(expand, copy=False)
     raise ValueError("macros nested more than 10 deep")

@@ -81,7 +81,7 @@ def columns_in_struct(tree: exp.Expr, schema: MappingSchema | None = None) -> ex
             return node.this
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def _struct_columns(node: exp.Columns, scope: Scope, schema: MappingSchema) -> exp.Expr | None:
@@ -126,7 +126,7 @@ def hash_function(tree: exp.Expr) -> exp.Expr:
             return exp.Paren(this=exp.BitwiseAnd(this=hashed, expression=mask))
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def rowid_not_in_stars(tree: exp.Expr) -> exp.Expr:
@@ -211,7 +211,7 @@ def list_position(tree: exp.Expr) -> exp.Expr:
             return exp.Nullif(this=found, expression=exp.Literal.number(0))
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def cast_of_unnest(tree: exp.Expr) -> exp.Expr:

@@ -139,7 +139,7 @@ def to_months(tree: exp.Expr) -> exp.Expr:
             )
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 _INTERVAL_FIELDS = ("YEAR", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND")
@@ -165,7 +165,7 @@ def to_microseconds(tree: exp.Expr) -> exp.Expr:
             return exp.Paren(this=exp.Mul(this=count, expression=micro))
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def mixed_interval_case(tree: exp.Expr) -> exp.Expr:
@@ -199,7 +199,7 @@ def redundant_aliases(tree: exp.Expr) -> exp.Expr:
             return node.this
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def iso_day_of_week(tree: exp.Expr) -> exp.Expr:
@@ -280,7 +280,7 @@ def parameters_typed(tree: exp.Expr, params: Mapping[str, Any]) -> exp.Expr:
                 return exp.cast(node, exp.DataType.build(typed, dialect="duckdb"))
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def null_limits(tree: exp.Expr, params: Mapping[str, Any]) -> exp.Expr:

@@ -35,7 +35,7 @@ def date_difference(tree: exp.Expr) -> exp.Expr:
             return exp.Anonymous(this="DATEDIFF", expressions=[node.left, node.right])
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def integer_cast_rounds(tree: exp.Expr) -> exp.Expr:
@@ -53,7 +53,7 @@ def integer_cast_rounds(tree: exp.Expr) -> exp.Expr:
             node.set("this", exp.Anonymous(this="BROUND", expressions=[inner]))
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 _WIDTH = [
@@ -80,7 +80,7 @@ def integer_division_type(tree: exp.Expr) -> exp.Expr:
             return node
         return exp.cast(exp.Paren(this=node.copy()), wider)
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def decimal_average(tree: exp.Expr) -> exp.Expr:
@@ -93,7 +93,7 @@ def decimal_average(tree: exp.Expr) -> exp.Expr:
             node.set("this", exp.cast(node.this, exp.DataType.Type.DOUBLE))
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def float_division(tree: exp.Expr) -> exp.Expr:
@@ -122,7 +122,7 @@ def float_division(tree: exp.Expr) -> exp.Expr:
             )
         )
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
 
 
 def list_length(tree: exp.Expr) -> exp.Expr:
@@ -135,4 +135,4 @@ def list_length(tree: exp.Expr) -> exp.Expr:
             return exp.ArraySize(this=node.this)
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)
