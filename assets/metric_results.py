@@ -32,15 +32,13 @@ def _ranged(name: str, type_: str) -> bool:
     return type_ in RANGED_TYPES or type_.startswith(RANGED_PREFIXES) or type_ == "BOOLEAN"
 
 
-def column_profile(
-    conn: duckdb.DuckDBPyConnection, table: str, where: str = "true", params: Any = None
-) -> str:
-    """A markdown table, one line per column of `table`: aggregates only, never a value of a text
-    column (table names and filters are ours, never input; values are bound)."""
+def _profile(
+    conn: duckdb.DuckDBPyConnection, table: str, where: str, params: Any
+) -> tuple[int, str]:
+    """The row count and the column profile of the rows of `table` selected by `where`, in one
+    query (on Spark each query is a job: the count alone cost 0.2 s an asset)."""
     columns = engine.column_types(conn, table)
-    if not columns:
-        return "no columns"
-    parts = []
+    parts = ["count(*)"]
     for name, type_, *_ in columns:
         col = quote_ident(name)
         parts.append(f"count({col})")
@@ -51,8 +49,10 @@ def column_profile(
         else:
             parts.append("null")
             parts.append("null")
-    row = conn.execute(f"select {', '.join(parts)} from {table} where {where}", params).fetchone()
-    values = list(row or [])
+    rows = conn.execute(f"select {', '.join(parts)} from {table} where {where}", params).fetchall()
+    count, *values = rows[0]
+    if not columns:
+        return int(count), "no columns"
     lines = [
         "| column | type | filled | distinct (approx.) | min | max |",
         "|---|---|---:|---:|---|---|",
@@ -63,17 +63,25 @@ def column_profile(
             f"| {name} | {type_} | {filled} | {distinct} | {'' if lo is None else lo} | "
             f"{'' if hi is None else hi} |"
         )
-    return "\n".join(lines)
+    return int(count), "\n".join(lines)
+
+
+def column_profile(
+    conn: duckdb.DuckDBPyConnection, table: str, where: str = "true", params: Any = None
+) -> str:
+    """A markdown table, one line per column of `table`: aggregates only, never a value of a text
+    column (table names and filters are ours, never input; values are bound)."""
+    return _profile(conn, table, where, params)[1]
 
 
 def preview_metadata(
     conn: duckdb.DuckDBPyConnection, table: str, where: str = "true", params: Any = None
 ) -> dict[str, Any]:
     """Row count and the column profile of `table` (rows selected by `where`)."""
-    count = engine.scalar(conn, f"select count(*) from {table} where {where}", params)
+    count, profile = _profile(conn, table, where, params)
     return {
-        "dagster/row_count": dg.MetadataValue.int(int(count)),
-        "preview": dg.MetadataValue.md(column_profile(conn, table, where, params)),
+        "dagster/row_count": dg.MetadataValue.int(count),
+        "preview": dg.MetadataValue.md(profile),
     }
 
 
