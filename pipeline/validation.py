@@ -8,6 +8,8 @@ reason so the caller can quarantine it: nothing is dropped without a record.
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -28,6 +30,24 @@ _TYPE_WORDS = {
 
 # reason codes in the order a row's first failure is reported
 _ORDER = ["bad_type", "missing_value", "out_of_range", "not_allowed", "invalid"]
+
+
+def _import_pandera() -> None:
+    import pandera.errors  # noqa: F401
+    import pandera.polars  # noqa: F401
+
+
+def warm_up() -> threading.Thread | None:
+    """Import pandera in a thread of its own, now, so that the import (0.4-0.7 s: pandera's
+    package imports pandas, and pyspark.pandas where pyspark is installed) runs while DuckDB reads
+    and types the file (DuckDB leaves the GIL while it works) rather than before the first
+    validation. Nothing when it is imported already. The import happens once per process: a
+    nightly run is a process of its own."""
+    if "pandera.polars" in sys.modules:
+        return None
+    thread = threading.Thread(target=_import_pandera, name="pandera-import", daemon=True)
+    thread.start()
+    return thread
 
 
 def contract_schema(contract: Contract) -> pa.DataFrameSchema:

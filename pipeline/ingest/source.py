@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from loyalty import engine
+from loyalty import engine, validation
 from loyalty.contracts import CONTRACTS
 from loyalty.ingest.discovery import discover, known_files
 from loyalty.ingest.failures import is_spill_full, spill_full
@@ -53,6 +53,8 @@ def ingest_source(
         result.table_rows = _table_rows(conn, kind)
         return result
     units = discover(settings, mapping, known_files(conn, kind))
+    if units:
+        validation.warm_up()
     # looked up on the package at call time: tests/test_orchestration_crash.py replaces
     # loyalty.ingest._load_unit to stop a load at a known point inside the open transaction
     load_unit = sys.modules[__package__]._load_unit
