@@ -120,6 +120,7 @@ def spark_value(marts_sample, spark) -> SparkValue:
                 table = "value_scores" if purpose == "score" else "value_backtest"
                 frame = spark_model.scores(summary, fits, params["horizon_days"], purpose)
                 frame.createOrReplaceTempView(table)
+            spark_model.joined_views(spark)
             spark.createDataFrame(fit_rows, schema=FIT_ROWS).createOrReplaceTempView(
                 "model_fit_rows"
             )

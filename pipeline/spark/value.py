@@ -11,7 +11,8 @@ customer and the backtest's quality. On Spark:
   them, and fits exactly what `loyalty.marts.value_model.fit` fits: the same parameters.
 - `scores`: each customer's scores computed by the executors (`mapInArrow`, batch by batch) with
   `loyalty.marts.value_model.score` and the fitted parameters: the work table `value_scores`
-  (or `value_backtest`) as a DataFrame, never collected.
+  (or `value_backtest`) as a DataFrame, never collected, joined to value_summary by the views the
+  SQL reads (`joined_views`: value_scored, value_backtested).
 - the backtest's quality (`mae_orders`, the AUCs) is computed by `loyalty.marts.value` from
   per-customer arrays in the driver: not ported (its row, `model_quality_row`, is an input here).
 
@@ -239,11 +240,29 @@ class SparkSide:
     def registered(self, tables: dict[str, DataFrame]) -> Iterator[None]:
         for name, frame in tables.items():
             frame.createOrReplaceTempView(name)
+        views = joined_views(self.spark)
         try:
             yield
         finally:
-            for name in tables:
+            for name in (*tables, *views):
                 self.spark.catalog.dropTempView(name)
+
+
+def joined_views(spark: Any) -> tuple[str, ...]:
+    """The work views the SQL of customer_value reads (as DuckDB's `DuckSide.registered` makes
+    them): value_scored, every row of value_summary with its scores from `value_scores` (NULL
+    where it has none), and value_backtested, the rows of `value_backtest` with their summary row.
+    Spark's scores are per summary row `k`, so here they are joined by `k`."""
+    scores = ", ".join(f"s.{c}" for c in SCORE_COLUMNS)
+    spark.sql(
+        f"create or replace temp view value_scored as select v.*, {scores} "
+        "from value_summary as v left join value_scores as s on v.k = s.k"
+    )
+    spark.sql(
+        "create or replace temp view value_backtested as select v.*, b.predicted_orders, "
+        "b.predicted_value from value_backtest as b inner join value_summary as v on b.k = v.k"
+    )
+    return ("value_scored", "value_backtested")
 
 
 INF = float("inf")

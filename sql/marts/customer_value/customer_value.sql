@@ -1,7 +1,7 @@
 -- grain: one row per (as_of, customer_id) for day $start_date (= $end_date) and every customer of
--- that day's customer_snapshot population. Reads the work tables of loyalty.marts.value:
--- value_summary (value_summary.sql) and value_scores (the model's scores per summary row `k`,
--- empty when no trusted model). Status: silent longer than $lost_after_days -> lost (whatever the
+-- that day's customer_snapshot population. Reads the work view of loyalty.marts.value:
+-- value_scored (every row of value_summary.sql with the model's scores, NULL where it has none;
+-- used only when $model_used). Status: silent longer than $lost_after_days -> lost (whatever the
 -- model says: BG/NBD keeps P(alive) = 1 for a one-time buyer however long ago, and high for a slow
 -- buyer); otherwise the P(alive) bands when the model is used, else the rules: the snapshot's
 -- churn_risk -> at_risk, else active.
@@ -13,12 +13,18 @@ with scored as (
         v.recency_days,
         v.t_days,
         v.monetary_repeat,
-        sc.p_alive,
-        sc.expected_orders,
-        round(sc.expected_order_value, 2)::decimal(18, 2) as expected_order_value,
-        round(sc.clv, 2)::decimal(18, 2) as clv,
-        round(sc.value_if_alive, 2)::decimal(18, 2) as value_if_alive,
-        round(sc.value_at_risk, 2)::decimal(18, 2) as value_at_risk,
+        case when $model_used then v.p_alive end as p_alive,
+        case when $model_used then v.expected_orders end as expected_orders,
+        case
+            when $model_used then round(v.expected_order_value, 2)::decimal(18, 2)
+        end as expected_order_value,
+        case when $model_used then round(v.clv, 2)::decimal(18, 2) end as clv,
+        case
+            when $model_used then round(v.value_if_alive, 2)::decimal(18, 2)
+        end as value_if_alive,
+        case
+            when $model_used then round(v.value_at_risk, 2)::decimal(18, 2)
+        end as value_at_risk,
         s.recency_days as days_silent,
         s.churn_risk
     from (
@@ -35,8 +41,7 @@ with scored as (
             valid_from <= $end_date::date
             and coalesce(valid_to, date '9999-12-31') >= $end_date::date
     ) as s
-    inner join value_summary as v on s.customer_id = v.customer_id
-    left join value_scores as sc on v.k = sc.k and $model_used
+    inner join value_scored as v on s.customer_id = v.customer_id
 ),
 
 final as (

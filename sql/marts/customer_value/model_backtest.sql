@@ -1,16 +1,15 @@
 -- grain: one row per (as_of, decile) for day $end_date: the backtest's customers (first purchase
 -- day on or before C = D - H) in ten groups of predicted purchase days in (C, D], 1 = highest, with
--- what they predicted and what happened. Reads the work tables value_summary and value_backtest
--- (the predictions fitted on data through C, per summary row `k`).
+-- what they predicted and what happened. Reads the work view value_backtested (the backtest's rows
+-- of value_summary with the predictions fitted on data through C).
 with ranked as (
     select
         b.predicted_orders,
         b.predicted_value,
-        v.holdout_orders,
-        v.holdout_value,
-        ntile(10) over (order by b.predicted_orders desc, v.customer_id asc) as decile
-    from value_backtest as b
-    inner join value_summary as v on b.k = v.k
+        b.holdout_orders,
+        b.holdout_value,
+        ntile(10) over (order by b.predicted_orders desc, b.customer_id asc) as decile
+    from value_backtested as b
 ),
 
 final as (
