@@ -116,6 +116,8 @@ def connect_server(tmp_path_factory) -> Iterator[str]:
         "spark.driver.memory": "1g",
         "spark.sql.shuffle.partitions": "2",
         "spark.ui.enabled": "false",
+        # as loyalty.spark.session's local sessions: the driver lists a daily table's day folders
+        "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
     }
     args = [x for k, v in conf.items() for x in ("--conf", f"{k}={v}")]
     subprocess.run(
