@@ -15,29 +15,6 @@ SHARED_REAL = REPO.parent / "shared" / "data" / "real"
 os.environ.setdefault("LOYALTY_SETTINGS", str(REPO / "settings.yaml"))
 
 
-# The suite runs on two workers, a file per worker at a time (`-n 2 --dist loadfile`, handed out in
-# collection order). These files take minutes (`--durations=0`, 2 cores): started last, the Spark
-# run's file kept one worker busy for 9 minutes after the other had run out of work. Collected
-# first, longest first, they start at once and the short files fill the other worker around them.
-LONGEST_FIRST = (
-    "test_spark_run.py",
-    "test_spark_parity.py",
-    "test_bench_smoke.py",
-    "test_spark_marts.py",
-    "test_table_parity.py",
-    "test_cli.py",
-    "test_spark_ingest.py",
-    "test_orchestration_e2e.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The files of LONGEST_FIRST first, in that order; every other file after them, as collected
-    (a stable sort: the tests of a file keep their order)."""
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
-
 def write_settings(folder: Path, extra: dict | None = None) -> Path:
     """A settings file in `folder` whose landing folder is `folder/landing` and database
     `folder/loyalty.duckdb`; `extra` is merged on top (one level deep per top key)."""
