@@ -52,20 +52,25 @@ print(json.dumps({
 """
 
 
-def test_a_fresh_process_imports_pandera_in_a_thread_and_quarantines_the_same(
-    tmp_path: Path,
-) -> None:
-    settings = write_settings(tmp_path)
-    (tmp_path / "landing" / "orders_1.csv").write_text(ORDERS, encoding="utf-8")
+def _fresh_process(script: str, settings: Path) -> str:
+    """The last line `script` prints, run by a new interpreter with the settings file's path."""
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(settings)],
+        [sys.executable, "-c", script, str(settings)],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=REPO,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_a_fresh_process_imports_pandera_in_a_thread_and_quarantines_the_same(
+    tmp_path: Path,
+) -> None:
+    settings = write_settings(tmp_path)
+    (tmp_path / "landing" / "orders_1.csv").write_text(ORDERS, encoding="utf-8")
+    got = json.loads(_fresh_process(SCRIPT, settings))
     assert got["imported_before"] is False
     assert "pandera-import" in got["started"]
     assert got["imported_after"] is True and got["again"] is False
@@ -86,12 +91,4 @@ def test_nothing_new_starts_no_import(tmp_path: Path) -> None:
         "    ingest_source(conn, s, 'orders')\n"
         "print('pandera.polars' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(settings)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert _fresh_process(script, settings) == "False"
