@@ -61,10 +61,13 @@ def real_data(name: str) -> Path:
 @pytest.fixture(scope="session")
 def spark():
     """One local SparkSession for the whole test session (the tests marked `spark`): local[2],
-    few shuffle partitions, no UI, a small driver (loyalty.spark.session). Skipped without pyspark."""
+    few shuffle partitions, no UI, a small driver (loyalty.spark.session), expressions interpreted
+    (TEST_SPARK_CONF). Skipped without pyspark."""
     pytest.importorskip("pyspark")
     from loyalty.spark.session import get_session, stop_session
+    from tests.spark_compare import TEST_SPARK_CONF
 
-    session = get_session(cores=2, conf={"spark.driver.memory": "1g"}, app_name="loyalty-tests")
+    conf = {"spark.driver.memory": "1g", **TEST_SPARK_CONF}
+    session = get_session(cores=2, conf=conf, app_name="loyalty-tests")
     yield session
     stop_session(session)

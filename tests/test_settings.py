@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import BaseModel
 
@@ -83,3 +85,21 @@ def test_an_unknown_kpi_is_an_error_naming_the_known_ones(tmp_path):
         SettingsError, match=r"unknown KPI \['churn_rat'\]; known: .*'tier_d_activation'"
     ):
         load_settings(path)
+
+
+def test_spark_conf_passes_spark_settings_as_text_and_refuses_the_engines_own(tmp_path):
+    path = write_settings(
+        tmp_path, {"spark": {"conf": {"spark.sql.adaptive.enabled": False, "spark.x.n": 3}}}
+    )
+    assert load_settings(path).spark.conf_strings() == {
+        "spark.sql.adaptive.enabled": "false",
+        "spark.x.n": "3",
+    }
+    for key, says in (
+        ("adaptive.enabled", "is not a Spark setting"),
+        ("spark.driver.memory", "is set by `spark.driver_memory`"),
+        ("spark.sql.session.timeZone", "is UTC"),
+    ):
+        path = write_settings(tmp_path, {"spark": {"conf": {key: "x"}}})
+        with pytest.raises(SettingsError, match=rf"spark.conf.*{re.escape(says)}"):
+            load_settings(path)

@@ -97,6 +97,36 @@ class SparkSettings(_Strict):
     cores: int = Field(default=2, ge=1)
     driver_memory: str = "1g"
     shuffle_partitions: int = Field(default=2, ge=1)
+    # any other Spark setting of the local session, by Spark's own name
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("conf")
+    @classmethod
+    def _own_keys(
+        cls, conf: dict[str, str | int | float | bool]
+    ) -> dict[str, str | int | float | bool]:
+        for key in conf:
+            if not key.startswith("spark."):
+                raise ValueError(f"{key!r} is not a Spark setting (they begin with 'spark.')")
+            if key in SPARK_FIXED:
+                raise ValueError(f"{key!r} {SPARK_FIXED[key]}")
+        return conf
+
+    def conf_strings(self) -> dict[str, str]:
+        """`conf` as Spark takes it: text, booleans as `true`/`false`."""
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.conf.items()}
+
+
+# Spark settings `spark.conf` may not hold: those with a key of their own, or the engine's
+SPARK_FIXED = {
+    "spark.master": "is `local[spark.cores]`, or the Spark Connect server's",
+    "spark.driver.memory": "is set by `spark.driver_memory`",
+    "spark.sql.shuffle.partitions": "is set by `spark.shuffle_partitions`",
+    "spark.default.parallelism": "is set by `spark.shuffle_partitions`",
+    "spark.sql.session.timeZone": "is UTC: the engine computes days in `timezone` itself",
+    "spark.sql.sources.partitionOverwriteMode": "is `dynamic`: a day range replaces its days only",
+    "spark.sql.parquet.inferTimestampNTZ.enabled": "is `true`: timestamps are read back unshifted",
+}
 
 
 class Ingest(_Strict):

@@ -83,6 +83,7 @@ class SparkConnection:
             "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
             "spark.default.parallelism": str(settings.spark.shuffle_partitions),
             "spark.sql.session.timeZone": "UTC",
+            **settings.spark.conf_strings(),
         }
         spark = get_session(cores=settings.spark.cores, conf=conf)
         # the errors reach the caller as exceptions; Spark's own log would repeat each one with
