@@ -16,75 +16,22 @@ skips rows by constant bounds on the two date columns. On DuckDB the table is th
 
 `engine.apply_changes` and `engine.insert_by_name` write through the view into the two tables.
 The Spark engine keeps one table (it writes a table anew each time: no zone maps to keep).
-
-DuckDB vacuums a table's row groups thinned by deletions at every checkpoint that writes the table
-(a large transaction checkpoints at its commit). At 10 M orders a night deletes 73 k of the 3 M
-current rows, and the vacuum rewrote the current rows at every night's commit (0.8-0.9 s of a
-2.3 s snapshot step), while after a year of nights 15 % of the stored rows were deleted ones all
-the same. As PostgreSQL's autovacuum does (its scale factor 0.2), the vacuum of a write of
-`customer_state` (`vacuum_when_due`) waits until the deleted rows still stored reach
-VACUUM_DEAD_SHARE of the current rows stored: the nights in between only mark their deletions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
 
-from loyalty.engine.core import _bound, in_transaction, scalar, table_exists, table_kind
+from loyalty.engine.core import _bound, scalar, table_exists, table_kind
 from loyalty.sqlsafe import quote_ident
 
 OPEN = "valid_to"  # null: the row is current
 _TYPE = re.compile(r"[A-Z][A-Z0-9_]*(\(\d+(, ?\d+)?\))?")  # a column's type, as DuckDB names it
 SPLIT_TABLES = ("customer_state",)
-
-
-VACUUM_DEAD_SHARE = 0.2  # of the current rows stored, deleted ones: the next write vacuums
-
-
-def dead_share(conn: duckdb.DuckDBPyConnection, table: str) -> float:
-    """The share of `table`'s stored rows that are deleted ones (committed; DuckDB's estimated
-    size counts every row its row groups hold)."""
-    stored = scalar(
-        conn,
-        "select estimated_size from duckdb_tables() where table_name = ? "
-        "and schema_name = 'main' and database_name = current_database()",
-        [table],
-    )
-    if not stored:
-        return 0.0
-    live = scalar(conn, f"select count(*) from {quote_ident(table)}")
-    return (stored - live) / stored
-
-
-@contextmanager
-def vacuum_when_due(conn: object, table: str) -> Iterator[None]:
-    """Around the transaction that writes `table` (kept split; else nothing is done: Spark, a
-    plain table): unless the deleted rows its current rows hold have reached VACUUM_DEAD_SHARE,
-    the checkpoints of the block do not vacuum (DuckDB's `max_vacuum_tasks`, a global setting,
-    restored after the block). The decision is taken on what is committed before the block, so a
-    night's own deletions count from the next night on. The block ends with a checkpoint: a
-    commit below DuckDB's `auto_checkpoint_skip_wal_threshold` writes the log instead of
-    checkpointing, and the next checkpoint (at the latest the file's close) would otherwise
-    decide the vacuum on its own."""
-    if not isinstance(conn, duckdb.DuckDBPyConnection) or (split := parts(conn, table)) is None:
-        yield
-        return
-    due = dead_share(conn, split[1]) >= VACUUM_DEAD_SHARE
-    previous = int(scalar(conn, "select current_setting('max_vacuum_tasks')"))
-    if not due:
-        conn.execute("set max_vacuum_tasks = 0")
-    try:
-        yield
-        if not in_transaction(conn):  # (inside a caller's transaction its commit decides)
-            conn.execute("checkpoint")
-    finally:
-        if not due:
-            conn.execute(f"set max_vacuum_tasks = {previous}")
 
 
 def parts(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[str, str] | None:
