@@ -12,8 +12,6 @@ import duckdb
 from loyalty import engine
 from loyalty.engine import state_split
 from loyalty.marts.snapshot import compute_snapshot, create_snapshot_tables
-from loyalty.settings import load_settings
-from tests.conftest import write_settings
 from tests.test_snapshot_scale import END, _loaded
 
 PARTS = ("customer_state_closed", "customer_state_current")
@@ -130,80 +128,3 @@ def test_a_split_and_a_night_of_more_than_a_row_group_in_one_transaction(tmp_pat
         )
     finally:
         conn.close()
-
-
-def _stored_and_live(conn) -> tuple[int, int]:
-    stored = engine.scalar(
-        conn,
-        "select estimated_size from duckdb_tables() where table_name = 'customer_state_current'",
-    )
-    return stored, engine.scalar(conn, "select count(*) from customer_state_current")
-
-
-def test_a_night_vacuums_the_current_rows_only_once_their_deleted_rows_are_due(tmp_path):
-    """The pipeline's connections never vacuum (DuckDB would at every checkpoint, whatever table
-    a transaction wrote): a night that closes rows deletes them from customer_state_current and
-    they stay stored, through any later checkpoint, until they reach VACUUM_DEAD_SHARE of the
-    stored rows (state_split.vacuum_when_due); the night after that vacuums (DuckDB merges the
-    thinned row groups: fewer rows stored). The rows read are the same either way."""
-    settings = load_settings(write_settings(tmp_path))
-    split_parts = ("customer_state_closed", "customer_state_current")
-    with engine.connect(settings) as conn:
-        assert engine.scalar(conn, "select current_setting('max_vacuum_tasks')") == 0
-        conn.execute(
-            "create table customer_state (customer_id varchar not null, valid_from date not null, "
-            "valid_to date, tier varchar not null)"
-        )
-        with engine.transaction(conn):
-            state_split.split(conn, "customer_state")
-        # five row groups of current rows (DuckDB's row group: 122,880 rows)
-        with engine.transaction(conn):
-            state_split.insert(
-                conn,
-                split_parts,
-                "select 'C' || lpad(range::varchar, 7, '0') as customer_id, "
-                "date '2026-01-01' as valid_from, null::date as valid_to, 'A' as tier "
-                "from range(600000)",
-                None,
-            )
-        conn.execute("checkpoint")
-        assert _stored_and_live(conn) == (600_000, 600_000)
-
-        def night(every: int, day: str) -> None:
-            """Close every `every`-th customer's row the day before `day` and open a new one."""
-            moved = (
-                "from customer_state_current where valid_from = date '2026-01-01' "
-                f"and hash(customer_id) % {every} = 0"
-            )
-            conn.execute(
-                "create or replace temp table state_changes as "
-                "select 'delete' as op, customer_id, valid_from, null::date as valid_to, "
-                f"null::struct(tier varchar) as attrs {moved} "
-                f"union all select 'insert', customer_id, valid_from, date '{day}' - 1, "
-                f"{{'tier': 'A'}} {moved} "
-                f"union all select 'insert', customer_id, date '{day}', null, {{'tier': 'B'}} "
-                f"{moved}"
-            )
-            with state_split.vacuum_when_due(conn, "customer_state"), engine.transaction(conn):
-                engine.apply_changes(
-                    conn, "customer_state", "state_changes", ("customer_id", "valid_from")
-                )
-
-        night(3, "2026-02-01")  # a third of the rows closed: none deleted before, no vacuum
-        # a later step's write and checkpoint (the KPI board's, the file's close) does not either
-        conn.execute("create table other as select 1 as x")
-        conn.execute("checkpoint")
-        stored, live = _stored_and_live(conn)
-        assert live == 600_000 and stored > 600_000 * 1.3  # the deleted rows are still stored
-        assert state_split.dead_share(conn, "customer_state_current") >= (
-            state_split.VACUUM_DEAD_SHARE
-        )
-        night(50, "2026-03-01")  # now due: this night's checkpoint vacuums
-        stored_after, live_after = _stored_and_live(conn)
-        assert live_after == 600_000 and stored_after < stored - 100_000
-        tiers = conn.execute(
-            "select tier, count(*) from customer_state where valid_to is null group by 1 order by 1"
-        ).fetchall()
-        assert sum(n for _, n in tiers) == 600_000 and tiers[1][0] == "B"
-        # the connection's setting is the pipeline's again after the night
-        assert engine.scalar(conn, "select current_setting('max_vacuum_tasks')") == 0

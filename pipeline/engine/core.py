@@ -97,9 +97,6 @@ def _open(settings: Settings, read_only: bool) -> duckdb.DuckDBPyConnection:
     }
     if settings.duckdb.threads:
         config["threads"] = settings.duckdb.threads
-    if not read_only:
-        # no checkpoint of the pipeline vacuums, unless state_split.vacuum_when_due says so
-        config["max_vacuum_tasks"] = 0
     return _open_waiting_for_lock(str(db_path), read_only, config)
 
 

@@ -16,78 +16,22 @@ skips rows by constant bounds on the two date columns. On DuckDB the table is th
 
 `engine.apply_changes` and `engine.insert_by_name` write through the view into the two tables.
 The Spark engine keeps one table (it writes a table anew each time: no zone maps to keep).
-
-DuckDB vacuums the row groups thinned by deletions at every checkpoint (a large transaction
-checkpoints at its commit), of every table with deleted rows, whichever table the transaction
-wrote. At 10 M orders a night deletes 73 k of the 3 M current rows, and the vacuum rewrote them
-at every night's snapshot commit (0.7-0.9 s of a 2.3-2.9 s step), while after a year of nights
-15 % of the stored current rows were deleted ones all the same. The pipeline's read-write
-connections therefore never vacuum (`max_vacuum_tasks` 0, loyalty.engine.core._open); as
-PostgreSQL's autovacuum does (its scale factor 0.2), the snapshot's write of `customer_state`
-vacuums (`vacuum_when_due`: every table, in one checkpoint) once the deleted rows still stored
-reach VACUUM_DEAD_SHARE of the current rows stored.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
 
-from loyalty.engine.core import _bound, in_transaction, scalar, table_exists, table_kind
+from loyalty.engine.core import _bound, scalar, table_exists, table_kind
 from loyalty.sqlsafe import quote_ident
 
 OPEN = "valid_to"  # null: the row is current
 _TYPE = re.compile(r"[A-Z][A-Z0-9_]*(\(\d+(, ?\d+)?\))?")  # a column's type, as DuckDB names it
 SPLIT_TABLES = ("customer_state",)
-
-
-VACUUM_DEAD_SHARE = 0.2  # of the current rows stored, deleted ones: the next write vacuums
-
-
-def dead_share(conn: duckdb.DuckDBPyConnection, table: str) -> float:
-    """The share of `table`'s stored rows that are deleted ones (committed; DuckDB's estimated
-    size counts every row its row groups hold)."""
-    stored = scalar(
-        conn,
-        "select estimated_size from duckdb_tables() where table_name = ? "
-        "and schema_name = 'main' and database_name = current_database()",
-        [table],
-    )
-    if not stored:
-        return 0.0
-    live = scalar(conn, f"select count(*) from {quote_ident(table)}")
-    return (stored - live) / stored
-
-
-DUCKDB_VACUUM_TASKS = 100  # DuckDB's default `max_vacuum_tasks`
-
-
-@contextmanager
-def vacuum_when_due(conn: object, table: str) -> Iterator[None]:
-    """Around the transaction that writes `table` (kept split; else nothing is done: Spark, a
-    plain table): once the deleted rows its current rows hold have reached VACUUM_DEAD_SHARE, the
-    block's checkpoints vacuum (DuckDB's `max_vacuum_tasks`, a global setting, restored after the
-    block), and the block ends with a checkpoint (a commit below DuckDB's
-    `auto_checkpoint_skip_wal_threshold` writes the log instead). The decision is taken on what is
-    committed before the block: a night's own deletions count from the next night on."""
-    if not isinstance(conn, duckdb.DuckDBPyConnection) or (split := parts(conn, table)) is None:
-        yield
-        return
-    previous = int(scalar(conn, "select current_setting('max_vacuum_tasks')"))
-    if previous >= DUCKDB_VACUUM_TASKS or dead_share(conn, split[1]) < VACUUM_DEAD_SHARE:
-        yield  # a connection that vacuums anyway (not the pipeline's), or not due
-        return
-    conn.execute(f"set max_vacuum_tasks = {DUCKDB_VACUUM_TASKS}")
-    try:
-        yield
-        if not in_transaction(conn):  # (inside a caller's transaction its commit decides)
-            conn.execute("checkpoint")
-    finally:
-        conn.execute(f"set max_vacuum_tasks = {previous}")
 
 
 def parts(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[str, str] | None:

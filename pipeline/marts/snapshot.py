@@ -164,8 +164,7 @@ def compute_snapshot(
         params.update(every_customer=False, only_computed=True)
     # the tables first, committed on their own (a split of customer_state: state_split.split)
     create_snapshot_tables(conn)
-    # the commit's checkpoint vacuums customer_state only once its deleted rows are due
-    with state_split.vacuum_when_due(conn, STATE), engine.transaction(conn):
+    with engine.transaction(conn):
         # the day before the next stored day: what the new runs may cover
         next_stored = engine.scalar(
             conn, "select min(as_of) from snapshot_params where as_of > ?", [end]
