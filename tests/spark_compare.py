@@ -14,9 +14,10 @@ from typing import Any
 
 # The tests' local Spark sessions evaluate expressions interpreted, without compiling generated
 # code per query (Janino), and plan without adaptive execution: the same results at a fixed cost
-# per query that is 15-25 % lower on the tests' small tables (tests/test_spark_marts.py 56 -> 43 s,
-# tests/test_spark_parity.py 86 -> 74 s). The Spark Connect night of tests/test_spark_run.py keeps
-# Spark's defaults (generated code), so the product's own mode runs end to end too.
+# per query that is 12-22 % lower on the tests' small tables (tests/test_spark_marts.py 56 -> 43 s,
+# tests/test_spark_parity.py 86 -> 74 s, each alone; in the whole suite inside the noise). The
+# Spark Connect night of tests/test_spark_run.py keeps Spark's defaults (generated code), so the
+# product's own mode runs end to end too.
 TEST_SPARK_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
