@@ -42,7 +42,11 @@ def check_keys(conn: duckdb.DuckDBPyConnection, kind: str) -> KeyCheck:
     newest, new_rows = conn.execute(
         f"select max(_load_id), count(*) from {table} where _load_id > ?", [verified]
     ).fetchall()[0]
-    if not verified:
+    if verified and not new_rows:
+        # nothing loaded since the last pass (a night without this export): nothing to look at,
+        # rather than a scan of every stored key for no new ones (0.2 s at 29 M customers)
+        nulls, dups = 0, 0
+    elif not verified:
         nulls, dups = conn.execute(
             f"select count(*) filter (where {key} is null), "
             f"count(*) - count(distinct {key}) from {table}"
@@ -86,12 +90,29 @@ def quarantined_by_reason(conn: duckdb.DuckDBPyConnection, kind: str) -> list[tu
 
 
 def latest_event(conn: duckdb.DuckDBPyConnection, kind: str) -> tuple[dt.date | None, int | None]:
-    """(day of the latest event, its age in days), in the session (business) time zone."""
+    """(day of the latest event, its age in days), in the session (business) time zone.
+
+    The latest event of the newest load that left rows is a value of the table, so the table's
+    latest is at least that: bounded by it, the scan skips every row group whose events all come
+    before it (by their zone maps), and a night reads its own rows, not the history (0.13 s against
+    a few ms at 100 M orders). Without such a load (an empty table), every row is read."""
     ev = CONTRACTS[kind].event_column
     if ev is None:
         raise ValueError(f"{kind} has no event column")
     ev_col, table = quote_ident(ev), quote_ident(kind)
+    newest_load = engine.scalar(
+        conn,
+        "select max(load_id) from ingest_log where source = ? and rows_loaded > 0",
+        [kind],
+    )
+    floor = None
+    if newest_load is not None:
+        floor = engine.scalar(
+            conn, f"select max({ev_col}) from {table} where _load_id = ?", [newest_load]
+        )
+    where, params = (f" where {ev_col} >= ?", [floor]) if floor is not None else ("", [])
     latest, age = conn.execute(
-        f"select max({ev_col})::date, current_date - max({ev_col})::date from {table}"
+        f"select max({ev_col})::date, current_date - max({ev_col})::date from {table}{where}",
+        params,
     ).fetchall()[0]
     return latest, age
