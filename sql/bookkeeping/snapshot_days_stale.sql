@@ -17,6 +17,35 @@ stored as (
     left join snapshot_params as p on d.day = p.as_of
 ),
 
+-- the earliest order and ticket of each load after the oldest of those runs (none when no day is
+-- stored: the newest load bounds them): the bound is one value for the whole scan, so the
+-- `_load_id` zone maps skip the history (a bound per run, as below, made each scan read every
+-- row: 0.3 s of a night at 100 M orders)
+oldest_seen as (
+    select coalesce(
+        (select min(st.loads_seen) from stored as st),
+        (select max(l.load_id) from ingest_log as l)
+    ) as loads_seen
+),
+
+newer_orders as (
+    select
+        o._load_id,
+        min(o.ordered_at) as first_at
+    from orders as o
+    where o._load_id > (select os.loads_seen from oldest_seen as os)
+    group by o._load_id
+),
+
+newer_tickets as (
+    select
+        t._load_id,
+        min(t.opened_at) as first_at
+    from tickets as t
+    where t._load_id > (select os.loads_seen from oldest_seen as os)
+    group by t._load_id
+),
+
 since as (
     -- per run that stored days: what was loaded after it
     select
@@ -27,8 +56,10 @@ since as (
                 and l.source in ('orders', 'tickets')
                 and l.keys_replaced > 0
         ) as keys_replaced,
-        (select min(o.ordered_at) from orders as o where o._load_id > s.loads_seen) as first_order,
-        (select min(t.opened_at) from tickets as t where t._load_id > s.loads_seen) as first_ticket
+        (select min(o.first_at) from newer_orders as o where o._load_id > s.loads_seen)
+        as first_order,
+        (select min(t.first_at) from newer_tickets as t where t._load_id > s.loads_seen)
+        as first_ticket
     from (select distinct loads_seen from stored where loads_seen is not null) as s
 ),
 
