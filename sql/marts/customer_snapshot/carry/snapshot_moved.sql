@@ -59,8 +59,21 @@ complaint_changes as (
         customer_id,
         count(*) filter (opened_date = $start_date::date)
         - count(*) filter (opened_date = $start_date::date - $complaint_window_days) as d_complaints
-    from stg_tickets
-    where is_complaint and opened_date in ($start_date::date, $start_date::date - $complaint_window_days)
+    -- the two days as two scans bounded on opened_at, which the zone maps prune (the day of
+    -- opened_at alone is computed per row: every ticket read, 0.06-0.11 s at 8 M tickets)
+    from (
+        select customer_id, opened_date
+        from stg_tickets
+        where is_complaint
+            and opened_at >= $start_date::date::timestamp
+            and opened_at < ($start_date::date + 1)::timestamp
+        union all
+        select customer_id, opened_date
+        from stg_tickets
+        where is_complaint
+            and opened_at >= ($start_date::date - $complaint_window_days)::timestamp
+            and opened_at < ($start_date::date - $complaint_window_days + 1)::timestamp
+    ) as t
     group by customer_id
 ),
 
@@ -91,9 +104,10 @@ newcomer_complaints as (
     select t.customer_id, count(*) as complaint_count
     from stg_tickets as t
     semi join newcomers as n on t.customer_id = n.customer_id
+    -- the window's days, bounded on opened_at (as complaint_changes)
     where t.is_complaint
-        and t.opened_date <= $start_date
-        and t.opened_date > $start_date::date - $complaint_window_days
+        and t.opened_at < ($start_date::date + 1)::timestamp
+        and t.opened_at >= ($start_date::date - $complaint_window_days + 1)::timestamp
     group by t.customer_id
 ),
 
