@@ -451,7 +451,7 @@ def print_table(measured: dict[str, Measured], e: Exports, opts, host: dict) -> 
                 f"action list and revenue at risk, and the period marts) "
                 f"/ full load: {job:.1%} -> target < 15 %: {'met' if job < 0.15 else 'MISSED'}"
             )
-        print_storage(r)
+        print_storage(r, e.orders)
 
 
 if __name__ == "__main__":
