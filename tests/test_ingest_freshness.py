@@ -12,7 +12,7 @@ from pathlib import Path
 from loyalty.engine import connect
 from loyalty.ingest import ingest_source
 from loyalty.ingest.checks import check_keys, latest_event
-from loyalty.settings import load_settings
+from loyalty.settings import Settings, load_settings
 from tests.conftest import write_settings
 
 HEADER = "order_id,customer_id,ordered_at,amount,status,refund_amount,channel\n"
@@ -26,14 +26,20 @@ def _full_max(conn) -> dt.date:
     return conn.execute("select max(ordered_at)::date from orders").fetchall()[0][0]
 
 
+def _first_file(tmp_path: Path) -> Settings:
+    """Settings in `tmp_path` whose landing holds one orders file of two orders (latest 2026-03-09)."""
+    settings = load_settings(write_settings(tmp_path))
+    (tmp_path / "landing" / "orders_1.csv").write_text(
+        _orders([("O1", "2026-03-01 10:00:00"), ("O2", "2026-03-09 18:30:00")]), "utf-8"
+    )
+    return settings
+
+
 def test_a_late_file_of_older_orders_keeps_the_latest_day_of_an_earlier_load(
     tmp_path: Path,
 ) -> None:
-    settings = load_settings(write_settings(tmp_path))
+    settings = _first_file(tmp_path)
     landing = tmp_path / "landing"
-    (landing / "orders_1.csv").write_text(
-        _orders([("O1", "2026-03-01 10:00:00"), ("O2", "2026-03-09 18:30:00")]), "utf-8"
-    )
     with connect(settings) as conn:
         ingest_source(conn, settings, "orders")
         assert latest_event(conn, "orders")[0] == dt.date(2026, 3, 9) == _full_max(conn)
@@ -60,11 +66,7 @@ def test_no_load_has_no_latest_event(tmp_path: Path) -> None:
 
 
 def test_a_key_check_with_nothing_new_passes_without_rows(tmp_path: Path) -> None:
-    settings = load_settings(write_settings(tmp_path))
-    landing = tmp_path / "landing"
-    (landing / "orders_1.csv").write_text(
-        _orders([("O1", "2026-03-01 10:00:00"), ("O2", "2026-03-09 18:30:00")]), "utf-8"
-    )
+    settings = _first_file(tmp_path)
     with connect(settings) as conn:
         ingest_source(conn, settings, "orders")
         first = check_keys(conn, "orders")
