@@ -29,13 +29,18 @@ first_recent as (
     group by customer_id
 ),
 
+-- of those customers, the ones whose first counted order is before $since: their cohort is older.
+-- Their first counted order is customer_state's first_order_at on the last stored day (the same
+-- orders, counted the same way), read from the state's current rows (valid_to null: those holding
+-- on the last stored day, where every customer with a counted order up to it has one; a constant
+-- filter, so the closed history is not read), not by probing every order before $since for them,
+-- which grows with the history (0.45 s of 0.67 s at 10 M orders)
 first_before as (
-    -- of those customers, the ones who bought before $since: their cohort is older
-    select o.customer_id, min(date_trunc('month', o.order_date))::date as first_month
-    from stg_orders as o
-    semi join first_recent as r on o.customer_id = r.customer_id
-    where o.is_counted and o.ordered_at < $since::date::timestamp
-    group by o.customer_id
+    select s.customer_id, date_trunc('month', s.first_order_at::date)::date as first_month
+    from customer_state as s
+    -- (not aliased `r`: Spark would read r.customer_id as a field of the state's column r)
+    semi join first_recent as recent on s.customer_id = recent.customer_id
+    where s.valid_to is null and s.first_order_at < $since::date::timestamp
 ),
 
 cohorts as (
