@@ -205,13 +205,14 @@ def snapshot_view(spark) -> None:
     import re
 
     from loyalty.engine import sql_text
+    from loyalty.spark import catalog
     from loyalty.spark import engine as spark_engine
 
     schema = sql_text(f"{SNAPSHOT}/schema.sql")
     found = re.search(r"create or replace view customer_snapshot as\s+(select.*?);", schema, re.S)
     if found is None:
         raise SystemExit("customer_snapshot's view not found in its schema.sql")
-    spark_engine.run_sql(spark, found.group(1)).createOrReplaceTempView("customer_snapshot")
+    catalog.view(spark_engine.run_sql(spark, found.group(1)), "customer_snapshot")
 
 
 LABELS = {

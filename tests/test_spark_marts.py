@@ -25,6 +25,7 @@ from loyalty.marts.playbook import playbook_params
 from loyalty.marts.value import DAY_TABLES
 from loyalty.metric_params import model_params, range_params
 from loyalty.settings import Settings
+from loyalty.spark import catalog
 from loyalty.spark import engine as spark_engine
 from loyalty.spark import value as spark_model
 from loyalty.vocab import ALL, TIERS
@@ -119,15 +120,13 @@ def spark_value(marts_sample, spark) -> SparkValue:
                 fit_rows += vm.fit_rows(purpose, fits)
                 table = "value_scores" if purpose == "score" else "value_backtest"
                 frame = spark_model.scores(summary, fits, params["horizon_days"], purpose)
-                frame.createOrReplaceTempView(table)
+                catalog.view(frame, table)
             spark_model.joined_views(spark)
-            spark.createDataFrame(fit_rows, schema=FIT_ROWS).createOrReplaceTempView(
-                "model_fit_rows"
-            )
+            catalog.view(spark.createDataFrame(fit_rows, schema=FIT_ROWS), "model_fit_rows")
             # the backtest's quality is Python over per-customer arrays: DuckDB's row, as input
             row = {k: v for k, v in quality.items() if k in QUALITY_ROW}
-            spark.createDataFrame([row], schema=QUALITY_ROW_SCHEMA).createOrReplaceTempView(
-                "model_quality_row"
+            catalog.view(
+                spark.createDataFrame([row], schema=QUALITY_ROW_SCHEMA), "model_quality_row"
             )
             for table in DAY_TABLES:
                 spark_engine.replace_days(spark, f"{VALUE}/{table}", params, sample.warehouse)
@@ -257,7 +256,7 @@ def test_say_do_by_customer_values_statuses_equals_duckdb(marts_sample, spark, s
     base = {**model_params(marts_sample.settings), **insight_params(marts_sample.settings)}
     with connect(marts_sample.settings, read_only=True) as conn:  # every period, a full build
         params = say_do_params(conn, base, dt.date.min)
-    if not spark.catalog.tableExists("report_periods"):
+    if not catalog.exists(spark, "report_periods"):
         spark_engine.create_table(spark, "marts/report_periods", params, marts_sample.warehouse)
     with spark_engine.intermediate(spark) as steps:
         steps.create("marts/say_do/model/value_statuses")

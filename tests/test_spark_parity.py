@@ -21,6 +21,7 @@ from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
 from loyalty.marts.snapshot import OPEN_END, STATE_KEY, STEP_TABLES, snapshot_steps
 from loyalty.metric_params import model_params, range_params
 from loyalty.settings import Settings
+from loyalty.spark import catalog
 from loyalty.spark import engine as spark_engine
 from tests.spark_compare import assert_same_rows
 from tests.spark_fixture import LAST, sample
@@ -81,10 +82,10 @@ def test_period_marts_equal_duckdb(sample, spark):
         params = orders_from(conn, _params(sample.settings))  # the first period's start
     for table, key in PERIOD_MARTS.items():
         if table in NOTHING_STORED:
-            spark.createDataFrame([], NOTHING_STORED[table]).createOrReplaceTempView(table)
+            catalog.view(spark.createDataFrame([], NOTHING_STORED[table]), table)
         if table in MOVED_COUNTS:  # a build from scratch: no period moved
             none = spark_engine.run_model(spark, f"marts/{table}/{table}_moved_none", params)
-            none.createOrReplaceTempView(f"{table}_moved")
+            catalog.view(none, f"{table}_moved")
         spark_engine.create_table(spark, f"marts/{table}", params, sample.warehouse)
         reference = sample.duck_rows(f"select * from {table}")
         assert len(reference) > 10, table
@@ -100,7 +101,7 @@ def test_service_impact_equals_duckdb(sample, spark):
     """Reads report_periods (built by Spark in the test above, or the copy registered here),
     customer_state by its validity intervals, and averages decimals (decimal_average)."""
     params = {**_params(sample.settings), **insight_params(sample.settings)}
-    if not spark.catalog.tableExists("report_periods"):
+    if not catalog.exists(spark, "report_periods"):
         spark_engine.create_table(spark, "marts/report_periods", params, sample.warehouse)
     with connect(sample.settings, read_only=True) as conn:
         params = orders_from(conn, params)  # the first period's start: every period's orders
@@ -118,7 +119,7 @@ def test_say_do_by_the_churn_flags_equals_duckdb(sample, spark):
     it: the periods ending on or after a day 40 days before the last, their reads of the state and
     of the orders bounded by the first of them."""
     base = {**_params(sample.settings), **insight_params(sample.settings)}
-    if not spark.catalog.tableExists("report_periods"):
+    if not catalog.exists(spark, "report_periods"):
         spark_engine.create_table(spark, "marts/report_periods", base, sample.warehouse)
     statuses = "marts/say_do/flags/value_statuses"
     with connect(sample.settings) as conn, engine.intermediate(conn) as steps:

@@ -23,6 +23,7 @@ from loyalty.engine import connect, sql_text
 from loyalty.reports import lists
 from loyalty.reports.insight import NPS_CLASSES, PANEL_PERIOD, RISK_STATUSES, TREND_PERIODS
 from loyalty.reports.queries import week_data
+from loyalty.spark import catalog
 from loyalty.spark import engine as spark_engine
 from loyalty.spark import read as spark_read
 from loyalty.vocab import ALL, PRIORITIES, TIERS
@@ -138,7 +139,7 @@ def reads(marts_sample, spark, tmp_path_factory) -> Iterator[Reads]:
     yield Reads(calls)
     # later modules read the tables as they were registered before (the Spark-built ones)
     for table in tables:
-        spark.catalog.dropTempView(table)
+        catalog.drop_view(spark, table)
     spark_engine.register_warehouse(spark, marts_sample.inputs)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from loyalty.spark import catalog
 from loyalty.spark import engine as spark_engine
 from tests.spark_compare import same_sequence
 from tests.test_spark_rewrites import _raw, assert_same, duck
@@ -45,9 +46,10 @@ def test_columns_chosen_by_a_bound_list_and_their_unpivot(duck, spark):
     )
     params = {"names": ["cc", "b"]}
     reference = duck.execute(sql, params).fetchall()
-    spark.createDataFrame(
+    picked = spark.createDataFrame(
         [(1, None, 2.0), (None, "x", 3.0), (4, "y", None)], "a int, b string, cc double"
-    ).createOrReplaceTempView("picked")
+    )
+    catalog.view(picked, "picked")
     got = [tuple(r) for r in spark_engine.run_sql(spark, sql, params).collect()]
     assert same_sequence(reference, got) is None and reference == [("cc", 3, 2), ("b", 3, 2)]
     # sqlglot alone keeps DuckDB's forms

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loyalty.engine import model_select, split_statements, table_of
+from loyalty.spark import catalog, statements
 from loyalty.spark import engine as spark_engine
-from loyalty.spark import statements
-from loyalty.spark.read import plain
+from loyalty.spark.read import rows_of
 from loyalty.spark.row_rewrites import ROWID
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class SparkConnection:
         """The step's temp tables go; the session stays (the next step of the process reuses it;
         a local session ends with the process)."""
         for name in reversed(self._temps):
-            self.spark.catalog.dropTempView(name)
+            catalog.drop_view(self.spark, name)
         self._temps.clear()
 
     # --------------------------------------------------------------------------------------------
@@ -118,11 +118,7 @@ class SparkConnection:
         stmts = split_statements(text)
         if len(stmts) != 1:
             raise ValueError(f"a query file holds one statement, not {len(stmts)}")
-        frame = self.frame(stmts[0], params)
-        names = frame.columns
-        return [
-            {n: plain(v) for n, v in zip(names, tuple(r), strict=True)} for r in frame.collect()
-        ]
+        return rows_of(self.frame(stmts[0], params))
 
     def execute_sql(self, text: str, params: Mapping[str, Any] | None = None) -> None:
         for stmt in split_statements(text):
@@ -135,7 +131,7 @@ class SparkConnection:
         statements.copy_csv(self, query, params, Path(path))
 
     def table_exists(self, name: str) -> bool:
-        return bool(self.spark.catalog.tableExists(bare(name)))
+        return catalog.exists(self.spark, bare(name))
 
     def table_kind(self, name: str) -> str | None:
         """'table', 'view' or None, as information_schema's table_type tells DuckDB's."""
@@ -145,11 +141,13 @@ class SparkConnection:
 
     def column_types(self, name: str) -> list[tuple[str, str]]:
         """(column, DuckDB's name of its type) of a table or view (loyalty.engine.column_types)."""
-        fields = self.spark.table(bare(name)).schema.fields
-        return [(f.name, duck_type(f.dataType)) for f in fields]
+        found = catalog.schema(self.spark, bare(name))
+        if found is None:
+            raise ValueError(f"no table or view {name}")
+        return [(f.name, duck_type(f.dataType)) for f in found.fields]
 
     def columns(self, name: str) -> list[str]:
-        return list(self.spark.table(bare(name)).columns) if self.table_exists(name) else []
+        return catalog.columns(self.spark, bare(name))
 
     # --------------------------------------------------------------------------------------------
     # materialisations (loyalty.engine's, same names and meaning)
@@ -171,7 +169,7 @@ class SparkConnection:
     def store(self, table: str, frame: DataFrame, temp: bool = False) -> None:
         """`frame` as the table (a Parquet folder) or, `temp`, a checkpointed temporary view."""
         if temp:
-            frame.localCheckpoint(eager=True).createOrReplaceTempView(table)
+            catalog.view(frame.localCheckpoint(eager=True), table)
             if table not in self._temps:
                 self._temps.append(table)
         else:
@@ -271,7 +269,7 @@ class SparkIntermediate:
 
     def drop(self) -> None:
         for name in dict.fromkeys(reversed(self.names)):
-            self.conn.spark.catalog.dropTempView(name)
+            catalog.drop_view(self.conn.spark, name)
             if name in self.conn._temps:
                 self.conn._temps.remove(name)
         self.names.clear()

@@ -44,6 +44,7 @@ import sqlglot
 from sqlglot import exp
 
 from loyalty.engine import model_select, table_of
+from loyalty.spark import catalog
 from loyalty.spark.row_rewrites import ROWID
 from loyalty.spark.translate import (
     drop_trailing_cte_comma,
@@ -75,9 +76,9 @@ def catalog_schema(spark: SparkSession, tables: set[str]) -> dict[str, dict[str,
     """Column -> Spark type of each of `tables` the session knows (temp views included)."""
     schema: dict[str, dict[str, str]] = {}
     for name in sorted(tables):
-        if spark.catalog.tableExists(name):
-            fields = spark.table(name).schema.fields
-            schema[name] = {f.name: f.dataType.simpleString() for f in fields}
+        columns = catalog.types(spark, name)
+        if columns is not None:
+            schema[name] = columns
     return schema
 
 
@@ -165,7 +166,7 @@ def register(spark: SparkSession, table: str, warehouse: Path | str) -> DataFram
     local = _local(table_path(warehouse, table))
     if local is not None and DAY_COLUMN in frame.columns and any(local.glob(f"{DAY_COLUMN}=*")):
         frame = frame.select(DAY_COLUMN, *[c for c in frame.columns if c != DAY_COLUMN])
-    frame.createOrReplaceTempView(table)
+    catalog.view(frame, table)
     return frame
 
 
@@ -318,7 +319,7 @@ class Intermediate:
 
         frame = run_sql(self.spark, sql, params)
         frame = frame.withColumn(ROWID, F.monotonically_increasing_id()).localCheckpoint(eager=True)
-        frame.createOrReplaceTempView(view)
+        catalog.view(frame, view)
         self.frames[view] = frame
         return frame
 
@@ -328,7 +329,7 @@ class Intermediate:
 
     def drop(self) -> None:
         for view in reversed(list(self.frames)):
-            self.spark.catalog.dropTempView(view)
+            catalog.drop_view(self.spark, view)
         self.frames.clear()
 
 

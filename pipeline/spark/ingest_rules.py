@@ -34,6 +34,7 @@ from loyalty.ingest.mapping import first_line, mapped_select_glob
 from loyalty.ingest.textfiles import NOTE_LINES
 from loyalty.ingest.worktables import MAPPED, TYPED
 from loyalty.settings import Settings, SourceMapping
+from loyalty.spark import catalog
 from loyalty.spark.translate import to_spark
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def mapped(
     file_name: str,
 ) -> DataFrame:
     """The contract columns as the mapping computes them, with `_line` and `_line_count`."""
-    source.createOrReplaceTempView(SOURCE)
+    catalog.view(source, SOURCE)
     sql = mapped_select_glob(contract, mapping, header, SOURCE, file_name)
     try:
         frame = spark.sql(to_spark(sql, {SOURCE: _sql_schema(source)}, {}))
@@ -80,7 +81,7 @@ def mapped(
         raise IngestError(
             f"{file_name}: the {contract.kind} mapping cannot be applied on Spark: {first_line(e)}"
         ) from None
-    frame.createOrReplaceTempView(MAPPED)
+    catalog.view(frame, MAPPED)
     return frame
 
 
@@ -140,7 +141,7 @@ def typed(
         args["ts_format"] = java_format(args["ts_format"])
     used = {k: v for k, v in args.items() if f":{k}" in tree.sql("spark")}
     result = spark.sql(tree.sql("spark"), args=used)
-    result.createOrReplaceTempView(TYPED)
+    catalog.view(result, TYPED)
     return result
 
 
@@ -228,12 +229,12 @@ def too_long(
     select = too_long_select(contract)
     if select is None:
         return bad
-    typed_rows.createOrReplaceTempView(TYPED)
+    catalog.view(typed_rows, TYPED)
     long_rows = spark.sql(
         to_spark(select, {TYPED: _sql_schema(typed_rows)}, {"max": max_chars}),
         args={"max": max_chars},
     )
-    long_rows.createOrReplaceTempView(TOO_LONG)
+    catalog.view(long_rows, TOO_LONG)
     reason_sql = f"select _row, 'too_long' as reason_code, column_name, {TOO_LONG_REASON} as reason from {TOO_LONG}"
     schema = {TOO_LONG: {"_row": "bigint", "column_name": "string", "chars": "int"}}
     reasons = spark.sql(to_spark(reason_sql, schema, {"max": max_chars}), args={"max": max_chars})

@@ -23,6 +23,7 @@ from sqlglot import exp
 
 from loyalty.engine import sql_text
 from loyalty.ingest.discovery import KnownFile, Unit
+from loyalty.spark import catalog
 from loyalty.spark.engine import table_path, write_table
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def register(spark: SparkSession, table: str, warehouse: Path | str) -> DataFram
             frame = None
     if frame is None:
         frame = spark.createDataFrame([], ddl(table))
-    frame.createOrReplaceTempView(table)
+    catalog.view(frame, table)
     return frame
 
 

@@ -18,7 +18,7 @@ from loyalty.engine import split_statements, sql_text
 from loyalty.spark.engine import run_sql
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 
 def query_file(
@@ -35,11 +35,17 @@ def query_sql(
     stmts = split_statements(text)
     if len(stmts) != 1:
         raise ValueError(f"a query file holds one statement, not {len(stmts)}")
-    frame = run_sql(spark, stmts[0], params)
-    names = frame.columns
-    return [
-        {n: plain(v) for n, v in zip(names, tuple(row), strict=True)} for row in frame.collect()
-    ]
+    return rows_of(run_sql(spark, stmts[0], params))
+
+
+def rows_of(frame: DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows collected as dicts of plain values. The names come with the rows (asking
+    the frame for its columns first would be one more round trip on Spark Connect)."""
+    rows = frame.collect()
+    if not rows:
+        return []
+    names = rows[0].__fields__
+    return [{n: plain(v) for n, v in zip(names, tuple(row), strict=True)} for row in rows]
 
 
 def plain(value: Any) -> Any:

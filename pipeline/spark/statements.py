@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
+from loyalty.spark import catalog
 from loyalty.spark import engine as spark_engine
 from loyalty.spark.translate import drop_trailing_cte_comma
 
@@ -189,7 +190,7 @@ def _drop(conn: SparkConnection, tree: exp.Drop) -> int:
         (root / SCHEMAS / f"{name}.ddl").unlink(missing_ok=True)
     if not conn.table_exists(name) and not tree.args.get("exists") and kind != "VIEW":
         raise NotOnSpark(f"no table {name}")
-    conn.spark.catalog.dropTempView(name)
+    catalog.drop_view(conn.spark, name)
     return 0
 
 
@@ -251,7 +252,7 @@ def registered(conn: SparkConnection, table: str) -> DataFrame:
         frame = reader.schema(schema).parquet(path).select(*schema.fieldNames())
     else:
         frame = spark_engine.register(conn.spark, table, conn.warehouse)
-    frame.createOrReplaceTempView(table)
+    catalog.view(frame, table)
     local = spark_engine._local(path)
     if local is not None and local.is_dir():
         _SEEN[(id(conn.spark), table)] = _registration(conn, local)
@@ -263,9 +264,10 @@ def aligned(conn: SparkConnection, table: str, frame: DataFrame) -> DataFrame:
     is NULL), as `insert .. by name` does; the frame as it is for a table not there yet."""
     from pyspark.sql import functions as F
 
-    if not conn.table_exists(table):
+    found = catalog.schema(conn.spark, table)
+    if found is None:
         return frame
-    fields = conn.spark.table(table).schema.fields
+    fields = found.fields
     have = set(frame.columns)
     extra = have - {f.name for f in fields}
     if extra:
@@ -320,7 +322,7 @@ def define_view(conn: SparkConnection, name: str, select: str) -> None:
 
 def _temp_view(conn: SparkConnection, name: str, select: str) -> None:
     text, _ = spark_engine.spark_sql(conn.spark, select, {})
-    conn.spark.sql(f"create or replace temporary view `{name}` as {text}")
+    catalog.sql_view(conn.spark, name, text)
 
 
 # the tables a session has registered, each with its folder's signature when it did: a step of

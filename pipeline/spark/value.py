@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from loyalty import model
 from loyalty.marts import value_model as vm
+from loyalty.spark import catalog
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -239,13 +240,13 @@ class SparkSide:
     @contextmanager
     def registered(self, tables: dict[str, DataFrame]) -> Iterator[None]:
         for name, frame in tables.items():
-            frame.createOrReplaceTempView(name)
+            catalog.view(frame, name)
         views = joined_views(self.spark)
         try:
             yield
         finally:
             for name in (*tables, *views):
-                self.spark.catalog.dropTempView(name)
+                catalog.drop_view(self.spark, name)
 
 
 def joined_views(spark: Any) -> tuple[str, ...]:
@@ -254,13 +255,16 @@ def joined_views(spark: Any) -> tuple[str, ...]:
     where it has none), and value_backtested, the rows of `value_backtest` with their summary row.
     Spark's scores are per summary row `k`, so here they are joined by `k`."""
     scores = ", ".join(f"s.{c}" for c in SCORE_COLUMNS)
-    spark.sql(
-        f"create or replace temp view value_scored as select v.*, {scores} "
-        "from value_summary as v left join value_scores as s on v.k = s.k"
+    catalog.sql_view(
+        spark,
+        "value_scored",
+        f"select v.*, {scores} from value_summary as v left join value_scores as s on v.k = s.k",
     )
-    spark.sql(
-        "create or replace temp view value_backtested as select v.*, b.predicted_orders, "
-        "b.predicted_value from value_backtest as b inner join value_summary as v on b.k = v.k"
+    catalog.sql_view(
+        spark,
+        "value_backtested",
+        "select v.*, b.predicted_orders, b.predicted_value "
+        "from value_backtest as b inner join value_summary as v on b.k = v.k",
     )
     return ("value_scored", "value_backtested")
 
