@@ -109,3 +109,32 @@ def test_answers_are_kept_and_follow_each_change(spark, monkeypatch):
         catalog.drop_view(spark, name)
     assert not any(catalog.exists(spark, n) for n in names)
     assert _session_says(spark, names) == dict.fromkeys(names)
+
+
+@pytest.mark.spark
+def test_a_view_defined_again_the_same_way_is_left_as_it_is(spark, monkeypatch):
+    """Every step opens the warehouse and defines its stored views: only a view whose text or
+    whose tables' columns differ from the session's definition is defined again."""
+    catalog.view(spark.createDataFrame([(1,)], "id int"), "same_t")
+    reads = (("same_t", (("id", "int"),)),)
+    catalog.sql_view(spark, "same_v", "select id from same_t", reads)
+    real_sql = spark.sql
+    calls = []
+
+    def counted(text, *args, **kwargs):
+        calls.append(text)
+        return real_sql(text, *args, **kwargs)
+
+    monkeypatch.setattr(spark, "sql", counted)
+    catalog.sql_view(spark, "same_v", "select id from same_t", reads)
+    assert calls == []
+    catalog.sql_view(spark, "same_v", "select id from same_t", (("same_t", (("id", "bigint"),)),))
+    catalog.sql_view(spark, "same_v", "select id + 1 as id from same_t", reads)
+    assert len(calls) == 2
+    catalog.drop_view(spark, "same_v")  # dropped: defined again even the same way
+    catalog.sql_view(spark, "same_v", "select id + 1 as id from same_t", reads)
+    assert len(calls) == 3
+    monkeypatch.setattr(spark, "sql", real_sql)
+    assert [tuple(r) for r in spark.table("same_v").collect()] == [(2,)]
+    for name in ("same_v", "same_t"):
+        catalog.drop_view(spark, name)

@@ -24,6 +24,7 @@ or refuses the query), so a change of the tables it reads does not change its an
 from __future__ import annotations
 
 import weakref
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -42,6 +43,19 @@ def _known(spark: SparkSession) -> dict[str, StructType | None]:
     if known is None:
         known = _KNOWN[spark] = {}
     return known
+
+
+# each session's views defined by SQL: name -> (the text, the columns of the tables it reads)
+_DEFINED: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, Hashable]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _defined(spark: SparkSession) -> dict[str, tuple[str, Hashable]]:
+    defined = _DEFINED.get(spark)
+    if defined is None:
+        defined = _DEFINED[spark] = {}
+    return defined
 
 
 def schema(spark: SparkSession, name: str) -> StructType | None:
@@ -73,15 +87,26 @@ def view(frame: DataFrame, name: str) -> None:
     """`frame` as the session's temporary view `name` (replacing one of that name)."""
     frame.createOrReplaceTempView(name)
     _known(frame.sparkSession).pop(name.lower(), None)
+    _defined(frame.sparkSession).pop(name.lower(), None)
 
 
-def sql_view(spark: SparkSession, name: str, text: str) -> None:
-    """The temporary view `name` defined by the Spark SQL query `text`."""
+def sql_view(spark: SparkSession, name: str, text: str, reads: Hashable = None) -> None:
+    """The temporary view `name` defined by the Spark SQL query `text`, which reads tables with
+    the columns `reads` (their schemas): nothing to do when the session's view of that name was
+    defined by the same text over the same columns, and still is. (Spark reads the tables of a
+    view defined by SQL by name when it is queried, so it sees them as they are then; its own
+    columns are fixed when it is defined, hence the tables' columns in what makes it the same.)"""
+    key = name.lower()
+    defined = _defined(spark)
+    if reads is not None and defined.get(key) == (text, reads) and exists(spark, name):
+        return
     spark.sql(f"create or replace temporary view `{name}` as {text}")
-    _known(spark).pop(name.lower(), None)
+    _known(spark).pop(key, None)
+    defined[key] = (text, reads)
 
 
 def drop_view(spark: SparkSession, name: str) -> None:
     """The temporary view `name` dropped (nothing when there is none)."""
     spark.catalog.dropTempView(name)
     _known(spark).pop(name.lower(), None)
+    _defined(spark).pop(name.lower(), None)

@@ -321,8 +321,13 @@ def define_view(conn: SparkConnection, name: str, select: str) -> None:
 
 
 def _temp_view(conn: SparkConnection, name: str, select: str) -> None:
+    """The stored view as the session's temporary view (defined again only when its translation
+    or the columns of the tables it reads differ from the session's: every step opens the
+    warehouse, and defining a view is a round trip to Spark and an analysis of its query)."""
     text, _ = spark_engine.spark_sql(conn.spark, select, {})
-    catalog.sql_view(conn.spark, name, text)
+    reads = spark_engine.catalog_schema(conn.spark, spark_engine.tables_read(select))
+    columns = tuple((t, tuple(c.items())) for t, c in sorted(reads.items()))
+    catalog.sql_view(conn.spark, name, text, columns)
 
 
 # the tables a session has registered, each with its folder's signature when it did: a step of
