@@ -108,15 +108,16 @@ def add_survey(
     )
 
 
-def build_snapshots(settings: Settings, start: str, end: str | None = None) -> None:
-    """Staging, then customer_snapshot for start..end in one range (as a backfill does)."""
+def build_snapshots(settings: Settings, start: str, end: str | None = None) -> str:
+    """Staging, then customer_snapshot for start..end in one range (as a backfill does); returns
+    how the days were computed (`carry`, `day` or `range`)."""
     from loyalty.marts.snapshot import compute_snapshot
     from loyalty.marts.staging import STAGING, build_staging
 
     with connect(settings) as conn:
         for name in STAGING:
             build_staging(conn, settings, name)
-        compute_snapshot(conn, settings, day(start), day(end or start))
+        return compute_snapshot(conn, settings, day(start), day(end or start))
 
 
 def build_periods(settings: Settings) -> None:

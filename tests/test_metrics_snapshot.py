@@ -308,29 +308,47 @@ def test_rerunning_a_day_replaces_only_that_day_and_stores_the_thresholds(flag_s
     assert '"inactive_days": 2' in params[0]["params_json"]
 
 
-@pytest.mark.parametrize("days", [1, 3], ids=["one day", "a range"])
+NEWCOMERS = [12.5, 50, 3, 3, 3, 3, 3]
+
+
+@pytest.mark.parametrize("days", [1, 3, 0], ids=["one day", "a range", "a carried night"])
 def test_money_scores_with_ties_across_edges_equal_a_ranking_by_hand(tmp_path, days):
     """Money is scored through coarse buckets of cents (snapshot_money_edges.sql): runs of equal
     money that straddle a score's edge, values at the two sides of a bucket's bound (49.99 and
-    50.00 cents-wise apart by one) and a lone top value, over one day and over a range whose last
-    day adds customers. Every customer's m equals the percent rank counted by hand:
-    1 + floor(5 * customers below / (population - 1)), at most 5."""
+    50.00 cents-wise apart by one) and a lone top value, over one day, over a range whose last
+    day adds customers, and on a carried night that adds them (days 0: the day before computed
+    alone, then the night carried from it, its edges from the population's values counted per
+    value, and the customers whose stored m the newcomers moved computed again). Every customer's
+    m equals the percent rank counted by hand: 1 + floor(5 * customers below / (population - 1)),
+    at most 5."""
     amounts = [10] * 9 + [12.5] * 4 + [49.99, 50, 50, 50.01] + [80] * 7 + [1000]
     last = day(D)
     settings = make_settings(tmp_path)
     create_tables(settings)
     with connect(settings) as conn:
         for i, money in enumerate(amounts):
-            add_order(conn, f"c{i:02d}", "2024-03-01", money)
-        for i, money in enumerate([12.5, 50, 3]):  # new on the last day
+            add_order(conn, f"c{i:02d}", "2024-02-01", money)
+        # new on the last day: below the kept 12.50s, enough to move their m (2 -> 3) on a
+        # carried night where nothing else of theirs moves (their one order is two months old:
+        # no window's edge; recency and frequency scores 1, the least recent, one order each)
+        for i, money in enumerate(NEWCOMERS):
             add_order(conn, f"n{i}", D, money)
-    first = (last - dt.timedelta(days=days - 1)).isoformat()
-    build_snapshots(settings, first, D)
+        # a load older than every order, so that a stored day may be carried forward
+        conn.execute(
+            "insert into ingest_log values (1, 'orders', 'orders.csv', 'h', 0, 'loaded', null, "
+            "0, 0, 0, 0, 0, 0, now()::timestamp, null, null)"
+        )
+    first = (last - dt.timedelta(days=days - 1 if days else 1)).isoformat()
+    if days:
+        build_snapshots(settings, first, D)
+    else:
+        build_snapshots(settings, first)
+        assert build_snapshots(settings, D) == "carry"
     for as_of, extra in ((first, days == 1), (D, True)):
         snap = snapshot_on(settings, as_of)
         money = {c: float(r["monetary"]) for c, r in snap.items()}
         n = len(money)
-        assert n == len(amounts) + (3 if extra else 0)
+        assert n == len(amounts) + (len(NEWCOMERS) if extra else 0)
         for c, v in money.items():
             below = sum(1 for w in money.values() if w < v)
             assert snap[c]["m"] == min(5, 1 + int(5 * (below / (n - 1)))), (as_of, c, v)

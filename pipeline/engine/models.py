@@ -209,11 +209,19 @@ class Intermediate:
         create_table(self.conn, model, params, name=name, temp=True)
         self.names.append(name or table_of(model))
 
-    def view(self, model: str, params: Mapping[str, Any], name: str | None = None) -> None:
+    def view(
+        self,
+        model: str,
+        params: Mapping[str, Any],
+        name: str | None = None,
+        inline: bool = False,
+    ) -> None:
         """The step as a temp view instead of a table: for rows that several steps read a few
         columns of, where writing every column of every row once costs more than each step's
-        scan. A view keeps no bound values, so its parameters are written into it as literals:
-        dates only (`_date_literals`)."""
+        scan, or a projection of another step. A view keeps no bound values, so its parameters
+        are written into it as literals: dates only (`_date_literals`). `inline` is for the Spark
+        engine (which otherwise computes a view step once, as a table): the view is left to the
+        steps that read it, as here."""
         select = model_select(model)
         view = quote_ident(name or table_of(model))
         self.conn.execute(

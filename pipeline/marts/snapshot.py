@@ -33,8 +33,10 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
         "carry/snapshot_base",
         "carry/snapshot_moved",
         "carry/snapshot_values",
+        "carry/snapshot_money",
         "snapshot_scores",
-        "carry/snapshot_money_edges",
+        "snapshot_money_edges",
+        "snapshot_thresholds",
         "carry/snapshot_affected",
         "carry/snapshot_segments",
     ),
@@ -45,17 +47,24 @@ _SEGMENT_STEPS: dict[str, tuple[str, ...]] = {
         "range/snapshot_segments",
     ),
 }
-# then, for every path: one row per day and customer, the values per day and measure and their
-# scores (a carried night has them already), the edges of each day's scores, the scored rows of
-# the days, and those rows folded into the state stored by change (state/)
-_VALUE_STEPS = ("snapshot_values", "snapshot_scores", "snapshot_money_edges")
-_DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_thresholds", "snapshot_rows")
+# then, for every path: one row per day and customer, the values per day and measure, their scores
+# and the edges of each day's scores (a carried night's are the whole population's, counted before),
+# the scored rows of the days, and those rows folded into the state stored by change (state/)
+_VALUE_STEPS = (
+    "snapshot_values",
+    "snapshot_money",
+    "snapshot_scores",
+    "snapshot_money_edges",
+    "snapshot_thresholds",
+)
+_DAY_STEPS = ("snapshot_days", *_VALUE_STEPS, "snapshot_rows")
 
 
-# steps read as views: the stored day before a carried night, 2.5 M rows of 18 columns at 10 M
-# orders, read for a few columns by four steps (written as a table: 0.29 s; read as a view, those
-# steps take 0.13 s more)
-VIEW_STEPS = ("carry/snapshot_base",)
+# steps read as views (step -> inline on Spark too): the stored day before a carried night, 2.5 M
+# rows of 18 columns at 10 M orders, read for a few columns by four steps (written as a table:
+# 0.29 s; read as a view, those steps take 0.13 s more; on Spark computed once, checkpointed); the
+# money values of a day, a projection of another step that one step reads (never computed apart)
+VIEW_STEPS = {"carry/snapshot_base": False, "snapshot_money": True, "carry/snapshot_money": True}
 
 
 # a range's runs of equal days: after the days' values, scores and edges are counted, its days are
@@ -92,7 +101,7 @@ def create_steps(
         if step in STEP_TABLES:
             computed = engine.scalar(conn, f"select count(*) from {STEP_TABLES[step]}")
         if step in VIEW_STEPS:
-            steps.view(f"{SNAPSHOT}/{step}", params)
+            steps.view(f"{SNAPSHOT}/{step}", params, inline=VIEW_STEPS[step])
         else:
             steps.create(f"{SNAPSHOT}/{step}", params, name=STEP_TABLES.get(step))
     if computed is None:

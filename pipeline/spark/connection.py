@@ -263,9 +263,22 @@ class SparkIntermediate:
         self.conn.store(view, frame.withColumn(ROWID, F.monotonically_increasing_id()), temp=True)
         self.names.append(view)
 
-    def view(self, model: str, params: Mapping[str, Any], name: str | None = None) -> None:
-        """loyalty.engine.Intermediate.view: on Spark a step as any other (checkpointed)."""
-        self.create(model, params, name)
+    def view(
+        self,
+        model: str,
+        params: Mapping[str, Any],
+        name: str | None = None,
+        inline: bool = False,
+    ) -> None:
+        """loyalty.engine.Intermediate.view: on Spark a step as any other (checkpointed), unless
+        `inline`: then a temporary view of the query, which the steps that read it plan into
+        their own (for a projection of another step: nothing computed or kept twice)."""
+        if not inline:
+            self.create(model, params, name)
+            return
+        view = name or table_of(model)
+        catalog.view(spark_engine.run_model(self.conn.spark, model, params), view)
+        self.names.append(view)
 
     def drop(self) -> None:
         for name in dict.fromkeys(reversed(self.names)):

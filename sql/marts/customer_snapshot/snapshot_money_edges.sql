@@ -1,28 +1,32 @@
--- grain: one row per as_of of snapshot_days (a step of customer_snapshot for one day from the
--- orders or a range, a temp table): the edges of the day's money scores, m2..m5, as
--- snapshot_thresholds.sql defines them: m<k> the smallest cents of the day's population scoring k
--- or more (NULL when none). With percent ranks a value scores rfm_rank_score(customers below it,
--- population); with explicit bins (metrics.rfm_bins) the bins' edges reached.
+-- grain: one row per as_of of snapshot_money (a step of customer_snapshot, a temp table): the edges
+-- of the day's money scores, m2..m5, as snapshot_thresholds.sql defines them: m<k> the smallest
+-- cents of the day's population scoring k or more (NULL when none). With percent ranks a value
+-- scores rfm_rank_score(customers below it, population); with explicit bins (metrics.rfm_bins) the
+-- bins' edges reached. snapshot_money holds the day's values with the customers having each: one
+-- row per customer-day (snapshot_money.sql) or, on a carried night, per value of the whole
+-- population (carry/snapshot_money.sql).
 -- Money has nearly as many values as customers, so ranking every value of every day (a sort of
--- every customer-day) is avoided: the values are counted per day in coarse buckets (monotone in the
--- value: 16 per factor e of the cents), the running counts of the buckets bound the customers below
--- any value of a bucket, and only the values of the buckets an edge can fall in are ranked: the
--- first bucket in which a value can score k (the customers below its last value are at most its
--- running count minus one) and the next bucket (every value of the first may tie at a lower score;
--- a value of the next has as many customers below as the running count through the first).
+-- every customer-day; on Spark a window over one day's values is one task) is avoided: the values
+-- are counted per day in coarse buckets (monotone in the value: 16 per factor e of the cents), the
+-- running counts of the buckets bound the customers below any value of a bucket, and only the
+-- values of the buckets an edge can fall in are ranked: the first bucket in which a value can score
+-- k (the customers below its last value are at most its running count minus one) and the next
+-- bucket (every value of the first may tie at a lower score; a value of the next has as many
+-- customers below as the running count through the first).
 with money as (
     select
         as_of,
-        monetary_cents as value,
-        (sign(monetary_cents) * floor(16 * ln(1 + abs(monetary_cents))))::integer as bucket
-    from snapshot_days
+        value,
+        customers,
+        (sign(value) * floor(16 * ln(1 + abs(value))))::integer as bucket
+    from snapshot_money
 ),
 
 buckets as (
     select
         as_of,
         bucket,
-        count(*) as customers
+        sum(customers)::bigint as customers
     from money
     where not $use_bins
     group by as_of, bucket
@@ -74,7 +78,7 @@ candidate_values as (
         m.as_of,
         m.bucket,
         m.value,
-        count(*) as customers
+        sum(m.customers)::bigint as customers
     from money as m
     semi join candidates as c on m.as_of = c.as_of and m.bucket = c.bucket
     group by m.as_of, m.bucket, m.value

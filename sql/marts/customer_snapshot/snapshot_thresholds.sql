@@ -4,8 +4,9 @@
 -- reaches: r<k> is the largest recency scoring k or more, f<k> and m<k> the smallest frequency and
 -- cents scoring k or more (NULL when no value scores k). snapshot_rows scores each customer-day
 -- from its day's row, a join on the day alone, instead of three joins on (day, value) whose
--- build sides hold every value of every day. The money edges come from snapshot_money_edges (its
--- values are not ranked one by one; a carried night's from its scores).
+-- build sides hold every value of every day (a carried night's snapshot_affected compares every
+-- customer's stored scores with these edges alike). The money edges come from snapshot_money_edges
+-- (its values are not ranked one by one).
 with ranked as (
     select
         as_of,

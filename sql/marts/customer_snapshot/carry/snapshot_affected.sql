@@ -33,7 +33,13 @@ at_day as (
         k.customer_id,
         rs.score <> k.r
         or fs.score <> k.f
-        or ms.score <> k.m
+        or k.m <> case
+            when k.monetary_cents >= th.m5 then 5
+            when k.monetary_cents >= th.m4 then 4
+            when k.monetary_cents >= th.m3 then 3
+            when k.monetary_cents >= th.m2 then 2
+            else 1
+        end
         or (k.last_order_date > $start_date::date - $active_days) <> k.is_active
         or (k.recency_days > $inactive_days) <> k.inactive
         or activity_drop_flag(
@@ -49,12 +55,15 @@ at_day as (
         ) <> k.activity_drop
         or lifecycle_of(k.tenure_days, $new_max_days, $growing_max_days) <> k.lifecycle_stage
         as moves
-    -- every value has its score; left joins keep the comparison out of the join (a comparison
-    -- inside a hash join's condition is evaluated row by row: seconds at 10 M orders)
+    -- recency and frequency have few values, each with its score: left joins keep the comparison
+    -- out of the join (a comparison inside a hash join's condition is evaluated row by row: seconds
+    -- at 10 M orders). Money has nearly a value per customer: it is scored by the day's edges
+    -- (snapshot_thresholds, one row), the highest edge reached, which is snapshot_rows' 1 plus the
+    -- edges reached (an edge is NULL only when no value reaches its score, nor any higher one)
     from kept as k
     left join snapshot_scores as rs on rs.measure = 'r' and k.recency_days = rs.value
     left join snapshot_scores as fs on fs.measure = 'f' and k.frequency = fs.value
-    left join snapshot_scores as ms on ms.measure = 'm' and k.monetary_cents = ms.value
+    left join snapshot_thresholds as th on th.as_of = $start_date::date
 )
 
 select customer_id from snapshot_moved
