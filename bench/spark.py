@@ -8,7 +8,10 @@ on both engines, each timed in this process (wall seconds):
 
 - customer_snapshot for the last `--days` days in one range run (the `range` path: segments, the
   scored rows of every day, their fold into customer_state stored by change, snapshot_params);
-- the period marts (report_periods first, then the others, each a full build).
+- the period marts (report_periods first, then the others, each a full build);
+- the next day carried from the range's last (the `carry` path, a night without new orders: the
+  windows and the day-dependent flags move), with the most rows one Spark task of that night
+  read (a step whose rows all go to one task does not spread over a cluster's cores).
 
 DuckDB runs with the settings of bench/run.py (memory limit 2GB); Spark in local mode on `--cores`
 cores (loyalty.spark.session), its staging written as Parquet tables first (DuckDB's are views).
@@ -40,6 +43,11 @@ KINDS = ("orders", "tickets", "surveys", "customers")
 # snapshot_params empty: the snapshot range fills them on each engine)
 INPUTS = ("orders", "tickets", "surveys", "ticket_settings", "customer_state", "snapshot_params")
 SNAPSHOT = "marts/customer_snapshot"
+# cohort_retention reads its stored cells before $since: none in a build from scratch
+NOTHING_STORED = {
+    "cohort_retention": "row_type string, cohort_month date, k int, activity_month date, "
+    "size bigint, active_count bigint, share double, is_complete boolean",
+}
 
 
 def timed(fn) -> float:
@@ -122,24 +130,37 @@ def duckdb_side(settings, work: Path, start: dt.date, end: dt.date) -> tuple[dic
         sizes["day_row_bytes"] = folder_bytes(day) / max(1, sizes["day_rows"])
         staged = export(conn, measured, "stg_orders")
         sizes["stg_order_bytes"] = folder_bytes(staged) / max(1, sizes["orders"])
+        night = end + dt.timedelta(days=1)
+        carried: dict[str, int] = {}
+        paths: list[str] = []
+        seconds["carry"] = timed(
+            lambda: paths.append(compute_snapshot(conn, settings, night, night, written=carried))
+        )
+        if paths != ["carry"]:
+            raise SystemExit(f"DuckDB computed {night} by {paths}, not by carrying {end}")
+        sizes["carry_computed"] = carried["computed"]
+        sizes["carry_state"] = engine.scalar(conn, "select count(*) from customer_state")
     return seconds, sizes
 
 
 def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tuple[dict, dict]:
     """The same steps on Spark over the exported inputs, in `<work>/warehouse`."""
     from loyalty import engine
-    from loyalty.marts.periods import EVERY_PERIOD, PERIOD_TABLES
+    from loyalty.engine import table_of
+    from loyalty.marts.periods import EVERY_PERIOD, MOVED_COUNTS, PERIOD_TABLES, orders_from
     from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
     from loyalty.marts.snapshot import (
         OPEN_END,
         PARAMS,
         STATE_KEY,
         STEP_TABLES,
+        VIEW_STEPS,
         run_params,
         snapshot_steps,
     )
     from loyalty.marts.staging import STAGING
     from loyalty.metric_params import model_params
+    from loyalty.spark import catalog
     from loyalty.spark import engine as spark_engine
 
     warehouse = work / "warehouse"
@@ -163,6 +184,11 @@ def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tup
         snapshot_view(spark)
         with spark_engine.intermediate(spark) as steps:
             for step in (*snapshot_steps("range", pieces=True), "state/snapshot_intervals"):
+                if VIEW_STEPS.get(step):  # a projection: planned into the steps that read it
+                    model = f"{SNAPSHOT}/{step}"
+                    frame = spark_engine.run_model(spark, model, params)
+                    catalog.view(frame, table_of(model))
+                    continue
                 parts[step] = timed(
                     lambda step=step: steps.create(
                         f"{SNAPSHOT}/{step}", params, name=STEP_TABLES.get(step)
@@ -186,21 +212,118 @@ def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tup
     seconds["snapshot"] = timed(snapshot)
     shuffled["snapshot"] = shuffle_bytes(spark)
     print("  snapshot steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()))
-    bound = {**model_params(settings), "since": EVERY_PERIOD}
+    with engine.connect(settings, read_only=True) as conn:
+        # the first period's start: every period's orders (DuckDB's report_periods, the same)
+        bound = orders_from(conn, {**model_params(settings), "since": EVERY_PERIOD})
+
+    def build(name: str) -> None:
+        # a build from scratch, as compute_period_table's first: no period moved, no cell kept
+        if name in MOVED_COUNTS:
+            none = spark_engine.run_model(spark, f"marts/{name}/{name}_moved_none", bound)
+            catalog.view(none, f"{name}_moved")
+        if name in NOTHING_STORED:
+            catalog.view(spark.createDataFrame([], NOTHING_STORED[name]), name)
+        spark_engine.create_table(spark, f"marts/{name}", bound, warehouse)
+
     for name in PERIOD_TABLES:
-        seconds[name] = timed(
-            lambda name=name: spark_engine.create_table(spark, f"marts/{name}", bound, warehouse)
-        )
+        seconds[name] = timed(lambda name=name: build(name))
     shuffled["periods"] = shuffle_bytes(spark)
     sizes = {t: spark.table(t).count() for t in ("customer_state", *PERIOD_TABLES)}
     sizes["shuffle_snapshot"] = shuffled["snapshot"] - shuffled["before"]
     sizes["shuffle_periods"] = shuffled["periods"] - shuffled["snapshot"]
     sizes["state_bytes"] = folder_bytes(warehouse / "customer_state")
+
+    night = end + dt.timedelta(days=1)
+    with engine.connect(settings, read_only=True) as conn:
+        carry_params = {
+            **run_params(conn, settings, night, night, "bench"),
+            "reach_date": OPEN_END,
+            "every_customer": False,
+            "only_computed": True,
+        }
+    nightly: dict[str, float] = {}
+
+    def carry() -> None:
+        with spark_engine.intermediate(spark) as steps:
+            for step in (*snapshot_steps("carry"), "state/day_intervals"):
+                model = f"{SNAPSHOT}/{step}"
+                if VIEW_STEPS.get(step):  # a projection: planned into the steps that read it
+                    catalog.view(
+                        spark_engine.run_model(spark, model, carry_params), table_of(model)
+                    )
+                    continue
+                # one day's rows are their own runs (compute_snapshot's day_intervals)
+                name = "snapshot_intervals" if step == "state/day_intervals" else None
+                nightly[step] = timed(
+                    lambda model=model, step=step, name=name: steps.create(
+                        model, carry_params, name=name or STEP_TABLES.get(step)
+                    )
+                )
+            fold = {**carry_params, "bucket": 0, "buckets": 1}
+            nightly["state/ (fold)"] = timed(
+                lambda: [steps.create(f"{SNAPSHOT}/{step}", fold) for step in STATE_STEPS]
+            )
+            nightly["apply_changes"] = timed(
+                lambda: spark_engine.apply_changes(
+                    spark, "customer_state", "state_changes", STATE_KEY, warehouse
+                )
+            )
+        spark_engine.replace_days(spark, PARAMS, carry_params, warehouse)
+        snapshot_view(spark)
+
+    first_stage = last_stage(spark) + 1
+    seconds["carry"] = timed(carry)
+    slow = sorted(nightly.items(), key=lambda kv: -kv[1])[:6]
+    print("  carried night's steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slow))
+    sizes["carry_state"] = spark.table("customer_state").count()
+    sizes["carry_task"] = largest_task(spark, first_stage)
     return seconds, sizes
 
 
+def _stages(spark) -> list[dict]:
+    import json
+    import urllib.request
+
+    sc = spark.sparkContext
+    url = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/stages"
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return list(json.load(answer))
+
+
+def last_stage(spark) -> int:
+    return max((s["stageId"] for s in _stages(spark)), default=-1)
+
+
+def largest_task(spark, first_stage: int) -> dict[str, Any]:
+    """The task of the stages from `first_stage` on that read the most rows (from its input or
+    its shuffle), with its stage's name and task count (Spark's REST API: taskSummary)."""
+    import json
+    import urllib.request
+
+    sc = spark.sparkContext
+    base = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/stages"
+    best: dict[str, Any] = {"rows": 0, "stage": "", "tasks": 0, "stage_rows": 0}
+    for stage in _stages(spark):
+        if stage["stageId"] < first_stage or stage.get("status") != "COMPLETE":
+            continue
+        url = f"{base}/{stage['stageId']}/{stage['attemptId']}/taskSummary?quantiles=1.0"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            summary = json.load(answer)
+        read = summary.get("shuffleReadMetrics", {}).get("readRecords", [0])[0]
+        scanned = summary.get("inputMetrics", {}).get("recordsRead", [0])[0]
+        rows = int(max(read, scanned))
+        if rows > best["rows"]:
+            best = {
+                "rows": rows,
+                "stage": stage["name"],
+                "tasks": stage["numTasks"],
+                "stage_rows": stage.get("shuffleReadRecords", 0) + stage.get("inputRecords", 0),
+            }
+    return best
+
+
 def snapshot_view(spark) -> None:
-    """customer_snapshot, DuckDB's view over customer_state (schema.sql), as a Spark temp view
+    """customer_snapshot, DuckDB's view over customer_state (snapshot_view.sql), as a Spark temp view
     (made again after customer_state is written: a temp view keeps the files it was made over)."""
     import re
 
@@ -208,10 +331,10 @@ def snapshot_view(spark) -> None:
     from loyalty.spark import catalog
     from loyalty.spark import engine as spark_engine
 
-    schema = sql_text(f"{SNAPSHOT}/schema.sql")
-    found = re.search(r"create or replace view customer_snapshot as\s+(select.*?);", schema, re.S)
+    text = sql_text(f"{SNAPSHOT}/snapshot_view.sql")
+    found = re.search(r"create or replace view customer_snapshot as\s+(select.*?);", text, re.S)
     if found is None:
-        raise SystemExit("customer_snapshot's view not found in its schema.sql")
+        raise SystemExit("customer_snapshot's view not found in its snapshot_view.sql")
     catalog.view(spark_engine.run_sql(spark, found.group(1)), "customer_snapshot")
 
 
@@ -220,6 +343,7 @@ LABELS = {
     "export": "export of the inputs to Parquet",
     "staging": "staging views written as Parquet tables (Spark)",
     "snapshot": "customer_snapshot, {days} days in one range run",
+    "carry": "customer_snapshot, the next day carried (a night)",
 }
 
 
@@ -233,11 +357,11 @@ def print_table(duck: dict, spark: dict, sizes: dict, opts, e, host, days: int) 
     print()
     print("| step | DuckDB s | Spark s | rows |")
     print("|---|---:|---:|---:|")
-    for step in ("load", "export", "staging", "snapshot", *PERIOD_ORDER):
+    for step in ("load", "export", "staging", "snapshot", *PERIOD_ORDER, "carry"):
         label = LABELS.get(step, step).format(days=days)
         d = f"{duck[step]:.2f}" if step in duck else "-"
         s = f"{spark[step]:.2f}" if step in spark else "-"
-        rows = sizes.get("customer_state" if step == "snapshot" else step, "")
+        rows = sizes.get({"snapshot": "customer_state", "carry": "carry_state"}.get(step, step), "")
         print(f"| {label} | {d} | {s} | {rows:,} |" if rows != "" else f"| {label} | {d} | {s} | |")
     periods = [s for s in PERIOD_ORDER]
     print(
@@ -260,6 +384,12 @@ def print_table(duck: dict, spark: dict, sizes: dict, opts, e, host, days: int) 
         f"shuffle written by Spark: snapshot range {sizes['shuffle_snapshot'] / 2**20:,.1f} MB "
         f"({sizes['shuffle_snapshot'] / max(1, day_rows):.1f} bytes per scored day row), period "
         f"marts {sizes['shuffle_periods'] / 2**20:,.1f} MB"
+    )
+    task = sizes["carry_task"]
+    print(
+        f"the carried night computed {sizes['carry_computed']:,} customers (DuckDB); its largest "
+        f"Spark task read {task['rows']:,} rows, of {task['stage_rows']:,} in its stage of "
+        f"{task['tasks']} tasks ({task['stage']})"
     )
 
 
@@ -329,7 +459,14 @@ def main(argv: list[str] | None = None) -> int:
     if differ:
         print(f"ROW COUNTS DIFFER (duckdb, spark): {differ}", file=sys.stderr)
         return 1
-    for key in ("state_bytes", "shuffle_snapshot", "shuffle_periods"):
+    if sizes["carry_state"] != spark_sizes["carry_state"]:
+        print(
+            "ROW COUNTS DIFFER after the carried night (duckdb, spark): "
+            f"{sizes['carry_state']}, {spark_sizes['carry_state']}",
+            file=sys.stderr,
+        )
+        return 1
+    for key in ("state_bytes", "shuffle_snapshot", "shuffle_periods", "carry_task"):
         sizes[key] = spark_sizes[key]
     print_table(duck, got, sizes, opts, e, host, opts.days)
     return 0
