@@ -1,6 +1,6 @@
 """The Spark engine beside DuckDB at a benchmark size (docs/scale-out.md, "Benchmark").
 
-    .venv/bin/python bench/spark.py --orders 1M [--days 7] [--cores 2] [--driver-memory 2g]
+    .venv/bin/python bench/spark.py --orders 1M [--days 7] [--cores 2] [--driver-memory 2g] [--skew]
 
 Reuses (or generates) the seeded exports of bench/run.py, loads them with the DuckDB pipeline
 (ingest and staging), exports the inputs the models read to Parquet, then computes the same steps
@@ -10,8 +10,10 @@ on both engines, each timed in this process (wall seconds):
   scored rows of every day, their fold into customer_state stored by change, snapshot_params);
 - the period marts (report_periods first, then the others, each a full build);
 - the next day carried from the range's last (the `carry` path, a night without new orders: the
-  windows and the day-dependent flags move), with the most rows one Spark task of that night
-  read (a step whose rows all go to one task does not spread over a cluster's cores).
+  windows and the day-dependent flags move); with `--skew`, the stage of that night on Spark
+  whose largest task read the largest share of its shuffled rows (a step whose rows all go to one
+  task does not spread over a cluster's cores), adaptive execution's coalescing of small shuffle
+  partitions turned off so that it does not merge them into one task at this size.
 
 DuckDB runs with the settings of bench/run.py (memory limit 2GB); Spark in local mode on `--cores`
 cores (loyalty.spark.session), its staging written as Parquet tables first (DuckDB's are views).
@@ -143,7 +145,9 @@ def duckdb_side(settings, work: Path, start: dt.date, end: dt.date) -> tuple[dic
     return seconds, sizes
 
 
-def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tuple[dict, dict]:
+def spark_side(
+    settings, work: Path, start: dt.date, end: dt.date, spark, skew: bool = False
+) -> tuple[dict, dict]:
     """The same steps on Spark over the exported inputs, in `<work>/warehouse`."""
     from loyalty import engine
     from loyalty.engine import table_of
@@ -271,12 +275,13 @@ def spark_side(settings, work: Path, start: dt.date, end: dt.date, spark) -> tup
         spark_engine.replace_days(spark, PARAMS, carry_params, warehouse)
         snapshot_view(spark)
 
-    first_stage = last_stage(spark) + 1
+    first_stage = last_stage(spark) + 1 if skew else 0
     seconds["carry"] = timed(carry)
     slow = sorted(nightly.items(), key=lambda kv: -kv[1])[:6]
     print("  carried night's steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slow))
     sizes["carry_state"] = spark.table("customer_state").count()
-    sizes["carry_task"] = largest_task(spark, first_stage)
+    if skew:
+        sizes["carry_task"] = most_skewed(spark, first_stage)
     return seconds, sizes
 
 
@@ -294,30 +299,36 @@ def last_stage(spark) -> int:
     return max((s["stageId"] for s in _stages(spark)), default=-1)
 
 
-def largest_task(spark, first_stage: int) -> dict[str, Any]:
-    """The task of the stages from `first_stage` on that read the most rows (from its input or
-    its shuffle), with its stage's name and task count (Spark's REST API: taskSummary)."""
+def most_skewed(spark, first_stage: int) -> dict[str, Any]:
+    """Of the stages from `first_stage` on that read at least 10,000 rows from a shuffle, the one
+    whose largest task read the largest share of them: its rows, that task's, its task count and
+    name (Spark's REST API: taskSummary). A shuffle by one key (a window over one day) puts every
+    row in one task, however many cores there are; a balanced one gives each task about one
+    share of `spark.sql.shuffle.partitions`. (A scan's tasks follow the files: at this size one
+    file of a table is one task, which a cluster's larger tables split.)"""
     import json
     import urllib.request
 
     sc = spark.sparkContext
     base = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/stages"
-    best: dict[str, Any] = {"rows": 0, "stage": "", "tasks": 0, "stage_rows": 0}
+    best: dict[str, Any] = {"rows": 0, "stage": "", "tasks": 0, "stage_rows": 0, "share": 0.0}
     for stage in _stages(spark):
         if stage["stageId"] < first_stage or stage.get("status") != "COMPLETE":
+            continue
+        stage_rows = stage.get("shuffleReadRecords", 0)
+        if stage["numTasks"] < 2 or stage_rows < 10_000:
             continue
         url = f"{base}/{stage['stageId']}/{stage['attemptId']}/taskSummary?quantiles=1.0"
         with urllib.request.urlopen(url, timeout=30) as answer:
             summary = json.load(answer)
-        read = summary.get("shuffleReadMetrics", {}).get("readRecords", [0])[0]
-        scanned = summary.get("inputMetrics", {}).get("recordsRead", [0])[0]
-        rows = int(max(read, scanned))
-        if rows > best["rows"]:
+        rows = int(summary.get("shuffleReadMetrics", {}).get("readRecords", [0])[0])
+        if rows / stage_rows > best["share"]:
             best = {
                 "rows": rows,
-                "stage": stage["name"],
+                "stage": f"stage {stage['stageId']}: {stage.get('description') or stage['name']}",
                 "tasks": stage["numTasks"],
-                "stage_rows": stage.get("shuffleReadRecords", 0) + stage.get("inputRecords", 0),
+                "stage_rows": stage_rows,
+                "share": rows / stage_rows,
             }
     return best
 
@@ -385,12 +396,13 @@ def print_table(duck: dict, spark: dict, sizes: dict, opts, e, host, days: int) 
         f"({sizes['shuffle_snapshot'] / max(1, day_rows):.1f} bytes per scored day row), period "
         f"marts {sizes['shuffle_periods'] / 2**20:,.1f} MB"
     )
-    task = sizes["carry_task"]
-    print(
-        f"the carried night computed {sizes['carry_computed']:,} customers (DuckDB); its largest "
-        f"Spark task read {task['rows']:,} rows, of {task['stage_rows']:,} in its stage of "
-        f"{task['tasks']} tasks ({task['stage']})"
-    )
+    print(f"the carried night computed {sizes['carry_computed']:,} customers (DuckDB)")
+    if task := sizes.get("carry_task"):
+        print(
+            f"  on Spark its most skewed stage: one of {task['tasks']} tasks read "
+            f"{task['rows']:,} of its {task['stage_rows']:,} shuffled rows ({task['share']:.0%}; "
+            f"{task['stage'][:160]})"
+        )
 
 
 PERIOD_ORDER = (
@@ -414,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shuffle-partitions", default="4")
     ap.add_argument("--memory-limit", default="2GB", help="DuckDB's memory limit")
     ap.add_argument("--ui-port", type=int, default=4077, help="the Spark UI's local port")
+    ap.add_argument(
+        "--skew",
+        action="store_true",
+        help="print the carried night's most skewed shuffle stage (AQE coalescing off)",
+    )
     opts = ap.parse_args(argv)
 
     from loyalty.settings import load_settings
@@ -443,11 +460,12 @@ def main(argv: list[str] | None = None) -> int:
             # the UI's REST API reports each stage's shuffle bytes (shuffle_bytes)
             "spark.ui.enabled": "true",
             "spark.ui.port": str(opts.ui_port),
+            **({"spark.sql.adaptive.coalescePartitions.enabled": "false"} if opts.skew else {}),
         },
         app_name="loyalty-bench",
     )
     try:
-        got, spark_sizes = spark_side(settings, work, start, end, spark)
+        got, spark_sizes = spark_side(settings, work, start, end, spark, opts.skew)
     finally:
         stop_session(spark)
     print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in got.items()), flush=True)
@@ -467,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     for key in ("state_bytes", "shuffle_snapshot", "shuffle_periods", "carry_task"):
-        sizes[key] = spark_sizes[key]
+        if key in spark_sizes:
+            sizes[key] = spark_sizes[key]
     print_table(duck, got, sizes, opts, e, host, opts.days)
     return 0
 
