@@ -150,15 +150,10 @@ def spark_side(
 ) -> tuple[dict, dict]:
     """The same steps on Spark over the exported inputs, in `<work>/warehouse`."""
     from loyalty import engine
-    from loyalty.engine import table_of
     from loyalty.marts.periods import EVERY_PERIOD, MOVED_COUNTS, PERIOD_TABLES, orders_from
-    from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
     from loyalty.marts.snapshot import (
         OPEN_END,
         PARAMS,
-        STATE_KEY,
-        STEP_TABLES,
-        VIEW_STEPS,
         run_params,
         snapshot_steps,
     )
@@ -188,25 +183,8 @@ def spark_side(
         snapshot_view(spark)
         with spark_engine.intermediate(spark) as steps:
             for step in (*snapshot_steps("range", pieces=True), "state/snapshot_intervals"):
-                if VIEW_STEPS.get(step):  # a projection: planned into the steps that read it
-                    model = f"{SNAPSHOT}/{step}"
-                    frame = spark_engine.run_model(spark, model, params)
-                    catalog.view(frame, table_of(model))
-                    continue
-                parts[step] = timed(
-                    lambda step=step: steps.create(
-                        f"{SNAPSHOT}/{step}", params, name=STEP_TABLES.get(step)
-                    )
-                )
-            fold = {**params, "bucket": 0, "buckets": 1}
-            parts["state/ (fold)"] = timed(
-                lambda: [steps.create(f"{SNAPSHOT}/{step}", fold) for step in STATE_STEPS]
-            )
-            parts["apply_changes"] = timed(
-                lambda: spark_engine.apply_changes(
-                    spark, "customer_state", "state_changes", STATE_KEY, warehouse
-                )
-            )
+                parts[step] = timed(lambda step=step: make_step(spark, steps, step, params))
+            fold(spark, steps, params, warehouse, parts)
         parts["snapshot_params"] = timed(
             lambda: spark_engine.replace_days(spark, PARAMS, params, warehouse)
         )
@@ -250,28 +228,12 @@ def spark_side(
     def carry() -> None:
         with spark_engine.intermediate(spark) as steps:
             for step in (*snapshot_steps("carry"), "state/day_intervals"):
-                model = f"{SNAPSHOT}/{step}"
-                if VIEW_STEPS.get(step):  # a projection: planned into the steps that read it
-                    catalog.view(
-                        spark_engine.run_model(spark, model, carry_params), table_of(model)
-                    )
-                    continue
                 # one day's rows are their own runs (compute_snapshot's day_intervals)
                 name = "snapshot_intervals" if step == "state/day_intervals" else None
                 nightly[step] = timed(
-                    lambda model=model, step=step, name=name: steps.create(
-                        model, carry_params, name=name or STEP_TABLES.get(step)
-                    )
+                    lambda step=step, name=name: make_step(spark, steps, step, carry_params, name)
                 )
-            fold = {**carry_params, "bucket": 0, "buckets": 1}
-            nightly["state/ (fold)"] = timed(
-                lambda: [steps.create(f"{SNAPSHOT}/{step}", fold) for step in STATE_STEPS]
-            )
-            nightly["apply_changes"] = timed(
-                lambda: spark_engine.apply_changes(
-                    spark, "customer_state", "state_changes", STATE_KEY, warehouse
-                )
-            )
+            fold(spark, steps, carry_params, warehouse, nightly)
         spark_engine.replace_days(spark, PARAMS, carry_params, warehouse)
         snapshot_view(spark)
 
@@ -283,6 +245,39 @@ def spark_side(
     if skew:
         sizes["carry_task"] = most_skewed(spark, first_stage)
     return seconds, sizes
+
+
+def fold(spark, steps, params: dict, warehouse: Path, parts: dict[str, float]) -> None:
+    """The scored runs folded into customer_state (one share of the customers, as a night) and
+    the changes applied, each timed into `parts`."""
+    from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
+    from loyalty.marts.snapshot import STATE_KEY
+    from loyalty.spark import engine as spark_engine
+
+    share = {**params, "bucket": 0, "buckets": 1}
+    parts["state/ (fold)"] = timed(
+        lambda: [steps.create(f"{SNAPSHOT}/{step}", share) for step in STATE_STEPS]
+    )
+    parts["apply_changes"] = timed(
+        lambda: spark_engine.apply_changes(
+            spark, "customer_state", "state_changes", STATE_KEY, warehouse
+        )
+    )
+
+
+def make_step(spark, steps, step: str, params: dict, name: str | None = None) -> None:
+    """A step of customer_snapshot as loyalty.marts.snapshot makes it on Spark: a projection of
+    another step (VIEW_STEPS, inline) as a plain view, any other computed once (checkpointed)."""
+    from loyalty.engine import table_of
+    from loyalty.marts.snapshot import STEP_TABLES, VIEW_STEPS
+    from loyalty.spark import catalog
+    from loyalty.spark import engine as spark_engine
+
+    model = f"{SNAPSHOT}/{step}"
+    if VIEW_STEPS.get(step):
+        catalog.view(spark_engine.run_model(spark, model, params), name or table_of(model))
+    else:
+        steps.create(model, params, name=name or STEP_TABLES.get(step))
 
 
 def _stages(spark) -> list[dict]:
