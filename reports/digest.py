@@ -16,7 +16,7 @@ import duckdb
 
 from loyalty import engine
 from loyalty.settings import Settings
-from loyalty.vocab import ALL
+from loyalty.vocab import ALL, TIERS
 from loyalty.weeks import Week
 
 # comment classes in display order: the NPS groups (worst first), then the CSAT classes of answers
@@ -65,21 +65,24 @@ def scrub_comment(text: str, name: str | None = None) -> str:
     return out
 
 
-def read_digest(
-    conn: duckdb.DuckDBPyConnection, settings: Settings, week: Week, segment: str
-) -> dict[str, Any]:
-    """Score counts per scale ({"nps": [(score, answers), ...], "csat": [...]}) and the scrubbed
-    comments by class of the week, for the segment (its tier in the week's start snapshot)."""
+def read_digests(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, week: Week
+) -> dict[str, dict[str, Any]]:
+    """Every report segment's digest of the week (`all` and each tier: its respondents' tier in the
+    week's start snapshot): score counts per scale ({"nps": [(score, answers), ...], "csat": [...]})
+    and the scrubbed comments by class. One query each for every segment; a segment without
+    answers has empty scores and comments (`digest_of`)."""
     params = {
         "period_start": week.start,
         "period_end": week.end,
         "start_as_of": week.start.fromordinal(week.start.toordinal() - 1),
-        "segment": segment,
+        "tiers": list(TIERS),
         "all_key": ALL,
     }
-    scores: dict[str, list[tuple[int, int]]] = {}
+    digests: dict[str, dict[str, Any]] = {}
     for r in engine.query_file(conn, "reports/score_distribution.sql", params):
-        scores.setdefault(r["scale"], []).append((r["score"], r["answers"]))
+        seg = digest_of(digests, r["report_segment"], settings)
+        seg["scores"].setdefault(r["scale"], []).append((r["score"], r["answers"]))
     rows = engine.query_file(
         conn,
         "reports/week_comments.sql",
@@ -89,9 +92,9 @@ def read_digest(
             "classes": list(COMMENT_CLASSES),
         },
     )
-    comments: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        comments.setdefault(r["comment_class"], []).append(
+        seg = digest_of(digests, r["report_segment"], settings)
+        seg["comments"].setdefault(r["comment_class"], []).append(
             {
                 "responded_at": r["responded_at"],
                 "nps": r["nps"],
@@ -99,8 +102,14 @@ def read_digest(
                 "text": scrub_comment(r["comment"], r["respondent_name"]),
             }
         )
-    return {
-        "scores": scores,
-        "comments": comments,
-        "per_class": settings.reports.comments_per_class,
-    }
+    return digests
+
+
+def digest_of(
+    digests: dict[str, dict[str, Any]], segment: str, settings: Settings
+) -> dict[str, Any]:
+    """A segment's digest in `digests`, empty when it has none yet."""
+    return digests.setdefault(
+        segment,
+        {"scores": {}, "comments": {}, "per_class": settings.reports.comments_per_class},
+    )

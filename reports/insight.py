@@ -16,8 +16,8 @@ import duckdb
 
 from loyalty import engine
 from loyalty.reports.insight_model import InsightData
-from loyalty.reports.lists import tiers_of
-from loyalty.vocab import ALL, CUSTOMER_STATUSES, PRIORITIES
+from loyalty.reports.lists import by_segment, tiers_of
+from loyalty.vocab import ALL, CUSTOMER_STATUSES, PRIORITIES, TIERS
 from loyalty.weeks import Week
 
 PANEL_PERIOD = "month"  # the period type the panels show
@@ -77,9 +77,20 @@ def insight_data(
     if data.say_do_period is None:
         return data
     cap = settings.reports.workbook_customer_rows
+    cells_of = by_segment(
+        _query(
+            conn,
+            "say_do_cells",
+            period_type=PANEL_PERIOD,
+            period_start=data.say_do_period,
+            tiers=list(TIERS),
+            all_key=ALL,
+            risk_statuses=RISK_STATUSES,
+        )
+    )
     for seg in segments:
         params = say_do_params(data, seg)
-        cells = _query(conn, "say_do_cells", **params, risk_statuses=RISK_STATUSES)
+        cells = cells_of.get(seg, [])
         data.say_do_cells[seg] = cells
         data.say_do_totals[seg] = sum(c["customers"] for c in cells)
         if detail:

@@ -32,6 +32,16 @@ def tiers_of(segment: str) -> list[str]:
     return list(TIERS) if segment == ALL else [segment]
 
 
+def by_segment(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of a read over every report segment (`all` and each tier, in the column
+    `report_segment`: sql/reports/segment_counts.sql and others), split by segment, that column
+    dropped."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r.pop("report_segment"), []).append(r)
+    return out
+
+
 def _source(
     kind: str, day: dt.date, segment: str, limit: int | None, value: ValueData | None
 ) -> tuple[str, dict[str, Any]]:
@@ -68,8 +78,21 @@ def top_tuples(
 ) -> list[tuple[Any, ...]]:
     """The first `limit` rows as plain tuples in the query's column order: compact, since up to
     2 x `reports.workbook_customer_rows` rows per segment are held while rendering."""
+    return top_rows(conn, kind, day, segment, limit, value)[1]
+
+
+def top_rows(
+    conn: duckdb.DuckDBPyConnection,
+    kind: str,
+    day: dt.date,
+    segment: str,
+    limit: int,
+    value: ValueData | None = None,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The query's column names and its first `limit` rows as tuples (`top_tuples`)."""
     name, params = _source(kind, day, segment, limit, value)
-    return conn.execute(engine.sql_text(name), params).fetchall()
+    cur = conn.execute(engine.sql_text(name), params)
+    return [d[0] for d in cur.description or ()], cur.fetchall()
 
 
 def copy_csv(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -26,7 +27,7 @@ from loyalty.contracts import CONTRACTS
 from loyalty.metric_params import snapshot_params_json
 from loyalty.reports import insight, lists, value
 from loyalty.reports.actions import read_actions
-from loyalty.reports.digest import read_digest
+from loyalty.reports.digest import digest_of, read_digests
 from loyalty.reports.model import SegmentData, ValueData, WeekData
 from loyalty.settings import Settings
 from loyalty.vocab import (
@@ -37,6 +38,7 @@ from loyalty.vocab import (
     PRIORITIES,
     RATE_KPIS,
     TIER_KEYS,
+    TIERS,
 )
 from loyalty.weeks import Week
 
@@ -142,12 +144,63 @@ def thresholds_used(
 # per segment
 
 
-def _period_rows(
-    conn: duckdb.DuckDBPyConnection, mart: str, segment: str, weeks: list[Week]
-) -> list[dict]:
-    """The weekly rows of a period mart: for `all`, the whole base and every tier."""
-    tiers = list(TIER_KEYS) if segment == ALL else [segment]
-    return _query(conn, f"{mart}_weeks", period_starts=[w.start for w in weeks], tiers=tiers)
+COUNT_DEFAULTS = {  # the counts of a segment without customers (no row in segment_counts)
+    "customers": 0,
+    "active_customers": 0,
+    "at_risk_customers": 0,
+    "monetary_total": 0.0,
+    "avg_score": None,
+    **{flag: 0 for flag in CHURN_FLAGS},
+}
+
+
+@dataclass
+class SegmentReads:
+    """What the segments' reports read of the marts and the snapshot, one query per kind for every
+    segment: each query groups by tier and for `all` at once (GROUPING SETS), or reads every tier's
+    rows, and each segment takes its own (on Spark each query is a job, not a few milliseconds)."""
+
+    periods: dict[str, list[dict[str, Any]]]  # mart -> weekly rows of `all` and every tier
+    counts: dict[str, dict[str, Any]]
+    distribution: dict[str, list[dict[str, Any]]]
+    migration: list[dict[str, Any]]  # every move from or to a tier
+    p_alive_bins: dict[str, list[dict[str, Any]]]
+
+    def period_rows(self, mart: str, segment: str) -> list[dict[str, Any]]:
+        """The weekly rows of a period mart: for `all`, the whole base and every tier."""
+        return [dict(r) for r in self.periods[mart] if segment in (ALL, r["tier"])]
+
+    def moves(self, segment: str) -> list[dict[str, Any]]:
+        """The tier moves from or to the segment's tiers."""
+        return [
+            dict(r)
+            for r in self.migration
+            if segment == ALL or segment in (r["prev_tier"], r["cur_tier"])
+        ]
+
+
+def segment_reads(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, week: Week, model: ValueData
+) -> SegmentReads:
+    day = week.end
+    weeks = [week.back(i).start for i in range(settings.reports.trend_weeks - 1, -1, -1)]
+    tiers, on_day = list(TIERS), {"as_of": day, "tiers": list(TIERS), "all_key": ALL}
+    bins = value.p_alive_bins(conn, model, tiers)
+    return SegmentReads(
+        periods={
+            mart: _query(conn, f"{mart}_weeks", period_starts=weeks, tiers=list(TIER_KEYS))
+            for mart in ("retention", "repurchase", "nps")
+        },
+        counts={
+            seg: rows[0]
+            for seg, rows in lists.by_segment(_query(conn, "segment_counts", **on_day)).items()
+        },
+        distribution=lists.by_segment(_query(conn, "segment_distribution", **on_day)),
+        migration=_query(
+            conn, "tier_migration", as_of=day, previous_day=day - dt.timedelta(days=7), tiers=tiers
+        ),
+        p_alive_bins=lists.by_segment(bins),
+    )
 
 
 def segment_data(
@@ -157,18 +210,22 @@ def segment_data(
     segment: str,
     detail: bool = True,
     model: ValueData | None = None,
+    reads: SegmentReads | None = None,
+    digests: dict[str, dict[str, Any]] | None = None,
 ) -> SegmentData:
     """One segment's data; detail=False skips the customer-level lists (the email needs none).
 
     When the model's scores are used (`model`), the at-risk count and list are the model's
     (status at_risk, by value at risk), and the segment's value at risk is shown; else the rules'."""
     model = model or ValueData()
+    reads = reads or segment_reads(conn, settings, week, model)
+    if detail and digests is None:
+        digests = read_digests(conn, settings, week)
     day = week.end
     weeks = [week.back(i) for i in range(settings.reports.trend_weeks - 1, -1, -1)]
-    tiers = lists.tiers_of(segment)
-    retention = _period_rows(conn, "retention", segment, weeks)
-    repurchase = _period_rows(conn, "repurchase", segment, weeks)
-    nps = _period_rows(conn, "nps", segment, weeks)
+    retention = reads.period_rows("retention", segment)
+    repurchase = reads.period_rows("repurchase", segment)
+    nps = reads.period_rows("nps", segment)
 
     def this_week(rows: list[dict]) -> dict:
         return next(
@@ -182,7 +239,7 @@ def segment_data(
         return next((r for r in rows if r["period_start"] == before and r["tier"] == segment), {})
 
     ret_b, rep_b, nps_b = last_week(retention), last_week(repurchase), last_week(nps)
-    (counts,) = _query(conn, "segment_counts", as_of=day, tiers=tiers)
+    counts = reads.counts.get(segment, COUNT_DEFAULTS)
     cards = {
         "customers": counts["customers"],
         "active_customers": counts["active_customers"],
@@ -242,11 +299,14 @@ def segment_data(
     if detail:
         # the sheets' rows: the top `workbook_customer_rows` by value, as plain tuples
         cap = settings.reports.workbook_customer_rows
-        churn_warnings = lists.top_tuples(conn, "churn_warnings", day, segment, cap, model)
-        customers = lists.top_tuples(conn, "customers", day, segment, cap)
-        at_risk = lists.top_dicts(
-            conn, "churn_warnings", day, segment, settings.reports.at_risk_top_n, model
+        # the at-risk list's top N are the first rows of the sheet's (one query, not two)
+        top_n = settings.reports.at_risk_top_n
+        columns, churn_warnings = lists.top_rows(
+            conn, "churn_warnings", day, segment, max(cap, top_n), model
         )
+        at_risk = [dict(zip(columns, row, strict=True)) for row in churn_warnings[:top_n]]
+        del churn_warnings[cap:]
+        customers = lists.top_tuples(conn, "customers", day, segment, cap)
         for r in at_risk:
             r["reasons"] = [flag for flag in CHURN_FLAGS if r[flag]]
     else:
@@ -257,14 +317,8 @@ def segment_data(
         cards=cards,
         segment_trend=segment_trend,
         nps_trend=[r for r in nps if r["tier"] == segment],
-        segment_distribution=_query(conn, "segment_distribution", as_of=day, tiers=tiers),
-        migration=_query(
-            conn,
-            "tier_migration",
-            as_of=day,
-            previous_day=day - dt.timedelta(days=7),
-            tiers=tiers,
-        ),
+        segment_distribution=reads.distribution.get(segment, []),
+        migration=reads.moves(segment),
         churn_reasons=churn_reasons,
         at_risk=at_risk,
         churn_warnings=churn_warnings,
@@ -274,9 +328,9 @@ def segment_data(
         retention=retention,
         repurchase=repurchase,
         nps=nps,
-        p_alive_bins=value.p_alive_bins(conn, model, tiers),
+        p_alive_bins=reads.p_alive_bins.get(segment, []),
         at_risk_source="model" if model.model_used else "rules",
-        digest=read_digest(conn, settings, week, segment) if detail else {},
+        digest=digest_of(digests, segment, settings) if detail and digests is not None else {},
     )
 
 
@@ -303,8 +357,12 @@ def week_data(
         order_volume=order_volume(conn, week),
         uncertainty=settings.metrics.uncertainty.model_dump(),
     )
+    reads = segment_reads(conn, settings, week, data.value)
+    digests = read_digests(conn, settings, week) if detail else None
     for seg in segments or settings.reports.segments:
-        data.segments[seg] = segment_data(conn, settings, week, seg, detail, data.value)
+        data.segments[seg] = segment_data(
+            conn, settings, week, seg, detail, data.value, reads, digests
+        )
     data.insight = insight.insight_data(conn, settings, week, list(data.segments), detail)
     data.actions = read_actions(conn, settings, week, list(data.segments), detail)
     return data

@@ -93,10 +93,18 @@ def segment_risk(value: ValueData, segment: str) -> dict[str, Any] | None:
 def p_alive_bins(
     conn: duckdb.DuckDBPyConnection, value: ValueData, tiers: list[str]
 ) -> list[dict[str, Any]]:
-    """Customers per P(alive) bin and status among the tiers' customers (none without scores)."""
+    """Customers per P(alive) bin and status for every report segment (`report_segment`: each of
+    the tiers and `all`, their customers together); none without scores."""
     if value.value_day is None or not value.model_used:
         return []
-    return _query(conn, "p_alive_bins", value_day=value.value_day, tiers=tiers, bins=P_ALIVE_BINS)
+    return _query(
+        conn,
+        "p_alive_bins",
+        value_day=value.value_day,
+        tiers=tiers,
+        all_key=ALL,
+        bins=P_ALIVE_BINS,
+    )
 
 
 def list_query(value: ValueData) -> tuple[str, dt.date | None, dict[str, Any]]:

@@ -11,16 +11,18 @@ import datetime as dt
 import re
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from loyalty import engine
 from loyalty.marts.periods import compute_periods
-from loyalty.reports.digest import read_digest, scrub_comment
+from loyalty.reports.digest import COMMENT_CLASSES, read_digests, scrub_comment
 from loyalty.reports.email import build_content
 from loyalty.reports.queries import week_data
 from loyalty.reports.render import write_week_reports
+from loyalty.vocab import ALL, TIER_KEYS
 from tests import test_reports_fixture_db as fx
 from tests.test_reports_fixture_db import report_db  # noqa: F401 (fixture)
 
@@ -126,7 +128,7 @@ def test_score_counts_equal_a_count_of_the_raw_answers(seeded):
             "where responded_at::date between ? and ?",
             [fx.WEEK.start, fx.WEEK.end],
         ).fetchall()
-        digest = read_digest(conn, settings, fx.WEEK, "all")
+        digest = read_digests(conn, settings, fx.WEEK)["all"]
     latest: dict[str, tuple] = {}
     for cid, at, rid, nps, _ in raw:
         if (
@@ -139,6 +141,68 @@ def test_score_counts_equal_a_count_of_the_raw_answers(seeded):
     csat_counts = {s: sum(1 for r in raw if r[4] == s) for s in range(1, 6)}
     assert dict(digest["scores"]["nps"]) == nps_counts and sum(nps_counts.values()) >= 40
     assert dict(digest["scores"]["csat"]) == csat_counts
+
+
+def _comment_class(nps_group: str | None, csat: int | None) -> str:
+    if nps_group is not None:
+        return nps_group
+    if csat is None:
+        return "unscored"
+    return "satisfied" if csat >= 4 else "neutral" if csat == 3 else "dissatisfied"
+
+
+def test_every_segments_digest_is_its_respondents(seeded):
+    """Every segment's scores and comments, read for all segments at once, equal a count of its
+    own respondents' answers (a tier: the respondent's tier in the week's start snapshot)."""
+    settings, _, _ = seeded
+    start = fx.WEEK.start - dt.timedelta(days=1)
+    with engine.connect(settings, read_only=True) as conn:
+        rel = conn.execute(
+            "select r.customer_id, r.response_id, r.responded_at, r.nps, r.csat, r.nps_group, "
+            "trim(src.comment) as comment, c.name, s.tier "
+            "from stg_surveys as r join surveys as src using (response_id) "
+            "left join customers as c on c.customer_id = r.customer_id "
+            "left join (select customer_id, tier from customer_snapshot where as_of = ?) as s "
+            "on s.customer_id = r.customer_id where r.response_date between ? and ?",
+            [start, fx.WEEK.start, fx.WEEK.end],
+        )
+        cols = [d[0] for d in rel.description]
+        answers = [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+        digests = read_digests(conn, settings, fx.WEEK)
+    per_class = settings.reports.comments_per_class
+    tiers_commented = 0
+    for seg in TIER_KEYS:
+        mine = answers if seg == ALL else [a for a in answers if a["tier"] == seg]
+        newest = sorted(mine, key=lambda a: (a["responded_at"], a["response_id"]), reverse=True)
+        latest: dict[str, dict] = {}
+        for a in reversed(newest):
+            if a["nps"] is not None:
+                latest[a["customer_id"]] = a
+        nps = Counter(a["nps"] for a in latest.values())
+        csat = Counter(a["csat"] for a in mine if a["csat"] is not None)
+        scores = {}
+        if nps:
+            scores["nps"] = [(s, nps.get(s, 0)) for s in range(11)]
+        if csat:
+            scores["csat"] = [(s, csat.get(s, 0)) for s in range(1, 6)]
+        by_class: dict[str, list] = {}
+        for a in newest:
+            shown = by_class.setdefault(_comment_class(a["nps_group"], a["csat"]), [])
+            if a["comment"] and len(shown) < per_class:
+                shown.append(
+                    (a["responded_at"], a["nps"], a["csat"], scrub_comment(a["comment"], a["name"]))
+                )
+        comments = {cls: rows for cls, rows in by_class.items() if rows}
+        digest = digests.get(seg, {"scores": {}, "comments": {}})
+        assert digest["scores"] == scores, seg
+        got = {
+            cls: [(c["responded_at"], c["nps"], c["csat"], c["text"]) for c in rows]
+            for cls, rows in digest["comments"].items()
+        }
+        assert got == comments, seg
+        assert list(got) == [c for c in COMMENT_CLASSES if c in got], seg  # in display order
+        tiers_commented += seg != ALL and bool(got)
+    assert tiers_commented >= 2, "the seeded week has comments in two tiers or more"
 
 
 def test_response_rate_is_active_respondents_over_active_customers(seeded):

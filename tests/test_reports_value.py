@@ -25,6 +25,7 @@ from loyalty.reports.email import send_weekly_email
 from loyalty.reports.i18n import LABELS, Translator
 from loyalty.reports.render import write_week_reports
 from loyalty.settings import Settings
+from loyalty.vocab import TIERS
 from tests import test_reports_fixture_db as fx
 from tests.test_reports_fixture_db import report_db  # noqa: F401 (fixture)
 
@@ -212,6 +213,16 @@ def test_panels_draw_the_database_rows(model_reports):
     )
     got = sorted((b["bin"], b["status"], b["customers"]) for b in data.segments["all"].p_alive_bins)
     assert got == bins
+    for tier in TIERS:  # each tier's own customers (read with every segment's in one query)
+        bins = _rows(
+            settings,
+            """select least(floor(v.p_alive * 10)::integer, 9) as bin, v.status, count(*)
+               from customer_value as v join customer_snapshot as s using (as_of, customer_id)
+               where v.as_of = ? and s.tier = ? group by all order by all""",
+            [DAY, tier],
+        )
+        shown = data.segments[tier].p_alive_bins
+        assert bins and [(b["bin"], b["status"], b["customers"]) for b in shown] == bins, tier
     trend = _rows(
         settings,
         """select as_of, value_at_risk::double from revenue_at_risk

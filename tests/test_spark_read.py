@@ -85,7 +85,7 @@ def _written_out(conn) -> list[tuple[str, dict[str, Any]]]:
         ("reports/churn_warnings.sql", {"as_of": LAST, "tiers": list(TIERS), "row_limit": 40}),
         ("reports/email_sent.sql", {"week": WEEK.label, "mode": "dry_run"}),
         ("reports/last_email.sql", {"week": WEEK.label}),
-        ("reports/say_do_cells.sql", {**say_do, "everyone": True, "risk_statuses": RISK_STATUSES}),
+        ("reports/say_do_cells.sql", {**say_do, "all_key": ALL, "risk_statuses": RISK_STATUSES}),
         (
             "reports/say_do_customers.sql",
             {**say_do, "everyone": False, "classes": list(NPS_CLASSES), "row_limit": 50},
@@ -107,7 +107,7 @@ def _written_out(conn) -> list[tuple[str, dict[str, Any]]]:
                 "period_start": FIRST,
                 "period_end": LAST,
                 "start_as_of": FIRST,
-                "segment": ALL,
+                "tiers": list(TIERS),
                 "all_key": ALL,
                 "classes": ["detractor", "passive", "promoter", "dissatisfied"],
                 "per_class": 4,

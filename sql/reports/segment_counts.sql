@@ -1,6 +1,8 @@
--- The segment's (tiers $tiers) customers on day $as_of: counts, value, average score and the
--- customers behind each churn flag.
+-- Every report segment's customers on day $as_of, one row per segment: each tier of $tiers and
+-- $all_key (the customers of every tier of $tiers): counts, value, average score and the customers
+-- behind each churn flag. A tier without customers has no row.
 select
+    case when grouping(tier) = 1 then $all_key else tier end as report_segment,
     count(*) as customers,
     count(*) filter (where is_active) as active_customers,
     count(*) filter (where churn_risk) as at_risk_customers,
@@ -23,3 +25,5 @@ from (
         and exists (select 1 from snapshot_params where as_of = $as_of::date)
 ) as s
 where list_contains($tiers, tier)
+group by grouping sets ((tier), ())
+order by report_segment

@@ -1,5 +1,7 @@
--- Customers per RFM segment among the segment's (tiers $tiers) customers on day $as_of.
+-- Customers per RFM segment on day $as_of, for every report segment: each tier of $tiers and
+-- $all_key (the customers of every tier of $tiers); within a report segment the largest first.
 select
+    case when grouping(tier) = 1 then $all_key else tier end as report_segment,
     segment,
     count(*) as customers
 from (
@@ -16,5 +18,5 @@ from (
         and exists (select 1 from snapshot_params where as_of = $as_of::date)
 ) as s
 where list_contains($tiers, tier)
-group by segment
-order by customers desc, segment asc
+group by grouping sets ((tier, segment), (segment))
+order by report_segment asc, customers desc, segment asc

@@ -1,8 +1,9 @@
--- The survey comments of the week $period_start..$period_end for segment $segment ($all_key:
--- everyone; a tier: respondents of that tier in the start snapshot $start_as_of), newest first, at
--- most $per_class per class: the NPS group when the answer has an NPS, else the CSAT class
--- (satisfied 4-5, neutral 3, dissatisfied 1-2), else unscored. respondent_name is read only to
--- mask the respondent's own name in the comment (loyalty.reports.digest); it is never shown.
+-- The survey comments of the week $period_start..$period_end for every report segment: $all_key
+-- (everyone) and each tier of $tiers (respondents of that tier in the start snapshot
+-- $start_as_of), newest first, at most $per_class per class and segment: the NPS group when the
+-- answer has an NPS, else the CSAT class (satisfied 4-5, neutral 3, dissatisfied 1-2), else
+-- unscored. respondent_name is read only to mask the respondent's own name in the comment
+-- (loyalty.reports.digest); it is never shown.
 with answers as (
     select
         r.response_id,
@@ -11,6 +12,7 @@ with answers as (
         r.csat,
         trim(src.comment) as comment,
         c.name as respondent_name,
+        s.tier,
         case
             when r.nps_group is not null then r.nps_group
             when r.csat >= 4 then 'satisfied'
@@ -35,25 +37,50 @@ with answers as (
             and exists (select 1 from snapshot_params where as_of = $start_as_of::date)
     ) as s on r.customer_id = s.customer_id
     where r.response_date between $period_start and $period_end
-        and ($segment = $all_key or s.tier = $segment)
         and nullif(trim(src.comment), '') is not null
+),
+
+-- every comment once for everyone and once for its respondent's tier
+segmented as (
+    select
+        $all_key as report_segment,
+        response_id, responded_at, nps, csat, comment, respondent_name, comment_class
+    from answers
+    union all
+    select
+        tier as report_segment,
+        response_id, responded_at, nps, csat, comment, respondent_name, comment_class
+    from answers
+    where list_contains($tiers, tier)
 ),
 
 final as (
     select
+        report_segment,
         comment_class,
+        response_id,
         responded_at,
         nps,
         csat,
         comment,
         respondent_name
-    from answers
+    from segmented
     qualify row_number() over (
-        partition by comment_class order by responded_at desc, response_id desc
+        partition by report_segment, comment_class order by responded_at desc, response_id desc
     ) <= $per_class
 )
 
-select * from final
+select
+    report_segment,
+    comment_class,
+    responded_at,
+    nps,
+    csat,
+    comment,
+    respondent_name
+from final
 order by
-    coalesce(list_position($classes, comment_class), len($classes) + 1),
-    responded_at desc
+    report_segment asc,
+    coalesce(list_position($classes, comment_class), len($classes) + 1) asc,
+    responded_at desc,
+    response_id desc
