@@ -122,3 +122,32 @@ def test_every_segments_say_do_cells_are_its_answers(read):
                 before
             )
         assert data.insight.say_do_totals[seg] == len(mine)
+
+
+def test_a_tier_without_customers_shows_the_counts_of_no_rows(tmp_path, report_db):  # noqa: F811
+    """A segment whose tier holds nobody on D has no row in the grouped read: its cards are what
+    an aggregate over no rows gives (0 customers, 0.0 value, no average score), as when each
+    segment was counted on its own, and its lists and distributions are empty."""
+    settings = fx.workspace(tmp_path, report_db, reports={"segments": list(TIER_KEYS)})
+    with engine.connect(settings) as conn:
+        for part in ("customer_state_current", "customer_state_closed"):  # the view's two tables
+            conn.execute(f"update {part} set tier = 'B' where tier = 'C'")
+        (empty,) = _rows(
+            conn,
+            "select count(*) as customers, count(*) filter (where is_active) as active, "
+            "coalesce(sum(monetary), 0)::double as money, avg(rfm_score) as score "
+            "from customer_snapshot where as_of = ? and tier = 'C'",
+            [fx.DAY],
+        )
+        data = week_data(conn, settings, fx.WEEK)
+    shown = data.segments["C"]
+    assert empty == {"customers": 0, "active": 0, "money": 0.0, "score": None}
+    assert (
+        shown.customers_total,
+        shown.cards["active_customers"],
+        shown.cards["monetary_total"],
+        shown.cards["avg_score"],
+    ) == tuple(empty.values())
+    assert all(shown.churn_reasons[flag] == 0 for flag in CHURN_FLAGS)
+    assert shown.segment_distribution == [] and shown.customers == [] and shown.at_risk == []
+    assert data.segments["B"].customers_total > 0
