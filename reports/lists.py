@@ -6,8 +6,8 @@ customers with status at_risk by value at risk (sql/reports/churn_warnings_model
 model's scores are used, else the rules' churn_risk customers by value (churn_warnings.sql). The
 HTML, the Churn warnings sheet and the CSV always read the same source.
 
-The workbooks read their top rows (the query's own LIMIT), the HTML its top N as dicts, and the CSVs
-every row, streamed by DuckDB straight to disk (`COPY (select ...) TO ...`, values bound), so no
+The workbooks read their top rows (the query's own LIMIT), the HTML the first N of those as dicts,
+and the CSVs every row, streamed by DuckDB straight to disk (`COPY (select ...) TO ...`, values bound), so no
 customer row passes through Python there. Emails are masked in SQL; names and phones are never read.
 """
 
@@ -42,10 +42,11 @@ def by_segment(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _source(
+def list_source(
     kind: str, day: dt.date, segment: str, limit: int | None, value: ValueData | None
 ) -> tuple[str, dict[str, Any]]:
-    """The query file of a list and its parameters (exactly those the query uses)."""
+    """The query file of a list and its parameters (exactly those the query uses): what
+    `top_rows`, `top_tuples` and `copy_csv` run."""
     if kind not in KINDS:
         raise ValueError(f"unknown customer list {kind!r}; known: {KINDS}")
     params: dict[str, Any] = {"as_of": day, "tiers": tiers_of(segment), "row_limit": limit}
@@ -54,18 +55,6 @@ def _source(
         name, list_day, extra = list_query(value)
         params.update(extra, as_of=list_day or day)
     return f"reports/{name}.sql", params
-
-
-def top_dicts(
-    conn: duckdb.DuckDBPyConnection,
-    kind: str,
-    day: dt.date,
-    segment: str,
-    limit: int,
-    value: ValueData | None = None,
-) -> list[dict[str, Any]]:
-    name, params = _source(kind, day, segment, limit, value)
-    return engine.query_file(conn, name, params)
 
 
 def top_tuples(
@@ -90,7 +79,7 @@ def top_rows(
     value: ValueData | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The query's column names and its first `limit` rows as tuples (`top_tuples`)."""
-    name, params = _source(kind, day, segment, limit, value)
+    name, params = list_source(kind, day, segment, limit, value)
     cur = conn.execute(engine.sql_text(name), params)
     return [d[0] for d in cur.description or ()], cur.fetchall()
 
@@ -104,7 +93,7 @@ def copy_csv(
     value: ValueData | None = None,
 ) -> None:
     """Every row of the list written to `path` as CSV with a header (by the engine)."""
-    name, params = _source(kind, day, segment, None, value)
+    name, params = list_source(kind, day, segment, None, value)
     query, params = neutralised(conn, engine.sql_text(name), params)
     engine.copy_csv(conn, query, params, path)
 

@@ -4,8 +4,9 @@ the same order, the same rows in the same order (for a query with an ORDER BY), 
 types (int, float, Decimal, str, bool, date, datetime, None). The tables are the sample's
 DuckDB database after every mart (tests/spark_fixture.py), exported to Parquet for Spark.
 
-The parameters are the ones the reports pass: the week's report (reports.queries.week_data) and
-the customer lists run on DuckDB with engine.query_file observed; the queries that read does not
+The parameters are the ones the reports pass: the week's report (reports.queries.week_data) run
+on DuckDB with engine.query_file observed, the customer lists' as reports.lists builds them
+(`list_source`: the week's read fetches them as tuples); the queries that read does not
 reach on this sample (CSV exports, the email's bookkeeping, a say-do panel) get the parameters
 their callers build, written out below."""
 
@@ -61,7 +62,7 @@ def _observed(settings) -> list[tuple[str, dict[str, Any]]]:
         patch.setattr(engine, "query_file", observe)
         data = week_data(conn, settings, WEEK)
         for kind in lists.KINDS:
-            lists.top_dicts(conn, kind, LAST, ALL, 25, data.value)
+            seen.append(lists.list_source(kind, LAST, ALL, 25, data.value))
     return seen
 
 
