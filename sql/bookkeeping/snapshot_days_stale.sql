@@ -3,7 +3,7 @@
 -- them). A day holds when snapshot_params has it, computed with the thresholds $params_json and
 -- with the newest ingest load then known (loads_seen), and since then no order or ticket key was
 -- replaced and no order or ticket dated on or before the day was loaded. Set-based: the loads
--- after each distinct loads_seen (one per run that stored days) are looked at once, not per day.
+-- after the oldest loads_seen are summarised once (one row per load), then matched to the days.
 with days as (
     select distinct unnest($days::date[]) as day
 ),
@@ -17,10 +17,7 @@ stored as (
     left join snapshot_params as p on d.day = p.as_of
 ),
 
--- the earliest order and ticket of each load after the oldest of those runs (none when no day is
--- stored: the newest load bounds them): the bound is one value for the whole scan, so the
--- `_load_id` zone maps skip the history (a bound per run, as below, made each scan read every
--- row: 0.3 s of a night at 100 M orders)
+-- the oldest run that stored one of the days (none when no day is stored: the newest load bounds the scans below)
 oldest_seen as (
     select coalesce(
         (select min(st.loads_seen) from stored as st),
@@ -28,51 +25,48 @@ oldest_seen as (
     ) as loads_seen
 ),
 
-newer_orders as (
+-- every load that can make a stored day stale, one row each: the earliest order and ticket of
+-- each load after the oldest of those runs (the bound is one value for the whole scan, so the
+-- `_load_id` zone maps skip the history: a bound per run made each scan read every row, 0.3 s
+-- of a night at 100 M orders), and each load that replaced an order or ticket key
+newer as (
     select
-        o._load_id,
+        o._load_id as load_id,
+        false as replaced,
         min(o.ordered_at) as first_at
     from orders as o
     where o._load_id > (select os.loads_seen from oldest_seen as os)
     group by o._load_id
-),
-
-newer_tickets as (
+    union all
     select
-        t._load_id,
+        t._load_id as load_id,
+        false as replaced,
         min(t.opened_at) as first_at
     from tickets as t
     where t._load_id > (select os.loads_seen from oldest_seen as os)
     group by t._load_id
-),
-
-since as (
-    -- per run that stored days: what was loaded after it
+    union all
     select
-        s.loads_seen,
-        (
-            select count(*) from ingest_log as l
-            where l.load_id > s.loads_seen
-                and l.source in ('orders', 'tickets')
-                and l.keys_replaced > 0
-        ) as keys_replaced,
-        (select min(o.first_at) from newer_orders as o where o._load_id > s.loads_seen)
-        as first_order,
-        (select min(t.first_at) from newer_tickets as t where t._load_id > s.loads_seen)
-        as first_ticket
-    from (select distinct loads_seen from stored where loads_seen is not null) as s
+        l.load_id,
+        true as replaced,
+        null as first_at
+    from ingest_log as l
+    where l.source in ('orders', 'tickets') and l.keys_replaced > 0
 ),
 
+-- a day is stale when a load after its run replaced a key or brought an order or ticket dated
+-- on or before it (one semi join of the stored days with those few loads: on Spark each scalar
+-- subquery per run was a plan of its own)
 stale as (
     select st.day
     from stored as st
-    left join since as n on st.loads_seen = n.loads_seen
     where st.params_json is distinct from $params_json
         or st.loads_seen is null
-        or n.keys_replaced > 0
-        -- an order or ticket dated on or before the day, loaded after it was computed
-        or n.first_order < st.day + 1
-        or n.first_ticket < st.day + 1
+        or exists (
+            select 1 from newer as n
+            where n.load_id > st.loads_seen
+                and (n.replaced or n.first_at < st.day + 1)
+        )
 )
 
 select count(*) as stale_days from stale
