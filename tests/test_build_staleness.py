@@ -90,7 +90,8 @@ def test_stored_days_hold_until_a_load_reaches_them(tmp_path):
         settings,
         "orders",
         "orders_next.csv",
-        ORDERS_HEADER + f"NEXT-1,C000003,{END + dt.timedelta(days=1)} 08:00:00,9.99,completed,,web\n",
+        ORDERS_HEADER
+        + f"NEXT-1,C000003,{END + dt.timedelta(days=1)} 08:00:00,9.99,completed,,web\n",
     )
     _land(
         settings,
