@@ -235,26 +235,28 @@ def changed_since(
     if not last or last[0][2] != fingerprint or not engine.table_exists(conn, name):
         return FULL
     built_at, seen, _ = last[0]
-    if seen is None:
-        return FULL
-    # what changed since, in one query (on Spark each query is a job of its own): the earliest
-    # snapshot day computed since the build, the earliest day of each input loaded since, and
-    # whether a loaded row replaced an older one
-    parts = ["(select min(as_of) from snapshot_params where computed_at >= $built_at)"]
+    days = [
+        engine.scalar(
+            conn, "select min(as_of) from snapshot_params where computed_at >= ?", [built_at]
+        )
+    ]
     for table, column in (
         ("orders", "ordered_at"),
         ("tickets", "opened_at"),
         ("surveys", "responded_at"),
     ):
+        if seen is None:
+            return FULL
         if engine.table_exists(conn, table):
-            parts.append(f"(select min({column})::date from {table} where _load_id > $seen)")
-    replaced = "(select count(*) from ingest_log where load_id > $seen and keys_replaced > 0)"
-    row = conn.execute(
-        f"select {replaced}, {', '.join(parts)}", {"built_at": built_at, "seen": seen}
-    ).fetchall()[0]
-    if row[0]:
+            days.append(
+                engine.scalar(
+                    conn, f"select min({column})::date from {table} where _load_id > ?", [seen]
+                )
+            )
+    if seen is not None and engine.scalar(
+        conn, "select count(*) from ingest_log where load_id > ? and keys_replaced > 0", [seen]
+    ):
         return FULL  # a replaced row's old day is unknown
-    days = list(row[1:])
     found = [d for d in days if d is not None]
     return min(found) if found else None
 
