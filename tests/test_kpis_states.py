@@ -50,6 +50,22 @@ def test_the_board_from_snapshots_equals_the_board_from_orders(tmp_path):
         assert compute_kpis(conn, settings, END, END) == "orders"
 
 
+def test_a_board_that_also_needs_the_day_seven_before_asks_for_its_snapshots_too(tmp_path):
+    """A night's board needs its day and window start; without a stored board of the day 7
+    before, it computes that day's board too (change_7d), which needs that day's snapshots: stored
+    snapshots that hold the night's days but not those are not enough, the orders are read."""
+    settings = _loaded(tmp_path, None)
+    window = settings.metrics.kpi_window_days
+    with engine.connect(settings) as conn:
+        ingest_source(conn, settings, "surveys")
+        build_staging(conn, settings, "stg_surveys")
+        compute_snapshot(conn, settings, END - dt.timedelta(days=window), END)
+        assert compute_kpis(conn, settings, END, END) == "orders"
+        week_before = END - dt.timedelta(days=7)
+        assert compute_kpis(conn, settings, week_before, week_before, states="orders") == "orders"
+        assert compute_kpis(conn, settings, END, END) == "snapshots"  # its board is stored now
+
+
 def test_a_range_before_and_after_the_first_window_takes_both(tmp_path):
     """A first run's range: the days whose window start precedes the first stored snapshot from
     the orders, the rest from the snapshots; the same board as from the orders alone."""

@@ -36,7 +36,9 @@ def compute_kpis(
     whose first days' window starts precede the stored snapshots (a first run) takes its first
     days from the orders and the rest from the snapshots, in the same transaction."""
     params = {**model_params(settings), **range_params(start, end)}
-    mid = _snapshots_from(conn, settings, start, end) if states is None else None
+    mid, current_days = (
+        _snapshots_from(conn, settings, start, end) if states is None else (None, [])
+    )
     if mid is not None and start < mid:
         with engine.transaction(conn):
             first = compute_kpis(conn, settings, start, mid - dt.timedelta(days=1), "orders")
@@ -51,7 +53,11 @@ def compute_kpis(
             if states is None:
                 days = conn.execute("select as_of, window_start from kpi_days").fetchall()
                 needed = [d for pair in days for d in pair]
-                current = stored_days_current(conn, needed, snapshot_params_json(settings))
+                # the days just found current need no second query (a night's board needs only
+                # those: its day and window start; a day 7 before without a board needs more)
+                current = set(needed) <= set(current_days) or stored_days_current(
+                    conn, needed, snapshot_params_json(settings)
+                )
                 states = "snapshots" if current else "orders"
             for step in STATES[states]:
                 steps.create(step, params)
@@ -61,21 +67,23 @@ def compute_kpis(
 
 def _snapshots_from(
     conn: duckdb.DuckDBPyConnection, settings: Settings, start: dt.date, end: dt.date
-) -> dt.date | None:
+) -> tuple[dt.date | None, list[dt.date]]:
     """The first day of start..end whose window start is a stored day, when from it on every day
-    and its window start are stored and current; None otherwise."""
+    and its window start are stored and current, and those days; (None, []) otherwise."""
     if not engine.table_exists(conn, "snapshot_params"):
-        return None
+        return None, []
     first = engine.scalar(conn, "select min(as_of) from snapshot_params")
     if first is None:
-        return None
+        return None, []
     window = dt.timedelta(days=model_params(settings)["kpi_window_days"])
     mid = max(start, first + window)
     if mid > end:
-        return None
+        return None, []
     days = [mid + dt.timedelta(days=i) for i in range((end - mid).days + 1)]
     needed = days + [d - window for d in days]
-    return mid if stored_days_current(conn, needed, snapshot_params_json(settings)) else None
+    if not stored_days_current(conn, needed, snapshot_params_json(settings)):
+        return None, []
+    return mid, needed
 
 
 def board_on(conn: duckdb.DuckDBPyConnection, day: dt.date) -> str:
