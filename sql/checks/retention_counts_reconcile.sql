@@ -2,6 +2,8 @@
 -- the breaches of one rule (the check passes when all are 0). For 'all': start - lost + new (active
 -- at end) + reactivated = end; tiers add up to 'all'; kept, churn and activation rates within
 -- [0, 1] (retention_rate may exceed 1 by design).
+-- The rules on single rows are counted in one pass over the table (on Spark each scalar subquery
+-- is a job of its own).
 with duplicates as (
     select period_type, period_start, tier
     from retention_period
@@ -25,20 +27,20 @@ verdict as (
     select
         (select count(*) from duplicates)
         as "violations: duplicate (period_type, period_start, tier)",
-        (
-            select count(*) from retention_period
+        count(*) filter (
             where tier = $all_key
                 and start_count - lost_count + new_active_count + reactivated_count <> end_count
         ) as "violations: start - lost + new + reactivated <> end",
         (select count(*) from tier_sums where s_tiers <> s_all or e_tiers <> e_all)
         as "violations: tier start/end counts do not sum to all",
-        (select count(*) from retention_period where kept_rate not between 0 and 1)
+        count(*) filter (where kept_rate not between 0 and 1)
         as "violations: kept_rate outside [0,1]",
-        (select count(*) from retention_period where churn_rate not between 0 and 1)
+        count(*) filter (where churn_rate not between 0 and 1)
         as "violations: churn_rate outside [0,1]",
-        (select count(*) from retention_period where activation_rate not between 0 and 1)
+        count(*) filter (where activation_rate not between 0 and 1)
         as "violations: activation_rate outside [0,1]",
-        (select count(*) from retention_period) as "rows checked"
+        count(*) as "rows checked"
+    from retention_period
 )
 
 select * from verdict
