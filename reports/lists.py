@@ -109,8 +109,8 @@ def neutralised(
     prefixed with a single quote, as OWASP recommends: a spreadsheet shows the text and runs
     nothing. Numbers, dates and empty cells are untouched. Column names come from the query's own
     result (quoted); the pattern is the bound parameter `$formula_start`."""
-    described = engine.query_column_types(conn, query, params)
-    text = [quote_ident(name) for name, kind in described if kind.upper() in ("VARCHAR", "STRING")]
+    described = conn.execute(f"select * from (\n{query}\n) limit 0", params).description or ()
+    text = [quote_ident(d[0]) for d in described if str(d[1]).upper() in ("VARCHAR", "STRING")]
     if not text:
         return query, params
     replace = ", ".join(

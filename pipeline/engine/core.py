@@ -311,17 +311,6 @@ def column_types(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str,
     return [(r[0], r[1]) for r in conn.execute(f"describe select * from {table}").fetchall()]
 
 
-def query_column_types(
-    conn: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, Any] | None = None
-) -> list[tuple[str, str]]:
-    """(column, DuckDB's type name) of a query's result, in order, without its rows (on Spark the
-    query is analysed, not run: running even `limit 0` runs its subqueries and broadcasts)."""
-    if other := _other(conn):
-        return other.query_column_types(query, params)
-    described = conn.execute(f"select * from (\n{query}\n) limit 0", _bound(query, params))
-    return [(d[0], str(d[1])) for d in described.description or ()]
-
-
 def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
     """The single value of a query. (DuckDB 2 refuses further work on a connection while a result
     is only partly fetched, so never use fetchone() on a result you do not drain.)"""

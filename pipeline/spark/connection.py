@@ -114,12 +114,6 @@ class SparkConnection:
         text, named = statements.named_params(sql, params)
         return spark_engine.run_sql(self.spark, text, named)
 
-    def query_column_types(
-        self, query: str, params: Mapping[str, Any] | None = None
-    ) -> list[tuple[str, str]]:
-        """loyalty.engine.query_column_types: the analysed query's schema; nothing runs."""
-        return [(f.name, duck_type(f.dataType)) for f in self.frame(query, params).schema.fields]
-
     def query_sql(self, text: str, params: Mapping[str, Any] | None = None) -> list[dict]:
         stmts = split_statements(text)
         if len(stmts) != 1:
