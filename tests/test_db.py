@@ -185,6 +185,43 @@ def test_a_step_as_a_view_has_the_rows_of_the_step_as_a_table_and_takes_dates_on
         assert engine.table_kind(conn, "as_table") is None
 
 
+def test_table_kind_names_tables_and_views_as_the_catalog_lists_them(tmp_path):
+    """The fast lookup (a query's resolution) answers as duckdb_tables() and duckdb_views() do,
+    and never takes a Python variable for a table (DuckDB's replacement scans)."""
+    import pyarrow as pa
+
+    conn = duckdb.connect(str(tmp_path / "kinds.duckdb"))
+    try:
+        conn.execute(
+            "create table plain_t (a int); create view plain_v as select * from plain_t; "
+            "create temp table temp_t (a int); create temp view temp_v as select 1 as a; "
+            "create table gone_t (a int); create view broken_v as select * from gone_t; "
+            "drop table gone_t; create table \"Odd Name\" (a int)"
+        )
+        conn.register("registered", pa.table({"a": [1]}))
+        missing_frame = pa.table({"a": [1]})  # a variable named like a missing table  # noqa: F841
+        names = ["plain_t", "plain_v", "temp_t", "temp_v", "broken_v", "registered", "Odd Name"]
+        names += ["missing_frame", "conn", "name", "nowhere"]
+        catalog = {n: engine.scalar(conn, engine.core._KIND, [n]) for n in names}
+        assert catalog == {
+            "plain_t": "table",
+            "plain_v": "view",
+            "temp_t": "table",
+            "temp_v": "view",
+            "broken_v": "view",
+            "registered": "view",
+            "Odd Name": "table",
+            "missing_frame": None,
+            "conn": None,
+            "name": None,
+            "nowhere": None,
+        }
+        assert {n: engine.table_kind(conn, n) for n in names} == catalog
+        assert engine.table_exists(conn, "plain_t") and not engine.table_exists(conn, "nowhere")
+    finally:
+        conn.close()
+
+
 def test_an_incremental_build_replaces_every_key_it_does_not_keep(tmp_path, monkeypatch):
     settings = load_settings(write_settings(tmp_path))
     models = tmp_path / "models"
