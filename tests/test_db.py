@@ -196,7 +196,7 @@ def test_table_kind_names_tables_and_views_as_the_catalog_lists_them(tmp_path):
             "create table plain_t (a int); create view plain_v as select * from plain_t; "
             "create temp table temp_t (a int); create temp view temp_v as select 1 as a; "
             "create table gone_t (a int); create view broken_v as select * from gone_t; "
-            "drop table gone_t; create table \"Odd Name\" (a int)"
+            'drop table gone_t; create table "Odd Name" (a int)'
         )
         conn.register("registered", pa.table({"a": [1]}))
         missing_frame = pa.table({"a": [1]})  # a variable named like a missing table  # noqa: F841
