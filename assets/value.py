@@ -10,8 +10,8 @@ from loyalty.assets.daily_range import run_days
 from loyalty.assets.metric_checks import checked_asset, run_in_step
 from loyalty.assets.metric_results import data_errors_hidden
 from loyalty.marts.value import (
-    compute_customer_value,
     compute_revenue_at_risk,
+    compute_value_days,
     quality_summary,
     status_counts,
     value_days,
@@ -38,7 +38,7 @@ def customer_value(
     start, end = run_days(context)
     with data_errors_hidden("customer_value"), loyalty.session() as (settings, conn):
         days = value_days(start, end, settings.model.history_weeks)
-        results = [compute_customer_value(conn, settings, d, context.run_id) for d in days]
+        results = compute_value_days(conn, settings, days, context.run_id)
         last = results[-1]
         metadata: dict[str, Any] = {
             "statuses_on_last_day": dg.MetadataValue.md(status_counts(conn, last.day)),
