@@ -176,16 +176,23 @@ def test_a_changed_setting_a_new_file_or_rebuild_computes_again(two_runs):
     again, again_s = run(["run", "--settings", str(settings)])
     assert NOTHING_NEW in again.stdout and "[1/4]" not in again.stdout, again.stdout
     print(f"re-run with nothing new, no --email: {again_s:.1f} s")
-    # a touched export (same name and content, a later modification time) goes through the
-    # ingest, which finds nothing new in it; the run after answers before the ingest again
+    # a touched export (same name and content, a later modification time) and a copy of one
+    # under another name hold content already loaded: answered before the ingest, files hashed
     export = next((work / "landing").glob("orders*.csv"))
     st = export.stat()
     os.utime(export, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    shutil.copy(next((work / "landing").glob("tickets*.csv")), work / "landing" / "tickets_x.csv")
     touched, _ = run(["run", "--settings", str(settings)])
-    assert NOTHING_NEW in touched.stdout and "[1/4]" in touched.stdout, touched.stdout
+    assert NOTHING_NEW in touched.stdout and "[1/4]" not in touched.stdout, touched.stdout
+    assert "(2 export file(s) touched or copied: content already loaded)" in touched.stdout
     after, _ = run(["run", "--settings", str(settings)])
     assert NOTHING_NEW in after.stdout and "[1/4]" not in after.stdout, after.stdout
-    # ... until an export file arrives
+    assert "touched" not in after.stdout, after.stdout  # the landing folder was recorded
+    # a file gone: the ingest step runs (and finds nothing new)
+    (work / "landing" / "tickets_x.csv").unlink()
+    gone, _ = run(["run", "--settings", str(settings)])
+    assert NOTHING_NEW in gone.stdout and "[1/4]" in gone.stdout, gone.stdout
+    # ... until an export file with new content arrives
     orders = work / "landing" / "orders_late.csv"
     shutil.copy(next((work / "landing").glob("orders*.csv")), orders)
     lines = orders.read_text(encoding="utf-8").splitlines()
