@@ -27,6 +27,7 @@ from loyalty.runstate import (
     current_state,
     dagster_home,
     default_as_of,
+    ingest_lines,
     landing_files,
     nothing_new_message,
     record_landing,
@@ -248,15 +249,16 @@ def _run_all(
 
     landing = landing_files(settings)  # as the ingest finds them (recorded for the next run)
     log(f"[1/4] ingest: {', '.join(k.to_user_string() for k in ingest_keys)}")
+    with engine.connect(settings, read_only=True) as conn:
+        loads_before = (
+            engine.scalar(conn, "select coalesce(max(load_id), 0) from ingest_log")
+            if engine.table_exists(conn, "ingest_log")
+            else 0
+        )
     materialize(ingest_keys + staging_keys, "ingest")
     with engine.connect(settings, read_only=True) as conn:
-        for src, files, loaded, quarantined in conn.execute(
-            """select source, count(*), sum(rows_loaded), sum(rows_quarantined) from ingest_log
-               group by 1 order by 1"""
-        ).fetchall():
-            log(
-                f"      {src}: {files} file(s) logged, {loaded} rows loaded, {quarantined} quarantined"
-            )
+        for line in ingest_lines(conn, loads_before):
+            log(f"      {line}")
 
     if as_of is None:
         as_of = default_as_of(settings)

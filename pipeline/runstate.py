@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from loyalty import engine
 from loyalty.settings import Settings
 
@@ -46,6 +48,37 @@ def nothing_new_message(as_of: dt.date, week_start: dt.date, week_end: dt.date) 
         f"{as_of}'s snapshot, KPI board, period marts, model and week {week_start} .. "
         f"{week_end}'s reports are already there (--rebuild recomputes everything)"
     )
+
+
+def ingest_lines(conn: duckdb.DuckDBPyConnection, loads_before: int) -> list[str]:
+    """One line per source: what this run's ingest did (the `ingest_log` rows after
+    `loads_before`: files loaded, with their rows and quarantined rows, and files skipped because
+    their content was loaded already) and what the table holds from every load."""
+    rows = conn.execute(
+        """select
+               source,
+               count(*) filter (where load_id > $before and status <> 'skipped'),
+               coalesce(sum(rows_loaded) filter (where load_id > $before), 0),
+               coalesce(sum(rows_quarantined) filter (where load_id > $before), 0),
+               count(*) filter (where load_id > $before and status = 'skipped'),
+               count(*) filter (where status <> 'skipped'),
+               coalesce(sum(rows_loaded), 0)
+           from ingest_log
+           group by source
+           order by source""",
+        {"before": loads_before},
+    ).fetchall()
+    lines = []
+    for source, files, loaded, quarantined, skipped, all_files, all_rows in rows:
+        now = (
+            f"{files} new file(s): {loaded:,} rows loaded, {quarantined:,} quarantined"
+            if files
+            else "no new file"
+        )
+        if skipped:
+            now += f"; {skipped} skipped (content already loaded)"
+        lines.append(f"{source}: {now}; {all_files} file(s), {all_rows:,} rows loaded in all")
+    return lines
 
 
 def default_as_of(settings: Settings) -> dt.date | None:

@@ -192,6 +192,7 @@ def test_a_changed_setting_a_new_file_or_rebuild_computes_again(two_runs):
     (work / "landing" / "tickets_x.csv").unlink()
     gone, _ = run(["run", "--settings", str(settings)])
     assert NOTHING_NEW in gone.stdout and "[1/4]" in gone.stdout, gone.stdout
+    assert "      orders: no new file; " in gone.stdout, gone.stdout
     # ... until an export file with new content arrives
     orders = work / "landing" / "orders_late.csv"
     shutil.copy(next((work / "landing").glob("orders*.csv")), orders)

@@ -3,6 +3,7 @@ nothing, says there is nothing new and takes a fraction of the first run's time.
 
 from __future__ import annotations
 
+import csv
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,26 @@ def test_the_sample_run_writes_every_segment_report_and_says_where(sample_run):
             p.name for p in week.iterdir()
         )
         assert (week / f"loyalty_2026-W46_{seg}.xlsx").exists()
+    # the ingest says what this run loaded: every export file of the sample, and its records
+    # (read here with Python's csv module, blank lines left out) less the quarantined ones
+    con = duckdb.connect(str(work / "loyalty.duckdb"), read_only=True)
+    try:
+        for kind in ("customers", "orders", "surveys", "tickets"):
+            paths = sorted((work / "landing").glob(f"{kind}*.csv"))
+            records = 0
+            for path in paths:
+                with path.open(newline="", encoding="utf-8") as f:
+                    records += sum(1 for r in csv.reader(f) if any(v.strip() for v in r)) - 1
+            quarantined = con.execute(
+                "select count(distinct (file_name, line)) from quarantine where source = ?", [kind]
+            ).fetchall()[0][0]
+            files, rows = len(paths), records - quarantined
+            assert (
+                f"      {kind}: {files} new file(s): {rows:,} rows loaded, {quarantined:,} "
+                f"quarantined; {files} file(s), {rows:,} rows loaded in all"
+            ) in out.splitlines(), out
+    finally:
+        con.close()
     # the last lines say where the database and the reports are
     tail = out.strip().splitlines()[-20:]
     assert any(str(work / "loyalty.duckdb") in line for line in tail)
