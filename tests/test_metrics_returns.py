@@ -127,6 +127,7 @@ def test_the_models_spend_is_net_of_returns(settings):
     params = {"as_of": day(D), "calibration_end": day("2024-03-12")}
     with connect(settings) as conn, engine.intermediate(conn) as steps:
         steps.create("marts/customer_value/value_customers", params)
+        steps.view("marts/customer_value/value_customer_day", params, "value_customer_days")
         summary = engine.query_model(conn, "marts/customer_value/value_summary", params)
     by_id = {r["customer_id"]: r for r in summary}
     assert set(by_id) == {"x", "y", "w"}  # z bought nothing

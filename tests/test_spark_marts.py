@@ -107,6 +107,7 @@ def spark_value(marts_sample, spark) -> SparkValue:
         stored = sample.duck_rows("select * from model_fit where as_of = $d", {"d": day})
         with spark_engine.intermediate(spark) as steps:
             steps.create(f"{VALUE}/value_customers", params)
+            steps.view(f"{VALUE}/value_customer_day", params, "value_customer_days", inline=True)
             steps.create(f"{VALUE}/value_summary", params)
             summary = steps.rows("value_summary")
             made.summaries[day] = _rows(summary)
@@ -121,7 +122,7 @@ def spark_value(marts_sample, spark) -> SparkValue:
                 table = "value_scores" if purpose == "score" else "value_backtest"
                 frame = spark_model.scores(summary, fits, params["horizon_days"], purpose)
                 catalog.view(frame, table)
-            spark_model.joined_views(spark)
+            spark_model.joined_views(spark, params["model_used"])
             catalog.view(spark.createDataFrame(fit_rows, schema=FIT_ROWS), "model_fit_rows")
             # the backtest's quality is Python over per-customer arrays: DuckDB's row, as input
             row = {k: v for k, v in quality.items() if k in QUALITY_ROW}
@@ -163,6 +164,7 @@ def test_value_summary_equals_duckdb(marts_sample, spark_value):
         params = _value_params(marts_sample.settings, day, True)
         with connect(marts_sample.settings) as conn, engine.intermediate(conn) as steps:
             steps.create(f"{VALUE}/value_customers", params)
+            steps.view(f"{VALUE}/value_customer_day", params, "value_customer_days", inline=True)
             steps.create(f"{VALUE}/value_summary", params)
             reference = engine.query_sql(conn, "select * from value_summary")
         assert len(reference) > 2000

@@ -67,3 +67,70 @@ def test_a_large_populations_days_are_each_their_own_transaction(stored, monkeyp
     with connect(stored) as conn, pytest.raises(RuntimeError, match="model failed"):
         value.compute_value_days(conn, stored, SUNDAYS)
     assert [d for d, _ in _days(stored)] == SUNDAYS[:2]
+
+
+# ------------------------------------------------------------------------------------------------
+# the days together (loyalty.marts.value_range) equal the days one by one
+
+TABLES = {
+    "customer_value": ("as_of", "customer_id"),
+    "model_fit": ("as_of", "purpose", "model", "parameter"),
+    "model_backtest": ("as_of", "decile"),
+    "model_quality": ("as_of",),
+    # the kept sums at the last day, for the next night (`k` numbers the new customers of each
+    # move, so it depends on the moves; nothing reads it on DuckDB)
+    "value_customer_state": ("customer_id",),
+}
+VOLATILE = {"fit_seconds", "k"}
+
+
+def _tables(settings) -> dict[str, list[tuple]]:
+    out = {}
+    with connect(settings, read_only=True) as conn:
+        for table, key in TABLES.items():
+            cols = [
+                c
+                for (c,) in conn.execute(
+                    "select column_name from duckdb_columns() where table_name = ? "
+                    "order by column_index",
+                    [table],
+                ).fetchall()
+                if c not in VOLATILE
+            ]
+            order = ", ".join(key)
+            out[table] = [
+                tuple(round(v, 12) if isinstance(v, float) else v for v in row)
+                for row in conn.execute(
+                    f"select {', '.join(cols)} from {table} order by {order}"
+                ).fetchall()
+            ]
+    return out
+
+
+@pytest.mark.parametrize("min_repeat", [20, 10_000])
+def test_the_days_together_equal_the_days_one_by_one(tmp_path, monkeypatch, min_repeat):
+    """Six Sundays and a last day: with the model used on every day, and with the rules on every
+    day (fewer repeat customers than model.min_repeat_customers). Day one by one is the nightly
+    path (every population taken as large)."""
+    sundays = [dt.date(2025, 7, 6) + dt.timedelta(weeks=i) for i in range(6)]
+    days = [*sundays, dt.date(2025, 8, 13)]
+    made = {}
+    for way in ("one by one", "together"):
+        folder = tmp_path / way.replace(" ", "_")
+        folder.mkdir()
+        settings = make_settings(folder, {"model": {"min_repeat_customers": min_repeat}})
+        load(settings, simulate_orders(600, seed=11))
+        build_snapshots(settings, days[0].isoformat(), days[-1].isoformat())
+        with monkeypatch.context() as patched:
+            if way == "one by one":
+                patched.setattr(value, "GROUP_CUSTOMERS", 10)
+            with connect(settings) as conn:
+                results = value.compute_value_days(conn, settings, days)
+        assert [r.model_used for r in results] == [min_repeat == 20] * len(days)
+        together = [r.summary.startswith("computed with 6 days together") for r in results]
+        assert together == [False] + [way == "together"] * 6
+        made[way] = _tables(settings)
+    for table in TABLES:
+        assert made["together"][table] == made["one by one"][table], table
+    # keep_days: the Sundays and the last day, each with its customers
+    assert sorted({r[0] for r in made["together"]["customer_value"]}) == days

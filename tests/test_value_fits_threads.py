@@ -5,6 +5,8 @@ the scores those of the model's functions."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -13,6 +15,7 @@ from loyalty import model
 from loyalty.marts import value_run
 from loyalty.model.simulate import simulate
 
+DAY = dt.date(2026, 11, 15)  # the summary's day
 N = 120_000  # enough distinct rows that BLAS would split its sums between threads if let
 
 
@@ -45,7 +48,8 @@ def _summary(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         "create temp table value_summary as select * replace ("
         "monetary_repeat::decimal(18, 2) as monetary_repeat, "
-        "cal_monetary_repeat::decimal(18, 2) as cal_monetary_repeat) from drawn"
+        "cal_monetary_repeat::decimal(18, 2) as cal_monetary_repeat), $day as as_of from drawn",
+        {"day": DAY},
     )
 
 
@@ -81,7 +85,7 @@ def test_the_two_fits_at_once_equal_each_fit_alone():
     conn = duckdb.connect()
     try:
         _summary(conn)
-        side = value_run.DuckSide(conn, 90)
+        side = value_run.DuckSide(conn, 90, DAY)
         alone = {p: _alone(side.rows[p]) for p in (value_run.SCORE, value_run.BACKTEST)}
         assert alone[value_run.SCORE] != alone[value_run.BACKTEST]
         # a few times: a fit that met BLAS's default threads half-way (its limit left by the other

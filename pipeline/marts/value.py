@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from loyalty import engine
-from loyalty.marts import value_run, value_state
+from loyalty.marts import value_range, value_run, value_state
 from loyalty.marts.checks import VIOLATIONS, CheckOutcome
 from loyalty.marts.summary import markdown_table
 from loyalty.settings import Settings
@@ -27,6 +27,8 @@ from loyalty.vocab import ALL, CUSTOMER_STATUSES, TIERS
 VALUE = "marts/customer_value"
 CUSTOMERS = f"{VALUE}/value_customers"
 SUMMARY = f"{VALUE}/value_summary"
+DAY_CUSTOMERS = f"{VALUE}/value_customer_day"  # value_customers with its day as a column
+DAYS_TABLE = "value_customer_days"  # what value_summary.sql reads
 REVENUE = "marts/revenue_at_risk"
 # the tables written for a day, each from its model in sql/marts/customer_value/
 DAY_TABLES = ("customer_value", "model_fit", "model_backtest", "model_quality")
@@ -61,9 +63,10 @@ def compute_value_days(
     days: list[dt.date],
     run_id: str | None = None,
 ) -> list[ValueDay]:
-    """`compute_customer_value` for each of `days` in order, small populations' days in one
-    transaction after the first (GROUP_CUSTOMERS, GROUP_ROWS): every day is written whole or not
-    at all, as before, and a failed group leaves the days of the groups before it."""
+    """`compute_customer_value` for each of `days` in order; on DuckDB, a small population's days
+    after the first are computed together in one transaction (GROUP_CUSTOMERS, GROUP_ROWS;
+    loyalty.marts.value_range): every day is written whole or not at all, as before, and a failed
+    group leaves the days of the groups before it."""
     results: list[ValueDay] = []
     pending = list(days)
     while pending:
@@ -74,8 +77,47 @@ def compute_value_days(
                 size = max(1, GROUP_ROWS // max(customers, 1))
         group, pending = pending[:size], pending[size:]
         with engine.transaction(conn):
-            results += [compute_customer_value(conn, settings, d, run_id) for d in group]
+            if len(group) == 1:
+                results.append(compute_customer_value(conn, settings, group[0], run_id))
+            else:
+                results += _value_range(conn, settings, group, run_id)
     return results
+
+
+def _value_range(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date], run_id: str | None
+) -> list[ValueDay]:
+    for day in days:
+        _require_snapshot(conn, day, run_id)
+    runs = value_range.compute_value_range(conn, settings, days, _params(settings, days[-1]))
+    how = f"computed with {len(days)} days together from every order"
+    return [
+        ValueDay(d, run.model_used, run.quality["reason"], how, run.quality["customers"])
+        for d, run in runs
+    ]
+
+
+def _params(settings: Settings, day: dt.date) -> dict[str, Any]:
+    """The parameters of the SQL of customer_value's day `day`."""
+    cfg = settings.model
+    return {
+        "as_of": day,
+        "calibration_end": day - dt.timedelta(days=cfg.horizon_days),
+        "start_date": day,
+        "end_date": day,
+        "horizon_days": cfg.horizon_days,
+        "lost_after_days": cfg.lost_after_days,
+        "band_active": cfg.status_bands.active,
+        "band_at_risk": cfg.status_bands.at_risk,
+        "band_lapsed": cfg.status_bands.lapsed,
+    }
+
+
+def _require_snapshot(conn: duckdb.DuckDBPyConnection, day: dt.date, run_id: str | None) -> None:
+    if not _snapshot_stored(conn, day):
+        raise ValueError(
+            f"customer_snapshot holds no day {day} (run {run_id or '-'}): compute it first"
+        )
 
 
 def compute_customer_value(
@@ -87,29 +129,12 @@ def compute_customer_value(
     """Replace day `day` of customer_value, model_fit, model_backtest and model_quality, in one
     transaction, and drop earlier days of customer_value that are not Sundays. Needs the day's
     customer_snapshot. `run_id` names the run in the error messages only (the tables hold none)."""
-    if not _snapshot_stored(conn, day):
-        raise ValueError(
-            f"customer_snapshot holds no day {day} (run {run_id or '-'}): compute it first"
-        )
-    cfg = settings.model
-    horizon = cfg.horizon_days
-    calibration_end = day - dt.timedelta(days=horizon)
-    params: dict[str, Any] = {
-        "as_of": day,
-        "calibration_end": calibration_end,
-        "start_date": day,
-        "end_date": day,
-        "horizon_days": horizon,
-        "lost_after_days": cfg.lost_after_days,
-        "band_active": cfg.status_bands.active,
-        "band_at_risk": cfg.status_bands.at_risk,
-        "band_lapsed": cfg.status_bands.lapsed,
-    }
+    _require_snapshot(conn, day, run_id)
+    params = _params(settings, day)
     with engine.intermediate(conn) as steps:
         how = _summary(conn, settings, steps, params)
-        side = _side(conn, settings)
+        side = _side(conn, settings, day)
         run = value_run.run_model(side, settings)
-        params["model_used"] = run.model_used
         with engine.transaction(conn), side.registered(side.tables(run)):
             engine.create_declared(conn, VALUE)
             for table in DAY_TABLES:
@@ -125,11 +150,12 @@ def _summary(
     steps: Any,  # engine.intermediate's, or Spark's
     params: dict[str, Any],
 ) -> str:
-    """The work table value_summary from the per-customer sums value_customers: on DuckDB the
-    table loyalty.marts.value_state keeps from night to night (moved to the day first), on Spark
-    from every order. Returns how the sums were had."""
+    """The work table value_summary from the per-customer sums value_customers with the day as a
+    column (value_customer_day.sql): on DuckDB the table loyalty.marts.value_state keeps from night
+    to night (moved to the day first), on Spark from every order. Returns how the sums were had."""
     if not isinstance(conn, duckdb.DuckDBPyConnection):
         steps.create(CUSTOMERS, params)
+        steps.view(DAY_CUSTOMERS, params, name=DAYS_TABLE, inline=True)
         steps.create(SUMMARY, params)
         return "built from every order"
     how = value_state.bring_to(conn, settings, params["as_of"], params["calibration_end"])
@@ -137,8 +163,10 @@ def _summary(
         f"create or replace temp view value_customers as select * from {value_state.STATE}"
     )
     try:
+        steps.view(DAY_CUSTOMERS, params, name=DAYS_TABLE)
         steps.create(SUMMARY, params)
     finally:
+        conn.execute(f"drop view if exists {DAYS_TABLE}")
         conn.execute("drop view if exists value_customers")
     return how
 
@@ -204,11 +232,11 @@ def value_days(start: dt.date, end: dt.date, history_weeks: int | None = None) -
     return [d for d in days if d.isoweekday() == 7 or d == end]
 
 
-def _side(conn: duckdb.DuckDBPyConnection, settings: Settings) -> value_run.Side:
+def _side(conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> value_run.Side:
     """The model's numbers from the work table value_summary, on the connection's engine: numpy
     arrays in this process (DuckDB), aggregates and executors' batches (Spark)."""
     if isinstance(conn, duckdb.DuckDBPyConnection):
-        return value_run.DuckSide(conn, settings.model.horizon_days)
+        return value_run.DuckSide(conn, settings.model.horizon_days, day)
     from loyalty.spark.value import SparkSide
 
     return SparkSide(conn, settings.model.horizon_days)

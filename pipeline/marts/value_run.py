@@ -2,13 +2,15 @@
 quality and the guards deciding whether the model drives the statuses (docs/model.md).
 
 The numbers come from a `Side`: `DuckSide` has DuckDB group the work table value_summary into the
-distinct rows the model reads and joins their scores back to every customer in SQL, loyalty.spark.value.SparkSide has Spark group the aggregates the fits and the
-quality need and its executors score the customers. The guards, their order and their reasons are
+distinct rows the model reads and joins their scores back to every customer in SQL
+(loyalty.marts.value_rows), loyalty.spark.value.SparkSide has Spark group the aggregates the fits
+and the quality need and its executors score the customers. The guards, their order and their reasons are
 here, once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,9 +23,12 @@ import pyarrow as pa
 
 from loyalty import malloc, model
 from loyalty.marts import value_model as vm
+from loyalty.marts import value_rows
+from loyalty.marts.value_rows import Rows, no_rows
 from loyalty.settings import Settings
 
 SCORE, BACKTEST = "score", "backtest"
+PURPOSES = (SCORE, BACKTEST)
 QUALITY_KEYS = (
     "mae_orders",
     "bias_orders",
@@ -112,23 +117,6 @@ def run_model(side: Side, settings: Settings) -> Run:
 
 
 @dataclass(frozen=True)
-class Rows:
-    """One purpose's summary as the model reads it, aggregated by DuckDB: the distinct (x, t_x, T)
-    with their customers `n`, sorted as numpy's unique sorts them (the BG/NBD fit and the scores
-    are functions of these), and the distinct (x, cents of m) with m and their customers (the
-    Gamma-Gamma fit and the expected order value are functions of these)."""
-
-    x: np.ndarray
-    t_x: np.ndarray
-    T: np.ndarray
-    n: np.ndarray
-    px: np.ndarray
-    cents: np.ndarray
-    m: np.ndarray
-    pn: np.ndarray
-
-
-@dataclass(frozen=True)
 class RowScores:
     """The model's columns per distinct row of a `Rows`: P(alive), expected purchase days in H
     and those days if alive per (x, t_x, T), the expected order value per (x, cents)."""
@@ -152,11 +140,24 @@ class DuckSide:
     The numbers are the same: the same rows in the same order for the fits, the same elementwise
     functions, the same products for CLV and value at risk."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, horizon_days: int):
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        horizon_days: int,
+        as_of: dt.date,
+        rows: dict[str, Rows] | None = None,
+    ):
+        """The side of day `as_of` (the work table value_summary's only day, unless `rows` gives
+        the day's distinct rows: loyalty.marts.value_range's days)."""
         malloc.keep_freed_memory()  # arrays of the distinct rows, made and freed many times
         self.conn = conn
         self.horizon_days = horizon_days
-        self.rows = {purpose: _rows(conn, purpose) for purpose in (SCORE, BACKTEST)}
+        self.as_of = as_of
+        if rows is None:
+            rows = {p: value_rows.rows_by_day(conn, p).get(as_of, no_rows()) for p in PURPOSES}
+        self.rows = rows
+        # the backtest's quality when it was had for many days at once (loyalty.marts.value_range)
+        self.known_quality: dict[str, Any] | None = None
         self.scores: dict[str, RowScores] = {}
         self.fits: dict[str, vm.Fits] = {}
         self.early: dict[str, tuple[vm.Fits, RowScores]] = {}  # scores made in a fit's thread
@@ -213,12 +214,18 @@ class DuckSide:
         )
 
     def quality(self, inactive_days: int) -> dict[str, Any]:
-        """The backtest's error and ranking from the customers counted per (predicted value,
-        ordered again): DuckDB joins the predictions per (x, t_x, T) to the backtest's customers."""
-        x, t_x, big_t, _m, where = vm.SUMMARY_COLUMNS[BACKTEST]
+        """The backtest's error and ranking (loyalty.marts.value_rows.backtest_quality)."""
+        if self.known_quality is None:
+            got = value_rows.backtest_quality(self.conn, self.predicted(), inactive_days)
+            self.known_quality = got[self.as_of]
+        return dict(self.known_quality)
+
+    def predicted(self) -> pa.Table:
+        """The backtest's predictions per distinct (x, t_x, T) of its day."""
         r, sc = self.rows[BACKTEST], self.scores[BACKTEST]
-        predicted = pa.table(
+        return pa.table(
             {
+                "as_of": self._days(len(r.x)),
                 "x": r.x,
                 "t_x": r.t_x,
                 "T": r.T,
@@ -226,59 +233,9 @@ class DuckSide:
                 "p_alive": sc.p_alive,
             }
         )
-        self.conn.register("backtest_predicted", predicted)
-        try:
-            self.conn.execute(
-                f"""create or replace temp table backtest_outcomes as
-                select
-                    p.predicted_orders,
-                    p.p_alive,
-                    coalesce(v.holdout_orders, 0) as actual,
-                    (coalesce(v.cal_days_silent, 0) <= $inactive)::double as rule
-                from value_summary as v
-                inner join backtest_predicted as p
-                    on v.{x} = p.x and v.{t_x} = p.t_x and v.{big_t} = p."T"
-                where {where}""",
-                {"inactive": inactive_days},
-            )
-        finally:
-            self.conn.unregister("backtest_predicted")
-        try:
-            errors = self.conn.execute(
-                "select avg(abs(predicted_orders - actual)), avg(predicted_orders - actual), "
-                "bool_and(actual > 0) from backtest_outcomes"
-            ).fetchone()
-            assert errors is not None
-            mae, bias, all_again = errors
 
-            def area(column: str) -> float | None:
-                values, pos, neg = (
-                    self.conn.execute(
-                        f"select {column}, count(*) filter (actual > 0), "
-                        f"count(*) filter (actual = 0) from backtest_outcomes group by 1"
-                    )
-                    .fetchnumpy()
-                    .values()
-                )
-                return vm.auc_of_counts(np.asarray(values, float), pos, neg)
-
-            return {
-                "mae_orders": float(mae),
-                "bias_orders": float(bias),
-                # the model's own forecast of "orders again within H" ranks the customers: its
-                # expected purchase days in (C, D]. (P(alive) is 1 for every customer without a
-                # repeat purchase, so it cannot rank them; docs/model.md, "Tables, status and
-                # backtest".)
-                "auc_model": area("predicted_orders"),
-                # the seeds' rule as a score: not inactive (1) ranks above inactive (0)
-                "auc_baseline": area("rule"),
-                # shown beside them: P(alive) alone, the measure the issue names, ties its
-                # one-time buyers
-                "auc_p_alive": area("p_alive"),
-                "all_ordered_again": bool(all_again),
-            }
-        finally:
-            self.conn.execute("drop table if exists backtest_outcomes")
+    def _days(self, n: int) -> pa.Array:
+        return pa.array([self.as_of] * n, pa.date32())
 
     def tables(self, run: Run) -> dict[str, pa.Table]:
         return {
@@ -291,6 +248,9 @@ class DuckSide:
                 [{**dict.fromkeys(vm.QUALITY_SCHEMA.names), **run.quality}],
                 schema=vm.QUALITY_SCHEMA,
             ),
+            "value_day_runs": pa.table(
+                {"as_of": self._days(1), "model_used": pa.array([run.model_used], pa.bool_())}
+            ),
         }
 
     def _score_table(self, purpose: str, kept: bool) -> pa.Table:
@@ -299,6 +259,7 @@ class DuckSide:
         none = np.zeros(0)
         return pa.table(
             {
+                "as_of": self._days(len(r.x[pick])),
                 "x": r.x[pick],
                 "t_x": r.t_x[pick],
                 "T": r.T[pick],
@@ -313,6 +274,7 @@ class DuckSide:
         pick = slice(None) if kept and sc is not None else slice(0)
         return pa.table(
             {
+                "as_of": self._days(len(r.px[pick])),
                 "x": r.px[pick],
                 "cents": r.cents[pick],
                 "expected_order_value": sc.expected_order_value[pick] if sc else np.zeros(0),
@@ -323,15 +285,17 @@ class DuckSide:
     def registered(self, tables: dict[str, pa.Table]) -> Iterator[None]:
         """Arrow tables visible to SQL under these names for the block, and the views the SQL of
         customer_value reads: value_scored (every summary row at D with its scores, NULL where it
-        has none) and value_backtested (the backtest's customers with their predictions at C).
+        has none, and model_used: value_day_runs' answer for its day) and value_backtested (the backtest's customers with their predictions at C).
         Each is value_summary joined to the distinct rows the model scored, by the values they
         were scored on: the summary is read once (joining scores made per summary row `k` back to
         the summary by `k` cost a hash join of two 2.5 M-row sides at 10 M orders, 0.7 s)."""
         for name, table in tables.items():
             self.conn.register(name, table)
         x, t_x, big_t, m, where = vm.SUMMARY_COLUMNS[SCORE]
-        on_rows = f'v.{x} = t.x and v.{t_x} = t.t_x and v.{big_t} = t."T"'
-        on_values = f"v.{x} = e.x and (coalesce(v.{m}, 0) * 100)::bigint = e.cents"
+        on_rows = f'v.as_of = t.as_of and v.{x} = t.x and v.{t_x} = t.t_x and v.{big_t} = t."T"'
+        on_values = (
+            f"v.as_of = e.as_of and v.{x} = e.x and (coalesce(v.{m}, 0) * 100)::bigint = e.cents"
+        )
         # a row has scores when both its (x, t_x, T) and its (x, cents) were scored
         scored = f"t.x is not null and e.x is not null and ({where})"
         scores = {
@@ -347,8 +311,9 @@ class DuckSide:
         try:
             self.conn.execute(
                 f"""create or replace temp view value_scored as
-                select v.*, {columns}
+                select v.*, {columns}, r.model_used
                 from value_summary as v
+                inner join value_day_runs as r on v.as_of = r.as_of
                 left join value_scores_rows as t on {on_rows}
                 left join value_scores_values as e on {on_values}"""
             )
@@ -358,9 +323,11 @@ class DuckSide:
                     t.expected_orders * e.expected_order_value as predicted_value
                 from value_summary as v
                 inner join value_backtest_rows as t
-                    on v.{bx} = t.x and v.{bt_x} = t.t_x and v.{b_big_t} = t."T"
+                    on v.as_of = t.as_of and v.{bx} = t.x and v.{bt_x} = t.t_x
+                    and v.{b_big_t} = t."T"
                 inner join value_backtest_values as e
-                    on v.{bx} = e.x and (coalesce(v.{bm}, 0) * 100)::bigint = e.cents
+                    on v.as_of = e.as_of and v.{bx} = e.x
+                    and (coalesce(v.{bm}, 0) * 100)::bigint = e.cents
                 where {b_where}"""
             )
             yield
@@ -369,28 +336,3 @@ class DuckSide:
                 self.conn.execute(f"drop view if exists {view}")
             for name in tables:
                 self.conn.unregister(name)
-
-
-def _rows(conn: duckdb.DuckDBPyConnection, purpose: str) -> Rows:
-    """The distinct rows of one purpose's summary (`Rows`), grouped by DuckDB."""
-    x, t_x, big_t, m, where = vm.SUMMARY_COLUMNS[purpose]
-    triples = conn.execute(
-        f"""select {x}::bigint as x, {t_x}::bigint as t_x, {big_t}::bigint as "T",
-            count(*) as n
-        from value_summary where {where} group by all order by all"""
-    ).fetchnumpy()
-    pairs = conn.execute(
-        f"""select {x}::bigint as x, (coalesce({m}, 0) * 100)::bigint as cents,
-            any_value(coalesce({m}, 0)::double) as m, count(*) as n
-        from value_summary where {where} group by 1, 2 order by 1, 2"""
-    ).fetchnumpy()
-    return Rows(
-        x=np.asarray(triples["x"], np.int64),
-        t_x=np.asarray(triples["t_x"], np.int64),
-        T=np.asarray(triples["T"], np.int64),
-        n=np.asarray(triples["n"], np.int64),
-        px=np.asarray(pairs["x"], np.int64),
-        cents=np.asarray(pairs["cents"], np.int64),
-        m=np.asarray(pairs["m"], float),
-        pn=np.asarray(pairs["n"], np.int64),
-    )

@@ -158,6 +158,7 @@ class SparkSide:
         self.horizon_days = horizon_days
         self.summary = self.spark.table("value_summary")
         self.scored: dict[str, DataFrame] = {}
+        self.model_used = False  # set by `tables`
 
     def customers(self) -> int:
         return int(self.summary.count())
@@ -228,6 +229,7 @@ class SparkSide:
 
         quality_cols = ["customers", "repeat_customers", *QUALITY_KEYS[:-1], "model_used", "reason"]
         quality = {c: run.quality.get(c) for c in quality_cols}
+        self.model_used = bool(run.model_used)  # a column of the view value_scored (`registered`)
         return {
             "value_scores": self.scored["score"] if run.model_used else empty(SCORES_SCHEMA),
             "value_backtest": self.scored["backtest"].drop("p_alive")
@@ -241,7 +243,7 @@ class SparkSide:
     def registered(self, tables: dict[str, DataFrame]) -> Iterator[None]:
         for name, frame in tables.items():
             catalog.view(frame, name)
-        views = joined_views(self.spark)
+        views = joined_views(self.spark, self.model_used)
         try:
             yield
         finally:
@@ -249,16 +251,19 @@ class SparkSide:
                 catalog.drop_view(self.spark, name)
 
 
-def joined_views(spark: Any) -> tuple[str, ...]:
+def joined_views(spark: Any, model_used: bool) -> tuple[str, ...]:
     """The work views the SQL of customer_value reads (as DuckDB's `DuckSide.registered` makes
     them): value_scored, every row of value_summary with its scores from `value_scores` (NULL
-    where it has none), and value_backtested, the rows of `value_backtest` with their summary row.
-    Spark's scores are per summary row `k`, so here they are joined by `k`."""
+    where it has none) and whether the day's model is used, and value_backtested, the rows of
+    `value_backtest` with their summary row. Spark's scores are per summary row `k`, so here they
+    are joined by `k`."""
     scores = ", ".join(f"s.{c}" for c in SCORE_COLUMNS)
+    used = "true" if model_used else "false"
     catalog.sql_view(
         spark,
         "value_scored",
-        f"select v.*, {scores} from value_summary as v left join value_scores as s on v.k = s.k",
+        f"select v.*, {scores}, {used} as model_used "
+        "from value_summary as v left join value_scores as s on v.k = s.k",
     )
     catalog.sql_view(
         spark,

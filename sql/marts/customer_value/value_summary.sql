@@ -1,11 +1,12 @@
--- grain: one row per customer with a counted order on or before $as_of (day D): the BG/NBD summary
--- at D and at the backtest's calibration end C = $calibration_end, and what the customer bought in
--- (C, D], from the work table value_customers (value_customers.sql: one purchase per customer-day,
--- net of returns; on DuckDB kept from night to night by loyalty.marts.value_state).
+-- grain: one row per (as_of, customer) with a counted order on or before day D = as_of: the BG/NBD
+-- summary at D and at the backtest's calibration end C = calibration_end, and what the customer
+-- bought in (C, D], from the work table value_customer_days (the per-customer sums of
+-- value_customers.sql with their day D and its C as columns: one purchase per customer-day, net of
+-- returns; value_customer_day.sql for one day, value_customer_days.sql for many at once).
 -- A work table of loyalty.marts.value (temp): `k` (value_customers.sql) numbers its rows for the
 -- scores joined back.
 with per_customer as (
-    select * from value_customers
+    select * from value_customer_days
     where days > 0
 ),
 
@@ -21,12 +22,13 @@ cents as (
 
 final as (
     select
+        as_of,
         k,
         customer_id,
         first_day,
         (days - 1)::integer as frequency,
         date_diff('day', first_day, last_day)::integer as recency_days,
-        date_diff('day', first_day, $as_of::date)::integer as t_days,
+        date_diff('day', first_day, as_of)::integer as t_days,
         (
             sign(repeat_cents) * ((2 * abs(repeat_cents) + days - 1) // nullif(2 * (days - 1), 0))
             * 0.01
@@ -35,13 +37,13 @@ final as (
         (cal_days - 1)::integer as cal_frequency,
         date_diff('day', first_day, cal_last_day)::integer as cal_recency_days,
         case
-            when cal_days > 0 then date_diff('day', first_day, $calibration_end::date)
+            when cal_days > 0 then date_diff('day', first_day, calibration_end)
         end::integer as cal_t_days,
         (
             sign(cal_repeat_cents) * ((2 * abs(cal_repeat_cents) + cal_days - 1) // nullif(2 * (cal_days - 1), 0))
             * 0.01
         )::decimal(18, 2) as cal_monetary_repeat,
-        date_diff('day', cal_last_day, $calibration_end::date)::integer as cal_days_silent,
+        date_diff('day', cal_last_day, calibration_end)::integer as cal_days_silent,
         holdout_orders::integer as holdout_orders,
         holdout_value::decimal(18, 2) as holdout_value
     from cents
