@@ -235,7 +235,8 @@ class DuckSide:
         )
 
     def _days(self, n: int) -> pa.Array:
-        return pa.array([self.as_of] * n, pa.date32())
+        """The side's day n times (from numpy: a list of dates would have pyarrow import pandas)."""
+        return pa.array(np.full(n, np.datetime64(self.as_of, "D")), pa.date32())
 
     def tables(self, run: Run) -> dict[str, pa.Table]:
         return {
