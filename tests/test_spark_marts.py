@@ -107,7 +107,7 @@ def spark_value(marts_sample, spark) -> SparkValue:
         stored = sample.duck_rows("select * from model_fit where as_of = $d", {"d": day})
         with spark_engine.intermediate(spark) as steps:
             steps.create(f"{VALUE}/value_customers", params)
-            steps.view(f"{VALUE}/value_customer_day", params, "value_customer_days", inline=True)
+            steps.create(f"{VALUE}/value_customer_day", params, "value_customer_days")
             steps.create(f"{VALUE}/value_summary", params)
             summary = steps.rows("value_summary")
             made.summaries[day] = _rows(summary)
@@ -164,7 +164,7 @@ def test_value_summary_equals_duckdb(marts_sample, spark_value):
         params = _value_params(marts_sample.settings, day, True)
         with connect(marts_sample.settings) as conn, engine.intermediate(conn) as steps:
             steps.create(f"{VALUE}/value_customers", params)
-            steps.view(f"{VALUE}/value_customer_day", params, "value_customer_days", inline=True)
+            steps.create(f"{VALUE}/value_customer_day", params, "value_customer_days")
             steps.create(f"{VALUE}/value_summary", params)
             reference = engine.query_sql(conn, "select * from value_summary")
         assert len(reference) > 2000

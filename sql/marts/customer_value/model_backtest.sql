@@ -1,7 +1,8 @@
 -- grain: one row per (as_of, decile) for every day D = as_of of value_backtested: the backtest's
--- customers (first purchase day on or before C = D - H) in ten groups of predicted purchase days in (C, D], 1 = highest, with
--- what they predicted and what happened. Reads the work view value_backtested (the backtest's rows
--- of value_summary with the predictions fitted on data through C).
+-- customers (first purchase day on or before C = D - H) in ten groups of predicted purchase days
+-- in (C, D], 1 = highest, with what they predicted and what happened. Reads the work view
+-- value_backtested (the backtest's rows of value_summary with the predictions fitted on data
+-- through C).
 with ranked as (
     select
         b.as_of,
