@@ -5,6 +5,7 @@ each day is whole or absent, and a failure keeps exactly the days of the transac
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 
@@ -98,13 +99,18 @@ def _tables(settings) -> dict[str, list[tuple]]:
                 if c not in VOLATILE
             ]
             order = ", ".join(key)
-            out[table] = [
-                tuple(round(v, 12) if isinstance(v, float) else v for v in row)
-                for row in conn.execute(
-                    f"select {', '.join(cols)} from {table} order by {order}"
-                ).fetchall()
-            ]
+            out[table] = conn.execute(
+                f"select {', '.join(cols)} from {table} order by {order}"
+            ).fetchall()
     return out
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, doubles to 1e-12 relative: sums of doubles (model_quality's mean errors, the
+    deciles' predictions) differ in the last bits with the order DuckDB's threads add them in."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+    return a == b
 
 
 @pytest.mark.parametrize("min_repeat", [20, 10_000])
@@ -131,6 +137,9 @@ def test_the_days_together_equal_the_days_one_by_one(tmp_path, monkeypatch, min_
         assert together == [False] + [way == "together"] * 6
         made[way] = _tables(settings)
     for table in TABLES:
-        assert made["together"][table] == made["one by one"][table], table
+        together, one_by_one = made["together"][table], made["one by one"][table]
+        assert len(together) == len(one_by_one), table
+        for row, want in zip(together, one_by_one, strict=True):
+            assert all(map(_same, row, want)), (table, row, want)
     # keep_days: the Sundays and the last day, each with its customers
     assert sorted({r[0] for r in made["together"]["customer_value"]}) == days
