@@ -113,11 +113,15 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-@pytest.mark.parametrize("min_repeat", [20, 10_000])
+# the backtest's repeat customers on these days: 314, 319, 324, 329, 332, 334, 334
+USED = {20: [True] * 7, 325: [False] * 3 + [True] * 4, 10_000: [False] * 7}
+
+
+@pytest.mark.parametrize("min_repeat", sorted(USED))
 def test_the_days_together_equal_the_days_one_by_one(tmp_path, monkeypatch, min_repeat):
-    """Six Sundays and a last day: with the model used on every day, and with the rules on every
-    day (fewer repeat customers than model.min_repeat_customers). Day one by one is the nightly
-    path (every population taken as large)."""
+    """Six Sundays and a last day: with the model used on every day, on the later days only, and
+    on none (fewer repeat customers than model.min_repeat_customers: the rules decide). Day one by
+    one is the nightly path (every population taken as large)."""
     sundays = [dt.date(2025, 7, 6) + dt.timedelta(weeks=i) for i in range(6)]
     days = [*sundays, dt.date(2025, 8, 13)]
     made = {}
@@ -132,7 +136,7 @@ def test_the_days_together_equal_the_days_one_by_one(tmp_path, monkeypatch, min_
                 patched.setattr(value, "GROUP_CUSTOMERS", 10)
             with connect(settings) as conn:
                 results = value.compute_value_days(conn, settings, days)
-        assert [r.model_used for r in results] == [min_repeat == 20] * len(days)
+        assert [r.model_used for r in results] == USED[min_repeat]
         together = [r.summary.startswith("computed with 6 days together") for r in results]
         assert together == [False] + [way == "together"] * 6
         made[way] = _tables(settings)
