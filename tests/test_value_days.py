@@ -1,6 +1,7 @@
 """A range of customer_value days (loyalty.marts.value.compute_value_days): a small population's
-days after the first are written in one transaction, a large one's each in its own; either way
-each day is whole or absent, and a failure keeps exactly the days of the transactions before it."""
+days are computed together in groups, each group one transaction, a large one's each in its own;
+either way each day is whole or absent, and a failure keeps exactly the days of the transactions
+before it. The days together give the rows of the days one by one."""
 
 from __future__ import annotations
 
@@ -46,17 +47,21 @@ def _fail_on(monkeypatch, call: int) -> None:
     monkeypatch.setattr(value_run, "run_model", failing)
 
 
-def test_a_small_populations_days_after_the_first_are_one_transaction(stored, monkeypatch):
+def test_a_small_populations_days_are_computed_in_groups_each_one_transaction(stored, monkeypatch):
+    # the population is under 650 customers: groups of two days (1,300 customer rows at most)
+    monkeypatch.setattr(value, "GROUP_ROWS", 1_300)
     _fail_on(monkeypatch, 3)
     with connect(stored) as conn, pytest.raises(RuntimeError, match="model failed"):
         value.compute_value_days(conn, stored, SUNDAYS)
-    # the first day committed alone; the second went with the third's failure
+    # the first two days committed together; the third failed alone
     days = _days(stored)
-    assert [d for d, _ in days] == [SUNDAYS[0]]
+    assert [d for d, _ in days] == SUNDAYS[:2]
     monkeypatch.undo()
     with connect(stored) as conn:
         results = value.compute_value_days(conn, stored, SUNDAYS)
     assert [r.day for r in results] == SUNDAYS
+    # all three together now (one group, one transaction)
+    assert all(r.summary.startswith("computed with 3 days together") for r in results)
     days = _days(stored)
     assert [d for d, _ in days] == SUNDAYS
     assert all(n == r.customers > 0 for (_, n), r in zip(days, results, strict=True))
@@ -137,8 +142,8 @@ def test_the_days_together_equal_the_days_one_by_one(tmp_path, monkeypatch, min_
             with connect(settings) as conn:
                 results = value.compute_value_days(conn, settings, days)
         assert [r.model_used for r in results] == USED[min_repeat]
-        together = [r.summary.startswith("computed with 6 days together") for r in results]
-        assert together == [False] + [way == "together"] * 6
+        together = [r.summary.startswith("computed with 7 days together") for r in results]
+        assert together == [way == "together"] * 7
         made[way] = _tables(settings)
     for table in TABLES:
         together, one_by_one = made["together"][table], made["one by one"][table]
