@@ -367,3 +367,85 @@ def test_a_range_runs_as_many_days_at_once_as_fit_the_memory_limit(two_stores):
     budget = settings.duckdb.memory_limit_bytes // snapshot.DAY_ROW_BYTES
     # approx_count_distinct is within a few percent of the exact count
     assert abs(per_run - budget // customers) <= 0.05 * budget // customers
+
+
+def test_the_snapshot_check_counts_a_ranges_days_as_the_days_hold_them(two_stores):
+    """check_days counts each day of a range from the state's intervals without expanding them:
+    its counts equal customer_snapshot's rows day by day (counted here from the view), and a row
+    broken on each rule is counted on exactly the days the row holds (its first and last day
+    inside the range and outside it)."""
+    from loyalty.marts.checks import SNAPSHOT_CHECK, run_check
+
+    tmp_path, landing = two_stores
+    settings = _settings(tmp_path / "db", landing, SHORT)
+    _load(settings)
+    first, last = END - dt.timedelta(days=40), END - dt.timedelta(days=1)
+    with engine.connect(settings) as conn:
+        # days stored before the range: some of its rows hold from before it
+        compute_snapshot(
+            conn, settings, first - dt.timedelta(days=20), first - dt.timedelta(days=1)
+        )
+        assert compute_snapshot(conn, settings, first, last) == "range"
+        ok = run_check(conn, SNAPSHOT_CHECK)
+        assert ok.passed, ok.metadata
+        assert ok.metadata["days checked"] == 40
+        assert ok.metadata["rows checked"] == engine.scalar(
+            conn,
+            "select count(*) from customer_snapshot where as_of between ? and ?",
+            [first, last],
+        )
+
+        # closed rows broken on a rule each, where they hold: their days inside the range
+        broken = conn.execute(
+            "select customer_id, valid_from, valid_to from customer_state_closed "
+            "where valid_to - valid_from between 3 and 20 and valid_from >= ? "
+            "order by customer_id, valid_from limit 3",
+            [first],
+        ).fetchall()
+        assert len(broken) == 3
+        # one more that starts before the range and ends inside it: counted from the first day
+        early = conn.execute(
+            "select customer_id, valid_from, valid_to from customer_state_closed "
+            "where valid_from < ? and valid_to between ? and ? order by customer_id limit 1",
+            [first, first + dt.timedelta(days=2), last],
+        ).fetchone()
+        assert early is not None
+        edits = (
+            ("tier = 'Z'", broken[0]),
+            ("m = 6", broken[1]),
+            ("r = 9", broken[2]),
+            ("f = 0", early),
+        )
+        for change, (customer, start, _end) in edits:
+            conn.execute(
+                f"update customer_state_closed set {change} "
+                "where customer_id = ? and valid_from = ?",
+                [customer, start],
+            )
+
+        def days(row) -> int:
+            _, start, end = row
+            return (min(end, last) - max(start, first)).days + 1
+
+        found = run_check(conn, SNAPSHOT_CHECK).metadata
+        assert found["violations: tier not in A-D"] == days(broken[0])
+        assert found["violations: segment missing"] == 0  # NOT NULL in DuckDB's table
+        assert found["violations: r/f/m outside 1-5"] == sum(map(days, (*broken[1:], early)))
+        # the days the bad tier holds: the tiers no longer add up to the day's rows
+        assert found["violations: days whose tier counts do not add up"] == days(broken[0])
+        # and each day's counts are the view's, day by day
+        by_view = conn.execute(
+            "select as_of, count(*), count(*) filter (tier not in ('A', 'B', 'C', 'D')), "
+            "count(*) filter (segment is null), "
+            "count(*) filter (not (r between 1 and 5 and f between 1 and 5 and m between 1 and 5)) "
+            "from customer_snapshot where as_of between ? and ? group by as_of order by as_of",
+            [first, last],
+        ).fetchall()
+        with engine.intermediate(conn) as steps:
+            from loyalty.marts.checks import _snapshot_steps
+
+            _snapshot_steps(steps)
+            by_check = conn.execute(
+                "select as_of, rows_, bad_tier, no_segment, bad_rfm from check_days order by as_of"
+            ).fetchall()
+        assert by_check == by_view
