@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 GC_THRESHOLD = 10_000  # allocations between the youngest generation's collections (Python: 700)
 
@@ -117,5 +118,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry() -> NoReturn:
+    """The `loyalty` command (and `python -m loyalty.cli`): `main`, then the process ends."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with `code` once its work is done: the other threads it waits for are
+    joined, the exit handlers run (atexit: Dagster's instance, file locks, logging's flush) and the
+    output is flushed, as at a normal exit; then the process ends without the interpreter's
+    teardown. That teardown only frees memory, and it collects every object of the loaded modules
+    (Dagster, DuckDB, scipy, plotly, the run's events) once more: 1.3-1.6 s after a CDNOW-sized
+    first run printed `done`. Every database is closed and committed before `main` returns."""
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

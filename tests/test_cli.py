@@ -103,6 +103,38 @@ def test_the_cli_says_what_the_email_did_in_counts(two_runs):
         assert address not in first.stdout + first.stderr + second.stdout + second.stderr
 
 
+def test_the_process_ends_after_its_work_with_everything_written_and_said(two_runs):
+    """`loyalty run` ends without the interpreter's teardown (loyalty.cli.exit_now): its output is
+    whole (the last line is the reports' folder), the database was closed and checkpointed (no
+    write-ahead log left beside it) and reads back; a failed run keeps its exit code (below)."""
+    work, _, (first, _), (second, _), counts = two_runs
+    for result in (first, second):
+        assert result.stdout.splitlines()[-1].startswith("reports: "), result.stdout[-2000:]
+        assert result.stderr == "", result.stderr[-2000:]
+    assert not (work / "loyalty.duckdb.wal").exists()
+    assert table_counts(work / "loyalty.duckdb") == counts
+
+
+def test_the_installed_command_is_the_same_entry(tmp_path):
+    """The `loyalty` script pip installs calls loyalty.cli.entry (main, then the quick end)."""
+    script = Path(sys.executable).parent / "loyalty"
+    if not script.exists():
+        pytest.skip(f"no installed `loyalty` script beside {sys.executable}")
+    assert "loyalty.cli import entry" in script.read_text(encoding="utf-8")
+    settings = write_settings(tmp_path)
+    done = subprocess.run(
+        [str(script), "check-settings", str(settings)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{settings}: valid.")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("engine: [not, an, engine]\n", encoding="utf-8")
+    failed = subprocess.run(
+        [str(script), "check-settings", str(broken)], capture_output=True, text=True, timeout=120
+    )
+    assert failed.returncode == 2 and failed.stderr.startswith("error: "), failed.stderr
+
+
 def test_a_rerun_with_nothing_new_is_skipped_says_so_and_takes_seconds(two_runs):
     work, _, (first, first_s), (second, second_s), counts = two_runs
     assert second.returncode == 0, second.stderr[-3000:]
