@@ -192,13 +192,15 @@ def run_all(
 ) -> list[str]:
     settings = load_settings(settings_file, overrides or None)
     # the steps run one after another in this process: the file is opened once for all of them
-    with engine.held_open(settings):
-        return _run_all(settings_file, settings, as_of, overrides, email, rebuild, log)
+    # the Dagster instance is disposed at the end: its SQLite files closed, their logs folded in
+    with engine.held_open(settings), _instance(settings) as instance:
+        return _run_all(settings_file, settings, instance, as_of, overrides, email, rebuild, log)
 
 
 def _run_all(
     settings_file: Path,
     settings: Settings,
+    instance: dg.DagsterInstance,
     as_of: dt.date | None,
     overrides: str,
     email: bool,
@@ -212,7 +214,6 @@ def _run_all(
             settings_file=str(settings_file), overrides=overrides
         )
     }
-    instance = _instance(settings)
     assets = list(definitions.all_assets)
     checks = list(definitions.all_checks)
     # the same selection by group and partitioning as the daemon's jobs (loyalty.orchestration.jobs), in steps

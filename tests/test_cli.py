@@ -106,12 +106,16 @@ def test_the_cli_says_what_the_email_did_in_counts(two_runs):
 def test_the_process_ends_after_its_work_with_everything_written_and_said(two_runs):
     """`loyalty run` ends without the interpreter's teardown (loyalty.cli.exit_now): its output is
     whole (the last line is the reports' folder), the database was closed and checkpointed (no
-    write-ahead log left beside it) and reads back; a failed run keeps its exit code (below)."""
+    write-ahead log left beside it) and reads back, and so were Dagster's SQLite files (the run
+    storage's kept connections are closed: no `.db-wal` is left under the Dagster home); a failed
+    run keeps its exit code (below)."""
     work, _, (first, _), (second, _), counts = two_runs
     for result in (first, second):
         assert result.stdout.splitlines()[-1].startswith("reports: "), result.stdout[-2000:]
         assert result.stderr == "", result.stderr[-2000:]
     assert not (work / "loyalty.duckdb.wal").exists()
+    assert list((work / "dagster_home").rglob("*.db")), "the runs were recorded"
+    assert sorted((work / "dagster_home").rglob("*.db-wal")) == []
     assert table_counts(work / "loyalty.duckdb") == counts
 
 

@@ -323,3 +323,37 @@ def test_each_file_is_connected_to_once_and_a_forked_child_opens_its_own(tmp_pat
     assert "written by the child" in messages
     _run(instance, "2026-01-07", "2026-01-07")  # the parent's connections still work
     assert "2026-01-07" in _recorded(instance)["partitions"]
+
+
+def test_dispose_and_the_process_end_close_the_kept_connections(tmp_path: Path) -> None:
+    """The kept connections hold each SQLite file's write-ahead log open. Disposing the instance
+    closes them, so SQLite folds the `.db-wal` files back in and removes them; so does the end of
+    a process that skips the interpreter's teardown (`loyalty run`: the exit handlers run, then
+    os._exit), for an instance never disposed."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    instance = instance_at(home)
+    with batched_events():
+        _run(instance, "2026-01-01", "2026-01-03")
+    assert sorted(home.rglob("*.db-wal")), "open connections keep the logs"
+    instance.dispose()
+    assert sorted(home.rglob("*.db-wal")) == []
+    assert _recorded(instance_at(home))["partitions"] == ["2026-01-01", "2026-01-02", "2026-01-03"]
+
+    other = tmp_path / "other"
+    code = (
+        "import atexit, os\n"
+        "import dagster as dg\n"
+        "from loyalty.orchestration.event_log import batched_events, instance_at\n"
+        "from tests.test_event_log import daily_thing\n"
+        f"instance = instance_at({str(other)!r})\n"
+        "with batched_events():\n"
+        "    assert dg.materialize([daily_thing], instance=instance, partition_key='2026-01-05').success\n"
+        "atexit._run_exitfuncs()\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(other.rglob("*.db")) and sorted(other.rglob("*.db-wal")) == []

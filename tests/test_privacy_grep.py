@@ -30,7 +30,10 @@ NAME = "Zebediah Piimarker"
 EMAIL = "zebediah.piimarker@pii-example.org"
 PHONE = "+44 7700 900777"
 COMMENT = "ZZPIICOMMENT my neighbour Zebediah said"
-EVERYWHERE = [NAME, EMAIL, PHONE, COMMENT, "Piimarker", "900777"]
+# the phone's digits are searched as ten, with and without the space: its last six alone
+# ("900777") turned up by chance in Dagster's SQLite files (CI, stop 46), whose timestamps (epoch
+# seconds, microseconds) gave 60,000-120,000 six-digit windows a run: one run in 10-20 matched
+EVERYWHERE = [NAME, EMAIL, PHONE, COMMENT, "Piimarker", "7700900777", "7700 900777"]
 
 
 def _seed_markers(landing: Path) -> None:

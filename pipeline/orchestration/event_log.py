@@ -17,6 +17,7 @@ it is), and `batched_events()` turns Dagster's batching on around a run.
 
 from __future__ import annotations
 
+import atexit
 import os
 import weakref
 from collections import OrderedDict
@@ -111,6 +112,18 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as conn, conn.begin():
                 yield conn
 
+    def dispose(self) -> None:
+        """Dagster's `dispose`, and the kept connections closed: SQLite then folds each file's
+        write-ahead log (`.db-wal`) back into the file and removes it."""
+        super().dispose()
+        self.close_connections()
+
+    def close_connections(self) -> None:
+        with self._db_lock:
+            engines = self.__dict__.get("_engines", {})
+            while engines:
+                engines.popitem(last=False)[1].dispose()
+
     def has_table(self, table_name: str) -> bool:
         """Dagster's `has_table` (it makes an engine and a connection to the index on each call,
         twice per step) remembering the tables found: a table, once made, stays."""
@@ -203,7 +216,15 @@ def _forget_in_child() -> None:
             engine.dispose(close=False)
 
 
+def _close_at_exit() -> None:
+    """At the process's end: close the kept connections of every storage not disposed (the
+    interpreter's teardown would, but `loyalty run` ends without it: loyalty.cli.exit_now)."""
+    for storage in list(_STORAGES):
+        storage.close_connections()
+
+
 os.register_at_fork(after_in_child=_forget_in_child)
+atexit.register(_close_at_exit)
 
 
 def _is_check_planned(event: EventLogEntry) -> bool:
