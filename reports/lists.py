@@ -8,12 +8,14 @@ HTML, the Churn warnings sheet and the CSV always read the same source.
 
 The workbooks read their top rows (the query's own LIMIT), the HTML the first N of those as dicts,
 and the CSVs every row, streamed by DuckDB straight to disk (`COPY (select ...) TO ...`, values bound), so no
-customer row passes through Python there. Emails are masked in SQL; names and phones are never read.
+customer row passes through Python there; a list is read once for every segment's CSV and cut by
+tier (`copy_csv_parts`). Emails are masked in SQL; names and phones are never read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import duckdb
@@ -84,22 +86,31 @@ def top_rows(
     return [d[0] for d in cur.description or ()], cur.fetchall()
 
 
-def copy_csv(
+def copy_csv_parts(
     conn: duckdb.DuckDBPyConnection,
     kind: str,
     day: dt.date,
-    segment: str,
-    path: str,
+    files: dict[str, str],
     value: ValueData | None = None,
 ) -> None:
-    """Every row of the list written to `path` as CSV with a header (by the engine)."""
-    name, params = list_source(kind, day, segment, None, value)
-    query, params = neutralised(conn, engine.sql_text(name), params)
-    engine.copy_csv(conn, query, params, path)
+    """Every row of the list for each segment of `files` ({segment: path}), written to its path as
+    CSV with a header (by the engine). The list is read once for all of them (the segments'
+    tiers) and cut by tier: the same rows, in the same order, as a read per segment."""
+    segments = list(files)
+    tiers = [t for t in TIERS if any(t in tiers_of(seg) for seg in segments)]
+    name, params = list_source(kind, day, ALL, None, value)
+    query, params = neutralised(conn, engine.sql_text(name), {**params, "tiers": tiers})
+    parts = [(files[seg], [neutral(t) for t in tiers_of(seg)]) for seg in segments]
+    engine.copy_csv_parts(conn, query, params, "tier", parts)
 
 
 # a cell a spreadsheet reads as a formula starts with one of these (OWASP, "CSV Injection")
 FORMULA_START = "^[=+@\t\r-]"
+
+
+def neutral(text: str) -> str:
+    """A text value as `neutralised` writes it (for selecting the rows that hold it)."""
+    return "'" + text if re.match(FORMULA_START, text) else text
 
 
 def neutralised(

@@ -6,7 +6,7 @@ import importlib.resources
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -275,6 +275,42 @@ def copy_csv(
         f"copy (\n{query}\n) to {target} (format csv, header, force_quote ({force}))",
         _bound(query, params),
     )
+
+
+def copy_csv_parts(
+    conn: duckdb.DuckDBPyConnection,
+    query: str,
+    params: Mapping[str, Any] | None,
+    column: str,
+    parts: Sequence[tuple[Path | str, Sequence[Any]]],
+    quoted: tuple[str, ...] = ("customer_id",),
+) -> None:
+    """For each (path, values) of `parts`: the rows of `query` whose `column` is one of `values`,
+    in the query's order, written as `copy_csv` writes them; the query runs once. DuckDB keeps its
+    rows in a temporary table (in their order: a table is read in the order it was written) and
+    writes each file from it; a segment's file and the whole base's then cost one sort of the
+    base, not one each."""
+    if not parts:
+        return
+    if other := _other(conn):
+        other.copy_csv_parts(query, params, column, parts, quoted)
+        return
+    table = "_csv_parts"
+    conn.execute(
+        f"create or replace temp table {table} as select * from (\n{query}\n)",
+        _bound(query, params),
+    )
+    try:
+        for path, values in parts:
+            copy_csv(
+                conn,
+                f"select * from {table} where list_contains($part_values, {quote_ident(column)})",
+                {"part_values": list(values)},
+                path,
+                quoted,
+            )
+    finally:
+        conn.execute(f"drop table if exists {table}")
 
 
 def table_kind(conn: duckdb.DuckDBPyConnection, name: str) -> str | None:

@@ -35,6 +35,7 @@ from loyalty.spark import catalog, statements
 from loyalty.spark import engine as spark_engine
 from loyalty.spark.read import rows_of
 from loyalty.spark.row_rewrites import ROWID
+from loyalty.sqlsafe import quote_ident
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -129,6 +130,23 @@ class SparkConnection:
         order), the part is moved to `path`. Values are written as DuckDB writes them (ISO days
         and instants); every text field is quoted (Spark has no per-column quoting)."""
         statements.copy_csv(self, query, params, Path(path))
+
+    def copy_csv_parts(
+        self,
+        query: str,
+        params: Any,
+        column: str,
+        parts: Sequence[tuple[Path | str, Sequence[Any]]],
+        quoted: tuple[str, ...],
+    ) -> None:
+        """loyalty.engine.copy_csv_parts: each part as its own query (the query filtered by
+        `column`), each written as copy_csv writes it."""
+        for path, values in parts:
+            filtered = (
+                f"select * from (\n{query}\n) as rows_of_parts "
+                f"where list_contains($part_values, {quote_ident(column)})"
+            )
+            self.copy_csv(filtered, {**(params or {}), "part_values": list(values)}, path, quoted)
 
     def table_exists(self, name: str) -> bool:
         return catalog.exists(self.spark, bare(name))
