@@ -123,9 +123,10 @@ def rfm_duckdb(path: Path, p: RfmParams, memory_limit: str | None = None, temp: 
         config["temp_directory"] = str(temp)
     conn = duckdb.connect(config=config)
     try:
-        return conn.execute(
+        # a relation's Arrow table (the DB-API cursor's would copy the rows once more)
+        return conn.sql(
             DUCKDB_SQL,
-            {
+            params={
                 "path": str(path),
                 "next_day": p.next_day,
                 "as_of": p.as_of,
