@@ -52,14 +52,15 @@ def _failed_ingest_run(folder: Path, instance: dg.DagsterInstance, settings_file
 
 
 def _evaluate(result, instance, settings_file: Path) -> None:
-    context = dg.build_run_status_sensor_context(
+    # entered, as the daemon enters it: the resource has a run's set-up and tear-down
+    with dg.build_run_status_sensor_context(
         sensor_name="run_failure_alert",
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         dagster_event=result.get_run_failure_event(),
         resources={"loyalty": LoyaltyResource(settings_file=str(settings_file))},
-    ).for_run_failure()
-    run_failure_alert(context)
+    ) as context:
+        run_failure_alert(context.for_run_failure())
 
 
 @pytest.fixture

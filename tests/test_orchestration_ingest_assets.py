@@ -140,3 +140,43 @@ def test_a_night_profiles_the_rows_it_loaded_not_the_whole_table(workdir):
         meta, _ = _profiled(third, asset)
         assert meta["preview_of"].value == "no rows loaded since the previous build"
         assert meta["dagster/row_count"].value == 3
+
+
+def test_a_run_opens_the_database_once_and_closes_it_at_its_end(workdir, monkeypatch):
+    """Every step of a Dagster run gets a connection to the database the run's first step opened;
+    when the run ends the file is closed (another process opens it read-write at once, and no
+    write-ahead log is left). Outside a run, a session opens and closes the file itself."""
+    import subprocess
+    import sys
+
+    from loyalty import engine
+    from loyalty.assets import staging as staging_assets
+
+    _write(
+        workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
+    )
+    opened: list[str] = []
+    real_open = engine.core._open
+    monkeypatch.setattr(
+        engine.core, "_open", lambda *a, **k: opened.append("file") or real_open(*a, **k)
+    )
+    resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
+    assets = [ingest_assets.orders, staging_assets.stg_orders]
+    result = dg.materialize(assets, resources={"loyalty": resource})
+    steps = [e for e in result.all_events if e.event_type_value == "STEP_START"]
+    assert len(steps) == 2 and opened == ["file"]
+    database = resource.get_settings().database_path
+    assert not database.with_name(database.name + ".wal").exists()
+    # another process opens the file read-write at once (DuckDB's lock is gone)
+    other = subprocess.run(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect({str(database)!r}).close()"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert other.returncode == 0, other.stderr
+    with resource.session() as (_settings, conn):
+        assert conn.execute("select count(*) from stg_orders").fetchone() == (1,)
+    with resource.session(read_only=True) as (_settings, conn):
+        assert conn.execute("select count(*) from orders").fetchone() == (1,)
+    assert opened == ["file"] * 3  # outside a run: each session opened the file itself

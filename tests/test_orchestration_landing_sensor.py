@@ -26,10 +26,11 @@ def _sensor():
 
 
 def _evaluate(settings_file, cursor):
-    context = dg.build_sensor_context(
+    # entered, as the daemon enters it: the resource has a run's set-up and tear-down
+    with dg.build_sensor_context(
         cursor=cursor, resources={"loyalty": LoyaltyResource(settings_file=str(settings_file))}
-    )
-    result = _sensor().evaluate_tick(context)
+    ) as context:
+        result = _sensor().evaluate_tick(context)
     return result, context.cursor if result.cursor is None else result.cursor
 
 
