@@ -57,8 +57,10 @@ class LoyaltyResource(dg.ConfigurableResource):
         other run's step waits for the file in between (docs/operations.md)."""
         settings = self.get_settings()
         # (a read-only first session of a database not made yet opens nothing: the engine's error)
-        if self._run is not None and not self._held and not (
-            read_only and not settings.database_path.exists()
+        if (
+            self._run is not None
+            and not self._held
+            and not (read_only and not settings.database_path.exists())
         ):
             self._run.enter_context(engine.held_open(settings))
             self._held = True
