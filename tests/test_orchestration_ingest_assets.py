@@ -80,7 +80,10 @@ def test_an_ingest_error_is_a_clean_dagster_failure(workdir):
     assert "customer_id" in failure.step_failure_data.error.message
 
 
-def test_each_ingest_step_reads_the_settings_file_once(workdir, monkeypatch):
+def test_a_run_reads_the_settings_file_once(workdir, monkeypatch):
+    """Once per run, whatever its steps (each run anew: an edited file applies to the next)."""
+    from loyalty.assets import staging as staging_assets
+
     _write(
         workdir, "orders_1.csv", ORDERS_HEADER + "O1,C1,2024-01-01 10:00:00,10,completed,0,web\n"
     )
@@ -90,9 +93,11 @@ def test_each_ingest_step_reads_the_settings_file_once(workdir, monkeypatch):
         resources, "load_settings", lambda *a, **k: parsed.append("once") or real_load(*a, **k)
     )
     resource = LoyaltyResource(settings_file=str(workdir / "settings.yaml"))
-    result = dg.materialize([ingest_assets.orders], resources={"loyalty": resource})
-    steps = [e for e in result.all_events if e.event_type_value == "STEP_START"]
-    assert len(steps) >= 1 and len(parsed) == len(steps)
+    assets = [ingest_assets.orders, staging_assets.stg_orders]
+    for run in (1, 2):
+        result = dg.materialize(assets, resources={"loyalty": resource})
+        steps = [e for e in result.all_events if e.event_type_value == "STEP_START"]
+        assert len(steps) == 2 and parsed == ["once"] * run
 
 
 def _profiled(result, asset: str) -> tuple[dict, dict[str, str]]:

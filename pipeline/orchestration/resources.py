@@ -30,23 +30,32 @@ class LoyaltyResource(dg.ConfigurableResource):
     _run: ExitStack | None = PrivateAttr(default=None)
     _held: bool = PrivateAttr(default=False)
 
+    _settings: Settings | None = PrivateAttr(default=None)
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._run, self._held = ExitStack(), False
+        self._run, self._held, self._settings = ExitStack(), False, None
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """The run is done: the database its steps kept open is closed (checkpointed)."""
         if self._run is not None:
-            run, self._run = self._run, None
+            run, self._run, self._settings = self._run, None, None
             run.close()
 
     def get_settings(self) -> Settings:
-        return load_settings(self.settings_file, self.overrides or None)
+        """The settings file with the run's overrides, parsed once per run (every step of a run
+        sees the same settings, even if the file is edited meanwhile), or per call outside a run."""
+        if self._settings is not None:
+            return self._settings
+        settings = load_settings(self.settings_file, self.overrides or None)
+        if self._run is not None:
+            self._settings = settings
+        return settings
 
     @contextmanager
     def session(
         self, read_only: bool = False
     ) -> Iterator[tuple[Settings, duckdb.DuckDBPyConnection]]:
-        """The settings, parsed once for the step, and a connection opened with them (closed in
+        """The settings, parsed once for the run, and a connection opened with them (closed in
         `finally` by the engine). Every asset and check uses this.
 
         The DuckDB file is opened by the run's first session and kept open until the run ends
