@@ -164,3 +164,25 @@ def test_heavy_buyers_stay_finite_where_the_textbook_form_overflows():
     # less because they may still leave after each purchase
     naive = (x + TRUE.r) / (T + TRUE.alpha) * 90
     assert np.all(got < naive) and np.all(got > 0.5 * naive)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_near_constant_dropout_probability_keeps_finite_expected_orders():
+    """A fit of a small population can put a and b in the hundreds of thousands (the Beta
+    prior of the dropout probability p nearly a point at a / (a + b)). Euler's form is then
+    0 * inf; the textbook form is finite and gives the limit with p fixed, where the orders while
+    alive have the closed form (1 - ((alpha + T) / (alpha + T + p t)) ** (r + x)) / p: lambda's
+    posterior given alive is Gamma(r + x, alpha + T), and E[Y(t) | alive, lambda, p] =
+    (1 - e^(-lambda p t)) / p. (The parameters are those a tiny fit of tests/test_say_do_incremental
+    gave.)"""
+    params = BgNbdParams(r=0.4841, alpha=53.865, a=162197.8, b=2348279.9)
+    p = params.a / (params.a + params.b)
+    x = np.array([0.0, 0.0, 1.0, 3.0, 20.0])
+    T = np.array([0.0, 2.0, 50.0, 300.0, 400.0])
+    got = expected_orders_if_alive(params, 90, x, T / 2, T)
+    limit = -np.expm1((params.r + x) * np.log((params.alpha + T) / (params.alpha + T + p * 90))) / p
+    assert np.all(np.isfinite(got))
+    assert got == pytest.approx(limit, rel=1e-5)
+    # the heavy buyers' customers (Euler's form) and these in one call: each by its own form
+    mixed = expected_orders_if_alive(TRUE, 90, np.array([0.0, 1000.0]), 1300.0, 1400.0)
+    assert np.all(np.isfinite(mixed)) and mixed[1] > mixed[0]

@@ -225,14 +225,24 @@ def expected_orders_if_alive(
     """E[Y(t) | alive, x, t_x, T] = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t))
     ** (r + x) * 2F1(r + x, b + x; a + b + x - 1; t / (alpha + T + t))). The hypergeometric term is
     computed through Euler's transformation, (1 - z) ** (a - 1) * 2F1(a + b - 1 - r, a - 1;
-    a + b + x - 1; z), which stays finite for large x where the original form overflows."""
+    a + b + x - 1; z), which stays finite for large x where the original form overflows; where it
+    does not (a and b very large), the original form."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x, _, t_cal = np.broadcast_arrays(*_arrays(frequency, recency, T))
     if abs(a - 1) < 1e-6:  # a = 1 is a removable singularity: step just off it
         a = 1 + 1e-6
     z = t / (alpha + t_cal + t)
     c = a + b + x - 1
-    term = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+    with np.errstate(invalid="ignore", over="ignore"):
+        term = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+    # where Euler's form is 0 * inf (a and b both in the hundreds of thousands: the dropout
+    # probability nearly the same for everyone, a fit of a small population), the textbook form
+    # is finite: (1 - z) ** (r + x) * 2F1(r + x, b + x; c; z)
+    off = ~np.isfinite(term)
+    if off.any():
+        z_off, x_off = np.broadcast_to(z, term.shape)[off], x[off]
+        term = np.array(term, dtype=float)
+        term[off] = (1 - z_off) ** (r + x_off) * hyp2f1(r + x_off, b + x_off, c[off], z_off)
     return c / (a - 1) * (1 - term)
 
 
