@@ -29,8 +29,7 @@ class LoyaltyResource(dg.ConfigurableResource):
     # session: `engine.held_open`); None outside a run (a session then opens the file itself)
     _run: ExitStack | None = PrivateAttr(default=None)
     _held: bool = PrivateAttr(default=False)
-
-    _settings: Settings | None = PrivateAttr(default=None)
+    _settings: Settings | None = PrivateAttr(default=None)  # parsed once per run
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._run, self._held, self._settings = ExitStack(), False, None
