@@ -250,14 +250,18 @@ def spark_side(
 def fold(spark, steps, params: dict, warehouse: Path, parts: dict[str, float]) -> None:
     """The scored runs folded into customer_state (one share of the customers, as a night) and
     the changes applied, each timed into `parts`."""
-    from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
-    from loyalty.marts.snapshot import STATE_KEY
+    from loyalty.marts.snapshot_fold import STATE_KEY, STATE_STEPS
     from loyalty.spark import engine as spark_engine
 
     share = {**params, "bucket": 0, "buckets": 1}
-    parts["state/ (fold)"] = timed(
-        lambda: [steps.create(f"{SNAPSHOT}/{step}", share) for step in STATE_STEPS]
-    )
+    if params.get("only_computed"):  # a carried night: its fold in one step, as on DuckDB
+        parts["state/ (fold)"] = timed(
+            lambda: steps.create(f"{SNAPSHOT}/state/night_changes", share, name="state_changes")
+        )
+    else:
+        parts["state/ (fold)"] = timed(
+            lambda: [steps.create(f"{SNAPSHOT}/{step}", share) for step in STATE_STEPS]
+        )
     parts["apply_changes"] = timed(
         lambda: spark_engine.apply_changes(
             spark, "customer_state", "state_changes", STATE_KEY, warehouse

@@ -449,3 +449,55 @@ def test_the_snapshot_check_counts_a_ranges_days_as_the_days_hold_them(two_store
                 "select as_of, rows_, bad_tier, no_segment, bad_rfm from check_days order by as_of"
             ).fetchall()
         assert by_check == by_view
+
+
+class _RolledBack(Exception):
+    """Rolls a transaction back on purpose."""
+
+
+@pytest.mark.parametrize("every_customer", [False, True], ids=["the night's", "every customer"])
+def test_a_nights_one_step_fold_writes_what_the_general_fold_writes(two_stores, every_customer):
+    """A carried night with no stored day after it is folded by state/night_changes.sql in one
+    step (snapshot_fold.night_fold); the general fold (the state/ steps) of the same computed rows
+    gives the same changes and the same customer_state, row for row. Both run on the same steps
+    in a transaction that is rolled back between them. The night computes the customers whose row
+    can change (all of them change here); computed for every customer, most rows stay as stored."""
+    from loyalty.marts import snapshot_fold
+
+    tmp_path, landing = two_stores
+    settings = _settings(tmp_path / "db", landing, SHORT)
+    _load(settings)
+    night = END - dt.timedelta(days=5)
+    results = {}
+    with engine.connect(settings) as conn:
+        compute_snapshot(
+            conn, settings, night - dt.timedelta(days=20), night - dt.timedelta(days=1)
+        )
+        params = run_params(conn, settings, night, night)
+        assert snapshot_path(conn, night, night, params["params_json"]) == "carry"
+        params.update(
+            every_customer=every_customer, only_computed=True, reach_date=snapshot.OPEN_END
+        )
+        for how in ("night", "general"):
+            with pytest.raises(_RolledBack), engine.transaction(conn):
+                with engine.intermediate(conn) as steps:
+                    snapshot.create_steps(conn, steps, "carry", params)
+                    steps.create(
+                        f"{SNAPSHOT}/state/day_intervals", params, name="snapshot_intervals"
+                    )
+                    if how == "night":
+                        counts = snapshot_fold.night_fold(conn, steps, params)
+                    else:
+                        counts = snapshot_fold.fold(conn, steps, params, 1)
+                state = conn.execute(
+                    "select * exclude (written_at) from customer_state "
+                    "order by customer_id, valid_from"
+                ).fetchall()
+                results[how] = (counts, state)
+                raise _RolledBack  # the next fold starts from the same stored rows
+    (night_counts, night_state), (general_counts, general_state) = results.values()
+    assert night_counts == general_counts and night_counts[0] > 0 and night_counts[1] > 0
+    assert night_state == general_state
+    if every_customer:  # most customers kept their stored row: fewer changed than computed
+        population = sum(1 for row in night_state if row[2] is None)
+        assert night_counts[0] < population / 2

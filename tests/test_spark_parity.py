@@ -17,8 +17,8 @@ from loyalty import engine
 from loyalty.engine import connect
 from loyalty.marts.insight import insight_params, say_do_params
 from loyalty.marts.periods import EVERY_PERIOD, MOVED_COUNTS, orders_from
-from loyalty.marts.snapshot import _STATE_STEPS as STATE_STEPS
-from loyalty.marts.snapshot import OPEN_END, STATE_KEY, STEP_TABLES, snapshot_steps
+from loyalty.marts.snapshot import OPEN_END, STEP_TABLES, snapshot_steps
+from loyalty.marts.snapshot_fold import STATE_KEY, STATE_STEPS
 from loyalty.metric_params import model_params, range_params
 from loyalty.settings import Settings
 from loyalty.spark import catalog

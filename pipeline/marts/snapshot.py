@@ -12,6 +12,7 @@ import duckdb
 
 from loyalty import engine
 from loyalty.engine import state_split
+from loyalty.marts.snapshot_fold import buckets, fold, night_fold
 from loyalty.marts.summary import markdown_table
 from loyalty.metric_params import model_params, range_params, snapshot_params_json
 from loyalty.settings import Settings
@@ -109,30 +110,13 @@ def create_steps(
     return computed
 
 
-# after snapshot_intervals: the stored rows near the range, the new runs, the customers with
-# nothing to write, the pieces to cut and join, the runs they form, what to delete and insert
-_STATE_STEPS = tuple(
-    f"state/{step}"
-    for step in (
-        "state_stored",
-        "state_fresh",
-        "state_settled",
-        "state_open",
-        "fresh_open",
-        "state_pieces",
-        "state_merged",
-        "state_inserted",
-    )
-) + ("state/state_changes",)
-STATE_KEY = ("customer_id", "valid_from")
 # memory: a range run holds one narrow row per day and customer while it counts their values and
 # finds their runs of equal days (only each run's first day is scored in full), about this many
 # bytes each (10 M orders, 2 GB: a 30-day range of 2.5 M customers in runs of 16 days peaked at
 # 2.25 GB resident, as in runs of 8 days, and took 74 s against 80 s); a longer range is run in
 # consecutive runs of as many days as fit the memory limit, and the fold takes one share of the
-# customers per this many new runs
+# customers per so many bytes of new runs (loyalty.marts.snapshot_fold.STATE_ROW_BYTES)
 DAY_ROW_BYTES = 50
-STATE_ROW_BYTES = 500
 OPEN_END = dt.date(9999, 12, 31)  # valid_until of a current row (valid_to null)
 
 
@@ -199,8 +183,10 @@ def compute_snapshot(
                         conn, f"{SNAPSHOT}/state/first_intervals", params, "customer_state"
                     )
                     deleted = 0
+                elif params.get("only_computed") and params["reach_date"] == OPEN_END:
+                    deleted, inserted = night_fold(conn, steps, params)
                 else:
-                    deleted, inserted = _fold(conn, steps, params, _buckets(conn, settings))
+                    deleted, inserted = fold(conn, steps, params, buckets(conn, settings))
         engine.replace_days(conn, PARAMS, params)
     if written is not None:
         written.update(deleted=deleted, inserted=inserted, computed=computed)
@@ -239,33 +225,6 @@ def days_per_run(conn: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     customers = engine.scalar(conn, "select approx_count_distinct(customer_id) from stg_orders")
     rows = engine.memory_limit_bytes(settings) // DAY_ROW_BYTES
     return max(1, rows // max(1, customers or 0))
-
-
-def _buckets(conn: duckdb.DuckDBPyConnection, settings: Settings | None) -> int:
-    """Into how many shares of the customers the fold splits snapshot_intervals: as many as its
-    rows need to stay within the memory limit (STATE_ROW_BYTES each); 1 for a night."""
-    rows = engine.scalar(conn, "select count(*) from snapshot_intervals")
-    limit = engine.memory_limit_bytes(settings) if settings else 2 * 10**9
-    return max(1, -(-rows * STATE_ROW_BYTES // limit))
-
-
-def _fold(
-    conn: duckdb.DuckDBPyConnection,
-    steps: engine.Intermediate,
-    params: dict[str, Any],
-    buckets: int,
-) -> tuple[int, int]:
-    """Write snapshot_intervals into customer_state: the state steps, then their changes. Many
-    new runs are folded one share of the customers at a time (`buckets` buckets of
-    hash(customer_id)), so that the memory stays within DuckDB's limit; all in the caller's
-    transaction."""
-    deleted = inserted = 0
-    for bucket in range(buckets):
-        for step in _STATE_STEPS:
-            steps.create(f"{SNAPSHOT}/{step}", {**params, "bucket": bucket, "buckets": buckets})
-        d, i = engine.apply_changes(conn, "customer_state", "state_changes", STATE_KEY)
-        deleted, inserted = deleted + d, inserted + i
-    return deleted, inserted
 
 
 def _state_near(conn: duckdb.DuckDBPyConnection, day: dt.date, reach: dt.date) -> bool:
@@ -328,7 +287,7 @@ def create_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
                 )
                 steps.names.extend(["snapshot_rows", "snapshot_pieces"])
                 steps.create(f"{SNAPSHOT}/state/snapshot_intervals", params)
-                _fold(conn, steps, params, _buckets(conn, None))
+                fold(conn, steps, params, buckets(conn, None))
             conn.execute("drop table snapshot_rows_daily")
 
 
