@@ -168,6 +168,52 @@ def test_customer_snapshot_paths_equal_duckdb(sample, spark, path, days, every_c
     assert_same_rows(reference, _spark_rows(spark, table), ("as_of", "customer_id"))
 
 
+@pytest.mark.parametrize("every_customer", [False, True], ids=["the night's", "every customer"])
+def test_a_nights_one_step_fold_equals_duckdb(sample, spark, every_customer):
+    """state/night_changes.sql (a carried night's fold in one step) over the carry path's rows of
+    the last day, with another inactive_days (so that stored rows change): the same changes to
+    delete and insert on both engines."""
+    base = model_params(sample.settings)
+    params = {
+        **base,
+        "inactive_days": base["inactive_days"] - 20,
+        **range_params(LAST, LAST),
+        "reach_date": OPEN_END,
+        "every_customer": every_customer,
+        "only_computed": True,
+        "computed_at": dt.datetime(2026, 11, 16, 3, 0, 0, 125000),
+    }
+    steps_of = [*snapshot_steps("carry"), "state/day_intervals", "state/night_changes"]
+    names = {"state/day_intervals": "snapshot_intervals", "state/night_changes": "state_changes"}
+    # (the sample's state has the last day stored: a current row may start on it, then the row
+    # closed and the row opened share their valid_from)
+    key = ("op", "customer_id", "valid_from", "valid_to")
+    with connect(sample.settings) as conn, engine.intermediate(conn) as steps:
+        for step in steps_of:
+            steps.create(f"{SNAPSHOT}/{step}", params, name=names.get(step))
+        reference = engine.query_sql(
+            conn, "select * exclude (attrs), hash(attrs) as attrs_hash from state_changes"
+        )
+        attrs = engine.query_sql(
+            conn, "select op, customer_id, valid_from, valid_to, attrs from state_changes"
+        )
+    assert {r["op"] for r in reference} == {"delete", "insert"}
+    with spark_engine.intermediate(spark) as steps:
+        for step in steps_of:
+            steps.create(f"{SNAPSHOT}/{step}", params, name=names.get(step))
+        got = [r.asDict(recursive=True) for r in steps.rows("state_changes").collect()]
+    # the columns as they are; the inserted rows' stored columns compared field by field
+    assert_same_rows(
+        [{k: v for k, v in r.items() if k != "attrs_hash"} for r in reference],
+        [{k: v for k, v in r.items() if k != "attrs"} for r in got],
+        key,
+    )
+    want = {tuple(r[k] for k in key): r["attrs"] for r in attrs}
+    assert len(want) == len(got)
+    for r in got:
+        assert (r["attrs"] or None) == (want[tuple(r[k] for k in key)] or None)
+
+
 class _Rollback(Exception):
     """Raised to roll the DuckDB side's writes back (the fixture's database stays as built)."""
 

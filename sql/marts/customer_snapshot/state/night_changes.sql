@@ -9,6 +9,7 @@
 with stored as (
     -- the computed customers' current rows (the closed table's zone maps skip its rows: none is
     -- current) and their stored columns, as state_stored.sql and state_changes.sql read them
+    -- (no alias r, f or m: Spark reads `f.x` as a field of customer_state's column f)
     select
         c.customer_id,
         c.valid_from,
@@ -16,7 +17,7 @@ with stored as (
             *columns(c.* exclude (customer_id, valid_from, valid_to, written_at))
         ) as attrs
     from customer_state as c
-    semi join snapshot_intervals as f on c.customer_id = f.customer_id
+    semi join snapshot_intervals as nr on c.customer_id = nr.customer_id
     where c.valid_to is null
 ),
 
@@ -24,12 +25,12 @@ changed as (
     -- the customers whose new run differs from their current row (compared by the hash
     -- state_changes.sql compares), or who have none
     select
-        f.customer_id,
+        nr.customer_id,
         s.valid_from as stored_from,
         s.attrs as stored_attrs
-    from snapshot_intervals as f
-    left join stored as s on f.customer_id = s.customer_id
-    where s.customer_id is null or hash(s.attrs) <> hash(f.attrs)
+    from snapshot_intervals as nr
+    left join stored as s on nr.customer_id = s.customer_id
+    where s.customer_id is null or hash(s.attrs) <> hash(nr.attrs)
 ),
 
 changes as (
@@ -55,12 +56,12 @@ changes as (
     -- the new run, open
     select
         'insert' as op,
-        f.customer_id,
-        f.valid_from,
+        nr.customer_id,
+        nr.valid_from,
         null::date as valid_to,
-        f.attrs
-    from snapshot_intervals as f
-    semi join changed as x on f.customer_id = x.customer_id
+        nr.attrs
+    from snapshot_intervals as nr
+    semi join changed as x on nr.customer_id = x.customer_id
 )
 
 select
