@@ -71,25 +71,3 @@ def spark():
     session = get_session(cores=2, conf=conf, app_name="loyalty-tests")
     yield session
     stop_session(session)
-
-
-# The longest test files, longest first (seconds in the whole suite on 2 cores, stop 49). With
-# `--dist loadfile --no-loadscope-reorder` (scripts/test.sh) xdist hands files to its two workers in
-# this collection order, so the longest start first and the short ones fill in behind them; its
-# default order (most tests first) started the Spark run test (about 560 s) last.
-LONGEST_FIRST = (
-    "test_spark_run.py",  # 558
-    "test_bench_smoke.py",  # 153
-    "test_spark_parity.py",  # 121
-    "test_spark_ingest.py",  # 95
-    "test_cli.py",  # 83
-    "test_table_parity.py",  # 67
-    "test_sql_lint.py",  # 63
-    "test_orchestration_e2e.py",  # 56
-    "test_model_vs_pymc.py",  # 50
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep order
